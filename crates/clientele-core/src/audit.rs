@@ -1,0 +1,220 @@
+//! The audit log: who did what to which record, when, from where, and what changed.
+//!
+//! Entries are written by the store in the same transaction as the change they describe, so a
+//! change without its entry (or the reverse) cannot exist.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::ids::{AuditId, CustomerId, TenantId};
+use crate::time::Timestamp;
+
+/// What happened. The string form is stable: it is stored and filtered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub enum AuditAction {
+    /// A customer was created.
+    #[serde(rename = "customer.created")]
+    CustomerCreated,
+    /// A customer's fields changed.
+    #[serde(rename = "customer.updated")]
+    CustomerUpdated,
+    /// A customer was soft-deleted.
+    #[serde(rename = "customer.deleted")]
+    CustomerDeleted,
+    /// A soft-deleted customer was restored.
+    #[serde(rename = "customer.restored")]
+    CustomerRestored,
+    /// A note was added to a customer's timeline.
+    #[serde(rename = "customer.note_added")]
+    NoteAdded,
+}
+
+impl AuditAction {
+    /// The action as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerCreated => "customer.created",
+            Self::CustomerUpdated => "customer.updated",
+            Self::CustomerDeleted => "customer.deleted",
+            Self::CustomerRestored => "customer.restored",
+            Self::NoteAdded => "customer.note_added",
+        }
+    }
+}
+
+/// Whether the audited attempt was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action was carried out.
+    Allowed,
+    /// The action was refused.
+    Denied,
+}
+
+impl Outcome {
+    /// The outcome as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// The entry's id (time-ordered).
+    pub id: AuditId,
+    /// The tenant whose data was concerned.
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The acting user or platform admin (absent for command-line actors).
+    pub actor_id: Option<Uuid>,
+    /// The actor's role: a tenant role, `platform_admin` or `cli`.
+    pub actor_role: String,
+    /// What happened.
+    pub action: String,
+    /// The kind of object acted on (`customer`, `note`, ...).
+    pub object_type: String,
+    /// The object acted on.
+    pub object_id: Uuid,
+    /// The customer the entry concerns.
+    pub customer_id: Option<CustomerId>,
+    /// Allowed or denied.
+    pub outcome: Outcome,
+    /// Why (for denials and overrides).
+    pub reason: Option<String>,
+    /// What changed: `{"field": {"from": old, "to": new}}`.
+    pub changes: Option<Value>,
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+}
+
+impl AuditEntry {
+    /// An allowed action by `actor` on a customer-related object.
+    pub fn new(
+        actor: &Actor,
+        tenant_id: TenantId,
+        action: AuditAction,
+        object_type: &str,
+        object_id: Uuid,
+        customer_id: Option<CustomerId>,
+    ) -> Self {
+        let origin = actor.origin();
+        Self {
+            id: AuditId::new(),
+            tenant_id,
+            at: Timestamp::now(),
+            actor_id: actor.user_uuid(),
+            actor_role: actor.role_label().to_owned(),
+            action: action.as_str().to_owned(),
+            object_type: object_type.to_owned(),
+            object_id,
+            customer_id,
+            outcome: Outcome::Allowed,
+            reason: None,
+            changes: None,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            request_id: origin.request_id.clone(),
+        }
+    }
+
+    /// The same entry with what changed.
+    pub fn with_changes(mut self, changes: Value) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+}
+
+/// Field-by-field difference of two JSON objects, with nested objects flattened to dotted
+/// paths: `{"address.city": {"from": "Roma", "to": "Milano"}}`. Equal fields are left out.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let mut changes = Map::new();
+    diff_into(&mut changes, "", before, after);
+    Value::Object(changes)
+}
+
+fn diff_into(changes: &mut Map<String, Value>, prefix: &str, before: &Value, after: &Value) {
+    let empty = Map::new();
+    match (before, after) {
+        (Value::Object(_), _) | (_, Value::Object(_)) => {
+            let b = before.as_object().unwrap_or(&empty);
+            let a = after.as_object().unwrap_or(&empty);
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                diff_into(changes, &path, b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
+            }
+        }
+        _ if before != after => {
+            changes.insert(prefix.to_owned(), serde_json::json!({"from": before, "to": after}));
+        }
+        _ => {}
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `target`: `null` removes a member, objects merge,
+/// anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_lists_changed_leaves_by_path() {
+        let before = json!({"a": 1, "b": {"c": "x", "d": null}, "e": null});
+        let after = json!({"a": 1, "b": {"c": "y", "d": null}, "e": {"f": 2}});
+        assert_eq!(
+            diff(&before, &after),
+            json!({"b.c": {"from": "x", "to": "y"}, "e.f": {"from": null, "to": 2}})
+        );
+        assert_eq!(diff(&before, &before), json!({}));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // The example of RFC 7396 §3.
+        let mut target = json!({"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"},
+            "tags": ["example", "sample"], "content": "This will be unchanged"});
+        let patch = json!({"title": "Hello!", "phoneNumber": "+01-123-456-7890",
+            "author": {"familyName": null}, "tags": ["example"]});
+        merge_patch(&mut target, &patch);
+        assert_eq!(
+            target,
+            json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"],
+                "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"})
+        );
+    }
+}

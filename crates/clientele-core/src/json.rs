@@ -1,0 +1,89 @@
+//! Reading JSON request bodies so that every mistake names its field.
+//!
+//! Syntax errors are `400 malformed_json`; a well-formed body with a wrong type, an unknown field
+//! or a bad enum value is `422 validation_failed` naming the field by its dotted path.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
+
+/// Parses `bytes` as JSON into `T`. See the module documentation for the errors.
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::bad_request(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
+    from_value(value)
+}
+
+/// Converts a JSON value into `T`, naming the field of the first mismatch.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        Error::Invalid(vec![field_error(&path, &message)])
+    })
+}
+
+fn field_error(path: &str, message: &str) -> FieldError {
+    let path = if path == "." { "" } else { path };
+    // For unknown and missing fields the path may or may not already end with the field's name.
+    let join = |name: &str| match path {
+        "" => name.to_owned(),
+        p if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
+        p => format!("{p}.{name}"),
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        return FieldError::new(join(name), FieldCode::UnknownField, "is not a known field");
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        return FieldError::new(join(name), FieldCode::Required, "is required");
+    }
+    let code = if message.starts_with("invalid type") { FieldCode::InvalidType } else { FieldCode::Invalid };
+    let field = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    FieldError::new(field, code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: Option<String>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: Option<u32>,
+    }
+
+    fn first_error<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> (String, FieldCode) {
+        match from_slice::<T>(body.as_bytes()).unwrap_err() {
+            Error::Invalid(errors) => (errors[0].field.clone(), errors[0].code),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_name_the_field() {
+        assert_eq!(first_error::<Outer>(r#"{"name": 5}"#), ("name".into(), FieldCode::InvalidType));
+        assert_eq!(first_error::<Outer>(r#"{"inner": {"count": "x"}}"#), ("inner.count".into(), FieldCode::InvalidType));
+        assert_eq!(first_error::<Outer>(r#"{"nmae": "x"}"#), ("nmae".into(), FieldCode::UnknownField));
+        assert_eq!(first_error::<Outer>(r#"{"inner": {"cnt": 1}}"#), ("inner.cnt".into(), FieldCode::UnknownField));
+        assert_eq!(first_error::<Outer>("5"), ("body".into(), FieldCode::InvalidType));
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        for body in ["{", "", "nul", "{\"a\":}"] {
+            assert_eq!(from_slice::<Outer>(body.as_bytes()).unwrap_err().code(), ErrorCode::MalformedJson, "{body}");
+        }
+    }
+}

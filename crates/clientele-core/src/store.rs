@@ -1,0 +1,150 @@
+//! The storage contract. One trait, implemented for SQLite and PostgreSQL by `clientele-store`,
+//! and proven on both by one conformance suite.
+//!
+//! Every method on tenant data takes the tenant id first and is one unit of work: it runs in its
+//! own transaction, and any audit entry it takes is written in that same transaction.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::access::CustomerScope;
+use crate::audit::AuditEntry;
+use crate::customer::{Customer, CustomerKind, Note};
+use crate::error::Result;
+use crate::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
+use crate::tenant::Tenant;
+use crate::time::Timestamp;
+use crate::user::{PlatformAdmin, User};
+use crate::values::Email;
+
+/// Filters and keyset position for listing customers, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerQuery {
+    /// Which customers the caller may see.
+    pub scope: CustomerScope,
+    /// Only this kind.
+    pub kind: Option<CustomerKind>,
+    /// Only VIPs (`true`) or only non-VIPs (`false`).
+    pub vip: Option<bool>,
+    /// Only clients of this partner company.
+    pub partner_id: Option<CustomerId>,
+    /// Created at or after this instant.
+    pub created_from: Option<Timestamp>,
+    /// Created before this instant.
+    pub created_before: Option<Timestamp>,
+    /// Include soft-deleted customers.
+    pub include_deleted: bool,
+    /// Keyset position: only customers with an id below this one.
+    pub after: Option<CustomerId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl CustomerQuery {
+    /// Everything the scope allows, first page of `limit`.
+    pub fn all(scope: CustomerScope, limit: u32) -> Self {
+        Self {
+            scope,
+            kind: None,
+            vip: None,
+            partner_id: None,
+            created_from: None,
+            created_before: None,
+            include_deleted: false,
+            after: None,
+            limit,
+        }
+    }
+}
+
+/// A note as written, before the author's email is joined in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNote {
+    /// The note's id.
+    pub id: NoteId,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The customer the note is about.
+    pub customer_id: CustomerId,
+    /// The author (absent for command-line actors).
+    pub author_id: Option<Uuid>,
+    /// The text.
+    pub body: String,
+    /// When it was written.
+    pub created_at: Timestamp,
+}
+
+/// Filters and keyset position for reading the audit log, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only entries concerning this customer.
+    pub customer_id: Option<CustomerId>,
+    /// Keyset position: only entries with an id below this one.
+    pub after: Option<AuditId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Persistence for everything Clientele keeps. See the module documentation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// The platform's token signing key: the stored one, or `generated` after storing it. Every
+    /// process sharing the database therefore signs with the same key.
+    async fn token_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>>;
+
+    /// Stores a new tenant.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
+    /// A tenant by id.
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
+    /// The oldest tenant with exactly this name.
+    async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
+
+    /// Stores a new user; `409 conflict` when the email is taken in the tenant.
+    async fn insert_user(&self, user: &User) -> Result<()>;
+    /// A user by id.
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
+    /// A user by login email.
+    async fn find_user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>>;
+    /// Disables or re-enables a user; false when there is no such user.
+    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool>;
+
+    /// Stores a new platform admin; `409 conflict` when the email is taken.
+    async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> Result<()>;
+    /// A platform admin by id.
+    async fn get_platform_admin(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>>;
+    /// A platform admin by login email.
+    async fn find_platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>>;
+
+    /// Stores a new customer with its first notes and its audit entry, atomically.
+    /// `409 duplicate_external_ref` when the tenant has another customer with its `external_ref`.
+    async fn insert_customer(&self, customer: &Customer, notes: &[NewNote], audit: &AuditEntry) -> Result<()>;
+    /// Stores many new customers of one tenant with their audit entries in one transaction.
+    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()>;
+    /// A customer by id, deleted or not.
+    async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
+    /// Replaces a customer's stored state with `customer` (whose `version` is the new one) if
+    /// the stored version is still `expected_version`, and writes `audit`, atomically.
+    /// `409 version_conflict` when the version moved on, `404` when the customer does not exist.
+    async fn update_customer(&self, customer: &Customer, expected_version: i64, audit: &AuditEntry) -> Result<()>;
+    /// Customers matching `query`, newest first.
+    async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>>;
+    /// Ids of the tenant's other live customers with this email.
+    async fn customers_with_email(&self, tenant: TenantId, email: &Email, except: CustomerId)
+    -> Result<Vec<CustomerId>>;
+    /// The customer holding `external_ref` in the tenant, if any.
+    async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>>;
+
+    /// Appends a note and its audit entry, atomically.
+    async fn insert_note(&self, note: &NewNote, audit: &AuditEntry) -> Result<()>;
+    /// A customer's notes, newest first.
+    async fn list_notes(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Note>>;
+
+    /// Audit entries matching `query`, newest first.
+    async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+}

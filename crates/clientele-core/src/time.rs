@@ -1,0 +1,118 @@
+//! Instants as the product stores and shows them: UTC, microsecond precision.
+//!
+//! PostgreSQL keeps microseconds, so every instant is truncated to microseconds when it is made;
+//! a value therefore reads back from either backend exactly as it was written.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+/// A UTC instant with microsecond precision, serialized as RFC 3339 (`2026-11-24T09:30:00.123456Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// Now, truncated to microseconds.
+    pub fn now() -> Self {
+        Self::from_datetime(OffsetDateTime::now_utc())
+    }
+
+    /// Converts to UTC and truncates to microseconds.
+    pub fn from_datetime(datetime: OffsetDateTime) -> Self {
+        let utc = datetime.to_offset(UtcOffset::UTC);
+        let micros = utc.microsecond();
+        // Only drops sub-microsecond digits, which always yields a valid instant.
+        Self(utc.replace_nanosecond(micros * 1_000).unwrap_or(utc))
+    }
+
+    /// The instant as a `time` value in UTC.
+    pub fn as_datetime(&self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    /// Parses an RFC 3339 timestamp in any offset.
+    pub fn parse(text: &str) -> Option<Self> {
+        OffsetDateTime::parse(text, &Rfc3339).ok().map(Self::from_datetime)
+    }
+
+    /// The UTC calendar date of this instant.
+    pub fn date(&self) -> time::Date {
+        self.0.date()
+    }
+
+    /// This instant plus `duration` (saturating at the calendar's limits).
+    pub fn add(&self, duration: std::time::Duration) -> Self {
+        let d = time::Duration::try_from(duration).unwrap_or(time::Duration::MAX);
+        Self::from_datetime(self.0.saturating_add(d))
+    }
+
+    /// Fixed-width RFC 3339 with six fractional digits, so that text order is time order.
+    pub fn to_fixed_string(&self) -> String {
+        let d = self.0;
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second(),
+            d.microsecond()
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_fixed_string())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_fixed_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 timestamp"))
+    }
+}
+
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::ids::string_schema(Some(utoipa::openapi::KnownFormat::DateTime))
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_string_sorts_like_time_and_round_trips() {
+        let a = Timestamp::parse("2026-01-02T03:04:05.1Z").unwrap();
+        let b = Timestamp::parse("2026-01-02T03:04:05.09+00:00").unwrap();
+        assert!(b < a);
+        assert!(b.to_fixed_string() < a.to_fixed_string());
+        assert_eq!(a.to_fixed_string(), "2026-01-02T03:04:05.100000Z");
+        assert_eq!(Timestamp::parse(&a.to_fixed_string()), Some(a));
+    }
+
+    #[test]
+    fn other_offsets_are_converted_to_utc_and_nanos_truncated() {
+        let t = Timestamp::parse("2026-01-02T03:04:05.123456789+02:00").unwrap();
+        assert_eq!(t.to_string(), "2026-01-02T01:04:05.123456Z");
+    }
+}

@@ -1,0 +1,364 @@
+//! Values that parse: once a value has one of these types, it is valid.
+//!
+//! Each type has a private field and a `parse` constructor returning a [`FieldProblem`]; the
+//! caller, which knows the field's name, turns that into a [`crate::FieldError`]. Values read
+//! back from the store come through `from_stored`, because the store only ever holds values that
+//! were parsed on the way in.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+use time::Date;
+
+use crate::error::{FieldCode, FieldProblem};
+
+/// Trims `input`; `Ok(None)` when nothing is left. Rejects control characters and text longer
+/// than `max` characters.
+pub fn optional_text(input: &str, max: usize) -> Result<Option<String>, FieldProblem> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > max {
+        return Err(FieldProblem::new(FieldCode::TooLong, format!("must be at most {max} characters")));
+    }
+    if trimmed.chars().any(|c| c.is_control()) {
+        return Err(FieldProblem::new(FieldCode::Invalid, "must not contain control characters"));
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
+/// Like [`optional_text`], but an empty value is a `required` problem.
+pub fn required_text(input: &str, max: usize) -> Result<String, FieldProblem> {
+    optional_text(input, max)?.ok_or_else(|| FieldProblem::new(FieldCode::Required, "is required"))
+}
+
+/// Parses a `YYYY-MM-DD` calendar date.
+pub fn parse_date(input: &str) -> Result<Date, FieldProblem> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(input.trim(), &format)
+        .map_err(|_| FieldProblem::new(FieldCode::InvalidDate, "must be a date in the form YYYY-MM-DD"))
+}
+
+/// A person's first or last name: trimmed, inner whitespace collapsed, 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// The longest name accepted.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Parses a name.
+    pub fn parse(input: &str) -> Result<Self, FieldProblem> {
+        let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = required_text(&collapsed, Self::MAX_CHARS)?;
+        if !text.chars().any(char::is_alphabetic) {
+            return Err(FieldProblem::new(FieldCode::Invalid, "must contain at least one letter"));
+        }
+        Ok(Self(text))
+    }
+
+    /// A name read back from the store.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address: trimmed, lower-cased, syntactically valid (RFC 5322, no DNS lookup).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an email address.
+    pub fn parse(input: &str) -> Result<Self, FieldProblem> {
+        let text = input.trim().to_lowercase();
+        let invalid = || FieldProblem::new(FieldCode::InvalidEmail, "must be an email address like name@example.com");
+        if text.len() > 254 {
+            return Err(FieldProblem::new(FieldCode::TooLong, "must be at most 254 characters"));
+        }
+        let parsed = email_address::EmailAddress::from_str(&text).map_err(|_| invalid())?;
+        // The RFC allows `a@b` and display-name forms; people at a counter never mean those.
+        if parsed.email() != text || !parsed.domain().contains('.') {
+            return Err(invalid());
+        }
+        Ok(Self(text))
+    }
+
+    /// An address read back from the store.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form (`+393331234567`), valid per libphonenumber's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PhoneE164(String);
+
+impl PhoneE164 {
+    /// Parses `input`, reading a number without country prefix in `default_region`.
+    pub fn parse(input: &str, default_region: PhoneRegion) -> Result<Self, FieldProblem> {
+        let invalid = || {
+            FieldProblem::new(
+                FieldCode::InvalidPhone,
+                format!(
+                    "must be a valid phone number, with its country prefix or as a {} number",
+                    default_region.as_str()
+                ),
+            )
+        };
+        let text = input.trim();
+        // The longest E.164 number has 15 digits; generous room for spaces and punctuation.
+        if text.is_empty() || text.len() > 40 {
+            return Err(invalid());
+        }
+        // The parser is third-party code fed with client input: never let it take a request down.
+        let parsed = std::panic::catch_unwind(|| {
+            phonenumber::parse(Some(default_region.0), text)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .map(|number| number.format().mode(phonenumber::Mode::E164).to_string())
+        });
+        match parsed {
+            Ok(Some(e164)) => Ok(Self(e164)),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// A number read back from the store.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The number in E.164 form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How far a stored phone number has been checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneStatus {
+    /// Valid per libphonenumber's metadata (no online check configured).
+    Valid,
+    /// Confirmed by the online lookup.
+    Verified,
+    /// The online lookup is configured but could not be reached: needs review.
+    Unverified,
+}
+
+impl PhoneStatus {
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Verified => "verified",
+            Self::Unverified => "unverified",
+        }
+    }
+
+    /// Parses a stored or queried status.
+    pub fn parse(input: &str) -> Option<Self> {
+        match input {
+            "valid" => Some(Self::Valid),
+            "verified" => Some(Self::Verified),
+            "unverified" => Some(Self::Unverified),
+            _ => None,
+        }
+    }
+}
+
+/// A region known to libphonenumber, used to read national numbers (`IT`, `DE`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(phonenumber::country::Id);
+
+impl PhoneRegion {
+    /// Parses a region code (case-insensitive).
+    pub fn parse(input: &str) -> Result<Self, FieldProblem> {
+        phonenumber::country::Id::from_str(&input.trim().to_ascii_uppercase())
+            .map(Self)
+            .map_err(|_| FieldProblem::new(FieldCode::InvalidCountry, "must be a phone region such as IT or DE"))
+    }
+
+    /// The region code.
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountryCode([u8; 2]);
+
+/// ISO 3166-1 alpha-2, plus `XK` (Kosovo), which passports and libphonenumber use.
+const COUNTRY_CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ \
+    BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+    CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET \
+    FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU \
+    ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ \
+    LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ \
+    NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW \
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ \
+    UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+
+impl CountryCode {
+    /// Parses a country code (case-insensitive).
+    pub fn parse(input: &str) -> Result<Self, FieldProblem> {
+        let upper = input.trim().to_ascii_uppercase();
+        let invalid = || FieldProblem::new(FieldCode::InvalidCountry, "must be an ISO 3166-1 alpha-2 country code such as IT");
+        match upper.as_bytes() {
+            [a, b] if COUNTRY_CODES.split(' ').any(|code| code == upper) => Ok(Self([*a, *b])),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// A code read back from the store (re-parsed; an unknown stored code reads as absent).
+    pub fn from_stored(value: &str) -> Option<Self> {
+        Self::parse(value).ok()
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Always two ASCII letters from COUNTRY_CODES.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+/// A BCP 47 language tag (`it`, `en-GB`, `zh-Hant-TW`), with conventional casing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LanguageTag(String);
+
+impl LanguageTag {
+    /// Parses a language tag.
+    pub fn parse(input: &str) -> Result<Self, FieldProblem> {
+        let invalid = || FieldProblem::new(FieldCode::Invalid, "must be a BCP 47 language tag such as it or en-GB");
+        let text = input.trim().replace('_', "-");
+        if text.is_empty() || text.len() > 35 {
+            return Err(invalid());
+        }
+        let mut parts = Vec::new();
+        for (index, part) in text.split('-').enumerate() {
+            let ok_chars = part.chars().all(|c| c.is_ascii_alphanumeric());
+            let normalised = match (index, part.len()) {
+                (0, 2..=3) if part.chars().all(|c| c.is_ascii_alphabetic()) => part.to_ascii_lowercase(),
+                (0, _) => return Err(invalid()),
+                (_, 2) if ok_chars => part.to_ascii_uppercase(),
+                (_, 4) if part.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    let lower = part.to_ascii_lowercase();
+                    lower[..1].to_ascii_uppercase() + &lower[1..]
+                }
+                (_, 1..=8) if ok_chars => part.to_ascii_lowercase(),
+                _ => return Err(invalid()),
+            };
+            parts.push(normalised);
+        }
+        Ok(Self(parts.join("-")))
+    }
+
+    /// A tag read back from the store.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The tag as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! display_and_serialize_as_str {
+    ($($name:ty),*) => {$(
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::ids::string_schema(None)
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+    )*};
+}
+
+display_and_serialize_as_str!(PersonName, Email, PhoneE164, CountryCode, LanguageTag);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn it() -> PhoneRegion {
+        PhoneRegion::parse("IT").unwrap()
+    }
+
+    #[test]
+    fn names_are_trimmed_and_collapsed_and_need_a_letter() {
+        assert_eq!(PersonName::parse("  Nicolò   De  Rossi ").unwrap().as_str(), "Nicolò De Rossi");
+        assert_eq!(PersonName::parse("   ").unwrap_err().code, FieldCode::Required);
+        assert_eq!(PersonName::parse("1234").unwrap_err().code, FieldCode::Invalid);
+        assert_eq!(PersonName::parse(&"a".repeat(101)).unwrap_err().code, FieldCode::TooLong);
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_need_a_dotted_domain() {
+        assert_eq!(Email::parse(" Mario.Rossi@Example.COM ").unwrap().as_str(), "mario.rossi@example.com");
+        for bad in ["mario", "mario@", "mario@localhost", "Mario <m@example.com>", "a b@example.com"] {
+            assert_eq!(Email::parse(bad).unwrap_err().code, FieldCode::InvalidEmail, "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_are_read_in_the_default_region_and_stored_as_e164() {
+        for input in ["333 123 4567", "+39 333 1234567", "0039 333 1234567", "+393331234567"] {
+            assert_eq!(PhoneE164::parse(input, it()).unwrap().as_str(), "+393331234567", "{input}");
+        }
+        let de = PhoneRegion::parse("de").unwrap();
+        assert_eq!(PhoneE164::parse("030 1234567", de).unwrap().as_str(), "+49301234567");
+        for bad in ["+39 123", "abc", "", "+", "00", &"9".repeat(60)] {
+            assert_eq!(PhoneE164::parse(bad, it()).unwrap_err().code, FieldCode::InvalidPhone, "{bad}");
+        }
+    }
+
+    #[test]
+    fn country_codes_cover_iso_3166_and_reject_the_rest() {
+        assert_eq!(COUNTRY_CODES.split(' ').count(), 250);
+        assert_eq!(CountryCode::parse("it").unwrap().as_str(), "IT");
+        for bad in ["", "I", "ITA", "ZZ", "UK", "1T"] {
+            assert!(CountryCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn language_tags_get_conventional_casing() {
+        assert_eq!(LanguageTag::parse("EN_gb").unwrap().as_str(), "en-GB");
+        assert_eq!(LanguageTag::parse("zh-hant-tw").unwrap().as_str(), "zh-Hant-TW");
+        for bad in ["", "e", "english-language-x", "it--IT", "1t"] {
+            assert!(LanguageTag::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_must_be_iso() {
+        assert_eq!(parse_date("2001-02-03").unwrap().to_string(), "2001-02-03");
+        for bad in ["03/02/2001", "2001-02-30", "2001-2-3", "yesterday"] {
+            assert_eq!(parse_date(bad).unwrap_err().code, FieldCode::InvalidDate, "{bad}");
+        }
+    }
+}
