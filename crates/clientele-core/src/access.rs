@@ -34,7 +34,9 @@ impl Capability {
         match self {
             Self::CreateCustomer => matches!(role, Admin | Operator | Partner),
             Self::ReadCustomers => true,
-            Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
+            Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => {
+                matches!(role, Admin | Operator)
+            }
             Self::RestoreCustomer | Self::SetVip => matches!(role, Admin),
         }
     }
@@ -97,7 +99,11 @@ impl Actor {
             }
         };
         if capability.allows(role) {
-            Ok(Grant { tenant_id, role, scope })
+            Ok(Grant {
+                tenant_id,
+                role,
+                scope,
+            })
         } else {
             Err(forbidden(capability))
         }
@@ -126,7 +132,11 @@ mod tests {
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {
-                assert_eq!(capability.allows(role), allowed, "{capability:?} for {role:?}");
+                assert_eq!(
+                    capability.allows(role),
+                    allowed,
+                    "{capability:?} for {role:?}"
+                );
             }
         }
     }

@@ -155,12 +155,24 @@ fn diff_into(changes: &mut Map<String, Value>, prefix: &str, before: &Value, aft
             keys.sort();
             keys.dedup();
             for key in keys {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                diff_into(changes, &path, b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                diff_into(
+                    changes,
+                    &path,
+                    b.get(key).unwrap_or(&Value::Null),
+                    a.get(key).unwrap_or(&Value::Null),
+                );
             }
         }
         _ if before != after => {
-            changes.insert(prefix.to_owned(), serde_json::json!({"from": before, "to": after}));
+            changes.insert(
+                prefix.to_owned(),
+                serde_json::json!({"from": before, "to": after}),
+            );
         }
         _ => {}
     }

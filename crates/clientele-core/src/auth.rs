@@ -168,7 +168,8 @@ impl TokenSigner {
     /// A fresh random key of 32 bytes.
     pub fn generate_key() -> Result<Vec<u8>> {
         let mut key = vec![0_u8; 32];
-        getrandom::fill(&mut key).map_err(|e| Error::internal(format!("reading random bytes: {e}")))?;
+        getrandom::fill(&mut key)
+            .map_err(|e| Error::internal(format!("reading random bytes: {e}")))?;
         Ok(key)
     }
 
@@ -184,7 +185,10 @@ impl TokenSigner {
         let payload = serde_json::to_vec(claims).map_err(Error::internal)?;
         let signing_input = format!("{HEADER}.{}", URL_SAFE_NO_PAD.encode(payload));
         let signature = self.mac(&signing_input).finalize().into_bytes();
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 
     pub(crate) fn verify(&self, token: &str, now: Timestamp) -> Result<Claims> {
@@ -229,7 +233,13 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: Uuid::now_v7(), tid: Some(Uuid::now_v7()), role: "admin".into(), iat: 0, exp }
+        Claims {
+            sub: Uuid::now_v7(),
+            tid: Some(Uuid::now_v7()),
+            role: "admin".into(),
+            iat: 0,
+            exp,
+        }
     }
 
     fn signer() -> TokenSigner {
@@ -238,7 +248,10 @@ mod tests {
 
     #[test]
     fn header_constant_is_the_hs256_header() {
-        assert_eq!(URL_SAFE_NO_PAD.decode(HEADER).unwrap(), br#"{"alg":"HS256","typ":"JWT"}"#);
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(HEADER).unwrap(),
+            br#"{"alg":"HS256","typ":"JWT"}"#
+        );
     }
 
     #[test]
@@ -247,7 +260,11 @@ mod tests {
         let c = claims(now.unix_seconds() + 60);
         let token = signer().sign(&c).unwrap();
         assert_eq!(signer().verify(&token, now).unwrap(), c);
-        assert!(signer().verify(&token, now.add(std::time::Duration::from_secs(61))).is_err());
+        assert!(
+            signer()
+                .verify(&token, now.add(std::time::Duration::from_secs(61)))
+                .is_err()
+        );
     }
 
     #[test]
@@ -259,7 +276,11 @@ mod tests {
         let (head, rest) = token.split_once('.').unwrap();
         let (payload, sig) = rest.split_once('.').unwrap();
         let forged_payload = URL_SAFE_NO_PAD.encode(
-            serde_json::to_vec(&Claims { role: "admin".into(), ..claims(now.unix_seconds() + 999) }).unwrap(),
+            serde_json::to_vec(&Claims {
+                role: "admin".into(),
+                ..claims(now.unix_seconds() + 999)
+            })
+            .unwrap(),
         );
         for bad in [
             format!("{head}.{forged_payload}.{sig}"),

@@ -38,9 +38,15 @@ impl Role {
 
     /// Parses a stored or typed role.
     pub fn parse(input: &str) -> Result<Self, FieldProblem> {
-        Self::ALL.into_iter().find(|role| role.as_str() == input.trim()).ok_or_else(|| {
-            FieldProblem::new(FieldCode::Invalid, "must be one of admin, operator, driver, partner")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == input.trim())
+            .ok_or_else(|| {
+                FieldProblem::new(
+                    FieldCode::Invalid,
+                    "must be one of admin, operator, driver, partner",
+                )
+            })
     }
 }
 
@@ -106,9 +112,14 @@ impl PasswordHashString {
             ));
         }
         if password.len() > Self::MAX_BYTES {
-            return Err(Error::invalid("password", FieldCode::TooLong, "is too long"));
+            return Err(Error::invalid(
+                "password",
+                FieldCode::TooLong,
+                "is too long",
+            ));
         }
-        let hashed: std::result::Result<PasswordHash, _> = Argon2::default().hash_password(password.as_bytes());
+        let hashed: std::result::Result<PasswordHash, _> =
+            Argon2::default().hash_password(password.as_bytes());
         hashed
             .map(|hash| Self(hash.to_string()))
             .map_err(|e| Error::internal(format!("hashing a password: {e}")))
@@ -129,8 +140,11 @@ impl PasswordHashString {
         if password.len() > Self::MAX_BYTES {
             return false;
         }
-        PasswordHash::new(&self.0)
-            .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+        PasswordHash::new(&self.0).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
     }
 
     /// A valid hash of a random password, verified against when the user does not exist, so that
@@ -155,12 +169,19 @@ mod tests {
         assert!(hash.verify("correct horse"));
         assert!(!hash.verify("correct horsE"));
         assert!(!PasswordHashString::from_stored("garbage".into()).verify("correct horse"));
-        assert_ne!(PasswordHashString::hash("correct horse").unwrap(), hash, "salted");
+        assert_ne!(
+            PasswordHashString::hash("correct horse").unwrap(),
+            hash,
+            "salted"
+        );
     }
 
     #[test]
     fn short_passwords_are_rejected() {
-        assert!(matches!(PasswordHashString::hash("short"), Err(Error::Invalid(_))));
+        assert!(matches!(
+            PasswordHashString::hash("short"),
+            Err(Error::Invalid(_))
+        ));
     }
 
     #[test]

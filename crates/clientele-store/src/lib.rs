@@ -1,1 +1,372 @@
+//! Clientele's storage: the core's `Store` trait on SQLite (embedded, the default) and PostgreSQL.
+//!
+//! The backend is chosen strictly by the URL scheme: `sqlite://path` or `postgres://...`. Any
+//! other URL is refused, so a typo never creates a new, empty database somewhere. Migrations live
+//! in `migrations/sqlite` and `migrations/postgres`, numbered in lock-step.
 
+mod accounts;
+mod customers;
+mod db;
+mod records;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use clientele_core::audit::AuditEntry;
+use clientele_core::customer::{Customer, Note};
+use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
+use clientele_core::store::{AuditQuery, CustomerQuery, NewNote, Store};
+use clientele_core::tenant::Tenant;
+use clientele_core::user::{PlatformAdmin, User};
+use clientele_core::values::Email;
+use clientele_core::{Error, Result};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::db::{Db, db_error};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://path/to/file.db` (or `sqlite:path`).
+    Sqlite,
+    /// `postgres://...` or `postgresql://...`.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend named by `url`'s scheme, or an error that says what is accepted.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            _ => Err(Error::internal(format!(
+                "unsupported database URL {:?}: use sqlite://path/to/clientele.db or postgres://user@host/db",
+                redact(url)
+            ))),
+        }
+    }
+}
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections for reading (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    /// How long to wait for a connection (and, on SQLite, for a lock).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The store: one implementation of [`Store`] over either backend's pools.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    /// Connects to the database named by `url`. Does not migrate: call [`SqlStore::migrate`].
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
+        let failed = |e: sqlx::Error| {
+            Error::internal(format!("cannot open the database {}: {e}", redact(url)))
+        };
+        let db = match Backend::from_url(url)? {
+            Backend::Sqlite => {
+                if url.contains(":memory:") || url.contains("mode=memory") {
+                    return Err(Error::internal(
+                        "in-memory SQLite is not supported: name a database file",
+                    ));
+                }
+                let connect = SqliteConnectOptions::from_str(url)
+                    .map_err(failed)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(options.acquire_timeout);
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect.clone())
+                    .await
+                    .map_err(failed)?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect.read_only(true))
+                    .await
+                    .map_err(failed)?;
+                Db::Sqlite { read, write }
+            }
+            Backend::Postgres => {
+                let connect = PgConnectOptions::from_str(url).map_err(failed)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .map_err(failed)?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Self { db })
+    }
+
+    /// Applies pending migrations. Safe to run from several processes at once.
+    pub async fn migrate(&self) -> Result<()> {
+        let result = match &self.db {
+            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        };
+        result.map_err(|e| Error::internal(format!("migrating the database: {e}")))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        db::with_reader!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .map_err(db_error))
+    }
+
+    async fn token_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>> {
+        self.signing_key(generated).await
+    }
+
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
+        self.insert_tenant_row(tenant).await
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
+        self.tenant_by_id(id).await
+    }
+
+    async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+        self.tenant_by_name(name).await
+    }
+
+    async fn insert_user(&self, user: &User) -> Result<()> {
+        self.insert_user_row(user).await
+    }
+
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+        self.user_by_id(tenant, id).await
+    }
+
+    async fn find_user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
+        self.user_by_email(tenant, email).await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        disabled: bool,
+    ) -> Result<bool> {
+        self.update_user_disabled(tenant, id, disabled).await
+    }
+
+    async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> Result<()> {
+        self.insert_platform_admin_row(admin).await
+    }
+
+    async fn get_platform_admin(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>> {
+        self.platform_admin_by_id(id).await
+    }
+
+    async fn find_platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>> {
+        self.platform_admin_by_email(email).await
+    }
+
+    async fn insert_customer(
+        &self,
+        customer: &Customer,
+        notes: &[NewNote],
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        self.insert_customer_rows(customer, notes, audit).await
+    }
+
+    async fn insert_customers(
+        &self,
+        tenant: TenantId,
+        batch: &[(Customer, AuditEntry)],
+    ) -> Result<()> {
+        self.insert_customer_batch(tenant, batch).await
+    }
+
+    async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
+        self.customer_by_id(tenant, id).await
+    }
+
+    async fn update_customer(
+        &self,
+        customer: &Customer,
+        expected_version: i64,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        self.update_customer_row(customer, expected_version, audit)
+            .await
+    }
+
+    async fn list_customers(
+        &self,
+        tenant: TenantId,
+        query: &CustomerQuery,
+    ) -> Result<Vec<Customer>> {
+        self.query_customers(tenant, query).await
+    }
+
+    async fn customers_with_email(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        except: CustomerId,
+    ) -> Result<Vec<CustomerId>> {
+        self.customer_ids_with_email(tenant, email, except).await
+    }
+
+    async fn customer_with_external_ref(
+        &self,
+        tenant: TenantId,
+        external_ref: &str,
+    ) -> Result<Option<CustomerId>> {
+        self.customer_id_with_external_ref(tenant, external_ref)
+            .await
+    }
+
+    async fn insert_note(&self, note: &NewNote, audit: &AuditEntry) -> Result<()> {
+        self.insert_note_row(note, audit).await
+    }
+
+    async fn list_notes(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Note>> {
+        self.notes_of(tenant, customer).await
+    }
+
+    async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.audit_entries(tenant, query).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_are_chosen_by_scheme_only() {
+        assert_eq!(
+            Backend::from_url("sqlite://clientele.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:data/c.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("PostgreSQL://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        for bad in [
+            "clientele.db",
+            "sqlit://x.db",
+            "mysql://u@h/db",
+            "",
+            "file:x.db",
+        ] {
+            assert!(Backend::from_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/c"),
+            "postgres://app:***@db:5432/c"
+        );
+        assert_eq!(redact("postgres://app@db/c"), "postgres://app@db/c");
+        assert_eq!(redact("sqlite://c.db"), "sqlite://c.db");
+    }
+
+    /// Migrations are numbered in lock-step: every version exists for both backends.
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |dir: &str| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let root = env!("CARGO_MANIFEST_DIR");
+        let sqlite = names(&format!("{root}/migrations/sqlite"));
+        let postgres = names(&format!("{root}/migrations/postgres"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres);
+        let versions: Vec<i64> = SQLITE_MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(
+            versions,
+            POSTGRES_MIGRATIONS
+                .iter()
+                .map(|m| m.version)
+                .collect::<Vec<_>>()
+        );
+    }
+}

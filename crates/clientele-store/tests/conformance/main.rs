@@ -1,1 +1,35 @@
+//! The conformance suite: every check is written once against `&dyn Store` and runs on SQLite and
+//! on PostgreSQL (when `CLIENTELE_TEST_POSTGRES_URL` is set; CI always sets it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// Declares checks `async fn name(store: &dyn Store) { ... }`; each becomes a module `name` with
+/// the tests `sqlite` and `postgres`, each on a fresh database.
+macro_rules! conformance {
+    ($($(#[$meta:meta])* async fn $name:ident($store:ident: &dyn Store) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn check($store: &dyn Store) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let db = clientele_store::testing::TestDatabase::sqlite().await;
+                check(&*db.store()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = clientele_store::testing::TestDatabase::postgres().await {
+                    check(&*db.store()).await;
+                }
+            }
+        }
+    )*};
+}
+
+mod accounts;
+mod customers;
+mod fixtures;

@@ -1,0 +1,220 @@
+//! Platform settings, tenants, users and platform admins.
+
+use clientele_core::ids::{PlatformAdminId, TenantId, UserId};
+use clientele_core::tenant::Tenant;
+use clientele_core::user::{PlatformAdmin, User};
+use clientele_core::values::Email;
+use clientele_core::{Error, ErrorCode, Result};
+
+use crate::SqlStore;
+use crate::db::{db_error, in_transaction, is_unique_violation, with_reader};
+use crate::records::{
+    PlatformAdminRecord, TenantRecord, UserRecord, platform_admin_columns, tenant_columns,
+    user_columns,
+};
+
+const TOKEN_KEY: &str = "token_signing_key";
+
+impl SqlStore {
+    pub(crate) async fn signing_key(&self, generated: &[u8]) -> Result<Vec<u8>> {
+        let key = in_transaction!(self, |tx| {
+            sqlx::query("INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(TOKEN_KEY)
+                .bind(generated)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT value FROM platform_settings WHERE key = $1")
+                .bind(TOKEN_KEY)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?
+        });
+        Ok(key)
+    }
+
+    pub(crate) async fn insert_tenant_row(&self, tenant: &Tenant) -> Result<()> {
+        let record = TenantRecord::from(tenant);
+        in_transaction!(self, |tx| {
+            sqlx::query("INSERT INTO tenants (id, name, country, phone_region, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(record.id)
+                .bind(&record.name)
+                .bind(&record.country)
+                .bind(&record.phone_region)
+                .bind(record.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, TenantRecord>(concat!(
+                "SELECT ",
+                tenant_columns!(),
+                " FROM tenants WHERE id = $1"
+            ))
+            .bind(id.as_uuid())
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(Tenant::try_from).transpose()
+    }
+
+    pub(crate) async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, TenantRecord>(concat!(
+                "SELECT ",
+                tenant_columns!(),
+                " FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1"
+            ))
+            .bind(name)
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(Tenant::try_from).transpose()
+    }
+
+    pub(crate) async fn insert_user_row(&self, user: &User) -> Result<()> {
+        let record = UserRecord::from(user);
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO users (tenant_id, id, email, password_hash, role, partner_id, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(record.tenant_id)
+            .bind(record.id)
+            .bind(&record.email)
+            .bind(&record.password_hash)
+            .bind(&record.role)
+            .bind(record.partner_id)
+            .bind(record.disabled)
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| email_taken(e, "this tenant already has a user with this email"))?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, UserRecord>(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(User::try_from).transpose()
+    }
+
+    pub(crate) async fn user_by_email(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+    ) -> Result<Option<User>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, UserRecord>(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE tenant_id = $1 AND email = $2"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(email.as_str())
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(User::try_from).transpose()
+    }
+
+    pub(crate) async fn update_user_disabled(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        disabled: bool,
+    ) -> Result<bool> {
+        let rows = in_transaction!(self, |tx| {
+            sqlx::query("UPDATE users SET disabled = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_uuid())
+                .bind(id.as_uuid())
+                .bind(disabled)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+
+    pub(crate) async fn insert_platform_admin_row(&self, admin: &PlatformAdmin) -> Result<()> {
+        let record = PlatformAdminRecord::from(admin);
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO platform_admins (id, email, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(record.id)
+            .bind(&record.email)
+            .bind(&record.password_hash)
+            .bind(record.disabled)
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| email_taken(e, "a platform admin with this email already exists"))?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn platform_admin_by_id(
+        &self,
+        id: PlatformAdminId,
+    ) -> Result<Option<PlatformAdmin>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, PlatformAdminRecord>(concat!(
+                "SELECT ",
+                platform_admin_columns!(),
+                " FROM platform_admins WHERE id = $1"
+            ))
+            .bind(id.as_uuid())
+            .fetch_optional(pool)
+            .await
+        });
+        record
+            .map_err(db_error)?
+            .map(PlatformAdmin::try_from)
+            .transpose()
+    }
+
+    pub(crate) async fn platform_admin_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<Option<PlatformAdmin>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, PlatformAdminRecord>(concat!(
+                "SELECT ",
+                platform_admin_columns!(),
+                " FROM platform_admins WHERE email = $1"
+            ))
+            .bind(email.as_str())
+            .fetch_optional(pool)
+            .await
+        });
+        record
+            .map_err(db_error)?
+            .map(PlatformAdmin::try_from)
+            .transpose()
+    }
+}
+
+fn email_taken(error: sqlx::Error, message: &str) -> Error {
+    if is_unique_violation(&error, "email") {
+        Error::conflict(ErrorCode::Conflict, message)
+    } else {
+        db_error(error)
+    }
+}

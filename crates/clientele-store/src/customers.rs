@@ -1,0 +1,360 @@
+//! Customers, their notes, and the audit entries written with them.
+
+use clientele_core::access::CustomerScope;
+use clientele_core::audit::AuditEntry;
+use clientele_core::customer::{Customer, Note};
+use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::store::{AuditQuery, CustomerQuery, NewNote};
+use clientele_core::values::Email;
+use clientele_core::{Error, ErrorCode, Result};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::SqlStore;
+use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
+use crate::records::{
+    AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer,
+    customer_columns,
+};
+
+const INSERT_CUSTOMER: &str = concat!(
+    "INSERT INTO customers (",
+    customer_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)"
+);
+
+/// Compare-and-set on `version` ($42): the row changes only if nobody changed it since it was read.
+const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
+    company_name = $6, vat_number = $7, email = $8, phone = $9, phone_status = $10, birth_date = $11, \
+    birth_city = $12, birth_country = $13, birth_place_code = $14, citizenship = $15, tax_code = $16, \
+    address_line1 = $17, address_line2 = $18, address_city = $19, address_postal_code = $20, \
+    address_region = $21, address_country = $22, language = $23, license_number = $24, \
+    license_country = $25, license_issuing_place = $26, license_issued_on = $27, license_expires_on = $28, \
+    id_doc_type = $29, id_doc_number = $30, id_doc_country = $31, id_doc_issuing_place = $32, \
+    id_doc_expires_on = $33, vip = $34, partner_id = $35, external_ref = $36, created_at = $37, \
+    updated_at = $38, created_by = $39, deleted_at = $40, version = $41 \
+    WHERE tenant_id = $1 AND id = $2 AND version = $42";
+
+const INSERT_AUDIT: &str = concat!(
+    "INSERT INTO audit_log (",
+    audit_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+);
+
+const INSERT_NOTE: &str = "INSERT INTO customer_notes (tenant_id, id, customer_id, author_id, body, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn customer_write_error(error: sqlx::Error) -> Error {
+    if is_unique_violation(&error, "external_ref") {
+        Error::conflict(
+            ErrorCode::DuplicateExternalRef,
+            "another customer of the tenant has this external_ref",
+        )
+    } else {
+        db_error(error)
+    }
+}
+
+impl SqlStore {
+    pub(crate) async fn insert_customer_rows(
+        &self,
+        customer: &Customer,
+        notes: &[NewNote],
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let record = CustomerRecord::from(customer);
+        let audit = AuditRecord::from(audit);
+        in_transaction!(self, |tx| {
+            bind_customer!(sqlx::query(INSERT_CUSTOMER), record)
+                .execute(&mut *tx)
+                .await
+                .map_err(customer_write_error)?;
+            for note in notes {
+                sqlx::query(INSERT_NOTE)
+                    .bind(note.tenant_id.as_uuid())
+                    .bind(note.id.as_uuid())
+                    .bind(note.customer_id.as_uuid())
+                    .bind(note.author_id)
+                    .bind(&note.body)
+                    .bind(Ts(note.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            bind_audit!(sqlx::query(INSERT_AUDIT), audit)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn insert_customer_batch(
+        &self,
+        tenant: TenantId,
+        batch: &[(Customer, AuditEntry)],
+    ) -> Result<()> {
+        if batch
+            .iter()
+            .any(|(c, a)| c.tenant_id != tenant || a.tenant_id != tenant)
+        {
+            return Err(Error::internal(
+                "a customer batch must belong to one tenant",
+            ));
+        }
+        in_transaction!(self, |tx| {
+            for (customer, audit) in batch {
+                let record = CustomerRecord::from(customer);
+                bind_customer!(sqlx::query(INSERT_CUSTOMER), record)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(customer_write_error)?;
+                let audit = AuditRecord::from(audit);
+                bind_audit!(sqlx::query(INSERT_AUDIT), audit)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn customer_by_id(
+        &self,
+        tenant: TenantId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, CustomerRecord>(concat!(
+                "SELECT ",
+                customer_columns!(),
+                " FROM customers WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(pool)
+            .await
+        });
+        record
+            .map_err(db_error)?
+            .map(Customer::try_from)
+            .transpose()
+    }
+
+    pub(crate) async fn update_customer_row(
+        &self,
+        customer: &Customer,
+        expected_version: i64,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let record = CustomerRecord::from(customer);
+        let audit = AuditRecord::from(audit);
+        in_transaction!(self, |tx| {
+            let updated = bind_customer!(sqlx::query(UPDATE_CUSTOMER), record)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(customer_write_error)?
+                .rows_affected();
+            if updated != 1 {
+                let current: Option<i64> = sqlx::query_scalar(
+                    "SELECT version FROM customers WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(record.tenant_id)
+                .bind(record.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                return Err(match current {
+                    None => Error::NotFound("customer"),
+                    Some(current) => Error::Conflict {
+                        code: ErrorCode::VersionConflict,
+                        message: format!(
+                            "the customer changed since version {expected_version}; it is now at version {current}"
+                        ),
+                        details: Some(serde_json::json!({"current_version": current})),
+                    },
+                });
+            }
+            bind_audit!(sqlx::query(INSERT_AUDIT), audit)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn query_customers(
+        &self,
+        tenant: TenantId,
+        query: &CustomerQuery,
+    ) -> Result<Vec<Customer>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!(
+                "SELECT ",
+                customer_columns!(),
+                " FROM customers WHERE tenant_id = "
+            ));
+            sql.push_bind(tenant.as_uuid());
+            match query.scope {
+                CustomerScope::All => {}
+                CustomerScope::Partner(partner) => {
+                    sql.push(" AND partner_id = ").push_bind(partner.as_uuid());
+                }
+                // Drivers reach customers only through orders assigned to them.
+                CustomerScope::Driver(_) => {
+                    sql.push(" AND 1 = 0");
+                }
+            }
+            if !query.include_deleted {
+                sql.push(" AND deleted_at IS NULL");
+            }
+            if let Some(kind) = query.kind {
+                sql.push(" AND kind = ").push_bind(kind.as_str());
+            }
+            // Literal, not bound, so that the partial index on VIPs can serve `vip=true`.
+            match query.vip {
+                Some(true) => sql.push(" AND vip"),
+                Some(false) => sql.push(" AND NOT vip"),
+                None => &mut sql,
+            };
+            if let Some(partner) = query.partner_id {
+                sql.push(" AND partner_id = ").push_bind(partner.as_uuid());
+            }
+            if let Some(from) = query.created_from {
+                sql.push(" AND created_at >= ").push_bind(Ts(from));
+            }
+            if let Some(before) = query.created_before {
+                sql.push(" AND created_at < ").push_bind(Ts(before));
+            }
+            if let Some(after) = query.after {
+                sql.push(" AND id < ").push_bind(after.as_uuid());
+            }
+            sql.push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(query.limit));
+            sql.build_query_as::<CustomerRecord>().fetch_all(pool).await
+        });
+        records
+            .map_err(db_error)?
+            .into_iter()
+            .map(Customer::try_from)
+            .collect()
+    }
+
+    pub(crate) async fn customer_ids_with_email(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        except: CustomerId,
+    ) -> Result<Vec<CustomerId>> {
+        let ids = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT id FROM customers WHERE tenant_id = $1 AND email = $2 AND id <> $3 \
+                 AND deleted_at IS NULL ORDER BY id LIMIT 50",
+            )
+            .bind(tenant.as_uuid())
+            .bind(email.as_str())
+            .bind(except.as_uuid())
+            .fetch_all(pool)
+            .await
+        });
+        Ok(ids
+            .map_err(db_error)?
+            .into_iter()
+            .map(CustomerId::from_uuid)
+            .collect())
+    }
+
+    pub(crate) async fn customer_id_with_external_ref(
+        &self,
+        tenant: TenantId,
+        external_ref: &str,
+    ) -> Result<Option<CustomerId>> {
+        let id = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT id FROM customers WHERE tenant_id = $1 AND external_ref = $2",
+            )
+            .bind(tenant.as_uuid())
+            .bind(external_ref)
+            .fetch_optional(pool)
+            .await
+        });
+        Ok(id.map_err(db_error)?.map(CustomerId::from_uuid))
+    }
+
+    pub(crate) async fn insert_note_row(&self, note: &NewNote, audit: &AuditEntry) -> Result<()> {
+        let audit = AuditRecord::from(audit);
+        in_transaction!(self, |tx| {
+            sqlx::query(INSERT_NOTE)
+                .bind(note.tenant_id.as_uuid())
+                .bind(note.id.as_uuid())
+                .bind(note.customer_id.as_uuid())
+                .bind(note.author_id)
+                .bind(&note.body)
+                .bind(Ts(note.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            bind_audit!(sqlx::query(INSERT_AUDIT), audit)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn notes_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<Note>> {
+        let records = with_reader!(self, |pool| {
+            sqlx::query_as::<_, NoteRecord>(
+                "SELECT n.id, n.customer_id, n.author_id, u.email AS author_email, n.body, n.created_at \
+                 FROM customer_notes n \
+                 LEFT JOIN users u ON u.tenant_id = n.tenant_id AND u.id = n.author_id \
+                 WHERE n.tenant_id = $1 AND n.customer_id = $2 ORDER BY n.id DESC",
+            )
+            .bind(tenant.as_uuid())
+            .bind(customer.as_uuid())
+            .fetch_all(pool)
+            .await
+        });
+        Ok(records
+            .map_err(db_error)?
+            .into_iter()
+            .map(Note::from)
+            .collect())
+    }
+
+    pub(crate) async fn audit_entries(
+        &self,
+        tenant: TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_log WHERE tenant_id = "
+            ));
+            sql.push_bind(tenant.as_uuid());
+            if let Some(customer) = query.customer_id {
+                sql.push(" AND customer_id = ")
+                    .push_bind(customer.as_uuid());
+            }
+            if let Some(after) = query.after {
+                sql.push(" AND id < ").push_bind(after.as_uuid());
+            }
+            sql.push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(query.limit.max(1)));
+            sql.build_query_as::<AuditRecord>().fetch_all(pool).await
+        });
+        records
+            .map_err(db_error)?
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect()
+    }
+}

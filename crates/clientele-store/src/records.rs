@@ -1,0 +1,528 @@
+//! Rows as stored, and their conversion to and from domain types.
+//!
+//! A record has exactly the columns of its table, in the order of its `*_columns!()` list, with
+//! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`]).
+
+use clientele_core::audit::{AuditEntry, Outcome};
+use clientele_core::customer::{
+    Address, BirthPlace, Customer, CustomerData, CustomerKind, DriverLicense, IdDocument,
+    IdDocumentType, Note, NoteAuthor,
+};
+use clientele_core::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
+use clientele_core::tenant::Tenant;
+use clientele_core::user::{PasswordHashString, PlatformAdmin, Role, User};
+use clientele_core::values::{
+    CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus,
+};
+use clientele_core::{Error, Result};
+use sqlx::types::Json;
+use time::Date;
+use uuid::Uuid;
+
+use crate::db::Ts;
+
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::internal(format!("stored {what} is not valid: {value:?}"))
+}
+
+macro_rules! tenant_columns {
+    () => {
+        "id, name, country, phone_region, created_at"
+    };
+}
+
+macro_rules! user_columns {
+    () => {
+        "tenant_id, id, email, password_hash, role, partner_id, disabled, created_at"
+    };
+}
+
+macro_rules! platform_admin_columns {
+    () => {
+        "id, email, password_hash, disabled, created_at"
+    };
+}
+
+/// The 41 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
+/// used to write them.
+macro_rules! customer_columns {
+    () => {
+        "tenant_id, id, kind, first_name, last_name, company_name, vat_number, email, phone, phone_status, \
+         birth_date, birth_city, birth_country, birth_place_code, citizenship, tax_code, \
+         address_line1, address_line2, address_city, address_postal_code, address_region, address_country, \
+         language, license_number, license_country, license_issuing_place, license_issued_on, license_expires_on, \
+         id_doc_type, id_doc_number, id_doc_country, id_doc_issuing_place, id_doc_expires_on, \
+         vip, partner_id, external_ref, created_at, updated_at, created_by, deleted_at, version"
+    };
+}
+
+macro_rules! audit_columns {
+    () => {
+        "tenant_id, id, at, actor_id, actor_role, action, object_type, object_id, customer_id, outcome, reason, \
+         changes, ip, user_agent, request_id"
+    };
+}
+
+pub(crate) use {
+    audit_columns, customer_columns, platform_admin_columns, tenant_columns, user_columns,
+};
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TenantRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub country: String,
+    pub phone_region: String,
+    pub created_at: Ts,
+}
+
+impl From<&Tenant> for TenantRecord {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            name: t.name.clone(),
+            country: t.country.as_str().to_owned(),
+            phone_region: t.phone_region.as_str().to_owned(),
+            created_at: t.created_at.into(),
+        }
+    }
+}
+
+impl TryFrom<TenantRecord> for Tenant {
+    type Error = Error;
+    fn try_from(r: TenantRecord) -> Result<Self> {
+        Ok(Tenant {
+            id: TenantId::from_uuid(r.id),
+            country: CountryCode::from_stored(&r.country)
+                .ok_or_else(|| corrupt("country", &r.country))?,
+            phone_region: PhoneRegion::parse(&r.phone_region)
+                .map_err(|_| corrupt("phone region", &r.phone_region))?,
+            name: r.name,
+            created_at: r.created_at.0,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UserRecord {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub partner_id: Option<Uuid>,
+    pub disabled: bool,
+    pub created_at: Ts,
+}
+
+impl From<&User> for UserRecord {
+    fn from(u: &User) -> Self {
+        Self {
+            tenant_id: u.tenant_id.as_uuid(),
+            id: u.id.as_uuid(),
+            email: u.email.as_str().to_owned(),
+            password_hash: u.password_hash.as_str().to_owned(),
+            role: u.role.as_str().to_owned(),
+            partner_id: u.partner_id.map(|p| p.as_uuid()),
+            disabled: u.disabled,
+            created_at: u.created_at.into(),
+        }
+    }
+}
+
+impl TryFrom<UserRecord> for User {
+    type Error = Error;
+    fn try_from(r: UserRecord) -> Result<Self> {
+        Ok(User {
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            id: UserId::from_uuid(r.id),
+            role: Role::parse(&r.role).map_err(|_| corrupt("role", &r.role))?,
+            email: Email::from_stored(r.email),
+            partner_id: r.partner_id.map(CustomerId::from_uuid),
+            password_hash: PasswordHashString::from_stored(r.password_hash),
+            disabled: r.disabled,
+            created_at: r.created_at.0,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PlatformAdminRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: Ts,
+}
+
+impl From<&PlatformAdmin> for PlatformAdminRecord {
+    fn from(a: &PlatformAdmin) -> Self {
+        Self {
+            id: a.id.as_uuid(),
+            email: a.email.as_str().to_owned(),
+            password_hash: a.password_hash.as_str().to_owned(),
+            disabled: a.disabled,
+            created_at: a.created_at.into(),
+        }
+    }
+}
+
+impl TryFrom<PlatformAdminRecord> for PlatformAdmin {
+    type Error = Error;
+    fn try_from(r: PlatformAdminRecord) -> Result<Self> {
+        Ok(PlatformAdmin {
+            id: PlatformAdminId::from_uuid(r.id),
+            email: Email::from_stored(r.email),
+            password_hash: PasswordHashString::from_stored(r.password_hash),
+            disabled: r.disabled,
+            created_at: r.created_at.0,
+        })
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CustomerRecord {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub kind: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub vat_number: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub phone_status: Option<String>,
+    pub birth_date: Option<Date>,
+    pub birth_city: Option<String>,
+    pub birth_country: Option<String>,
+    pub birth_place_code: Option<String>,
+    pub citizenship: Option<String>,
+    pub tax_code: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub address_city: Option<String>,
+    pub address_postal_code: Option<String>,
+    pub address_region: Option<String>,
+    pub address_country: Option<String>,
+    pub language: Option<String>,
+    pub license_number: Option<String>,
+    pub license_country: Option<String>,
+    pub license_issuing_place: Option<String>,
+    pub license_issued_on: Option<Date>,
+    pub license_expires_on: Option<Date>,
+    pub id_doc_type: Option<String>,
+    pub id_doc_number: Option<String>,
+    pub id_doc_country: Option<String>,
+    pub id_doc_issuing_place: Option<String>,
+    pub id_doc_expires_on: Option<Date>,
+    pub vip: bool,
+    pub partner_id: Option<Uuid>,
+    pub external_ref: Option<String>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+    pub created_by: Option<Uuid>,
+    pub deleted_at: Option<Ts>,
+    pub version: i64,
+}
+
+/// Binds the 41 fields of a [`CustomerRecord`] in column order.
+macro_rules! bind_customer {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind($r.tenant_id)
+            .bind($r.id)
+            .bind(&$r.kind)
+            .bind(&$r.first_name)
+            .bind(&$r.last_name)
+            .bind(&$r.company_name)
+            .bind(&$r.vat_number)
+            .bind(&$r.email)
+            .bind(&$r.phone)
+            .bind(&$r.phone_status)
+            .bind($r.birth_date)
+            .bind(&$r.birth_city)
+            .bind(&$r.birth_country)
+            .bind(&$r.birth_place_code)
+            .bind(&$r.citizenship)
+            .bind(&$r.tax_code)
+            .bind(&$r.address_line1)
+            .bind(&$r.address_line2)
+            .bind(&$r.address_city)
+            .bind(&$r.address_postal_code)
+            .bind(&$r.address_region)
+            .bind(&$r.address_country)
+            .bind(&$r.language)
+            .bind(&$r.license_number)
+            .bind(&$r.license_country)
+            .bind(&$r.license_issuing_place)
+            .bind($r.license_issued_on)
+            .bind($r.license_expires_on)
+            .bind(&$r.id_doc_type)
+            .bind(&$r.id_doc_number)
+            .bind(&$r.id_doc_country)
+            .bind(&$r.id_doc_issuing_place)
+            .bind($r.id_doc_expires_on)
+            .bind($r.vip)
+            .bind($r.partner_id)
+            .bind(&$r.external_ref)
+            .bind($r.created_at)
+            .bind($r.updated_at)
+            .bind($r.created_by)
+            .bind($r.deleted_at)
+            .bind($r.version)
+    };
+}
+
+pub(crate) use bind_customer;
+
+fn text<T: ToString>(value: &Option<T>) -> Option<String> {
+    value.as_ref().map(ToString::to_string)
+}
+
+impl From<&Customer> for CustomerRecord {
+    fn from(c: &Customer) -> Self {
+        let d = &c.data;
+        let address = d.address.clone().unwrap_or_default();
+        let birth = d.birth_place.clone().unwrap_or_default();
+        let license = d.driver_license.as_ref();
+        let id_doc = d.id_document.as_ref();
+        Self {
+            tenant_id: c.tenant_id.as_uuid(),
+            id: c.id.as_uuid(),
+            kind: d.kind.as_str().to_owned(),
+            first_name: text(&d.first_name),
+            last_name: text(&d.last_name),
+            company_name: d.company_name.clone(),
+            vat_number: d.vat_number.clone(),
+            email: text(&d.email),
+            phone: text(&d.phone),
+            phone_status: c.phone_status.map(|s| s.as_str().to_owned()),
+            birth_date: d.birth_date,
+            birth_city: birth.city,
+            birth_country: text(&birth.country),
+            birth_place_code: birth.code,
+            citizenship: text(&d.citizenship),
+            tax_code: d.tax_code.clone(),
+            address_line1: address.line1,
+            address_line2: address.line2,
+            address_city: address.city,
+            address_postal_code: address.postal_code,
+            address_region: address.region,
+            address_country: text(&address.country),
+            language: text(&d.language),
+            license_number: license.map(|l| l.number.clone()),
+            license_country: license.and_then(|l| text(&l.country)),
+            license_issuing_place: license.and_then(|l| l.issuing_place.clone()),
+            license_issued_on: license.map(|l| l.issued_on),
+            license_expires_on: license.map(|l| l.expires_on),
+            id_doc_type: id_doc.map(|i| i.doc_type.as_str().to_owned()),
+            id_doc_number: id_doc.map(|i| i.number.clone()),
+            id_doc_country: id_doc.and_then(|i| text(&i.issuing_country)),
+            id_doc_issuing_place: id_doc.and_then(|i| i.issuing_place.clone()),
+            id_doc_expires_on: id_doc.and_then(|i| i.expires_on),
+            vip: c.vip,
+            partner_id: d.partner_id.map(|p| p.as_uuid()),
+            external_ref: d.external_ref.clone(),
+            created_at: c.created_at.into(),
+            updated_at: c.updated_at.into(),
+            created_by: c.created_by,
+            deleted_at: c.deleted_at.map(Ts),
+            version: c.version,
+        }
+    }
+}
+
+fn country(value: Option<String>) -> Option<CountryCode> {
+    value.as_deref().and_then(CountryCode::from_stored)
+}
+
+impl TryFrom<CustomerRecord> for Customer {
+    type Error = Error;
+    fn try_from(r: CustomerRecord) -> Result<Self> {
+        let kind = CustomerKind::parse(&r.kind).ok_or_else(|| corrupt("customer kind", &r.kind))?;
+        let address = Address {
+            line1: r.address_line1,
+            line2: r.address_line2,
+            city: r.address_city,
+            postal_code: r.address_postal_code,
+            region: r.address_region,
+            country: country(r.address_country),
+        };
+        let birth_place = BirthPlace {
+            city: r.birth_city,
+            country: country(r.birth_country),
+            code: r.birth_place_code,
+        };
+        let driver_license = match (r.license_number, r.license_issued_on, r.license_expires_on) {
+            (Some(number), Some(issued_on), Some(expires_on)) => Some(DriverLicense {
+                number,
+                country: country(r.license_country),
+                issuing_place: r.license_issuing_place,
+                issued_on,
+                expires_on,
+            }),
+            _ => None,
+        };
+        let id_document = match (
+            r.id_doc_type.as_deref().and_then(IdDocumentType::parse),
+            r.id_doc_number,
+        ) {
+            (Some(doc_type), Some(number)) => Some(IdDocument {
+                doc_type,
+                number,
+                issuing_country: country(r.id_doc_country),
+                issuing_place: r.id_doc_issuing_place,
+                expires_on: r.id_doc_expires_on,
+            }),
+            _ => None,
+        };
+        Ok(Customer {
+            id: CustomerId::from_uuid(r.id),
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            data: CustomerData {
+                kind,
+                first_name: r.first_name.map(PersonName::from_stored),
+                last_name: r.last_name.map(PersonName::from_stored),
+                company_name: r.company_name,
+                vat_number: r.vat_number,
+                email: r.email.map(Email::from_stored),
+                phone: r.phone.map(PhoneE164::from_stored),
+                birth_date: r.birth_date,
+                birth_place: (birth_place != BirthPlace::default()).then_some(birth_place),
+                citizenship: country(r.citizenship),
+                tax_code: r.tax_code,
+                address: (address != Address::default()).then_some(address),
+                language: r.language.map(LanguageTag::from_stored),
+                driver_license,
+                id_document,
+                partner_id: r.partner_id.map(CustomerId::from_uuid),
+                external_ref: r.external_ref,
+            },
+            phone_status: r.phone_status.as_deref().and_then(PhoneStatus::parse),
+            vip: r.vip,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+            created_by: r.created_by,
+            deleted_at: r.deleted_at.map(|t| t.0),
+            version: r.version,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct NoteRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub author_id: Option<Uuid>,
+    pub author_email: Option<String>,
+    pub body: String,
+    pub created_at: Ts,
+}
+
+impl From<NoteRecord> for Note {
+    fn from(r: NoteRecord) -> Self {
+        Note {
+            id: NoteId::from_uuid(r.id),
+            customer_id: CustomerId::from_uuid(r.customer_id),
+            body: r.body,
+            author: NoteAuthor {
+                id: r.author_id,
+                email: r.author_email,
+            },
+            created_at: r.created_at.0,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AuditRecord {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub at: Ts,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub changes: Option<Json<serde_json::Value>>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl From<&AuditEntry> for AuditRecord {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            tenant_id: e.tenant_id.as_uuid(),
+            id: e.id.as_uuid(),
+            at: e.at.into(),
+            actor_id: e.actor_id,
+            actor_role: e.actor_role.clone(),
+            action: e.action.clone(),
+            object_type: e.object_type.clone(),
+            object_id: e.object_id,
+            customer_id: e.customer_id.map(|c| c.as_uuid()),
+            outcome: e.outcome.as_str().to_owned(),
+            reason: e.reason.clone(),
+            changes: e.changes.clone().map(Json),
+            ip: e.ip.clone(),
+            user_agent: e.user_agent.clone(),
+            request_id: e.request_id.clone(),
+        }
+    }
+}
+
+impl TryFrom<AuditRecord> for AuditEntry {
+    type Error = Error;
+    fn try_from(r: AuditRecord) -> Result<Self> {
+        let outcome = match r.outcome.as_str() {
+            "allowed" => Outcome::Allowed,
+            "denied" => Outcome::Denied,
+            other => return Err(corrupt("audit outcome", other)),
+        };
+        Ok(AuditEntry {
+            id: AuditId::from_uuid(r.id),
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            at: r.at.0,
+            actor_id: r.actor_id,
+            actor_role: r.actor_role,
+            action: r.action,
+            object_type: r.object_type,
+            object_id: r.object_id,
+            customer_id: r.customer_id.map(CustomerId::from_uuid),
+            outcome,
+            reason: r.reason,
+            changes: r.changes.map(|j| j.0),
+            ip: r.ip,
+            user_agent: r.user_agent,
+            request_id: r.request_id,
+        })
+    }
+}
+
+/// Binds the 15 fields of an [`AuditRecord`] in column order.
+macro_rules! bind_audit {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind($r.tenant_id)
+            .bind($r.id)
+            .bind($r.at)
+            .bind($r.actor_id)
+            .bind(&$r.actor_role)
+            .bind(&$r.action)
+            .bind(&$r.object_type)
+            .bind($r.object_id)
+            .bind($r.customer_id)
+            .bind(&$r.outcome)
+            .bind(&$r.reason)
+            .bind(&$r.changes)
+            .bind(&$r.ip)
+            .bind(&$r.user_agent)
+            .bind(&$r.request_id)
+    };
+}
+
+pub(crate) use bind_audit;

@@ -1,0 +1,183 @@
+//! A fresh, migrated database per test, on either backend (feature `testing`).
+//!
+//! SQLite databases live in a temporary directory. PostgreSQL databases are created on the server
+//! named by `CLIENTELE_TEST_POSTGRES_URL` and dropped when the [`TestDatabase`] is dropped; when
+//! the variable is not set, PostgreSQL tests are skipped with a message (CI always sets it).
+
+use std::sync::Arc;
+
+use clientele_core::store::Store;
+
+use crate::{SqlStore, StoreOptions};
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_URL_VAR: &str = "CLIENTELE_TEST_POSTGRES_URL";
+
+/// A migrated database that lives as long as this value.
+pub struct TestDatabase {
+    store: Arc<SqlStore>,
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+impl TestDatabase {
+    /// A new SQLite database in a temporary directory.
+    pub async fn sqlite() -> Self {
+        let dir =
+            tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temporary directory: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("clientele.db").display());
+        let store = open(&url).await;
+        Self {
+            store,
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// A new PostgreSQL database, or `None` (with a message) when no test server is configured.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            eprintln!("skipped: set {POSTGRES_URL_VAR} to run this test on PostgreSQL");
+            return None;
+        };
+        let name = format!("clientele_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = SqlStore::connect(&admin_url, &small())
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}")
+            });
+        admin
+            .execute_admin(&format!("CREATE DATABASE {name}"))
+            .await;
+        admin.close().await;
+        let url = with_database(&admin_url, &name);
+        let store = open(&url).await;
+        Some(Self {
+            store,
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+
+    /// The store on this database.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// The concrete store (for closing it, or for backend-specific checks).
+    pub fn sql_store(&self) -> &SqlStore {
+        &self.store
+    }
+
+    /// The database URL (for starting a server process on it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            // Drop runs inside the test's runtime, which cannot block on async work: use a thread
+            // with a runtime of its own. FORCE ends the connections the test's pool still holds.
+            let (admin_url, drop_sql) = (
+                admin_url.clone(),
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let admin = SqlStore::connect(&admin_url, &small()).await.ok()?;
+                    admin.execute_admin(&drop_sql).await;
+                    admin.close().await;
+                    Some(())
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Some(()))) {
+                eprintln!("warning: could not drop test database {name}");
+            }
+        }
+    }
+}
+
+async fn open(url: &str) -> Arc<SqlStore> {
+    let store = SqlStore::connect(url, &small())
+        .await
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
+    Arc::new(store)
+}
+
+fn small() -> StoreOptions {
+    StoreOptions {
+        max_connections: 4,
+        ..StoreOptions::default()
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+impl SqlStore {
+    async fn execute_admin(&self, statement: &str) {
+        if let crate::db::Db::Postgres(pool) = &self.db {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_names_are_replaced_in_urls() {
+        assert_eq!(
+            super::with_database("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/x?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+    }
+}
