@@ -98,15 +98,7 @@ impl Actor {
                 )));
             }
         };
-        if capability.allows(role) {
-            Ok(Grant {
-                tenant_id,
-                role,
-                scope,
-            })
-        } else {
-            Err(forbidden(capability))
-        }
+        if capability.allows(role) { Ok(Grant { tenant_id, role, scope }) } else { Err(forbidden(capability)) }
     }
 }
 
@@ -132,11 +124,7 @@ mod tests {
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {
-                assert_eq!(
-                    capability.allows(role),
-                    allowed,
-                    "{capability:?} for {role:?}"
-                );
+                assert_eq!(capability.allows(role), allowed, "{capability:?} for {role:?}");
             }
         }
     }

@@ -31,10 +31,7 @@ pub struct AppConfig {
 impl std::fmt::Debug for AppConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppConfig")
-            .field(
-                "token_secret",
-                &self.token_secret.as_ref().map(|_| "[redacted]"),
-            )
+            .field("token_secret", &self.token_secret.as_ref().map(|_| "[redacted]"))
             .field("token_ttl", &self.token_ttl)
             .finish()
     }
@@ -42,10 +39,7 @@ impl std::fmt::Debug for AppConfig {
 
 impl Default for AppConfig {
     fn default() -> Self {
-        Self {
-            token_secret: None,
-            token_ttl: Duration::from_secs(24 * 3600),
-        }
+        Self { token_secret: None, token_ttl: Duration::from_secs(24 * 3600) }
     }
 }
 
@@ -59,9 +53,7 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("backend", &self.store.backend())
-            .finish_non_exhaustive()
+        f.debug_struct("App").field("backend", &self.store.backend()).finish_non_exhaustive()
     }
 }
 
@@ -106,17 +98,9 @@ impl App {
     pub async fn new(store: Arc<dyn Store>, config: AppConfig) -> Result<Self> {
         let key = match config.token_secret {
             Some(key) => key,
-            None => {
-                store
-                    .token_signing_key(&TokenSigner::generate_key()?)
-                    .await?
-            }
+            None => store.token_signing_key(&TokenSigner::generate_key()?).await?,
         };
-        Ok(Self {
-            store,
-            tokens: TokenSigner::new(&key)?,
-            token_ttl: config.token_ttl,
-        })
+        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl })
     }
 
     /// The store the services run on.
@@ -125,12 +109,7 @@ impl App {
     }
 
     /// Creates a tenant (`clientele tenant create`).
-    pub async fn create_tenant(
-        &self,
-        name: &str,
-        country: &str,
-        phone_region: Option<&str>,
-    ) -> Result<Tenant> {
+    pub async fn create_tenant(&self, name: &str, country: &str, phone_region: Option<&str>) -> Result<Tenant> {
         let tenant = Tenant::parse_new(name, country, phone_region)?;
         self.store.insert_tenant(&tenant).await?;
         Ok(tenant)
@@ -138,10 +117,7 @@ impl App {
 
     /// A tenant by id, or `404`.
     pub async fn tenant(&self, id: TenantId) -> Result<Tenant> {
-        self.store
-            .get_tenant(id)
-            .await?
-            .ok_or(Error::NotFound("tenant"))
+        self.store.get_tenant(id).await?.ok_or(Error::NotFound("tenant"))
     }
 
     /// Creates a tenant user (`clientele user create`).
@@ -151,28 +127,16 @@ impl App {
         let email = errors.take("email", Email::parse(&new.email));
         let role = errors.take("role", Role::parse(&new.role));
         match (role, new.partner_id) {
-            (Some(Role::Partner), None) => errors.push(
-                "partner_id",
-                FieldCode::Required,
-                "is required for partner users",
-            ),
+            (Some(Role::Partner), None) => {
+                errors.push("partner_id", FieldCode::Required, "is required for partner users")
+            }
             (Some(Role::Partner), Some(partner)) => {
                 let customer = self.store.get_customer(new.tenant_id, partner).await?;
-                if !customer
-                    .is_some_and(|c| c.data.kind == CustomerKind::Partner && c.deleted_at.is_none())
-                {
-                    errors.push(
-                        "partner_id",
-                        FieldCode::UnknownReference,
-                        "must be a partner company of the tenant",
-                    );
+                if !customer.is_some_and(|c| c.data.kind == CustomerKind::Partner && c.deleted_at.is_none()) {
+                    errors.push("partner_id", FieldCode::UnknownReference, "must be a partner company of the tenant");
                 }
             }
-            (Some(_), Some(_)) => errors.push(
-                "partner_id",
-                FieldCode::NotAllowed,
-                "only partner users have one",
-            ),
+            (Some(_), Some(_)) => errors.push("partner_id", FieldCode::NotAllowed, "only partner users have one"),
             _ => {}
         }
         let password = PasswordHashString::hash(&new.password);
@@ -197,11 +161,7 @@ impl App {
     }
 
     /// Creates a platform administrator.
-    pub async fn create_platform_admin(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> Result<PlatformAdmin> {
+    pub async fn create_platform_admin(&self, email: &str, password: &str) -> Result<PlatformAdmin> {
         let email = Email::parse(email).map_err(|p| Error::invalid("email", p.code, p.message))?;
         let admin = PlatformAdmin {
             id: PlatformAdminId::new(),
@@ -215,17 +175,8 @@ impl App {
     }
 
     /// Disables (or re-enables) a user; its tokens stop (or resume) working at once.
-    pub async fn set_user_disabled(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        disabled: bool,
-    ) -> Result<()> {
-        if self.store.set_user_disabled(tenant, user, disabled).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound("user"))
-        }
+    pub async fn set_user_disabled(&self, tenant: TenantId, user: UserId, disabled: bool) -> Result<()> {
+        if self.store.set_user_disabled(tenant, user, disabled).await? { Ok(()) } else { Err(Error::NotFound("user")) }
     }
 
     /// Checks email and password and issues a token. Every failure is the same
@@ -238,33 +189,16 @@ impl App {
         let email = Email::parse(&request.email).ok();
         let account = match (email, request.tenant) {
             (Some(email), Some(tenant)) => {
-                let user = self
-                    .store
-                    .find_user_by_email(TenantId::from_uuid(tenant), &email)
-                    .await?;
-                user.map(|u| {
-                    (
-                        u.password_hash.clone(),
-                        u.disabled,
-                        self.claims_for_user(&u, self.token_ttl),
-                    )
-                })
+                let user = self.store.find_user_by_email(TenantId::from_uuid(tenant), &email).await?;
+                user.map(|u| (u.password_hash.clone(), u.disabled, self.claims_for_user(&u, self.token_ttl)))
             }
             (Some(email), None) => {
                 let admin = self.store.find_platform_admin_by_email(&email).await?;
-                admin.map(|a| {
-                    (
-                        a.password_hash.clone(),
-                        a.disabled,
-                        self.claims_for_admin(&a, self.token_ttl),
-                    )
-                })
+                admin.map(|a| (a.password_hash.clone(), a.disabled, self.claims_for_admin(&a, self.token_ttl)))
             }
             (None, _) => None,
         };
-        let hash = account
-            .as_ref()
-            .map_or(PasswordHashString::decoy(), |(hash, _, _)| hash);
+        let hash = account.as_ref().map_or(PasswordHashString::decoy(), |(hash, _, _)| hash);
         let password_ok = hash.verify(&request.password);
         match account {
             Some((_, false, claims)) if password_ok => self.sign(&claims),
@@ -274,28 +208,16 @@ impl App {
 
     /// Issues a token without a password (`clientele token issue`, run with database access).
     pub async fn issue_token(&self, subject: &TokenSubject, ttl: Duration) -> Result<IssuedToken> {
-        let parse_email = |email: &str| {
-            Email::parse(email).map_err(|p| Error::invalid("email", p.code, p.message))
-        };
+        let parse_email = |email: &str| Email::parse(email).map_err(|p| Error::invalid("email", p.code, p.message));
         let claims = match subject {
             TokenSubject::User(tenant, email) => {
-                let user = self
-                    .store
-                    .find_user_by_email(*tenant, &parse_email(email)?)
-                    .await?;
-                let user = user
-                    .filter(|u| !u.disabled)
-                    .ok_or(Error::NotFound("active user"))?;
+                let user = self.store.find_user_by_email(*tenant, &parse_email(email)?).await?;
+                let user = user.filter(|u| !u.disabled).ok_or(Error::NotFound("active user"))?;
                 self.claims_for_user(&user, ttl)
             }
             TokenSubject::PlatformAdmin(email) => {
-                let admin = self
-                    .store
-                    .find_platform_admin_by_email(&parse_email(email)?)
-                    .await?;
-                let admin = admin
-                    .filter(|a| !a.disabled)
-                    .ok_or(Error::NotFound("active platform admin"))?;
+                let admin = self.store.find_platform_admin_by_email(&parse_email(email)?).await?;
+                let admin = admin.filter(|a| !a.disabled).ok_or(Error::NotFound("active platform admin"))?;
                 self.claims_for_admin(&admin, ttl)
             }
         };
@@ -309,13 +231,8 @@ impl App {
         let revoked = || Error::unauthenticated("the token is no longer valid");
         let principal = match claims.tid {
             Some(tenant) => {
-                let user = self
-                    .store
-                    .get_user(TenantId::from_uuid(tenant), UserId::from_uuid(claims.sub))
-                    .await?;
-                let user = user
-                    .filter(|u| !u.disabled && u.role.as_str() == claims.role)
-                    .ok_or_else(revoked)?;
+                let user = self.store.get_user(TenantId::from_uuid(tenant), UserId::from_uuid(claims.sub)).await?;
+                let user = user.filter(|u| !u.disabled && u.role.as_str() == claims.role).ok_or_else(revoked)?;
                 Principal::Member(Member {
                     tenant_id: user.tenant_id,
                     user_id: user.id,
@@ -324,13 +241,8 @@ impl App {
                 })
             }
             None => {
-                let admin = self
-                    .store
-                    .get_platform_admin(PlatformAdminId::from_uuid(claims.sub))
-                    .await?;
-                let admin = admin
-                    .filter(|a| !a.disabled && claims.role == "platform_admin")
-                    .ok_or_else(revoked)?;
+                let admin = self.store.get_platform_admin(PlatformAdminId::from_uuid(claims.sub)).await?;
+                let admin = admin.filter(|a| !a.disabled && claims.role == "platform_admin").ok_or_else(revoked)?;
                 Principal::PlatformAdmin(admin.id)
             }
         };
@@ -338,12 +250,7 @@ impl App {
     }
 
     fn claims_for_user(&self, user: &User, ttl: Duration) -> Claims {
-        self.claims(
-            user.id.as_uuid(),
-            Some(user.tenant_id.as_uuid()),
-            user.role.as_str(),
-            ttl,
-        )
+        self.claims(user.id.as_uuid(), Some(user.tenant_id.as_uuid()), user.role.as_str(), ttl)
     }
 
     fn claims_for_admin(&self, admin: &PlatformAdmin, ttl: Duration) -> Claims {
@@ -353,13 +260,7 @@ impl App {
     fn claims(&self, sub: Uuid, tid: Option<Uuid>, role: &str, ttl: Duration) -> Claims {
         let now = Timestamp::now().unix_seconds();
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
-        Claims {
-            sub,
-            tid,
-            role: role.to_owned(),
-            iat: now,
-            exp: now.saturating_add(ttl),
-        }
+        Claims { sub, tid, role: role.to_owned(), iat: now, exp: now.saturating_add(ttl) }
     }
 
     fn sign(&self, claims: &Claims) -> Result<IssuedToken> {

@@ -155,24 +155,12 @@ fn diff_into(changes: &mut Map<String, Value>, prefix: &str, before: &Value, aft
             keys.sort();
             keys.dedup();
             for key in keys {
-                let path = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                diff_into(
-                    changes,
-                    &path,
-                    b.get(key).unwrap_or(&Value::Null),
-                    a.get(key).unwrap_or(&Value::Null),
-                );
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                diff_into(changes, &path, b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
             }
         }
         _ if before != after => {
-            changes.insert(
-                prefix.to_owned(),
-                serde_json::json!({"from": before, "to": after}),
-            );
+            changes.insert(prefix.to_owned(), serde_json::json!({"from": before, "to": after}));
         }
         _ => {}
     }
@@ -208,10 +196,7 @@ mod tests {
     fn diff_lists_changed_leaves_by_path() {
         let before = json!({"a": 1, "b": {"c": "x", "d": null}, "e": null});
         let after = json!({"a": 1, "b": {"c": "y", "d": null}, "e": {"f": 2}});
-        assert_eq!(
-            diff(&before, &after),
-            json!({"b.c": {"from": "x", "to": "y"}, "e.f": {"from": null, "to": 2}})
-        );
+        assert_eq!(diff(&before, &after), json!({"b.c": {"from": "x", "to": "y"}, "e.f": {"from": null, "to": 2}}));
         assert_eq!(diff(&before, &before), json!({}));
     }
 

@@ -168,8 +168,7 @@ impl TokenSigner {
     /// A fresh random key of 32 bytes.
     pub fn generate_key() -> Result<Vec<u8>> {
         let mut key = vec![0_u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| Error::internal(format!("reading random bytes: {e}")))?;
+        getrandom::fill(&mut key).map_err(|e| Error::internal(format!("reading random bytes: {e}")))?;
         Ok(key)
     }
 
@@ -185,10 +184,7 @@ impl TokenSigner {
         let payload = serde_json::to_vec(claims).map_err(Error::internal)?;
         let signing_input = format!("{HEADER}.{}", URL_SAFE_NO_PAD.encode(payload));
         let signature = self.mac(&signing_input).finalize().into_bytes();
-        Ok(format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature)
-        ))
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
     pub(crate) fn verify(&self, token: &str, now: Timestamp) -> Result<Claims> {
@@ -203,9 +199,7 @@ impl TokenSigner {
             return Err(invalid());
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
-        self.mac(&token[..header.len() + 1 + payload.len()])
-            .verify_slice(&signature)
-            .map_err(|_| invalid())?;
+        self.mac(&token[..header.len() + 1 + payload.len()]).verify_slice(&signature).map_err(|_| invalid())?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| invalid())?;
         if claims.exp <= now.unix_seconds() {
@@ -233,13 +227,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims {
-            sub: Uuid::now_v7(),
-            tid: Some(Uuid::now_v7()),
-            role: "admin".into(),
-            iat: 0,
-            exp,
-        }
+        Claims { sub: Uuid::now_v7(), tid: Some(Uuid::now_v7()), role: "admin".into(), iat: 0, exp }
     }
 
     fn signer() -> TokenSigner {
@@ -248,10 +236,7 @@ mod tests {
 
     #[test]
     fn header_constant_is_the_hs256_header() {
-        assert_eq!(
-            URL_SAFE_NO_PAD.decode(HEADER).unwrap(),
-            br#"{"alg":"HS256","typ":"JWT"}"#
-        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(HEADER).unwrap(), br#"{"alg":"HS256","typ":"JWT"}"#);
     }
 
     #[test]
@@ -260,11 +245,7 @@ mod tests {
         let c = claims(now.unix_seconds() + 60);
         let token = signer().sign(&c).unwrap();
         assert_eq!(signer().verify(&token, now).unwrap(), c);
-        assert!(
-            signer()
-                .verify(&token, now.add(std::time::Duration::from_secs(61)))
-                .is_err()
-        );
+        assert!(signer().verify(&token, now.add(std::time::Duration::from_secs(61))).is_err());
     }
 
     #[test]
@@ -275,13 +256,8 @@ mod tests {
         assert!(other.verify(&token, now).is_err());
         let (head, rest) = token.split_once('.').unwrap();
         let (payload, sig) = rest.split_once('.').unwrap();
-        let forged_payload = URL_SAFE_NO_PAD.encode(
-            serde_json::to_vec(&Claims {
-                role: "admin".into(),
-                ..claims(now.unix_seconds() + 999)
-            })
-            .unwrap(),
-        );
+        let forged_payload = URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&Claims { role: "admin".into(), ..claims(now.unix_seconds() + 999) }).unwrap());
         for bad in [
             format!("{head}.{forged_payload}.{sig}"),
             format!("eyJhbGciOiJub25lIn0.{payload}."),

@@ -13,8 +13,8 @@ use crate::error::{FieldCode, FieldErrors, FieldProblem, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::time::Timestamp;
 use crate::values::{
-    CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus,
-    optional_text, parse_date, required_text,
+    CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus, optional_text, parse_date,
+    required_text,
 };
 
 /// What kind of customer a record is. One create endpoint and one form serve all three.
@@ -237,10 +237,7 @@ pub struct CustomerView {
 
 impl From<Customer> for CustomerView {
     fn from(customer: Customer) -> Self {
-        Self {
-            deleted: customer.deleted_at.is_some(),
-            customer,
-        }
+        Self { deleted: customer.deleted_at.is_some(), customer }
     }
 }
 
@@ -340,14 +337,8 @@ fn note_body(body: &str) -> Result<String, FieldProblem> {
             format!("must be at most {} characters", NoteInput::MAX_CHARS),
         ));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err(FieldProblem::new(
-            FieldCode::Invalid,
-            "must not contain control characters",
-        ));
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(FieldProblem::new(FieldCode::Invalid, "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }
@@ -484,52 +475,34 @@ impl CustomerInput {
         let mut e = FieldErrors::new();
         let kind = self.kind.unwrap_or(CustomerKind::Client);
         let text = |e: &mut FieldErrors, field: &str, value: &Option<String>, max: usize| {
-            value
-                .as_deref()
-                .and_then(|v| e.take(field, optional_text(v, max)).flatten())
+            value.as_deref().and_then(|v| e.take(field, optional_text(v, max)).flatten())
         };
-        let name =
-            |e: &mut FieldErrors, field: &str, value: &Option<String>, required: bool| match value
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
-                Some(v) => e.take(field, PersonName::parse(v)),
-                None if required => {
-                    e.push(field, FieldCode::Required, "is required");
-                    None
-                }
-                None => None,
-            };
+        let name = |e: &mut FieldErrors, field: &str, value: &Option<String>, required: bool| match value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            Some(v) => e.take(field, PersonName::parse(v)),
+            None if required => {
+                e.push(field, FieldCode::Required, "is required");
+                None
+            }
+            None => None,
+        };
         let person = kind != CustomerKind::Partner;
         let first_name = name(&mut e, "first_name", &self.first_name, person);
         let last_name = name(&mut e, "last_name", &self.last_name, person);
         let company_name = text(&mut e, "company_name", &self.company_name, LONG);
-        if kind == CustomerKind::Partner && company_name.is_none() && !has_text(&self.company_name)
-        {
-            e.push(
-                "company_name",
-                FieldCode::Required,
-                "is required for partners",
-            );
+        if kind == CustomerKind::Partner && company_name.is_none() && !has_text(&self.company_name) {
+            e.push("company_name", FieldCode::Required, "is required for partners");
         }
-        let vat_number = self
-            .vat_number
-            .as_deref()
-            .and_then(|v| e.take("vat_number", code_text(v, 32)).flatten());
-        let tax_code = self
-            .tax_code
-            .as_deref()
-            .and_then(|v| e.take("tax_code", code_text(v, 32)).flatten());
+        let vat_number = self.vat_number.as_deref().and_then(|v| e.take("vat_number", code_text(v, 32)).flatten());
+        let tax_code = self.tax_code.as_deref().and_then(|v| e.take("tax_code", code_text(v, 32)).flatten());
         let email = non_empty(&self.email).and_then(|v| e.take("email", Email::parse(v)));
-        let phone = non_empty(&self.phone)
-            .and_then(|v| e.take("phone", PhoneE164::parse(v, rules.phone_region)));
-        let birth_date = non_empty(&self.birth_date)
-            .and_then(|v| e.take("birth_date", past_date(v, rules.today)));
-        let citizenship =
-            non_empty(&self.citizenship).and_then(|v| e.take("citizenship", CountryCode::parse(v)));
-        let language =
-            non_empty(&self.language).and_then(|v| e.take("language", LanguageTag::parse(v)));
+        let phone = non_empty(&self.phone).and_then(|v| e.take("phone", PhoneE164::parse(v, rules.phone_region)));
+        let birth_date = non_empty(&self.birth_date).and_then(|v| e.take("birth_date", past_date(v, rules.today)));
+        let citizenship = non_empty(&self.citizenship).and_then(|v| e.take("citizenship", CountryCode::parse(v)));
+        let language = non_empty(&self.language).and_then(|v| e.take("language", LanguageTag::parse(v)));
         let external_ref = text(&mut e, "external_ref", &self.external_ref, SHORT);
 
         let address = self.address.as_ref().and_then(|a| {
@@ -539,46 +512,30 @@ impl CustomerInput {
                 city: text(&mut e, "address.city", &a.city, SHORT),
                 postal_code: text(&mut e, "address.postal_code", &a.postal_code, 20),
                 region: text(&mut e, "address.region", &a.region, SHORT),
-                country: non_empty(&a.country)
-                    .and_then(|v| e.take("address.country", CountryCode::parse(v))),
+                country: non_empty(&a.country).and_then(|v| e.take("address.country", CountryCode::parse(v))),
             };
             (address != Address::default()).then_some(address)
         });
         let birth_place = self.birth_place.as_ref().and_then(|b| {
             let place = BirthPlace {
                 city: text(&mut e, "birth_place.city", &b.city, SHORT),
-                country: non_empty(&b.country)
-                    .and_then(|v| e.take("birth_place.country", CountryCode::parse(v))),
+                country: non_empty(&b.country).and_then(|v| e.take("birth_place.country", CountryCode::parse(v))),
                 code: non_empty(&b.code).and_then(|v| e.take("birth_place.code", place_code(v))),
             };
             (place != BirthPlace::default()).then_some(place)
         });
-        let driver_license = self
-            .driver_license
-            .as_ref()
-            .and_then(|l| license(&mut e, l, rules.today));
-        let id_document = self
-            .id_document
-            .as_ref()
-            .and_then(|d| id_document(&mut e, d));
+        let driver_license = self.driver_license.as_ref().and_then(|l| license(&mut e, l, rules.today));
+        let id_document = self.id_document.as_ref().and_then(|d| id_document(&mut e, d));
 
         let partner_id = non_empty(&self.partner_id).and_then(|v| match v.parse::<Uuid>() {
             Ok(id) => Some(CustomerId::from_uuid(id)),
             Err(_) => {
-                e.push(
-                    "partner_id",
-                    FieldCode::Invalid,
-                    "must be a customer id (UUID)",
-                );
+                e.push("partner_id", FieldCode::Invalid, "must be a customer id (UUID)");
                 None
             }
         });
         if partner_id.is_some() && kind != CustomerKind::Client {
-            e.push(
-                "partner_id",
-                FieldCode::NotAllowed,
-                "only clients can be linked to a partner",
-            );
+            e.push("partner_id", FieldCode::NotAllowed, "only clients can be linked to a partner");
         }
 
         if !e.is_empty() {
@@ -611,11 +568,7 @@ impl CustomerInput {
         let notes: Vec<String> = (self.notes.iter().flatten().enumerate())
             .filter_map(|(i, body)| e.take(&format!("notes.{i}"), note_body(body)))
             .collect();
-        if e.is_empty() {
-            Ok(notes)
-        } else {
-            Err(e.into_error())
-        }
+        if e.is_empty() { Ok(notes) } else { Err(e.into_error()) }
     }
 }
 
@@ -629,45 +582,28 @@ fn has_text(value: &Option<String>) -> bool {
 
 /// Codes (tax code, VAT, document numbers): upper case, spaces removed, letters, digits, `-`, `/`.
 fn code_text(input: &str, max: usize) -> Result<Option<String>, FieldProblem> {
-    let compact: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
+    let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
     if compact.is_empty() {
         return Ok(None);
     }
     if compact.chars().count() > max {
-        return Err(FieldProblem::new(
-            FieldCode::TooLong,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldProblem::new(FieldCode::TooLong, format!("must be at most {max} characters")));
     }
-    if !compact
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == '-' || c == '/' || c == '.')
-    {
-        return Err(FieldProblem::new(
-            FieldCode::Invalid,
-            "may contain only letters, digits, '-', '/' and '.'",
-        ));
+    if !compact.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '/' || c == '.') {
+        return Err(FieldProblem::new(FieldCode::Invalid, "may contain only letters, digits, '-', '/' and '.'"));
     }
     Ok(Some(compact))
 }
 
 fn required_code(input: Option<&str>, max: usize) -> Result<String, FieldProblem> {
-    code_text(input.unwrap_or_default(), max)?
-        .ok_or_else(|| FieldProblem::new(FieldCode::Required, "is required"))
+    code_text(input.unwrap_or_default(), max)?.ok_or_else(|| FieldProblem::new(FieldCode::Required, "is required"))
 }
 
 fn past_date(input: &str, today: Date) -> Result<Date, FieldProblem> {
     let date = parse_date(input)?;
     let earliest = time::macros::date!(1900 - 01 - 01);
     if date > today || date < earliest {
-        return Err(FieldProblem::new(
-            FieldCode::OutOfRange,
-            "must be between 1900-01-01 and today",
-        ));
+        return Err(FieldProblem::new(FieldCode::OutOfRange, "must be between 1900-01-01 and today"));
     }
     Ok(date)
 }
@@ -677,40 +613,23 @@ fn place_code(input: &str) -> Result<String, FieldProblem> {
     if code.len() == 9 && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(code.to_owned())
     } else {
-        Err(FieldProblem::new(
-            FieldCode::Invalid,
-            "must be a nine-digit Ca.R.G.O.S. place code",
-        ))
+        Err(FieldProblem::new(FieldCode::Invalid, "must be a nine-digit Ca.R.G.O.S. place code"))
     }
 }
 
 fn license(e: &mut FieldErrors, input: &DriverLicenseInput, today: Date) -> Option<DriverLicense> {
-    let given = [
-        &input.number,
-        &input.country,
-        &input.issuing_place,
-        &input.issued_on,
-        &input.expires_on,
-    ];
+    let given = [&input.number, &input.country, &input.issuing_place, &input.issued_on, &input.expires_on];
     if given.iter().all(|v| !has_text(v)) {
         return None;
     }
-    let number = e.take(
-        "driver_license.number",
-        required_code(non_empty(&input.number), 32),
-    );
-    let country = non_empty(&input.country)
-        .and_then(|v| e.take("driver_license.country", CountryCode::parse(v)));
-    let issuing_place = non_empty(&input.issuing_place)
-        .and_then(|v| e.take("driver_license.issuing_place", required_text(v, SHORT)));
+    let number = e.take("driver_license.number", required_code(non_empty(&input.number), 32));
+    let country = non_empty(&input.country).and_then(|v| e.take("driver_license.country", CountryCode::parse(v)));
+    let issuing_place =
+        non_empty(&input.issuing_place).and_then(|v| e.take("driver_license.issuing_place", required_text(v, SHORT)));
     let mut date = |field: &str, value: &Option<String>| match non_empty(value) {
         Some(v) => e.take(field, parse_date(v)),
         None => {
-            e.push(
-                field,
-                FieldCode::Required,
-                "is required when a licence number is given",
-            );
+            e.push(field, FieldCode::Required, "is required when a licence number is given");
             None
         }
     };
@@ -718,64 +637,31 @@ fn license(e: &mut FieldErrors, input: &DriverLicenseInput, today: Date) -> Opti
     let expires_on = date("driver_license.expires_on", &input.expires_on);
     if let Some(issued) = issued_on {
         if issued > today {
-            e.push(
-                "driver_license.issued_on",
-                FieldCode::OutOfRange,
-                "cannot be in the future",
-            );
+            e.push("driver_license.issued_on", FieldCode::OutOfRange, "cannot be in the future");
         }
         if expires_on.is_some_and(|expires| expires <= issued) {
-            e.push(
-                "driver_license.expires_on",
-                FieldCode::OutOfRange,
-                "must be after issued_on",
-            );
+            e.push("driver_license.expires_on", FieldCode::OutOfRange, "must be after issued_on");
         }
     }
-    Some(DriverLicense {
-        number: number?,
-        country,
-        issuing_place,
-        issued_on: issued_on?,
-        expires_on: expires_on?,
-    })
+    Some(DriverLicense { number: number?, country, issuing_place, issued_on: issued_on?, expires_on: expires_on? })
 }
 
 fn id_document(e: &mut FieldErrors, input: &IdDocumentInput) -> Option<IdDocument> {
-    let given = [
-        &input.number,
-        &input.issuing_country,
-        &input.issuing_place,
-        &input.expires_on,
-    ];
+    let given = [&input.number, &input.issuing_country, &input.issuing_place, &input.expires_on];
     if input.doc_type.is_none() && given.iter().all(|v| !has_text(v)) {
         return None;
     }
     let doc_type = input.doc_type.or_else(|| {
-        e.push(
-            "id_document.type",
-            FieldCode::Required,
-            "is required: passport, id_card, residence_permit or other",
-        );
+        e.push("id_document.type", FieldCode::Required, "is required: passport, id_card, residence_permit or other");
         None
     });
-    let number = e.take(
-        "id_document.number",
-        required_code(non_empty(&input.number), 32),
-    );
-    let issuing_country = non_empty(&input.issuing_country)
-        .and_then(|v| e.take("id_document.issuing_country", CountryCode::parse(v)));
-    let issuing_place = non_empty(&input.issuing_place)
-        .and_then(|v| e.take("id_document.issuing_place", required_text(v, SHORT)));
-    let expires_on =
-        non_empty(&input.expires_on).and_then(|v| e.take("id_document.expires_on", parse_date(v)));
-    Some(IdDocument {
-        doc_type: doc_type?,
-        number: number?,
-        issuing_country,
-        issuing_place,
-        expires_on,
-    })
+    let number = e.take("id_document.number", required_code(non_empty(&input.number), 32));
+    let issuing_country =
+        non_empty(&input.issuing_country).and_then(|v| e.take("id_document.issuing_country", CountryCode::parse(v)));
+    let issuing_place =
+        non_empty(&input.issuing_place).and_then(|v| e.take("id_document.issuing_place", required_text(v, SHORT)));
+    let expires_on = non_empty(&input.expires_on).and_then(|v| e.take("id_document.expires_on", parse_date(v)));
+    Some(IdDocument { doc_type: doc_type?, number: number?, issuing_country, issuing_place, expires_on })
 }
 
 #[cfg(test)]
@@ -783,10 +669,7 @@ mod tests {
     use super::*;
 
     fn rules() -> Rules {
-        Rules {
-            phone_region: PhoneRegion::parse("IT").unwrap(),
-            today: time::macros::date!(2026 - 11 - 24),
-        }
+        Rules { phone_region: PhoneRegion::parse("IT").unwrap(), today: time::macros::date!(2026 - 11 - 24) }
     }
 
     fn input(json: serde_json::Value) -> CustomerInput {
@@ -795,9 +678,7 @@ mod tests {
 
     fn fields(err: crate::Error) -> Vec<(String, FieldCode)> {
         match err {
-            crate::Error::Invalid(errors) => {
-                errors.into_iter().map(|e| (e.field, e.code)).collect()
-            }
+            crate::Error::Invalid(errors) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
@@ -848,15 +729,9 @@ mod tests {
 
     #[test]
     fn partners_need_a_company_name_and_not_personal_names() {
-        let err = input(serde_json::json!({"kind": "partner"}))
-            .validate(&rules())
-            .unwrap_err();
-        assert_eq!(
-            fields(err),
-            vec![("company_name".into(), FieldCode::Required)]
-        );
-        let ok = input(serde_json::json!({"kind": "partner", "company_name": "Viaggi Srl"}))
-            .validate(&rules());
+        let err = input(serde_json::json!({"kind": "partner"})).validate(&rules()).unwrap_err();
+        assert_eq!(fields(err), vec![("company_name".into(), FieldCode::Required)]);
+        let ok = input(serde_json::json!({"kind": "partner", "company_name": "Viaggi Srl"})).validate(&rules());
         assert!(ok.is_ok());
     }
 
@@ -868,10 +743,7 @@ mod tests {
         }))
         .validate(&rules())
         .unwrap_err();
-        assert_eq!(
-            fields(err),
-            vec![("driver_license.expires_on".into(), FieldCode::OutOfRange)]
-        );
+        assert_eq!(fields(err), vec![("driver_license.expires_on".into(), FieldCode::OutOfRange)]);
     }
 
     #[test]
@@ -881,10 +753,7 @@ mod tests {
         }))
         .validate(&rules())
         .unwrap_err();
-        assert_eq!(
-            fields(err),
-            vec![("partner_id".into(), FieldCode::NotAllowed)]
-        );
+        assert_eq!(fields(err), vec![("partner_id".into(), FieldCode::NotAllowed)]);
     }
 
     #[test]
@@ -900,15 +769,7 @@ mod tests {
 
     #[test]
     fn notes_are_validated_each_by_index() {
-        let err = input(serde_json::json!({"notes": ["fine", " ", "x".repeat(10_001)]}))
-            .validate_notes()
-            .unwrap_err();
-        assert_eq!(
-            fields(err),
-            vec![
-                ("notes.1".into(), FieldCode::Required),
-                ("notes.2".into(), FieldCode::TooLong)
-            ]
-        );
+        let err = input(serde_json::json!({"notes": ["fine", " ", "x".repeat(10_001)]})).validate_notes().unwrap_err();
+        assert_eq!(fields(err), vec![("notes.1".into(), FieldCode::Required), ("notes.2".into(), FieldCode::TooLong)]);
     }
 }

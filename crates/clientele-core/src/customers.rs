@@ -15,8 +15,8 @@ use crate::app::App;
 use crate::audit::{AuditAction, AuditEntry, diff, merge_patch};
 use crate::auth::Actor;
 use crate::customer::{
-    Customer, CustomerData, CustomerDetail, CustomerInput, CustomerKind, CustomerView, Note,
-    NoteInput, Rules, SavedCustomer, Warning, WarningCode,
+    Customer, CustomerData, CustomerDetail, CustomerInput, CustomerKind, CustomerView, Note, NoteInput, Rules,
+    SavedCustomer, Warning, WarningCode,
 };
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
@@ -71,11 +71,7 @@ pub struct ListParams {
 
 impl App {
     /// Creates a customer. Partner users' customers are linked to their own company.
-    pub async fn create_customer(
-        &self,
-        actor: &Actor,
-        input: CustomerInput,
-    ) -> Result<SavedCustomer> {
+    pub async fn create_customer(&self, actor: &Actor, input: CustomerInput) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::CreateCustomer)?;
         if input.vip == Some(true) {
             actor.require(Capability::SetVip)?;
@@ -83,11 +79,7 @@ impl App {
         let rules = self.rules(grant.tenant_id).await?;
         let mut errors = FieldErrors::new();
         if input.version.is_some() {
-            errors.push(
-                "version",
-                FieldCode::NotAllowed,
-                "is only sent when updating",
-            );
+            errors.push("version", FieldCode::NotAllowed, "is only sent when updating");
         }
         let data = collect(&mut errors, input.validate(&rules));
         let notes = collect(&mut errors, input.validate_notes());
@@ -129,14 +121,9 @@ impl App {
         let audit = self
             .audit(actor, &customer, AuditAction::CustomerCreated)
             .with_changes(diff(&Value::Null, &snapshot(&customer)?));
-        self.store()
-            .insert_customer(&customer, &notes, &audit)
-            .await?;
+        self.store().insert_customer(&customer, &notes, &audit).await?;
         let warnings = self.warnings(&customer).await?;
-        Ok(SavedCustomer {
-            view: customer.into(),
-            warnings,
-        })
+        Ok(SavedCustomer { view: customer.into(), warnings })
     }
 
     /// A customer with its notes, if the actor may see it; otherwise `404`.
@@ -144,10 +131,7 @@ impl App {
         let grant = actor.require(Capability::ReadCustomers)?;
         let customer = self.visible_customer(&grant, id).await?;
         let notes = self.store().list_notes(grant.tenant_id, id).await?;
-        Ok(CustomerDetail {
-            view: customer.into(),
-            notes,
-        })
+        Ok(CustomerDetail { view: customer.into(), notes })
     }
 
     /// Applies a JSON merge patch (RFC 7396) to a customer. `expected_version` (from `If-Match`)
@@ -162,32 +146,23 @@ impl App {
     ) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::UpdateCustomer)?;
         let Value::Object(mut patch) = patch else {
-            return Err(Error::invalid(
-                "body",
-                FieldCode::InvalidType,
-                "must be a JSON object",
-            ));
+            return Err(Error::invalid("body", FieldCode::InvalidType, "must be a JSON object"));
         };
         let current = self.visible_customer(&grant, id).await?;
         if current.deleted_at.is_some() {
-            return Err(Error::conflict(
-                ErrorCode::CustomerDeleted,
-                "the customer is deleted; restore it first",
-            ));
+            return Err(Error::conflict(ErrorCode::CustomerDeleted, "the customer is deleted; restore it first"));
         }
         let body_version = match patch.remove("version") {
             None | Some(Value::Null) => None,
-            Some(value) => Some(value.as_i64().ok_or_else(|| {
-                Error::invalid("version", FieldCode::InvalidType, "must be an integer")
-            })?),
+            Some(value) => Some(
+                value
+                    .as_i64()
+                    .ok_or_else(|| Error::invalid("version", FieldCode::InvalidType, "must be an integer"))?,
+            ),
         };
         let expected = match (expected_version, body_version) {
             (Some(header), Some(body)) if header != body => {
-                return Err(Error::invalid(
-                    "version",
-                    FieldCode::Invalid,
-                    "differs from the If-Match header",
-                ));
+                return Err(Error::invalid("version", FieldCode::Invalid, "differs from the If-Match header"));
             }
             (header, body) => header.or(body),
         };
@@ -199,22 +174,14 @@ impl App {
             Some(Value::Bool(vip)) => vip,
             Some(Value::Null) => false,
             Some(_) => {
-                return Err(Error::invalid(
-                    "vip",
-                    FieldCode::InvalidType,
-                    "must be true or false",
-                ));
+                return Err(Error::invalid("vip", FieldCode::InvalidType, "must be true or false"));
             }
         };
         if vip != current.vip {
             actor.require(Capability::SetVip)?;
         }
         if patch.contains_key("notes") {
-            return Err(Error::invalid(
-                "notes",
-                FieldCode::NotAllowed,
-                "add notes with POST /customers/{id}/notes",
-            ));
+            return Err(Error::invalid("notes", FieldCode::NotAllowed, "add notes with POST /customers/{id}/notes"));
         }
 
         let before = snapshot(&current)?;
@@ -223,14 +190,9 @@ impl App {
         let input: CustomerInput = json::from_value(merged)?;
         let data = input.validate(&self.rules(grant.tenant_id).await?)?;
         if data.kind != current.data.kind {
-            return Err(Error::invalid(
-                "kind",
-                FieldCode::NotAllowed,
-                "cannot change after creation",
-            ));
+            return Err(Error::invalid("kind", FieldCode::NotAllowed, "cannot change after creation"));
         }
-        self.check_references(grant.tenant_id, &data, Some(&current))
-            .await?;
+        self.check_references(grant.tenant_id, &data, Some(&current)).await?;
 
         let phone_changed = data.phone != current.data.phone;
         let mut updated = Customer {
@@ -246,34 +208,19 @@ impl App {
         let changes = diff(&before, &snapshot(&updated)?);
         if changes.as_object().is_some_and(|c| c.is_empty()) {
             let warnings = self.warnings(&current).await?;
-            return Ok(SavedCustomer {
-                view: current.into(),
-                warnings,
-            });
+            return Ok(SavedCustomer { view: current.into(), warnings });
         }
         updated.version = current.version + 1;
         updated.updated_at = Timestamp::now();
-        let audit = self
-            .audit(actor, &updated, AuditAction::CustomerUpdated)
-            .with_changes(changes);
-        self.store()
-            .update_customer(&updated, current.version, &audit)
-            .await?;
+        let audit = self.audit(actor, &updated, AuditAction::CustomerUpdated).with_changes(changes);
+        self.store().update_customer(&updated, current.version, &audit).await?;
         let warnings = self.warnings(&updated).await?;
-        Ok(SavedCustomer {
-            view: updated.into(),
-            warnings,
-        })
+        Ok(SavedCustomer { view: updated.into(), warnings })
     }
 
     /// Soft-deletes a customer: it leaves lists and search but keeps its history. Deleting a
     /// deleted customer changes nothing.
-    pub async fn delete_customer(
-        &self,
-        actor: &Actor,
-        id: CustomerId,
-        expected_version: Option<i64>,
-    ) -> Result<()> {
+    pub async fn delete_customer(&self, actor: &Actor, id: CustomerId, expected_version: Option<i64>) -> Result<()> {
         let grant = actor.require(Capability::DeleteCustomer)?;
         let current = self.visible_customer(&grant, id).await?;
         if current.deleted_at.is_some() {
@@ -283,16 +230,10 @@ impl App {
             return Err(version_conflict(expected, current.version));
         }
         let now = Timestamp::now();
-        let deleted = Customer {
-            deleted_at: Some(now),
-            updated_at: now,
-            version: current.version + 1,
-            ..current.clone()
-        };
+        let deleted =
+            Customer { deleted_at: Some(now), updated_at: now, version: current.version + 1, ..current.clone() };
         let audit = self.audit(actor, &deleted, AuditAction::CustomerDeleted);
-        self.store()
-            .update_customer(&deleted, current.version, &audit)
-            .await
+        self.store().update_customer(&deleted, current.version, &audit).await
     }
 
     /// Restores a soft-deleted customer (admins).
@@ -300,56 +241,34 @@ impl App {
         let grant = actor.require(Capability::RestoreCustomer)?;
         let current = self.visible_customer(&grant, id).await?;
         if current.deleted_at.is_none() {
-            return Err(Error::conflict(
-                ErrorCode::Conflict,
-                "the customer is not deleted",
-            ));
+            return Err(Error::conflict(ErrorCode::Conflict, "the customer is not deleted"));
         }
         let now = Timestamp::now();
-        let restored = Customer {
-            deleted_at: None,
-            updated_at: now,
-            version: current.version + 1,
-            ..current.clone()
-        };
+        let restored = Customer { deleted_at: None, updated_at: now, version: current.version + 1, ..current.clone() };
         let audit = self.audit(actor, &restored, AuditAction::CustomerRestored);
-        self.store()
-            .update_customer(&restored, current.version, &audit)
-            .await?;
+        self.store().update_customer(&restored, current.version, &audit).await?;
         Ok(restored.into())
     }
 
     /// A page of the customers the actor may see, newest first.
-    pub async fn list_customers(
-        &self,
-        actor: &Actor,
-        params: &ListParams,
-    ) -> Result<Page<CustomerView>> {
+    pub async fn list_customers(&self, actor: &Actor, params: &ListParams) -> Result<Page<CustomerView>> {
         let grant = actor.require(Capability::ReadCustomers)?;
         let mut query = parse_list_params(params, grant.scope)?;
         match grant.scope {
             CustomerScope::All => {}
             CustomerScope::Partner(own) => {
                 if query.include_deleted {
-                    return Err(Error::Forbidden(
-                        "partners cannot list deleted customers".into(),
-                    ));
+                    return Err(Error::Forbidden("partners cannot list deleted customers".into()));
                 }
                 if query.partner_id.is_some_and(|p| p != own) {
-                    return Ok(Page {
-                        items: Vec::new(),
-                        next_cursor: None,
-                    });
+                    return Ok(Page { items: Vec::new(), next_cursor: None });
                 }
                 query.partner_id = Some(own);
             }
             // Drivers see customers through their assigned orders only; the customer list
             // itself shows them none.
             CustomerScope::Driver(_) => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    next_cursor: None,
-                });
+                return Ok(Page { items: Vec::new(), next_cursor: None });
             }
         }
         let limit = query.limit as usize;
@@ -361,10 +280,7 @@ impl App {
         } else {
             None
         };
-        Ok(Page {
-            items: customers.into_iter().map(CustomerView::from).collect(),
-            next_cursor,
-        })
+        Ok(Page { items: customers.into_iter().map(CustomerView::from).collect(), next_cursor })
     }
 
     /// Adds a note to a customer's timeline.
@@ -380,20 +296,11 @@ impl App {
             body,
             created_at: Timestamp::now(),
         };
-        let audit = AuditEntry::new(
-            actor,
-            grant.tenant_id,
-            AuditAction::NoteAdded,
-            "note",
-            note.id.as_uuid(),
-            Some(id),
-        );
+        let audit =
+            AuditEntry::new(actor, grant.tenant_id, AuditAction::NoteAdded, "note", note.id.as_uuid(), Some(id));
         self.store().insert_note(&note, &audit).await?;
         let notes = self.store().list_notes(grant.tenant_id, id).await?;
-        notes
-            .into_iter()
-            .find(|n| n.id == note.id)
-            .ok_or_else(|| Error::internal("a note just written is missing"))
+        notes.into_iter().find(|n| n.id == note.id).ok_or_else(|| Error::internal("a note just written is missing"))
     }
 
     /// A customer's notes, newest first.
@@ -405,34 +312,22 @@ impl App {
 
     async fn rules(&self, tenant: TenantId) -> Result<Rules> {
         let tenant = self.tenant(tenant).await?;
-        Ok(Rules {
-            phone_region: tenant.phone_region,
-            today: Timestamp::now().date(),
-        })
+        Ok(Rules { phone_region: tenant.phone_region, today: Timestamp::now().date() })
     }
 
     /// The customer, if it exists in the tenant and the grant's scope covers it.
     async fn visible_customer(&self, grant: &Grant, id: CustomerId) -> Result<Customer> {
         let customer = self.store().get_customer(grant.tenant_id, id).await?;
-        customer
-            .filter(|c| visible(grant, c))
-            .ok_or(Error::NotFound("customer"))
+        customer.filter(|c| visible(grant, c)).ok_or(Error::NotFound("customer"))
     }
 
     /// Partner and external-ref rules that need the store.
-    async fn check_references(
-        &self,
-        tenant: TenantId,
-        data: &CustomerData,
-        current: Option<&Customer>,
-    ) -> Result<()> {
+    async fn check_references(&self, tenant: TenantId, data: &CustomerData, current: Option<&Customer>) -> Result<()> {
         if let Some(partner) = data.partner_id {
             let linked_already = current.is_some_and(|c| c.data.partner_id == Some(partner));
             if !linked_already {
                 let company = self.store().get_customer(tenant, partner).await?;
-                if !company
-                    .is_some_and(|c| c.data.kind == CustomerKind::Partner && c.deleted_at.is_none())
-                {
+                if !company.is_some_and(|c| c.data.kind == CustomerKind::Partner && c.deleted_at.is_none()) {
                     return Err(Error::invalid(
                         "partner_id",
                         FieldCode::UnknownReference,
@@ -442,10 +337,7 @@ impl App {
             }
         }
         if let Some(external_ref) = &data.external_ref {
-            let holder = self
-                .store()
-                .customer_with_external_ref(tenant, external_ref)
-                .await?;
+            let holder = self.store().customer_with_external_ref(tenant, external_ref).await?;
             if let Some(holder) = holder.filter(|h| Some(*h) != current.map(|c| c.id)) {
                 return Err(Error::Conflict {
                     code: ErrorCode::DuplicateExternalRef,
@@ -461,42 +353,27 @@ impl App {
         let Some(email) = &customer.data.email else {
             return Ok(Vec::new());
         };
-        let others = self
-            .store()
-            .customers_with_email(customer.tenant_id, email, customer.id)
-            .await?;
+        let others = self.store().customers_with_email(customer.tenant_id, email, customer.id).await?;
         Ok(if others.is_empty() {
             Vec::new()
         } else {
             vec![Warning {
                 code: WarningCode::DuplicateEmail,
-                message: format!(
-                    "{} other customer(s) of this tenant have the email {email}",
-                    others.len()
-                ),
+                message: format!("{} other customer(s) of this tenant have the email {email}", others.len()),
                 customer_ids: others,
             }]
         })
     }
 
     fn audit(&self, actor: &Actor, customer: &Customer, action: AuditAction) -> AuditEntry {
-        AuditEntry::new(
-            actor,
-            customer.tenant_id,
-            action,
-            "customer",
-            customer.id.as_uuid(),
-            Some(customer.id),
-        )
+        AuditEntry::new(actor, customer.tenant_id, action, "customer", customer.id.as_uuid(), Some(customer.id))
     }
 }
 
 fn visible(grant: &Grant, customer: &Customer) -> bool {
     match grant.scope {
         CustomerScope::All => true,
-        CustomerScope::Partner(own) => {
-            customer.data.partner_id == Some(own) && customer.deleted_at.is_none()
-        }
+        CustomerScope::Partner(own) => customer.data.partner_id == Some(own) && customer.deleted_at.is_none(),
         CustomerScope::Driver(_) => false,
     }
 }
@@ -505,25 +382,13 @@ fn visible(grant: &Grant, customer: &Customer) -> bool {
 fn restrict_to_partner(data: &mut CustomerData, own: CustomerId) -> Result<()> {
     let mut errors = FieldErrors::new();
     if data.kind != CustomerKind::Client {
-        errors.push(
-            "kind",
-            FieldCode::NotAllowed,
-            "partners create clients only",
-        );
+        errors.push("kind", FieldCode::NotAllowed, "partners create clients only");
     }
     if data.partner_id.is_some_and(|p| p != own) {
-        errors.push(
-            "partner_id",
-            FieldCode::NotAllowed,
-            "must be your own partner company",
-        );
+        errors.push("partner_id", FieldCode::NotAllowed, "must be your own partner company");
     }
     data.partner_id = Some(own);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.into_error())
-    }
+    if errors.is_empty() { Ok(()) } else { Err(errors.into_error()) }
 }
 
 /// The audited view of a customer: the written fields plus VIP.
@@ -538,9 +403,7 @@ fn snapshot(customer: &Customer) -> Result<Value> {
 fn version_conflict(expected: i64, current: i64) -> Error {
     Error::Conflict {
         code: ErrorCode::VersionConflict,
-        message: format!(
-            "the customer changed since version {expected}; it is now at version {current}"
-        ),
+        message: format!("the customer changed since version {expected}; it is now at version {current}"),
         details: Some(serde_json::json!({"current_version": current})),
     }
 }
@@ -564,57 +427,37 @@ fn collect<T>(errors: &mut FieldErrors, result: Result<T>) -> Option<T> {
 /// Parses list parameters, naming every bad one (`400 invalid_query`).
 fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<CustomerQuery> {
     let mut errors = FieldErrors::new();
-    let boolean =
-        |errors: &mut FieldErrors, name: &str, value: &Option<String>| match value.as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(_) => {
-                errors.push(name, FieldCode::Invalid, "must be true or false");
-                None
-            }
-        };
+    let boolean = |errors: &mut FieldErrors, name: &str, value: &Option<String>| match value.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.push(name, FieldCode::Invalid, "must be true or false");
+            None
+        }
+    };
     let kind = params.kind.as_deref().and_then(|k| {
         CustomerKind::parse(k).or_else(|| {
-            errors.push(
-                "kind",
-                FieldCode::Invalid,
-                "must be client, partner or staff",
-            );
+            errors.push("kind", FieldCode::Invalid, "must be client, partner or staff");
             None
         })
     });
     let vip = boolean(&mut errors, "vip", &params.vip);
-    let include_deleted =
-        boolean(&mut errors, "include_deleted", &params.include_deleted).unwrap_or(false);
+    let include_deleted = boolean(&mut errors, "include_deleted", &params.include_deleted).unwrap_or(false);
     let partner_id = params.partner_id.as_deref().and_then(|p| match p.parse() {
         Ok(id) => Some(id),
         Err(_) => {
-            errors.push(
-                "partner_id",
-                FieldCode::Invalid,
-                "must be a customer id (UUID)",
-            );
+            errors.push("partner_id", FieldCode::Invalid, "must be a customer id (UUID)");
             None
         }
     });
-    let created_from = params
-        .created_from
-        .as_deref()
-        .and_then(|v| instant(&mut errors, "created_from", v, false));
-    let created_before = params
-        .created_to
-        .as_deref()
-        .and_then(|v| instant(&mut errors, "created_to", v, true));
+    let created_from = params.created_from.as_deref().and_then(|v| instant(&mut errors, "created_from", v, false));
+    let created_before = params.created_to.as_deref().and_then(|v| instant(&mut errors, "created_to", v, true));
     let limit = match params.limit.as_deref().map(str::parse::<u32>) {
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
         Some(_) => {
-            errors.push(
-                "limit",
-                FieldCode::OutOfRange,
-                format!("must be a whole number from 1 to {MAX_LIMIT}"),
-            );
+            errors.push("limit", FieldCode::OutOfRange, format!("must be a whole number from 1 to {MAX_LIMIT}"));
             DEFAULT_LIMIT
         }
     };
@@ -622,28 +465,14 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
         return Err(Error::InvalidQuery(errors.into_vec()));
     }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    Ok(CustomerQuery {
-        scope,
-        kind,
-        vip,
-        partner_id,
-        created_from,
-        created_before,
-        include_deleted,
-        after,
-        limit,
-    })
+    Ok(CustomerQuery { scope, kind, vip, partner_id, created_from, created_before, include_deleted, after, limit })
 }
 
 /// A date or RFC 3339 instant. For the upper bound (`end`), a date means the whole day, and the
 /// bound returned is exclusive.
 fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Option<Timestamp> {
     if let Some(timestamp) = Timestamp::parse(value) {
-        return Some(if end {
-            timestamp.add(std::time::Duration::from_micros(1))
-        } else {
-            timestamp
-        });
+        return Some(if end { timestamp.add(std::time::Duration::from_micros(1)) } else { timestamp });
     }
     match parse_date(value) {
         Ok(date) => {
@@ -651,11 +480,7 @@ fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Opti
             Some(Timestamp::from_datetime(day.midnight().assume_utc()))
         }
         Err(_) => {
-            errors.push(
-                name,
-                FieldCode::InvalidDate,
-                "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
-            );
+            errors.push(name, FieldCode::InvalidDate, "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp");
             None
         }
     }
@@ -670,17 +495,10 @@ fn encode_cursor(id: CustomerId) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<CustomerId> {
-    let invalid = || {
-        Error::bad_request(
-            ErrorCode::InvalidCursor,
-            "the cursor is not one this server issued",
-        )
-    };
+    let invalid = || Error::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this server issued");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     match bytes.split_first() {
-        Some((&CURSOR_VERSION, id)) => uuid::Uuid::from_slice(id)
-            .map(CustomerId::from_uuid)
-            .map_err(|_| invalid()),
+        Some((&CURSOR_VERSION, id)) => uuid::Uuid::from_slice(id).map(CustomerId::from_uuid).map_err(|_| invalid()),
         _ => Err(invalid()),
     }
 }
@@ -694,11 +512,7 @@ mod tests {
         let id = CustomerId::new();
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         for bad in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode([2_u8; 17])] {
-            assert_eq!(
-                decode_cursor(bad).unwrap_err().code(),
-                ErrorCode::InvalidCursor,
-                "{bad}"
-            );
+            assert_eq!(decode_cursor(bad).unwrap_err().code(), ErrorCode::InvalidCursor, "{bad}");
         }
     }
 
@@ -730,13 +544,7 @@ mod tests {
         };
         let query = parse_list_params(&params, CustomerScope::All).unwrap();
         assert_eq!(query.limit, MAX_LIMIT);
-        assert_eq!(
-            query.created_from.unwrap().to_string(),
-            "2026-01-01T00:00:00.000000Z"
-        );
-        assert_eq!(
-            query.created_before.unwrap().to_string(),
-            "2026-01-02T00:00:00.000000Z"
-        );
+        assert_eq!(query.created_from.unwrap().to_string(), "2026-01-01T00:00:00.000000Z");
+        assert_eq!(query.created_before.unwrap().to_string(), "2026-01-02T00:00:00.000000Z");
     }
 }

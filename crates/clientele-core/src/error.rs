@@ -94,11 +94,7 @@ pub struct FieldError {
 impl FieldError {
     /// A field error at `field`.
     pub fn new(field: impl Into<String>, code: FieldCode, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.into(), code, message: message.into() }
     }
 }
 
@@ -183,27 +179,17 @@ pub enum Error {
 impl Error {
     /// A conflict without extra details.
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            code,
-            message: message.into(),
-            details: None,
-        }
+        Self::Conflict { code, message: message.into(), details: None }
     }
 
     /// A malformed request.
     pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            code,
-            message: message.into(),
-        }
+        Self::BadRequest { code, message: message.into() }
     }
 
     /// A missing, invalid, expired or revoked credential.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::Unauthenticated {
-            code: ErrorCode::Unauthenticated,
-            message: message.into(),
-        }
+        Self::Unauthenticated { code: ErrorCode::Unauthenticated, message: message.into() }
     }
 
     /// A failure on our side, with context for the log.
@@ -220,9 +206,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::Conflict { code, .. }
-            | Self::Unauthenticated { code, .. }
-            | Self::BadRequest { code, .. } => *code,
+            Self::Conflict { code, .. } | Self::Unauthenticated { code, .. } | Self::BadRequest { code, .. } => *code,
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Forbidden(_) => ErrorCode::Forbidden,
@@ -264,11 +248,7 @@ impl FieldErrors {
 
     /// `Ok(value)` when nothing was recorded, else [`Error::Invalid`] with every error.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(Error::Invalid(self.0))
-        }
+        if self.0.is_empty() { Ok(value()) } else { Err(Error::Invalid(self.0)) }
     }
 
     /// The recorded errors as [`Error::Invalid`].
@@ -294,10 +274,7 @@ pub struct FieldProblem {
 impl FieldProblem {
     /// A problem with `code` and `message`.
     pub fn new(code: FieldCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 }
 

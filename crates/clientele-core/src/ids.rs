@@ -12,11 +12,7 @@ pub(crate) fn string_schema(
     format: Option<utoipa::openapi::KnownFormat>,
 ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(format.map(SchemaFormat::KnownFormat))
-        .build()
-        .into()
+    ObjectBuilder::new().schema_type(Type::String).format(format.map(SchemaFormat::KnownFormat)).build().into()
 }
 
 macro_rules! id_type {

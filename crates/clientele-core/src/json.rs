@@ -10,12 +10,8 @@ use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
 
 /// Parses `bytes` as JSON into `T`. See the module documentation for the errors.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Error::bad_request(
-            ErrorCode::MalformedJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::bad_request(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     from_value(value)
 }
 
@@ -44,16 +40,8 @@ fn field_error(path: &str, message: &str) -> FieldError {
         let name = rest.split('`').next().unwrap_or_default();
         return FieldError::new(join(name), FieldCode::Required, "is required");
     }
-    let code = if message.starts_with("invalid type") {
-        FieldCode::InvalidType
-    } else {
-        FieldCode::Invalid
-    };
-    let field = if path.is_empty() {
-        "body".to_owned()
-    } else {
-        path.to_owned()
-    };
+    let code = if message.starts_with("invalid type") { FieldCode::InvalidType } else { FieldCode::Invalid };
+    let field = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
     FieldError::new(field, code, message)
 }
 
@@ -85,36 +73,20 @@ mod tests {
 
     #[test]
     fn wrong_types_and_unknown_fields_name_the_field() {
-        assert_eq!(
-            first_error::<Outer>(r#"{"name": 5}"#),
-            ("name".into(), FieldCode::InvalidType)
-        );
+        assert_eq!(first_error::<Outer>(r#"{"name": 5}"#), ("name".into(), FieldCode::InvalidType));
         assert_eq!(
             first_error::<Outer>(r#"{"inner": {"count": "x"}}"#),
             ("inner.count".into(), FieldCode::InvalidType)
         );
-        assert_eq!(
-            first_error::<Outer>(r#"{"nmae": "x"}"#),
-            ("nmae".into(), FieldCode::UnknownField)
-        );
-        assert_eq!(
-            first_error::<Outer>(r#"{"inner": {"cnt": 1}}"#),
-            ("inner.cnt".into(), FieldCode::UnknownField)
-        );
-        assert_eq!(
-            first_error::<Outer>("5"),
-            ("body".into(), FieldCode::InvalidType)
-        );
+        assert_eq!(first_error::<Outer>(r#"{"nmae": "x"}"#), ("nmae".into(), FieldCode::UnknownField));
+        assert_eq!(first_error::<Outer>(r#"{"inner": {"cnt": 1}}"#), ("inner.cnt".into(), FieldCode::UnknownField));
+        assert_eq!(first_error::<Outer>("5"), ("body".into(), FieldCode::InvalidType));
     }
 
     #[test]
     fn syntax_errors_are_malformed_json() {
         for body in ["{", "", "nul", "{\"a\":}"] {
-            assert_eq!(
-                from_slice::<Outer>(body.as_bytes()).unwrap_err().code(),
-                ErrorCode::MalformedJson,
-                "{body}"
-            );
+            assert_eq!(from_slice::<Outer>(body.as_bytes()).unwrap_err().code(), ErrorCode::MalformedJson, "{body}");
         }
     }
 }

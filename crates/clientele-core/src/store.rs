@@ -112,8 +112,7 @@ pub trait Store: Send + Sync + 'static {
     /// A user by login email.
     async fn find_user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>>;
     /// Disables or re-enables a user; false when there is no such user.
-    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool)
-    -> Result<bool>;
+    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool>;
 
     /// Stores a new platform admin; `409 conflict` when the email is taken.
     async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> Result<()>;
@@ -124,35 +123,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new customer with its first notes and its audit entry, atomically.
     /// `409 duplicate_external_ref` when the tenant has another customer with its `external_ref`.
-    async fn insert_customer(
-        &self,
-        customer: &Customer,
-        notes: &[NewNote],
-        audit: &AuditEntry,
-    ) -> Result<()>;
+    async fn insert_customer(&self, customer: &Customer, notes: &[NewNote], audit: &AuditEntry) -> Result<()>;
     /// Stores many new customers of one tenant with their audit entries in one transaction.
-    async fn insert_customers(
-        &self,
-        tenant: TenantId,
-        batch: &[(Customer, AuditEntry)],
-    ) -> Result<()>;
+    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()>;
     /// A customer by id, deleted or not.
     async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
     /// Replaces a customer's stored state with `customer` (whose `version` is the new one) if
     /// the stored version is still `expected_version`, and writes `audit`, atomically.
     /// `409 version_conflict` when the version moved on, `404` when the customer does not exist.
-    async fn update_customer(
-        &self,
-        customer: &Customer,
-        expected_version: i64,
-        audit: &AuditEntry,
-    ) -> Result<()>;
+    async fn update_customer(&self, customer: &Customer, expected_version: i64, audit: &AuditEntry) -> Result<()>;
     /// Customers matching `query`, newest first.
-    async fn list_customers(
-        &self,
-        tenant: TenantId,
-        query: &CustomerQuery,
-    ) -> Result<Vec<Customer>>;
+    async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>>;
     /// Ids of the tenant's other live customers with this email.
     async fn customers_with_email(
         &self,
@@ -161,11 +142,7 @@ pub trait Store: Send + Sync + 'static {
         except: CustomerId,
     ) -> Result<Vec<CustomerId>>;
     /// The customer holding `external_ref` in the tenant, if any.
-    async fn customer_with_external_ref(
-        &self,
-        tenant: TenantId,
-        external_ref: &str,
-    ) -> Result<Option<CustomerId>>;
+    async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>>;
 
     /// Appends a note and its audit entry, atomically.
     async fn insert_note(&self, note: &NewNote, audit: &AuditEntry) -> Result<()>;

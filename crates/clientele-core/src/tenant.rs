@@ -29,20 +29,12 @@ impl Tenant {
         // The phone region defaults to the country; with a bad country, only the country is named.
         let phone_region = match (phone_region, &country) {
             (Some(region), _) => errors.take("phone_region", PhoneRegion::parse(region)),
-            (None, Some(country)) => {
-                errors.take("phone_region", PhoneRegion::parse(country.as_str()))
-            }
+            (None, Some(country)) => errors.take("phone_region", PhoneRegion::parse(country.as_str())),
             (None, None) => None,
         };
         let (Some(name), Some(country), Some(phone_region)) = (name, country, phone_region) else {
             return Err(errors.into_error());
         };
-        Ok(Self {
-            id: TenantId::new(),
-            name,
-            country,
-            phone_region,
-            created_at: Timestamp::now(),
-        })
+        Ok(Self { id: TenantId::new(), name, country, phone_region, created_at: Timestamp::now() })
     }
 }

@@ -39,9 +39,7 @@ impl Timestamp {
 
     /// Parses an RFC 3339 timestamp in any offset.
     pub fn parse(text: &str) -> Option<Self> {
-        OffsetDateTime::parse(text, &Rfc3339)
-            .ok()
-            .map(Self::from_datetime)
+        OffsetDateTime::parse(text, &Rfc3339).ok().map(Self::from_datetime)
     }
 
     /// The UTC calendar date of this instant.

@@ -41,12 +41,7 @@ impl Role {
         Self::ALL
             .into_iter()
             .find(|role| role.as_str() == input.trim())
-            .ok_or_else(|| {
-                FieldProblem::new(
-                    FieldCode::Invalid,
-                    "must be one of admin, operator, driver, partner",
-                )
-            })
+            .ok_or_else(|| FieldProblem::new(FieldCode::Invalid, "must be one of admin, operator, driver, partner"))
     }
 }
 
@@ -112,17 +107,10 @@ impl PasswordHashString {
             ));
         }
         if password.len() > Self::MAX_BYTES {
-            return Err(Error::invalid(
-                "password",
-                FieldCode::TooLong,
-                "is too long",
-            ));
+            return Err(Error::invalid("password", FieldCode::TooLong, "is too long"));
         }
-        let hashed: std::result::Result<PasswordHash, _> =
-            Argon2::default().hash_password(password.as_bytes());
-        hashed
-            .map(|hash| Self(hash.to_string()))
-            .map_err(|e| Error::internal(format!("hashing a password: {e}")))
+        let hashed: std::result::Result<PasswordHash, _> = Argon2::default().hash_password(password.as_bytes());
+        hashed.map(|hash| Self(hash.to_string())).map_err(|e| Error::internal(format!("hashing a password: {e}")))
     }
 
     /// A hash read back from the store.
@@ -140,11 +128,8 @@ impl PasswordHashString {
         if password.len() > Self::MAX_BYTES {
             return false;
         }
-        PasswordHash::new(&self.0).is_ok_and(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
+        PasswordHash::new(&self.0)
+            .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
     }
 
     /// A valid hash of a random password, verified against when the user does not exist, so that
@@ -169,19 +154,12 @@ mod tests {
         assert!(hash.verify("correct horse"));
         assert!(!hash.verify("correct horsE"));
         assert!(!PasswordHashString::from_stored("garbage".into()).verify("correct horse"));
-        assert_ne!(
-            PasswordHashString::hash("correct horse").unwrap(),
-            hash,
-            "salted"
-        );
+        assert_ne!(PasswordHashString::hash("correct horse").unwrap(), hash, "salted");
     }
 
     #[test]
     fn short_passwords_are_rejected() {
-        assert!(matches!(
-            PasswordHashString::hash("short"),
-            Err(Error::Invalid(_))
-        ));
+        assert!(matches!(PasswordHashString::hash("short"), Err(Error::Invalid(_))));
     }
 
     #[test]

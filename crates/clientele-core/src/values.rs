@@ -21,16 +21,10 @@ pub fn optional_text(input: &str, max: usize) -> Result<Option<String>, FieldPro
         return Ok(None);
     }
     if trimmed.chars().count() > max {
-        return Err(FieldProblem::new(
-            FieldCode::TooLong,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldProblem::new(FieldCode::TooLong, format!("must be at most {max} characters")));
     }
     if trimmed.chars().any(|c| c.is_control()) {
-        return Err(FieldProblem::new(
-            FieldCode::Invalid,
-            "must not contain control characters",
-        ));
+        return Err(FieldProblem::new(FieldCode::Invalid, "must not contain control characters"));
     }
     Ok(Some(trimmed.to_owned()))
 }
@@ -43,12 +37,8 @@ pub fn required_text(input: &str, max: usize) -> Result<String, FieldProblem> {
 /// Parses a `YYYY-MM-DD` calendar date.
 pub fn parse_date(input: &str) -> Result<Date, FieldProblem> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(input.trim(), &format).map_err(|_| {
-        FieldProblem::new(
-            FieldCode::InvalidDate,
-            "must be a date in the form YYYY-MM-DD",
-        )
-    })
+    Date::parse(input.trim(), &format)
+        .map_err(|_| FieldProblem::new(FieldCode::InvalidDate, "must be a date in the form YYYY-MM-DD"))
 }
 
 /// A person's first or last name: trimmed, inner whitespace collapsed, 1 to 100 characters.
@@ -64,10 +54,7 @@ impl PersonName {
         let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
         let text = required_text(&collapsed, Self::MAX_CHARS)?;
         if !text.chars().any(char::is_alphabetic) {
-            return Err(FieldProblem::new(
-                FieldCode::Invalid,
-                "must contain at least one letter",
-            ));
+            return Err(FieldProblem::new(FieldCode::Invalid, "must contain at least one letter"));
         }
         Ok(Self(text))
     }
@@ -91,17 +78,9 @@ impl Email {
     /// Parses an email address.
     pub fn parse(input: &str) -> Result<Self, FieldProblem> {
         let text = input.trim().to_lowercase();
-        let invalid = || {
-            FieldProblem::new(
-                FieldCode::InvalidEmail,
-                "must be an email address like name@example.com",
-            )
-        };
+        let invalid = || FieldProblem::new(FieldCode::InvalidEmail, "must be an email address like name@example.com");
         if text.len() > 254 {
-            return Err(FieldProblem::new(
-                FieldCode::TooLong,
-                "must be at most 254 characters",
-            ));
+            return Err(FieldProblem::new(FieldCode::TooLong, "must be at most 254 characters"));
         }
         let parsed = email_address::EmailAddress::from_str(&text).map_err(|_| invalid())?;
         // The RFC allows `a@b` and display-name forms; people at a counter never mean those.
@@ -168,9 +147,7 @@ impl PhoneE164 {
 }
 
 /// How far a stored phone number has been checked.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneStatus {
     /// Valid per libphonenumber's metadata (no online check configured).
@@ -211,12 +188,7 @@ impl PhoneRegion {
     pub fn parse(input: &str) -> Result<Self, FieldProblem> {
         phonenumber::country::Id::from_str(&input.trim().to_ascii_uppercase())
             .map(Self)
-            .map_err(|_| {
-                FieldProblem::new(
-                    FieldCode::InvalidCountry,
-                    "must be a phone region such as IT or DE",
-                )
-            })
+            .map_err(|_| FieldProblem::new(FieldCode::InvalidCountry, "must be a phone region such as IT or DE"))
     }
 
     /// The region code.
@@ -244,12 +216,8 @@ impl CountryCode {
     /// Parses a country code (case-insensitive).
     pub fn parse(input: &str) -> Result<Self, FieldProblem> {
         let upper = input.trim().to_ascii_uppercase();
-        let invalid = || {
-            FieldProblem::new(
-                FieldCode::InvalidCountry,
-                "must be an ISO 3166-1 alpha-2 country code such as IT",
-            )
-        };
+        let invalid =
+            || FieldProblem::new(FieldCode::InvalidCountry, "must be an ISO 3166-1 alpha-2 country code such as IT");
         match upper.as_bytes() {
             [a, b] if COUNTRY_CODES.split(' ').any(|code| code == upper) => Ok(Self([*a, *b])),
             _ => Err(invalid()),
@@ -275,12 +243,7 @@ pub struct LanguageTag(String);
 impl LanguageTag {
     /// Parses a language tag.
     pub fn parse(input: &str) -> Result<Self, FieldProblem> {
-        let invalid = || {
-            FieldProblem::new(
-                FieldCode::Invalid,
-                "must be a BCP 47 language tag such as it or en-GB",
-            )
-        };
+        let invalid = || FieldProblem::new(FieldCode::Invalid, "must be a BCP 47 language tag such as it or en-GB");
         let text = input.trim().replace('_', "-");
         if text.is_empty() || text.len() > 35 {
             return Err(invalid());
@@ -289,9 +252,7 @@ impl LanguageTag {
         for (index, part) in text.split('-').enumerate() {
             let ok_chars = part.chars().all(|c| c.is_ascii_alphanumeric());
             let normalised = match (index, part.len()) {
-                (0, 2..=3) if part.chars().all(|c| c.is_ascii_alphabetic()) => {
-                    part.to_ascii_lowercase()
-                }
+                (0, 2..=3) if part.chars().all(|c| c.is_ascii_alphabetic()) => part.to_ascii_lowercase(),
                 (0, _) => return Err(invalid()),
                 (_, 2) if ok_chars => part.to_ascii_uppercase(),
                 (_, 4) if part.chars().all(|c| c.is_ascii_alphabetic()) => {
@@ -350,70 +311,29 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_collapsed_and_need_a_letter() {
-        assert_eq!(
-            PersonName::parse("  Nicolò   De  Rossi ").unwrap().as_str(),
-            "Nicolò De Rossi"
-        );
-        assert_eq!(
-            PersonName::parse("   ").unwrap_err().code,
-            FieldCode::Required
-        );
-        assert_eq!(
-            PersonName::parse("1234").unwrap_err().code,
-            FieldCode::Invalid
-        );
-        assert_eq!(
-            PersonName::parse(&"a".repeat(101)).unwrap_err().code,
-            FieldCode::TooLong
-        );
+        assert_eq!(PersonName::parse("  Nicolò   De  Rossi ").unwrap().as_str(), "Nicolò De Rossi");
+        assert_eq!(PersonName::parse("   ").unwrap_err().code, FieldCode::Required);
+        assert_eq!(PersonName::parse("1234").unwrap_err().code, FieldCode::Invalid);
+        assert_eq!(PersonName::parse(&"a".repeat(101)).unwrap_err().code, FieldCode::TooLong);
     }
 
     #[test]
     fn emails_are_lowercased_and_need_a_dotted_domain() {
-        assert_eq!(
-            Email::parse(" Mario.Rossi@Example.COM ").unwrap().as_str(),
-            "mario.rossi@example.com"
-        );
-        for bad in [
-            "mario",
-            "mario@",
-            "mario@localhost",
-            "Mario <m@example.com>",
-            "a b@example.com",
-        ] {
-            assert_eq!(
-                Email::parse(bad).unwrap_err().code,
-                FieldCode::InvalidEmail,
-                "{bad}"
-            );
+        assert_eq!(Email::parse(" Mario.Rossi@Example.COM ").unwrap().as_str(), "mario.rossi@example.com");
+        for bad in ["mario", "mario@", "mario@localhost", "Mario <m@example.com>", "a b@example.com"] {
+            assert_eq!(Email::parse(bad).unwrap_err().code, FieldCode::InvalidEmail, "{bad}");
         }
     }
 
     #[test]
     fn phones_are_read_in_the_default_region_and_stored_as_e164() {
-        for input in [
-            "333 123 4567",
-            "+39 333 1234567",
-            "0039 333 1234567",
-            "+393331234567",
-        ] {
-            assert_eq!(
-                PhoneE164::parse(input, it()).unwrap().as_str(),
-                "+393331234567",
-                "{input}"
-            );
+        for input in ["333 123 4567", "+39 333 1234567", "0039 333 1234567", "+393331234567"] {
+            assert_eq!(PhoneE164::parse(input, it()).unwrap().as_str(), "+393331234567", "{input}");
         }
         let de = PhoneRegion::parse("de").unwrap();
-        assert_eq!(
-            PhoneE164::parse("030 1234567", de).unwrap().as_str(),
-            "+49301234567"
-        );
+        assert_eq!(PhoneE164::parse("030 1234567", de).unwrap().as_str(), "+49301234567");
         for bad in ["+39 123", "abc", "", "+", "00", &"9".repeat(60)] {
-            assert_eq!(
-                PhoneE164::parse(bad, it()).unwrap_err().code,
-                FieldCode::InvalidPhone,
-                "{bad}"
-            );
+            assert_eq!(PhoneE164::parse(bad, it()).unwrap_err().code, FieldCode::InvalidPhone, "{bad}");
         }
     }
 
@@ -429,10 +349,7 @@ mod tests {
     #[test]
     fn language_tags_get_conventional_casing() {
         assert_eq!(LanguageTag::parse("EN_gb").unwrap().as_str(), "en-GB");
-        assert_eq!(
-            LanguageTag::parse("zh-hant-tw").unwrap().as_str(),
-            "zh-Hant-TW"
-        );
+        assert_eq!(LanguageTag::parse("zh-hant-tw").unwrap().as_str(), "zh-Hant-TW");
         for bad in ["", "e", "english-language-x", "it--IT", "1t"] {
             assert!(LanguageTag::parse(bad).is_err(), "{bad}");
         }
@@ -442,11 +359,7 @@ mod tests {
     fn dates_must_be_iso() {
         assert_eq!(parse_date("2001-02-03").unwrap().to_string(), "2001-02-03");
         for bad in ["03/02/2001", "2001-02-30", "2001-2-3", "yesterday"] {
-            assert_eq!(
-                parse_date(bad).unwrap_err().code,
-                FieldCode::InvalidDate,
-                "{bad}"
-            );
+            assert_eq!(parse_date(bad).unwrap_err().code, FieldCode::InvalidDate, "{bad}");
         }
     }
 }

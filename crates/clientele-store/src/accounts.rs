@@ -9,8 +9,7 @@ use clientele_core::{Error, ErrorCode, Result};
 use crate::SqlStore;
 use crate::db::{db_error, in_transaction, is_unique_violation, with_reader};
 use crate::records::{
-    PlatformAdminRecord, TenantRecord, UserRecord, platform_admin_columns, tenant_columns,
-    user_columns,
+    PlatformAdminRecord, TenantRecord, UserRecord, platform_admin_columns, tenant_columns, user_columns,
 };
 
 const TOKEN_KEY: &str = "token_signing_key";
@@ -36,29 +35,27 @@ impl SqlStore {
     pub(crate) async fn insert_tenant_row(&self, tenant: &Tenant) -> Result<()> {
         let record = TenantRecord::from(tenant);
         in_transaction!(self, |tx| {
-            sqlx::query("INSERT INTO tenants (id, name, country, phone_region, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(record.id)
-                .bind(&record.name)
-                .bind(&record.country)
-                .bind(&record.phone_region)
-                .bind(record.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            sqlx::query(
+                "INSERT INTO tenants (id, name, country, phone_region, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(record.id)
+            .bind(&record.name)
+            .bind(&record.country)
+            .bind(&record.phone_region)
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
         });
         Ok(())
     }
 
     pub(crate) async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
         let record = with_reader!(self, |pool| {
-            sqlx::query_as::<_, TenantRecord>(concat!(
-                "SELECT ",
-                tenant_columns!(),
-                " FROM tenants WHERE id = $1"
-            ))
-            .bind(id.as_uuid())
-            .fetch_optional(pool)
-            .await
+            sqlx::query_as::<_, TenantRecord>(concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_optional(pool)
+                .await
         });
         record.map_err(db_error)?.map(Tenant::try_from).transpose()
     }
@@ -114,11 +111,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(User::try_from).transpose()
     }
 
-    pub(crate) async fn user_by_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-    ) -> Result<Option<User>> {
+    pub(crate) async fn user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, UserRecord>(concat!(
                 "SELECT ",
@@ -133,12 +126,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(User::try_from).transpose()
     }
 
-    pub(crate) async fn update_user_disabled(
-        &self,
-        tenant: TenantId,
-        id: UserId,
-        disabled: bool,
-    ) -> Result<bool> {
+    pub(crate) async fn update_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool> {
         let rows = in_transaction!(self, |tx| {
             sqlx::query("UPDATE users SET disabled = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
@@ -170,10 +158,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn platform_admin_by_id(
-        &self,
-        id: PlatformAdminId,
-    ) -> Result<Option<PlatformAdmin>> {
+    pub(crate) async fn platform_admin_by_id(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, PlatformAdminRecord>(concat!(
                 "SELECT ",
@@ -184,16 +169,10 @@ impl SqlStore {
             .fetch_optional(pool)
             .await
         });
-        record
-            .map_err(db_error)?
-            .map(PlatformAdmin::try_from)
-            .transpose()
+        record.map_err(db_error)?.map(PlatformAdmin::try_from).transpose()
     }
 
-    pub(crate) async fn platform_admin_by_email(
-        &self,
-        email: &Email,
-    ) -> Result<Option<PlatformAdmin>> {
+    pub(crate) async fn platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, PlatformAdminRecord>(concat!(
                 "SELECT ",
@@ -204,17 +183,10 @@ impl SqlStore {
             .fetch_optional(pool)
             .await
         });
-        record
-            .map_err(db_error)?
-            .map(PlatformAdmin::try_from)
-            .transpose()
+        record.map_err(db_error)?.map(PlatformAdmin::try_from).transpose()
     }
 }
 
 fn email_taken(error: sqlx::Error, message: &str) -> Error {
-    if is_unique_violation(&error, "email") {
-        Error::conflict(ErrorCode::Conflict, message)
-    } else {
-        db_error(error)
-    }
+    if is_unique_violation(&error, "email") { Error::conflict(ErrorCode::Conflict, message) } else { db_error(error) }
 }

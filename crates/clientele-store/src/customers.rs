@@ -13,8 +13,7 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
 use crate::records::{
-    AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer,
-    customer_columns,
+    AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer, customer_columns,
 };
 
 const INSERT_CUSTOMER: &str = concat!(
@@ -47,10 +46,7 @@ const INSERT_NOTE: &str = "INSERT INTO customer_notes (tenant_id, id, customer_i
 
 fn customer_write_error(error: sqlx::Error) -> Error {
     if is_unique_violation(&error, "external_ref") {
-        Error::conflict(
-            ErrorCode::DuplicateExternalRef,
-            "another customer of the tenant has this external_ref",
-        )
+        Error::conflict(ErrorCode::DuplicateExternalRef, "another customer of the tenant has this external_ref")
     } else {
         db_error(error)
     }
@@ -82,26 +78,14 @@ impl SqlStore {
                     .await
                     .map_err(db_error)?;
             }
-            bind_audit!(sqlx::query(INSERT_AUDIT), audit)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
         });
         Ok(())
     }
 
-    pub(crate) async fn insert_customer_batch(
-        &self,
-        tenant: TenantId,
-        batch: &[(Customer, AuditEntry)],
-    ) -> Result<()> {
-        if batch
-            .iter()
-            .any(|(c, a)| c.tenant_id != tenant || a.tenant_id != tenant)
-        {
-            return Err(Error::internal(
-                "a customer batch must belong to one tenant",
-            ));
+    pub(crate) async fn insert_customer_batch(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()> {
+        if batch.iter().any(|(c, a)| c.tenant_id != tenant || a.tenant_id != tenant) {
+            return Err(Error::internal("a customer batch must belong to one tenant"));
         }
         in_transaction!(self, |tx| {
             for (customer, audit) in batch {
@@ -111,20 +95,13 @@ impl SqlStore {
                     .await
                     .map_err(customer_write_error)?;
                 let audit = AuditRecord::from(audit);
-                bind_audit!(sqlx::query(INSERT_AUDIT), audit)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
+                bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
             }
         });
         Ok(())
     }
 
-    pub(crate) async fn customer_by_id(
-        &self,
-        tenant: TenantId,
-        id: CustomerId,
-    ) -> Result<Option<Customer>> {
+    pub(crate) async fn customer_by_id(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, CustomerRecord>(concat!(
                 "SELECT ",
@@ -136,10 +113,7 @@ impl SqlStore {
             .fetch_optional(pool)
             .await
         });
-        record
-            .map_err(db_error)?
-            .map(Customer::try_from)
-            .transpose()
+        record.map_err(db_error)?.map(Customer::try_from).transpose()
     }
 
     pub(crate) async fn update_customer_row(
@@ -158,14 +132,13 @@ impl SqlStore {
                 .map_err(customer_write_error)?
                 .rows_affected();
             if updated != 1 {
-                let current: Option<i64> = sqlx::query_scalar(
-                    "SELECT version FROM customers WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(record.tenant_id)
-                .bind(record.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error)?;
+                let current: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM customers WHERE tenant_id = $1 AND id = $2")
+                        .bind(record.tenant_id)
+                        .bind(record.id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
                 return Err(match current {
                     None => Error::NotFound("customer"),
                     Some(current) => Error::Conflict {
@@ -177,25 +150,15 @@ impl SqlStore {
                     },
                 });
             }
-            bind_audit!(sqlx::query(INSERT_AUDIT), audit)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
         });
         Ok(())
     }
 
-    pub(crate) async fn query_customers(
-        &self,
-        tenant: TenantId,
-        query: &CustomerQuery,
-    ) -> Result<Vec<Customer>> {
+    pub(crate) async fn query_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
         let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!(
-                "SELECT ",
-                customer_columns!(),
-                " FROM customers WHERE tenant_id = "
-            ));
+            let mut sql =
+                QueryBuilder::new(concat!("SELECT ", customer_columns!(), " FROM customers WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
             match query.scope {
                 CustomerScope::All => {}
@@ -231,15 +194,10 @@ impl SqlStore {
             if let Some(after) = query.after {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
-            sql.push(" ORDER BY id DESC LIMIT ")
-                .push_bind(i64::from(query.limit));
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
             sql.build_query_as::<CustomerRecord>().fetch_all(pool).await
         });
-        records
-            .map_err(db_error)?
-            .into_iter()
-            .map(Customer::try_from)
-            .collect()
+        records.map_err(db_error)?.into_iter().map(Customer::try_from).collect()
     }
 
     pub(crate) async fn customer_ids_with_email(
@@ -259,11 +217,7 @@ impl SqlStore {
             .fetch_all(pool)
             .await
         });
-        Ok(ids
-            .map_err(db_error)?
-            .into_iter()
-            .map(CustomerId::from_uuid)
-            .collect())
+        Ok(ids.map_err(db_error)?.into_iter().map(CustomerId::from_uuid).collect())
     }
 
     pub(crate) async fn customer_id_with_external_ref(
@@ -272,13 +226,11 @@ impl SqlStore {
         external_ref: &str,
     ) -> Result<Option<CustomerId>> {
         let id = with_reader!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>(
-                "SELECT id FROM customers WHERE tenant_id = $1 AND external_ref = $2",
-            )
-            .bind(tenant.as_uuid())
-            .bind(external_ref)
-            .fetch_optional(pool)
-            .await
+            sqlx::query_scalar::<_, Uuid>("SELECT id FROM customers WHERE tenant_id = $1 AND external_ref = $2")
+                .bind(tenant.as_uuid())
+                .bind(external_ref)
+                .fetch_optional(pool)
+                .await
         });
         Ok(id.map_err(db_error)?.map(CustomerId::from_uuid))
     }
@@ -296,19 +248,12 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            bind_audit!(sqlx::query(INSERT_AUDIT), audit)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
         });
         Ok(())
     }
 
-    pub(crate) async fn notes_of(
-        &self,
-        tenant: TenantId,
-        customer: CustomerId,
-    ) -> Result<Vec<Note>> {
+    pub(crate) async fn notes_of(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Note>> {
         let records = with_reader!(self, |pool| {
             sqlx::query_as::<_, NoteRecord>(
                 "SELECT n.id, n.customer_id, n.author_id, u.email AS author_email, n.body, n.created_at \
@@ -321,40 +266,22 @@ impl SqlStore {
             .fetch_all(pool)
             .await
         });
-        Ok(records
-            .map_err(db_error)?
-            .into_iter()
-            .map(Note::from)
-            .collect())
+        Ok(records.map_err(db_error)?.into_iter().map(Note::from).collect())
     }
 
-    pub(crate) async fn audit_entries(
-        &self,
-        tenant: TenantId,
-        query: &AuditQuery,
-    ) -> Result<Vec<AuditEntry>> {
+    pub(crate) async fn audit_entries(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!(
-                "SELECT ",
-                audit_columns!(),
-                " FROM audit_log WHERE tenant_id = "
-            ));
+            let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
             if let Some(customer) = query.customer_id {
-                sql.push(" AND customer_id = ")
-                    .push_bind(customer.as_uuid());
+                sql.push(" AND customer_id = ").push_bind(customer.as_uuid());
             }
             if let Some(after) = query.after {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
-            sql.push(" ORDER BY id DESC LIMIT ")
-                .push_bind(i64::from(query.limit.max(1)));
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
             sql.build_query_as::<AuditRecord>().fetch_all(pool).await
         });
-        records
-            .map_err(db_error)?
-            .into_iter()
-            .map(AuditEntry::try_from)
-            .collect()
+        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
     }
 }

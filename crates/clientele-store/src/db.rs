@@ -69,8 +69,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error, column: &str) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             db.is_unique_violation()
-                && (db.constraint().is_some_and(|c| c.contains(column))
-                    || db.message().contains(column))
+                && (db.constraint().is_some_and(|c| c.contains(column)) || db.message().contains(column))
         }
         _ => false,
     }
@@ -105,9 +104,7 @@ impl Encode<'_, Sqlite> for Ts {
 impl<'r> Decode<'r, Sqlite> for Ts {
     fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
         let text = <&str as Decode<Sqlite>>::decode(value)?;
-        Timestamp::parse(text)
-            .map(Self)
-            .ok_or_else(|| format!("not an RFC 3339 instant: {text}").into())
+        Timestamp::parse(text).map(Self).ok_or_else(|| format!("not an RFC 3339 instant: {text}").into())
     }
 }
 
@@ -128,7 +125,6 @@ impl Encode<'_, Postgres> for Ts {
 
 impl<'r> Decode<'r, Postgres> for Ts {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        <OffsetDateTime as Decode<Postgres>>::decode(value)
-            .map(|t| Self(Timestamp::from_datetime(t)))
+        <OffsetDateTime as Decode<Postgres>>::decode(value).map(|t| Self(Timestamp::from_datetime(t)))
     }
 }

@@ -44,9 +44,7 @@ pub enum Backend {
 impl Backend {
     /// The backend named by `url`'s scheme, or an error that says what is accepted.
     pub fn from_url(url: &str) -> Result<Self> {
-        let scheme = url
-            .split_once(':')
-            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
         match scheme.as_deref() {
             Some("sqlite") => Ok(Self::Sqlite),
             Some("postgres" | "postgresql") => Ok(Self::Postgres),
@@ -69,10 +67,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(10),
-        }
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -85,15 +80,11 @@ pub struct SqlStore {
 impl SqlStore {
     /// Connects to the database named by `url`. Does not migrate: call [`SqlStore::migrate`].
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
-        let failed = |e: sqlx::Error| {
-            Error::internal(format!("cannot open the database {}: {e}", redact(url)))
-        };
+        let failed = |e: sqlx::Error| Error::internal(format!("cannot open the database {}: {e}", redact(url)));
         let db = match Backend::from_url(url)? {
             Backend::Sqlite => {
                 if url.contains(":memory:") || url.contains("mode=memory") {
-                    return Err(Error::internal(
-                        "in-memory SQLite is not supported: name a database file",
-                    ));
+                    return Err(Error::internal("in-memory SQLite is not supported: name a database file"));
                 }
                 let connect = SqliteConnectOptions::from_str(url)
                     .map_err(failed)?
@@ -175,11 +166,7 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        db::with_reader!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ())
-            .map_err(db_error))
+        db::with_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(db_error))
     }
 
     async fn token_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>> {
@@ -210,12 +197,7 @@ impl Store for SqlStore {
         self.user_by_email(tenant, email).await
     }
 
-    async fn set_user_disabled(
-        &self,
-        tenant: TenantId,
-        id: UserId,
-        disabled: bool,
-    ) -> Result<bool> {
+    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool> {
         self.update_user_disabled(tenant, id, disabled).await
     }
 
@@ -231,20 +213,11 @@ impl Store for SqlStore {
         self.platform_admin_by_email(email).await
     }
 
-    async fn insert_customer(
-        &self,
-        customer: &Customer,
-        notes: &[NewNote],
-        audit: &AuditEntry,
-    ) -> Result<()> {
+    async fn insert_customer(&self, customer: &Customer, notes: &[NewNote], audit: &AuditEntry) -> Result<()> {
         self.insert_customer_rows(customer, notes, audit).await
     }
 
-    async fn insert_customers(
-        &self,
-        tenant: TenantId,
-        batch: &[(Customer, AuditEntry)],
-    ) -> Result<()> {
+    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()> {
         self.insert_customer_batch(tenant, batch).await
     }
 
@@ -252,21 +225,11 @@ impl Store for SqlStore {
         self.customer_by_id(tenant, id).await
     }
 
-    async fn update_customer(
-        &self,
-        customer: &Customer,
-        expected_version: i64,
-        audit: &AuditEntry,
-    ) -> Result<()> {
-        self.update_customer_row(customer, expected_version, audit)
-            .await
+    async fn update_customer(&self, customer: &Customer, expected_version: i64, audit: &AuditEntry) -> Result<()> {
+        self.update_customer_row(customer, expected_version, audit).await
     }
 
-    async fn list_customers(
-        &self,
-        tenant: TenantId,
-        query: &CustomerQuery,
-    ) -> Result<Vec<Customer>> {
+    async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
         self.query_customers(tenant, query).await
     }
 
@@ -279,13 +242,8 @@ impl Store for SqlStore {
         self.customer_ids_with_email(tenant, email, except).await
     }
 
-    async fn customer_with_external_ref(
-        &self,
-        tenant: TenantId,
-        external_ref: &str,
-    ) -> Result<Option<CustomerId>> {
-        self.customer_id_with_external_ref(tenant, external_ref)
-            .await
+    async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>> {
+        self.customer_id_with_external_ref(tenant, external_ref).await
     }
 
     async fn insert_note(&self, note: &NewNote, audit: &AuditEntry) -> Result<()> {
@@ -307,39 +265,18 @@ mod tests {
 
     #[test]
     fn backends_are_chosen_by_scheme_only() {
-        assert_eq!(
-            Backend::from_url("sqlite://clientele.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert_eq!(
-            Backend::from_url("sqlite:data/c.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert_eq!(
-            Backend::from_url("postgres://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::from_url("PostgreSQL://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        for bad in [
-            "clientele.db",
-            "sqlit://x.db",
-            "mysql://u@h/db",
-            "",
-            "file:x.db",
-        ] {
+        assert_eq!(Backend::from_url("sqlite://clientele.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("sqlite:data/c.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("PostgreSQL://u@h/db").unwrap(), Backend::Postgres);
+        for bad in ["clientele.db", "sqlit://x.db", "mysql://u@h/db", "", "file:x.db"] {
             assert!(Backend::from_url(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/c"),
-            "postgres://app:***@db:5432/c"
-        );
+        assert_eq!(redact("postgres://app:s3cret@db:5432/c"), "postgres://app:***@db:5432/c");
         assert_eq!(redact("postgres://app@db/c"), "postgres://app@db/c");
         assert_eq!(redact("sqlite://c.db"), "sqlite://c.db");
     }
@@ -361,12 +298,6 @@ mod tests {
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, postgres);
         let versions: Vec<i64> = SQLITE_MIGRATIONS.iter().map(|m| m.version).collect();
-        assert_eq!(
-            versions,
-            POSTGRES_MIGRATIONS
-                .iter()
-                .map(|m| m.version)
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(versions, POSTGRES_MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>());
     }
 }

@@ -5,15 +5,13 @@
 
 use clientele_core::audit::{AuditEntry, Outcome};
 use clientele_core::customer::{
-    Address, BirthPlace, Customer, CustomerData, CustomerKind, DriverLicense, IdDocument,
-    IdDocumentType, Note, NoteAuthor,
+    Address, BirthPlace, Customer, CustomerData, CustomerKind, DriverLicense, IdDocument, IdDocumentType, Note,
+    NoteAuthor,
 };
 use clientele_core::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
 use clientele_core::tenant::Tenant;
 use clientele_core::user::{PasswordHashString, PlatformAdmin, Role, User};
-use clientele_core::values::{
-    CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus,
-};
+use clientele_core::values::{CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus};
 use clientele_core::{Error, Result};
 use sqlx::types::Json;
 use time::Date;
@@ -63,9 +61,7 @@ macro_rules! audit_columns {
     };
 }
 
-pub(crate) use {
-    audit_columns, customer_columns, platform_admin_columns, tenant_columns, user_columns,
-};
+pub(crate) use {audit_columns, customer_columns, platform_admin_columns, tenant_columns, user_columns};
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct TenantRecord {
@@ -93,10 +89,8 @@ impl TryFrom<TenantRecord> for Tenant {
     fn try_from(r: TenantRecord) -> Result<Self> {
         Ok(Tenant {
             id: TenantId::from_uuid(r.id),
-            country: CountryCode::from_stored(&r.country)
-                .ok_or_else(|| corrupt("country", &r.country))?,
-            phone_region: PhoneRegion::parse(&r.phone_region)
-                .map_err(|_| corrupt("phone region", &r.phone_region))?,
+            country: CountryCode::from_stored(&r.country).ok_or_else(|| corrupt("country", &r.country))?,
+            phone_region: PhoneRegion::parse(&r.phone_region).map_err(|_| corrupt("phone region", &r.phone_region))?,
             name: r.name,
             created_at: r.created_at.0,
         })
@@ -348,11 +342,8 @@ impl TryFrom<CustomerRecord> for Customer {
             region: r.address_region,
             country: country(r.address_country),
         };
-        let birth_place = BirthPlace {
-            city: r.birth_city,
-            country: country(r.birth_country),
-            code: r.birth_place_code,
-        };
+        let birth_place =
+            BirthPlace { city: r.birth_city, country: country(r.birth_country), code: r.birth_place_code };
         let driver_license = match (r.license_number, r.license_issued_on, r.license_expires_on) {
             (Some(number), Some(issued_on), Some(expires_on)) => Some(DriverLicense {
                 number,
@@ -363,10 +354,7 @@ impl TryFrom<CustomerRecord> for Customer {
             }),
             _ => None,
         };
-        let id_document = match (
-            r.id_doc_type.as_deref().and_then(IdDocumentType::parse),
-            r.id_doc_number,
-        ) {
+        let id_document = match (r.id_doc_type.as_deref().and_then(IdDocumentType::parse), r.id_doc_number) {
             (Some(doc_type), Some(number)) => Some(IdDocument {
                 doc_type,
                 number,
@@ -425,10 +413,7 @@ impl From<NoteRecord> for Note {
             id: NoteId::from_uuid(r.id),
             customer_id: CustomerId::from_uuid(r.customer_id),
             body: r.body,
-            author: NoteAuthor {
-                id: r.author_id,
-                email: r.author_email,
-            },
+            author: NoteAuthor { id: r.author_id, email: r.author_email },
             created_at: r.created_at.0,
         }
     }

@@ -27,24 +27,17 @@ enum Cleanup {
 
 impl std::fmt::Debug for TestDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDatabase")
-            .field("url", &self.url)
-            .finish()
+        f.debug_struct("TestDatabase").field("url", &self.url).finish()
     }
 }
 
 impl TestDatabase {
     /// A new SQLite database in a temporary directory.
     pub async fn sqlite() -> Self {
-        let dir =
-            tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temporary directory: {e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temporary directory: {e}"));
         let url = format!("sqlite://{}", dir.path().join("clientele.db").display());
         let store = open(&url).await;
-        Self {
-            store,
-            url,
-            cleanup: Cleanup::Sqlite(dir),
-        }
+        Self { store, url, cleanup: Cleanup::Sqlite(dir) }
     }
 
     /// A new PostgreSQL database, or `None` (with a message) when no test server is configured.
@@ -56,20 +49,12 @@ impl TestDatabase {
         let name = format!("clientele_test_{}", uuid::Uuid::new_v4().simple());
         let admin = SqlStore::connect(&admin_url, &small())
             .await
-            .unwrap_or_else(|e| {
-                panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}")
-            });
-        admin
-            .execute_admin(&format!("CREATE DATABASE {name}"))
-            .await;
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {e}"));
+        admin.execute_admin(&format!("CREATE DATABASE {name}")).await;
         admin.close().await;
         let url = with_database(&admin_url, &name);
         let store = open(&url).await;
-        Some(Self {
-            store,
-            url,
-            cleanup: Cleanup::Postgres { admin_url, name },
-        })
+        Some(Self { store, url, cleanup: Cleanup::Postgres { admin_url, name } })
     }
 
     /// The store on this database.
@@ -93,15 +78,9 @@ impl Drop for TestDatabase {
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
             // Drop runs inside the test's runtime, which cannot block on async work: use a thread
             // with a runtime of its own. FORCE ends the connections the test's pool still holds.
-            let (admin_url, drop_sql) = (
-                admin_url.clone(),
-                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
+            let (admin_url, drop_sql) = (admin_url.clone(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                 runtime.block_on(async {
                     let admin = SqlStore::connect(&admin_url, &small()).await.ok()?;
                     admin.execute_admin(&drop_sql).await;
@@ -118,32 +97,20 @@ impl Drop for TestDatabase {
 }
 
 async fn open(url: &str) -> Arc<SqlStore> {
-    let store = SqlStore::connect(url, &small())
-        .await
-        .unwrap_or_else(|e| panic!("opening {url}: {e}"));
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
+    let store = SqlStore::connect(url, &small()).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("migrating {url}: {e}"));
     Arc::new(store)
 }
 
 fn small() -> StoreOptions {
-    StoreOptions {
-        max_connections: 4,
-        ..StoreOptions::default()
-    }
+    StoreOptions { max_connections: 4, ..StoreOptions::default() }
 }
 
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(query) = query {
         out.push('?');
@@ -167,17 +134,8 @@ impl SqlStore {
 mod tests {
     #[test]
     fn database_names_are_replaced_in_urls() {
-        assert_eq!(
-            super::with_database("postgres://u@h:5432/postgres", "t1"),
-            "postgres://u@h:5432/t1"
-        );
-        assert_eq!(
-            super::with_database("postgres://u@h", "t1"),
-            "postgres://u@h/t1"
-        );
-        assert_eq!(
-            super::with_database("postgres://u@h/x?sslmode=disable", "t1"),
-            "postgres://u@h/t1?sslmode=disable"
-        );
+        assert_eq!(super::with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
+        assert_eq!(super::with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+        assert_eq!(super::with_database("postgres://u@h/x?sslmode=disable", "t1"), "postgres://u@h/t1?sslmode=disable");
     }
 }

@@ -16,9 +16,7 @@ fn user(tenant: &clientele_core::tenant::Tenant, email: &str, role: Role) -> Use
         email: Email::parse(email).unwrap(),
         role,
         partner_id: None,
-        password_hash: PasswordHashString::from_stored(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        ),
+        password_hash: PasswordHashString::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         disabled: false,
         created_at: Timestamp::now(),
     }

@@ -19,10 +19,7 @@ pub async fn tenant(store: &dyn Store, name: &str) -> Tenant {
 /// An unsaved customer of `tenant` built from API-shaped JSON.
 pub fn customer(tenant: &Tenant, json: serde_json::Value) -> Customer {
     let input: CustomerInput = serde_json::from_value(json).unwrap();
-    let rules = Rules {
-        phone_region: PhoneRegion::parse("IT").unwrap(),
-        today: Timestamp::now().date(),
-    };
+    let rules = Rules { phone_region: PhoneRegion::parse("IT").unwrap(), today: Timestamp::now().date() };
     let data = input.validate(&rules).unwrap();
     let now = Timestamp::now();
     Customer {
@@ -42,25 +39,12 @@ pub fn customer(tenant: &Tenant, json: serde_json::Value) -> Customer {
 /// The audit entry for `action` on `customer` by a command-line actor.
 pub fn audit(customer: &Customer, action: AuditAction) -> AuditEntry {
     let actor = Actor::command_line(customer.tenant_id);
-    AuditEntry::new(
-        &actor,
-        customer.tenant_id,
-        action,
-        "customer",
-        customer.id.as_uuid(),
-        Some(customer.id),
-    )
+    AuditEntry::new(&actor, customer.tenant_id, action, "customer", customer.id.as_uuid(), Some(customer.id))
 }
 
 /// Stores a customer named `first last` and returns it.
 pub async fn stored(store: &dyn Store, tenant: &Tenant, first: &str, last: &str) -> Customer {
-    let c = customer(
-        tenant,
-        serde_json::json!({"first_name": first, "last_name": last}),
-    );
-    store
-        .insert_customer(&c, &[], &audit(&c, AuditAction::CustomerCreated))
-        .await
-        .unwrap();
+    let c = customer(tenant, serde_json::json!({"first_name": first, "last_name": last}));
+    store.insert_customer(&c, &[], &audit(&c, AuditAction::CustomerCreated)).await.unwrap();
     c
 }
