@@ -1,0 +1,234 @@
+//! `/customers`: the customer records, their notes, delete and restore.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use clientele_core::customer::{CustomerDetail, CustomerInput, CustomerView, Note, NoteInput, SavedCustomer};
+use clientele_core::customers::{ListParams, Page};
+use clientele_core::ids::CustomerId;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::extract::{Id, IfMatch, Json, Query, TenantAdmin, TenantMember, etag};
+use crate::problem::{ApiError, Problem};
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_customers, create_customer))
+        .routes(routes!(get_customer, update_customer, delete_customer))
+        .routes(routes!(restore_customer))
+        .routes(routes!(list_notes, add_note))
+}
+
+/// A customer's notes, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteList {
+    /// The notes.
+    pub items: Vec<Note>,
+}
+
+/// List customers, newest first, with keyset pagination and filters.
+///
+/// Partner users see only their own clients; drivers see customers only through orders assigned
+/// to them.
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<CustomerView>),
+        (status = 400, description = "Bad parameter or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_customers(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<Page<CustomerView>>, ApiError> {
+    Ok(axum::Json(state.app.list_customers(&actor, &params).await?))
+}
+
+/// Create a customer (client, partner company or staff).
+///
+/// The answer carries `warnings`, e.g. `duplicate_email` with the ids of the other customers
+/// that have the same email: a warning, never a refusal.
+#[utoipa::path(
+    post,
+    path = "/customers",
+    tag = "customers",
+    request_body = CustomerInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SavedCustomer, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Duplicate external_ref", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_customer(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Json(input): Json<CustomerInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let saved = state.app.create_customer(&actor, input).await?;
+    let customer = &saved.view.customer;
+    let location = format!("/api/v1/customers/{}", customer.id);
+    let [etag] = etag(customer.version);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location), etag], axum::Json(saved)))
+}
+
+/// Get a customer, with its notes timeline.
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CustomerDetail, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_customer(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Id(id): Id<CustomerId>,
+) -> Result<impl IntoResponse, ApiError> {
+    let detail = state.app.customer(&actor, id).await?;
+    Ok((etag(detail.view.customer.version), axum::Json(detail)))
+}
+
+/// Change a customer with a JSON merge patch (RFC 7396).
+///
+/// Send only the fields to change; `null` clears a field; nested objects merge. Send the
+/// version you read as `If-Match: "3"` or as `"version": 3`: a stale version is
+/// `409 version_conflict`. Only admins may change `vip`. A patch that changes nothing is not
+/// written.
+#[utoipa::path(
+    patch,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Customer id"),
+        ("If-Match" = Option<String>, Header, description = "The version being changed, e.g. \"3\""),
+    ),
+    request_body(content = CustomerInput, content_type = "application/merge-patch+json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SavedCustomer, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version, deleted customer or duplicate external_ref", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_customer(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Id(id): Id<CustomerId>,
+    IfMatch(version): IfMatch,
+    Json(patch): Json<serde_json::Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    let saved = state.app.update_customer(&actor, id, patch, version).await?;
+    Ok((etag(saved.view.customer.version), axum::Json(saved)))
+}
+
+/// Soft-delete a customer: it leaves lists and search, and keeps its history.
+#[utoipa::path(
+    delete,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Customer id"),
+        ("If-Match" = Option<String>, Header, description = "Delete only if still at this version"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted (or already deleted)"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn delete_customer(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Id(id): Id<CustomerId>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_customer(&actor, id, version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Restore a soft-deleted customer (admins).
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/restore",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CustomerView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not deleted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn restore_customer(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    Id(id): Id<CustomerId>,
+) -> Result<impl IntoResponse, ApiError> {
+    let view = state.app.restore_customer(&actor, id).await?;
+    Ok((etag(view.customer.version), axum::Json(view)))
+}
+
+/// A customer's notes, newest first.
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/notes",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = NoteList),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_notes(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Id(id): Id<CustomerId>,
+) -> Result<axum::Json<NoteList>, ApiError> {
+    Ok(axum::Json(NoteList { items: state.app.notes(&actor, id).await? }))
+}
+
+/// Add a note to a customer's timeline.
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/notes",
+    tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    request_body = NoteInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Note),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn add_note(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Id(id): Id<CustomerId>,
+    Json(input): Json<NoteInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let note = state.app.add_note(&actor, id, &input).await?;
+    Ok((StatusCode::CREATED, axum::Json(note)))
+}

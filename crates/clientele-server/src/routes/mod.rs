@@ -1,0 +1,5 @@
+//! Route modules; each owns its `routes()`.
+
+pub(crate) mod auth;
+pub(crate) mod customers;
+pub(crate) mod health;

@@ -1,0 +1,286 @@
+//! The command line. Commands that create something print only the new id (or token) on stdout,
+//! so scripts can capture it; everything else (logs, errors) goes to stderr.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Parser, Subcommand};
+use clientele_core::app::{NewUser, TokenSubject};
+use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::{App, AppConfig};
+use clientele_server::AppState;
+use clientele_store::{SqlStore, StoreOptions};
+
+use crate::config::{Config, DEFAULT_TOML, Overrides};
+use crate::demo;
+
+/// Clientele: customer management for vehicle-rental companies.
+#[derive(Debug, Parser)]
+#[command(version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: ./clientele.toml if present; or CLIENTELE_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://path/to/file.db or postgres://user@host/db [env: CLIENTELE_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080; env: CLIENTELE_LISTEN].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Create (once) a demo tenant with users and a few thousand customers, and print how to log in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Issue bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints its id.
+    Create {
+        /// Company name.
+        #[arg(long)]
+        name: String,
+        /// Country (ISO 3166-1 alpha-2).
+        #[arg(long, default_value = "IT")]
+        country: String,
+        /// Region for phone numbers without a country prefix [default: the country].
+        #[arg(long)]
+        phone_region: Option<String>,
+    },
+}
+
+/// `user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a tenant user (or, with --platform-admin, a platform administrator); prints its id.
+    Create(CreateUser),
+}
+
+/// `user create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    /// The user's tenant.
+    #[arg(long, required_unless_present = "platform_admin", conflicts_with = "platform_admin")]
+    pub tenant: Option<TenantId>,
+    /// Create a platform administrator (no tenant).
+    #[arg(long)]
+    pub platform_admin: bool,
+    /// Login email.
+    #[arg(long)]
+    pub email: String,
+    /// Role: admin, operator, driver or partner.
+    #[arg(long, required_unless_present = "platform_admin", conflicts_with = "platform_admin")]
+    pub role: Option<String>,
+    /// Initial password (at least 8 characters); `-` reads it from standard input.
+    #[arg(long)]
+    pub password: String,
+    /// For partner users: their partner company (a customer of kind partner).
+    #[arg(long)]
+    pub partner_id: Option<CustomerId>,
+}
+
+/// `token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a bearer token for a user without its password; prints the token.
+    Issue {
+        /// The user's tenant.
+        #[arg(long, required_unless_present = "platform_admin", conflicts_with = "platform_admin")]
+        tenant: Option<TenantId>,
+        /// Issue for a platform administrator.
+        #[arg(long)]
+        platform_admin: bool,
+        /// The user's login email.
+        #[arg(long)]
+        email: String,
+        /// Lifetime, e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+}
+
+/// `config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print an annotated configuration file with every key at its default.
+    Default,
+}
+
+impl Cli {
+    /// The configuration for this invocation.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let listen = match &self.command {
+            Command::Serve { listen, .. } => *listen,
+            _ => None,
+        };
+        Config::load(self.config.as_deref(), &Overrides { database_url: self.database_url.clone(), listen })
+    }
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Config(ConfigCommand::Default) => {
+            print!("{DEFAULT_TOML}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Serve { demo, .. } => serve(&config, demo).await,
+        Command::Tenant(TenantCommand::Create { name, country, phone_region }) => {
+            let app = app(&config).await?;
+            let tenant = app.create_tenant(&name, &country, phone_region.as_deref()).await.map_err(explain)?;
+            println!("{}", tenant.id);
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let app = app(&config).await?;
+            let password = read_password(args.password)?;
+            let id = match (args.platform_admin, args.tenant, args.role) {
+                (true, _, _) => app.create_platform_admin(&args.email, &password).await.map_err(explain)?.id.to_string(),
+                (false, Some(tenant_id), Some(role)) => {
+                    let new = NewUser { tenant_id, email: args.email, role, password, partner_id: args.partner_id };
+                    app.create_user(new).await.map_err(explain)?.id.to_string()
+                }
+                _ => return Err(anyhow!("--tenant and --role are required (or --platform-admin)")),
+            };
+            println!("{id}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Issue { tenant, platform_admin, email, ttl }) => {
+            let app = app(&config).await?;
+            let subject = match (platform_admin, tenant) {
+                (true, _) => TokenSubject::PlatformAdmin(email),
+                (false, Some(tenant)) => TokenSubject::User(tenant, email),
+                (false, None) => return Err(anyhow!("--tenant is required (or --platform-admin)")),
+            };
+            let token = app.issue_token(&subject, ttl).await.map_err(explain)?;
+            println!("{}", token.access_token);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
+    let app = app(config).await?;
+    let demo = if with_demo {
+        tracing::info!("preparing the demo tenant");
+        Some(demo::ensure(&app).await.map_err(explain)?)
+    } else {
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("Listening on http://{address} (API docs: http://{address}/api/docs)");
+    if let Some(demo) = demo {
+        print_demo_login(&demo, address);
+    }
+    clientele_server::serve(listener, AppState::new(app), shutdown_signal()).await.context("serving HTTP")
+}
+
+fn print_demo_login(demo: &demo::Demo, address: std::net::SocketAddr) {
+    let verb = if demo.created { "Created" } else { "Using" };
+    println!("{verb} the demo tenant \"{}\": {}", demo::TENANT_NAME, demo.tenant_id);
+    let users: Vec<String> = demo::USERS.iter().map(|(email, role)| format!("{email} ({role})")).collect();
+    println!("Users, all with password \"{}\": {}", demo::PASSWORD, users.join(", "));
+    println!("Get a token:");
+    println!(
+        "  curl -s http://{address}/api/v1/auth/token -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{}\",\"password\":\"{}\",\"tenant\":\"{}\"}}'",
+        demo::USERS[0].0,
+        demo::PASSWORD,
+        demo.tenant_id
+    );
+}
+
+/// Opens and migrates the configured database.
+async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    let options = StoreOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: config.database.acquire_timeout,
+    };
+    let store = SqlStore::connect(&config.database_url, &options).await.map_err(explain)?;
+    store.migrate().await.map_err(explain)?;
+    Ok(store)
+}
+
+async fn app(config: &Config) -> anyhow::Result<App> {
+    let store = Arc::new(open_store(config).await?);
+    let app_config = AppConfig {
+        token_secret: config.auth.token_secret.as_ref().map(|s| s.expose().to_vec()),
+        token_ttl: config.auth.token_ttl,
+    };
+    App::new(store, app_config).await.map_err(explain)
+}
+
+fn read_password(argument: String) -> anyhow::Result<String> {
+    if argument != "-" {
+        return Ok(argument);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// A domain error as a person at a terminal wants to read it.
+fn explain(error: clientele_core::Error) -> anyhow::Error {
+    match error {
+        clientele_core::Error::Invalid(fields) | clientele_core::Error::InvalidQuery(fields) => {
+            let lines: Vec<String> = fields.iter().map(|f| format!("  {}: {}", f.field, f.message)).collect();
+            anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        other => anyhow!(other.to_string()),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

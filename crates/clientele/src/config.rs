@@ -1,0 +1,250 @@
+//! Configuration: one typed struct, layered defaults → `clientele.toml` → `CLIENTELE_*`
+//! environment → command-line flags. Unknown keys are refused; secrets never show in `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The annotated example printed by `clientele config default`; a test proves it parses to the
+/// defaults, so it cannot drift from them.
+pub const DEFAULT_TOML: &str = r#"# Clientele configuration. Every key is optional; shown here with its default.
+# Layers, later ones winning: these defaults, this file (clientele.toml in the working directory,
+# or --config PATH, or CLIENTELE_CONFIG), CLIENTELE_* environment variables (nested keys with a
+# double underscore: CLIENTELE_AUTH__TOKEN_TTL), then command-line flags.
+
+# Where the data lives, chosen strictly by scheme: sqlite://path/to/file.db (embedded; created if
+# missing) or postgres://user:password@host:5432/database. Anything else is refused.
+# Environment: CLIENTELE_DATABASE_URL. Flag: --database-url.
+database_url = "sqlite://clientele.db"
+
+# Address the HTTP server listens on. Environment: CLIENTELE_LISTEN. Flag: serve --listen.
+listen = "127.0.0.1:8080"
+
+[database]
+# Connections in the pool (on SQLite: reader connections; writes use one dedicated connection).
+max_connections = 8
+# How long to wait for a connection or a lock before failing the request.
+acquire_timeout = "10s"
+
+[auth]
+# How long tokens issued by POST /api/v1/auth/token stay valid.
+token_ttl = "24h"
+# Key that signs bearer tokens (at least 32 bytes). When unset, a random key is generated once and
+# kept in the database, so every server process on the same database shares it. Set it to rotate:
+# tokens signed with the old key stop working. Environment: CLIENTELE_AUTH__TOKEN_SECRET.
+# token_secret = "..."
+
+[log]
+# Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
+# RUST_LOG, when set, wins.
+level = "info"
+# "text" for people, "json" for log collectors.
+format = "text"
+"#;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Database URL; see [`DEFAULT_TOML`].
+    pub database_url: String,
+    /// Address to serve HTTP on.
+    pub listen: SocketAddr,
+    /// Connection pool.
+    pub database: DatabaseConfig,
+    /// Tokens.
+    pub auth: AuthConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    #[serde(with = "humantime_serde_compat")]
+    pub acquire_timeout: Duration,
+}
+
+/// Token settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of tokens issued at login.
+    #[serde(with = "humantime_serde_compat")]
+    pub token_ttl: Duration,
+    /// Signing key; generated and kept in the database when unset.
+    pub token_secret: Option<Secret>,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// EnvFilter directives.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A secret string: `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://clientele.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { token_ttl: Duration::from_secs(24 * 3600), token_secret: None }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+/// Values given as command-line flags: the last layer.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `serve --listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config`; without it, `CLIENTELE_CONFIG` or, if present,
+    /// `./clientele.toml`. A file named explicitly must exist.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let explicit = file.map(Path::to_path_buf).or_else(|| std::env::var_os("CLIENTELE_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match explicit {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new("clientele.toml").is_file() => figment = figment.merge(Toml::file_exact("clientele.toml")),
+            None => {}
+        }
+        let env = Env::prefixed("CLIENTELE_")
+            .split("__")
+            // Variables for tooling, not for the service.
+            .filter(|key| !key.as_str().starts_with("test_") && key.as_str() != "config");
+        figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration (see `clientele config default` for every key)")
+    }
+}
+
+/// Durations written as `30s`, `10m`, `24h`, `7d`.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*duration).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_annotated_example_is_exactly_the_defaults() {
+        let parsed: Config = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let result: Result<Config, _> = Figment::from(Toml::string("databse_url = \"x\"")).extract();
+        assert!(result.unwrap_err().to_string().contains("databse_url"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let mut config = Config::default();
+        config.auth.token_secret = Some(Secret("super-secret-value".into()));
+        assert!(!format!("{config:?}").contains("super-secret-value"));
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("clientele.toml", "database_url = \"sqlite://file.db\"\nlisten = \"127.0.0.1:1\"")?;
+            jail.set_env("CLIENTELE_LISTEN", "127.0.0.1:2");
+            jail.set_env("CLIENTELE_AUTH__TOKEN_TTL", "1h");
+            jail.set_env("CLIENTELE_TEST_POSTGRES_URL", "postgres://ignored");
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.database_url, "sqlite://file.db");
+            assert_eq!(config.listen, "127.0.0.1:2".parse().unwrap());
+            assert_eq!(config.auth.token_ttl, Duration::from_secs(3600));
+            let flags = Overrides { listen: Some("127.0.0.1:3".parse().unwrap()), ..Overrides::default() };
+            assert_eq!(Config::load(None, &flags).unwrap().listen, "127.0.0.1:3".parse().unwrap());
+            Ok(())
+        });
+    }
+}
