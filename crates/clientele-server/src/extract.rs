@@ -37,7 +37,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::bad_request(ErrorCode::PayloadTooLarge, format!("the body is larger than {}", crate::BODY_LIMIT_TEXT))
+                Error::bad_request(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the body is larger than {}", crate::BODY_LIMIT_TEXT),
+                )
             } else {
                 Error::bad_request(ErrorCode::MalformedJson, format!("the body could not be read: {rejection}"))
             }
@@ -84,8 +87,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         serde_urlencoded::from_str(query).map(Self).map_err(|e| {
             let message = e.to_string();
             let field = message.split('`').nth(1).unwrap_or("query").to_owned();
-            Error::InvalidQuery(vec![clientele_core::FieldError::new(field, clientele_core::FieldCode::Invalid, message)])
-                .into()
+            Error::InvalidQuery(vec![clientele_core::FieldError::new(
+                field,
+                clientele_core::FieldCode::Invalid,
+                message,
+            )])
+            .into()
         })
     }
 }
@@ -99,7 +106,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::IF_MATCH) else { return Ok(Self(None)) };
-        let invalid = || Error::bad_request(ErrorCode::InvalidHeader, "If-Match must be the customer's version, e.g. \"3\"");
+        let invalid =
+            || Error::bad_request(ErrorCode::InvalidHeader, "If-Match must be the customer's version, e.g. \"3\"");
         let text = value.to_str().map_err(|_| invalid())?.trim();
         let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
         text.parse().map(|v| Self(Some(v))).map_err(|_| invalid().into())

@@ -46,9 +46,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidHeader => StatusCode::BAD_REQUEST,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::VersionConflict | ErrorCode::DuplicateExternalRef | ErrorCode::CustomerDeleted | ErrorCode::Conflict => {
-            StatusCode::CONFLICT
-        }
+        ErrorCode::VersionConflict
+        | ErrorCode::DuplicateExternalRef
+        | ErrorCode::CustomerDeleted
+        | ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,9 +109,7 @@ impl ApiError {
             Error::Unauthenticated { message, .. } | Error::BadRequest { message, .. } => {
                 (message.clone(), Vec::new(), None)
             }
-            Error::Internal(_) => {
-                ("something went wrong on our side; it has been logged".to_owned(), Vec::new(), None)
-            }
+            Error::Internal(_) => ("something went wrong on our side; it has been logged".to_owned(), Vec::new(), None),
         };
         Problem {
             problem_type: format!("urn:clientele:problem:{}", code.as_str()),

@@ -166,7 +166,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let app = app(&config).await?;
             let password = read_password(args.password)?;
             let id = match (args.platform_admin, args.tenant, args.role) {
-                (true, _, _) => app.create_platform_admin(&args.email, &password).await.map_err(explain)?.id.to_string(),
+                (true, _, _) => {
+                    app.create_platform_admin(&args.email, &password).await.map_err(explain)?.id.to_string()
+                }
                 (false, Some(tenant_id), Some(role)) => {
                     let new = NewUser { tenant_id, email: args.email, role, password, partner_id: args.partner_id };
                     app.create_user(new).await.map_err(explain)?.id.to_string()

@@ -177,7 +177,9 @@ impl Config {
                 }
                 figment = figment.merge(Toml::file_exact(path));
             }
-            None if Path::new("clientele.toml").is_file() => figment = figment.merge(Toml::file_exact("clientele.toml")),
+            None if Path::new("clientele.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("clientele.toml"))
+            }
             None => {}
         }
         let env = Env::prefixed("CLIENTELE_")

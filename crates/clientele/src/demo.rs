@@ -48,7 +48,8 @@ pub async fn ensure(app: &App) -> Result<Demo> {
     let names = Names::parse();
 
     let mut partners = Vec::new();
-    for company in ["Viaggi Bellini Srl", "Hotel Riviera Group", "Agenzia Sole e Mare", "Nordic Tours AB", "Alpen Reisen GmbH"]
+    for company in
+        ["Viaggi Bellini Srl", "Hotel Riviera Group", "Agenzia Sole e Mare", "Nordic Tours AB", "Alpen Reisen GmbH"]
     {
         let input = CustomerInput {
             kind: Some(CustomerKind::Partner),
@@ -135,7 +136,11 @@ fn customer(rng: &mut SplitMix64, names: &Names, partners: &[CustomerId], index:
         first_name: Some(first.into()),
         last_name: Some(last.into()),
         birth_date: Some(format!("{birth_year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))),
-        citizenship: Some(if italian { "IT".into() } else { ["DE", "FR", "ES", "CZ", "SK", "HR"][rng.below(6) as usize].into() }),
+        citizenship: Some(if italian {
+            "IT".into()
+        } else {
+            ["DE", "FR", "ES", "CZ", "SK", "HR"][rng.below(6) as usize].into()
+        }),
         language: Some(if italian { "it".into() } else { "en".into() }),
         ..CustomerInput::default()
     };

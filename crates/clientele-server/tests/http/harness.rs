@@ -1,0 +1,212 @@
+//! The real router served on `127.0.0.1:0` over a fresh database, and a small client for it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clientele_core::App;
+use clientele_core::app::{NewUser, TokenSubject};
+use clientele_core::ids::{CustomerId, TenantId, UserId};
+use clientele_server::AppState;
+use clientele_store::testing::TestDatabase;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    // Dropped last: the database outlives the server.
+    _db: TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A response: status, content type and JSON body (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `code` of a problem body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// `(field, code)` of each field error of a problem body.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `id` of the body, as a customer id.
+    pub fn id(&self) -> CustomerId {
+        self.body["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no id in {:?}", self.body))
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        if status >= 400 {
+            assert_eq!(self.content_type, "application/problem+json", "errors are problem+json");
+        }
+        self
+    }
+
+    /// Asserts a problem with this status and code.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str) -> Self {
+        let reply = self.expect(status);
+        assert_eq!(reply.code(), code, "body: {}", reply.body);
+        reply
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub user_id: Option<UserId>,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::start(TestDatabase::sqlite().await).await
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        Some(Self::start(TestDatabase::postgres().await?).await)
+    }
+
+    async fn start(db: TestDatabase) -> Self {
+        let app = App::new(db.store(), clientele_core::AppConfig::default()).await.unwrap();
+        let state = AppState::new(app);
+        let app = state.app.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(clientele_server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Self { base, app, client, shutdown: Some(shutdown), _db: db }
+    }
+
+    /// A new tenant in Italy.
+    pub async fn tenant(&self) -> TenantId {
+        self.app.create_tenant("Tenant", "IT", None).await.unwrap().id
+    }
+
+    /// A new user of `tenant` with `role`, signed in.
+    pub async fn user(&self, tenant: TenantId, role: &str) -> Session {
+        self.user_with(tenant, role, None).await
+    }
+
+    /// A new partner user tied to `partner`, signed in.
+    pub async fn partner_user(&self, tenant: TenantId, partner: CustomerId) -> Session {
+        self.user_with(tenant, "partner", Some(partner)).await
+    }
+
+    async fn user_with(&self, tenant: TenantId, role: &str, partner_id: Option<CustomerId>) -> Session {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let user = self
+            .app
+            .create_user(NewUser {
+                tenant_id: tenant,
+                email: email.clone(),
+                role: role.into(),
+                password: "correct horse battery".into(),
+                partner_id,
+            })
+            .await
+            .unwrap();
+        let token = self.app.issue_token(&TokenSubject::User(tenant, email), Duration::from_secs(600)).await.unwrap();
+        Session { token: token.access_token, user_id: Some(user.id) }
+    }
+
+    /// A new platform admin, signed in.
+    pub async fn platform_admin(&self) -> Session {
+        let email = format!("root-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.app.create_platform_admin(&email, "correct horse battery").await.unwrap();
+        let token = self.app.issue_token(&TokenSubject::PlatformAdmin(email), Duration::from_secs(600)).await.unwrap();
+        Session { token: token.access_token, user_id: None }
+    }
+
+    /// A request with an optional session and JSON body.
+    pub async fn call(&self, method: Method, path: &str, session: Option<&Session>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(session) = session {
+            request = request.bearer_auth(&session.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, content_type, headers, body }
+    }
+
+    /// A raw request builder, for headers and bodies the helpers do not cover.
+    pub fn request(&self, method: Method, path: &str, session: &Session) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&session.token)
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> Reply {
+        self.call(Method::GET, path, Some(session), None).await
+    }
+
+    pub async fn post(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(session), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(session), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, session: &Session) -> Reply {
+        self.call(Method::DELETE, path, Some(session), None).await
+    }
+
+    /// Creates a client named `first last` as `session`; returns its id.
+    pub async fn client(&self, session: &Session, first: &str, last: &str) -> CustomerId {
+        self.post("/api/v1/customers", session, json!({"first_name": first, "last_name": last})).await.expect(201).id()
+    }
+
+    /// Creates a partner company as `session`; returns its id.
+    pub async fn partner_company(&self, session: &Session, name: &str) -> CustomerId {
+        self.post("/api/v1/customers", session, json!({"kind": "partner", "company_name": name})).await.expect(201).id()
+    }
+}
+
+/// The ids of a list reply's items.
+pub fn ids(reply: &Reply) -> Vec<CustomerId> {
+    reply.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().parse().unwrap()).collect()
+}
