@@ -185,7 +185,10 @@ impl Config {
         let env = Env::prefixed("CLIENTELE_")
             .split("__")
             // Variables for tooling, not for the service.
-            .filter(|key| !key.as_str().starts_with("test_") && key.as_str() != "config");
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                !key.starts_with("test_") && key != "config"
+            });
         figment
             .merge(env)
             .merge(Serialized::defaults(overrides))
@@ -234,6 +237,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure signature, not ours
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("clientele.toml", "database_url = \"sqlite://file.db\"\nlisten = \"127.0.0.1:1\"")?;

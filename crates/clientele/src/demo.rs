@@ -129,7 +129,7 @@ fn customer(rng: &mut SplitMix64, names: &Names, partners: &[CustomerId], index:
     };
     let first = rng.pick(firsts);
     let last = rng.pick(lasts);
-    let staff = index % 150 == 0;
+    let staff = index.is_multiple_of(150);
     let birth_year = 1950 + rng.below(55);
     let mut input = CustomerInput {
         kind: Some(if staff { CustomerKind::Staff } else { CustomerKind::Client }),
@@ -252,7 +252,7 @@ mod tests {
     fn the_bundled_names_include_diacritics_in_every_group() {
         let names = Names::parse();
         assert!(names.italian_first.len() > 400 && names.italian_last.len() > 1000);
-        assert!(names.other_last.iter().any(|n| *n == "Žáková"));
+        assert!(names.other_last.contains(&"Žáková"));
         assert!(names.italian_first.iter().any(|n| !n.is_ascii()));
     }
 

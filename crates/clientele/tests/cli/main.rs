@@ -1,1 +1,278 @@
+//! The command-line contract, exercised on the built binary: each creating command prints only
+//! the new id or token; database URLs are strict; `serve` answers with what the CLI created.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_clientele");
+
+fn clientele(dir: &Path, database_url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("CLIENTELE_DATABASE_URL", database_url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed and print exactly one line; returns that line.
+fn one_line(dir: &Path, database_url: &str, args: &[&str]) -> String {
+    let output = clientele(dir, database_url, args);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?} printed {stdout:?}");
+    lines[0].to_owned()
+}
+
+/// A `clientele serve` process on a free port; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    stdout: Vec<String>,
+}
+
+impl Server {
+    fn start(dir: &Path, database_url: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .current_dir(dir)
+            .env("CLIENTELE_DATABASE_URL", database_url)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stdout = Vec::new();
+        let base = loop {
+            let line = lines.next().expect("serve exited before listening").unwrap();
+            stdout.push(line.clone());
+            if let Some(rest) = line.strip_prefix("Listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // What serve prints after the address (the demo login) is already written by then.
+        if extra.contains(&"--demo") {
+            stdout.extend(lines.take(5).map(Result::unwrap));
+        }
+        Self { child, base, stdout }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("clientele.db").display())
+}
+
+#[test]
+fn config_default_prints_the_annotated_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = clientele(dir.path(), "sqlite://unused.db", &["config", "default"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("database_url = \"sqlite://clientele.db\""));
+    assert!(text.contains("token_ttl = \"24h\""));
+    assert!(!dir.path().join("unused.db").exists(), "printing the defaults opens no database");
+}
+
+#[test]
+fn an_unknown_database_scheme_is_an_error_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["clientele.db", "sqlit://clientele.db", "mysql://root@localhost/c", "file:clientele.db"] {
+        let output = clientele(dir.path(), url, &["migrate"]);
+        assert!(!output.status.success(), "{url} was accepted");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("unsupported database URL"), "{url}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file was created");
+}
+
+#[test]
+fn invalid_input_names_the_field_and_prints_nothing_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let output = clientele(dir.path(), &url, &["tenant", "create", "--name", "X", "--country", "ZZ"]);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("country:"));
+    let output = clientele(dir.path(), &url, &["config", "default", "--bogus"]);
+    assert_eq!(output.status.code(), Some(2), "usage errors exit with 2");
+}
+
+#[test]
+fn unknown_configuration_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clientele.toml"), "databse_url = \"sqlite://x.db\"\n").unwrap();
+    let output =
+        Command::new(BIN).current_dir(dir.path()).env_remove("CLIENTELE_DATABASE_URL").arg("migrate").output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("databse_url"));
+}
+
+/// The README walk-through, with ids and tokens from the CLI and requests to a served process.
+fn walk_through(database_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = one_line(dir.path(), database_url, &["tenant", "create", "--name", "Rent & Go", "--country", "IT"]);
+    uuid::Uuid::parse_str(&tenant).unwrap();
+    let admin = one_line(
+        dir.path(),
+        database_url,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            &tenant,
+            "--email",
+            "admin@rentandgo.example",
+            "--role",
+            "admin",
+            "--password",
+            "s3cret-pass",
+        ],
+    );
+    uuid::Uuid::parse_str(&admin).unwrap();
+    let root = one_line(
+        dir.path(),
+        database_url,
+        &["user", "create", "--platform-admin", "--email", "root@platform.example", "--password", "s3cret-pass"],
+    );
+    uuid::Uuid::parse_str(&root).unwrap();
+    let issued = one_line(
+        dir.path(),
+        database_url,
+        &["token", "issue", "--tenant", &tenant, "--email", "admin@rentandgo.example", "--ttl", "1h"],
+    );
+    let platform_token =
+        one_line(dir.path(), database_url, &["token", "issue", "--platform-admin", "--email", "root@platform.example"]);
+    let duplicate = clientele(
+        dir.path(),
+        database_url,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            &tenant,
+            "--email",
+            "admin@rentandgo.example",
+            "--role",
+            "operator",
+            "--password",
+            "another-pass",
+        ],
+    );
+    assert!(!duplicate.status.success());
+
+    let server = Server::start(dir.path(), database_url, &[]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{}/api/v1/auth/token", server.base))
+            .json(&json!({"email": "admin@rentandgo.example", "password": "s3cret-pass", "tenant": tenant}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let token = login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+        for bearer in [&token, &issued] {
+            let created = http
+                .post(format!("{}/api/v1/customers", server.base))
+                .bearer_auth(bearer)
+                .json(&json!({"first_name": "Mario", "last_name": "Rossi", "phone": "333 1234567"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status(), 201);
+            let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+            let fetched =
+                http.get(format!("{}/api/v1/customers/{id}", server.base)).bearer_auth(bearer).send().await.unwrap();
+            assert_eq!(fetched.json::<Value>().await.unwrap()["phone"], "+393331234567");
+        }
+        let list = http.get(format!("{}/api/v1/customers", server.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(list.json::<Value>().await.unwrap()["items"].as_array().unwrap().len(), 2);
+        let platform =
+            http.get(format!("{}/api/v1/customers", server.base)).bearer_auth(&platform_token).send().await.unwrap();
+        assert_eq!(platform.status(), 403);
+    });
+}
+
+#[test]
+fn the_walk_through_works_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    walk_through(&sqlite_url(dir.path()));
+}
+
+#[test]
+fn the_walk_through_works_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(db) = runtime.block_on(clientele_store::testing::TestDatabase::postgres()) else { return };
+    runtime.block_on(db.sql_store().close());
+    walk_through(db.url());
+    drop(db);
+}
+
+#[test]
+fn serve_demo_creates_the_demo_once_and_prints_how_to_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let first = Server::start(dir.path(), &url, &["--demo"]);
+    let tenant_line = first.stdout.iter().find(|l| l.starts_with("Created the demo tenant")).expect("demo created");
+    let tenant = tenant_line.rsplit(' ').next().unwrap().to_owned();
+    assert!(first.stdout.iter().any(|l| l.contains("admin@demo.example") && l.contains("demo-password")));
+    let base = first.base.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let count = |base: String, tenant: String| async move {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{base}/api/v1/auth/token"))
+            .json(&json!({"email": "operator@demo.example", "password": "demo-password", "tenant": tenant}))
+            .send()
+            .await
+            .unwrap();
+        let token = login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+        let (mut total, mut accented, mut cursor) = (0, 0, None::<String>);
+        loop {
+            let mut url = format!("{base}/api/v1/customers?limit=200");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = http.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+            for item in page["items"].as_array().unwrap() {
+                total += 1;
+                let name = format!(
+                    "{}{}",
+                    item["first_name"].as_str().unwrap_or(""),
+                    item["last_name"].as_str().unwrap_or("")
+                );
+                accented += usize::from(!name.is_ascii());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break (total, accented),
+            }
+        }
+    };
+    let (total, accented) = runtime.block_on(count(base, tenant.clone()));
+    assert_eq!(total, 3_000);
+    assert!(accented > 300, "names with diacritics: {accented}");
+    drop(first);
+
+    let second = Server::start(dir.path(), &url, &["--demo"]);
+    assert!(second.stdout.iter().any(|l| l == &format!("Using the demo tenant \"Demo Rentals\": {tenant}")));
+    let (total, _) = runtime.block_on(count(second.base.clone(), tenant));
+    assert_eq!(total, 3_000, "the demo is created once");
+}
