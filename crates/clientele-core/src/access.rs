@@ -25,6 +25,16 @@ pub enum Capability {
     RestoreCustomer,
     /// Set or clear the VIP flag.
     SetVip,
+    /// Add or lift tenant (and, for own customers, global) blacklist entries.
+    ManageBlacklist,
+    /// Read a customer's blacklist history (reasons and notes of the own tenant).
+    ReadBlacklist,
+    /// Create orders and change their status and drivers.
+    ManageOrders,
+    /// Give an override for a blacklisted customer.
+    OverrideBlacklist,
+    /// Read orders (drivers: those assigned to them).
+    ReadOrders,
 }
 
 impl Capability {
@@ -34,10 +44,12 @@ impl Capability {
         match self {
             Self::CreateCustomer => matches!(role, Admin | Operator | Partner),
             Self::ReadCustomers => true,
-            Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => {
-                matches!(role, Admin | Operator)
+            Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
+            Self::ReadBlacklist | Self::ManageOrders => matches!(role, Admin | Operator),
+            Self::ReadOrders => matches!(role, Admin | Operator | Driver),
+            Self::RestoreCustomer | Self::SetVip | Self::ManageBlacklist | Self::OverrideBlacklist => {
+                matches!(role, Admin)
             }
-            Self::RestoreCustomer | Self::SetVip => matches!(role, Admin),
         }
     }
 
@@ -50,6 +62,11 @@ impl Capability {
             Self::DeleteCustomer => "delete customers",
             Self::RestoreCustomer => "restore customers",
             Self::SetVip => "set or clear VIP status",
+            Self::ManageBlacklist => "add or lift blacklist entries",
+            Self::ReadBlacklist => "read blacklist history",
+            Self::ManageOrders => "create or change orders",
+            Self::OverrideBlacklist => "override a blacklist hit",
+            Self::ReadOrders => "read orders",
         }
     }
 }
@@ -102,6 +119,16 @@ impl Actor {
     }
 }
 
+impl Actor {
+    /// The platform administrator's id, or `403` for anyone else.
+    pub fn require_platform_admin(&self) -> Result<crate::ids::PlatformAdminId> {
+        match *self.principal() {
+            Principal::PlatformAdmin(id) => Ok(id),
+            _ => Err(Error::Forbidden("only platform administrators may do this".into())),
+        }
+    }
+}
+
 fn forbidden(capability: Capability) -> Error {
     Error::Forbidden(format!("your role may not {}", capability.describe()))
 }
@@ -110,7 +137,7 @@ fn forbidden(capability: Capability) -> Error {
 mod tests {
     use super::*;
 
-    /// The customer rows of DESIGN.md §3, column by column: admin, operator, driver, partner.
+    /// The rows of DESIGN.md §3 that exist so far, column by column: admin, operator, driver, partner.
     #[test]
     fn capabilities_match_the_roles_table() {
         let table = [
@@ -121,6 +148,11 @@ mod tests {
             (Capability::DeleteCustomer, [true, true, false, false]),
             (Capability::RestoreCustomer, [true, false, false, false]),
             (Capability::SetVip, [true, false, false, false]),
+            (Capability::ManageBlacklist, [true, false, false, false]),
+            (Capability::ReadBlacklist, [true, true, false, false]),
+            (Capability::ManageOrders, [true, true, false, false]),
+            (Capability::OverrideBlacklist, [true, false, false, false]),
+            (Capability::ReadOrders, [true, true, true, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

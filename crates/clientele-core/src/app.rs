@@ -10,6 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{Actor, Claims, IssuedToken, Member, Origin, Principal, TokenSigner};
+use crate::blacklist::PseudonymKey;
 use crate::customer::CustomerKind;
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
@@ -26,6 +27,13 @@ pub struct AppConfig {
     pub token_secret: Option<Vec<u8>>,
     /// Lifetime of tokens issued at login.
     pub token_ttl: Duration,
+    /// The global blacklist's pseudonym key (never stored in the database); without it the
+    /// global list is unavailable.
+    pub blacklist_key: Option<Vec<u8>>,
+    /// How long a global entry matches before it expires.
+    pub global_entry_months: u32,
+    /// Where people turn with data-protection requests; shown with every blacklist refusal.
+    pub data_protection_contact: String,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -33,14 +41,34 @@ impl std::fmt::Debug for AppConfig {
         f.debug_struct("AppConfig")
             .field("token_secret", &self.token_secret.as_ref().map(|_| "[redacted]"))
             .field("token_ttl", &self.token_ttl)
+            .field("blacklist_key", &self.blacklist_key.as_ref().map(|_| "[redacted]"))
+            .field("global_entry_months", &self.global_entry_months)
+            .field("data_protection_contact", &self.data_protection_contact)
             .finish()
     }
 }
 
 impl Default for AppConfig {
     fn default() -> Self {
-        Self { token_secret: None, token_ttl: Duration::from_secs(24 * 3600) }
+        Self {
+            token_secret: None,
+            token_ttl: Duration::from_secs(24 * 3600),
+            blacklist_key: None,
+            global_entry_months: 36,
+            data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
+        }
     }
+}
+
+/// The placeholder contact until one is configured.
+pub const DEFAULT_DATA_PROTECTION_CONTACT: &str = "privacy@platform.invalid";
+
+/// The global blacklist's settings, as the services use them.
+#[derive(Debug, Clone)]
+pub(crate) struct BlacklistSettings {
+    pub key: Option<PseudonymKey>,
+    pub entry_months: u32,
+    pub contact: String,
 }
 
 /// The application: services over a [`Store`].
@@ -49,6 +77,7 @@ pub struct App {
     store: Arc<dyn Store>,
     tokens: TokenSigner,
     token_ttl: Duration,
+    pub(crate) blacklist: BlacklistSettings,
 }
 
 impl std::fmt::Debug for App {
@@ -100,7 +129,16 @@ impl App {
             Some(key) => key,
             None => store.token_signing_key(&TokenSigner::generate_key()?).await?,
         };
-        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl })
+        let pseudonym_key = config.blacklist_key.as_deref().map(PseudonymKey::new).transpose()?;
+        if pseudonym_key.is_none() {
+            tracing::warn!("no blacklist key configured: the global blacklist is unavailable");
+        }
+        let blacklist = BlacklistSettings {
+            key: pseudonym_key,
+            entry_months: config.global_entry_months.max(1),
+            contact: config.data_protection_contact,
+        };
+        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist })
     }
 
     /// The store the services run on.

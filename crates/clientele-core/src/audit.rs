@@ -12,23 +12,38 @@ use crate::ids::{AuditId, CustomerId, TenantId};
 use crate::time::Timestamp;
 
 /// What happened. The string form is stable: it is stored and filtered on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     /// A customer was created.
-    #[serde(rename = "customer.created")]
     CustomerCreated,
     /// A customer's fields changed.
-    #[serde(rename = "customer.updated")]
     CustomerUpdated,
     /// A customer was soft-deleted.
-    #[serde(rename = "customer.deleted")]
     CustomerDeleted,
     /// A soft-deleted customer was restored.
-    #[serde(rename = "customer.restored")]
     CustomerRestored,
     /// A note was added to a customer's timeline.
-    #[serde(rename = "customer.note_added")]
     NoteAdded,
+    /// VIP status was set.
+    VipSet,
+    /// VIP status was cleared.
+    VipCleared,
+    /// A customer was put on the tenant's (and possibly the global) blacklist.
+    BlacklistAdded,
+    /// A customer's blacklist entry was lifted.
+    BlacklistLifted,
+    /// A global-blacklist check matched (the entry is not named in the tenant's log).
+    GlobalBlacklistMatched,
+    /// A platform admin viewed a global entry and the flagging tenant's customer record.
+    GlobalEntryViewed,
+    /// An order was created.
+    OrderCreated,
+    /// An operator asked for an override of a blacklist hit.
+    OrderOverrideRequested,
+    /// An admin overrode a blacklist hit.
+    OrderOverridden,
+    /// An order's status or drivers changed.
+    OrderUpdated,
 }
 
 impl AuditAction {
@@ -40,6 +55,16 @@ impl AuditAction {
             Self::CustomerDeleted => "customer.deleted",
             Self::CustomerRestored => "customer.restored",
             Self::NoteAdded => "customer.note_added",
+            Self::VipSet => "customer.vip_set",
+            Self::VipCleared => "customer.vip_cleared",
+            Self::BlacklistAdded => "blacklist.added",
+            Self::BlacklistLifted => "blacklist.lifted",
+            Self::GlobalBlacklistMatched => "blacklist.global_match",
+            Self::GlobalEntryViewed => "blacklist.global_entry_viewed",
+            Self::OrderCreated => "order.created",
+            Self::OrderOverrideRequested => "order.override_requested",
+            Self::OrderOverridden => "order.overridden",
+            Self::OrderUpdated => "order.updated",
         }
     }
 }
@@ -133,6 +158,12 @@ impl AuditEntry {
     /// The same entry with what changed.
     pub fn with_changes(mut self, changes: Value) -> Self {
         self.changes = Some(changes);
+        self
+    }
+
+    /// The same entry with a reason.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
         self
     }
 }

@@ -9,6 +9,7 @@ use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::blacklist::{BlacklistBadge, BlacklistStatus, Scope};
 use crate::error::{FieldCode, FieldErrors, FieldProblem, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::time::Timestamp;
@@ -200,6 +201,16 @@ pub struct Customer {
     pub phone_status: Option<PhoneStatus>,
     /// VIP badge; only admins change it.
     pub vip: bool,
+    /// When VIP status was last set or cleared.
+    pub vip_changed_at: Option<Timestamp>,
+    /// Who last set or cleared VIP status.
+    pub vip_changed_by: Option<Uuid>,
+    /// The scope of this tenant's active blacklist entry on the customer, if any.
+    #[serde(skip)]
+    pub blacklist_scope: Option<Scope>,
+    /// When the last global-blacklist check matched; cleared by a check that does not match.
+    #[serde(skip)]
+    pub global_match_at: Option<Timestamp>,
     /// When the customer was created.
     pub created_at: Timestamp,
     /// When the customer last changed.
@@ -213,6 +224,16 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// The blacklist badge: `global` when this tenant flagged the customer globally or the last
+    /// check matched the global list, `tenant` when only this tenant's list has them.
+    pub fn blacklist_status(&self) -> BlacklistStatus {
+        match (self.blacklist_scope, self.global_match_at) {
+            (Some(Scope::Global), _) | (_, Some(_)) => BlacklistStatus::Global,
+            (Some(Scope::Tenant), None) => BlacklistStatus::Tenant,
+            (None, None) => BlacklistStatus::None,
+        }
+    }
+
     /// The name shown in lists: "First Last", or the company name for partners.
     pub fn display_name(&self) -> String {
         let data = &self.data;
@@ -231,13 +252,56 @@ pub struct CustomerView {
     /// The record.
     #[serde(flatten)]
     pub customer: Customer,
+    /// Blacklist badge.
+    pub blacklist: BlacklistBadge,
     /// True when the customer is soft-deleted.
     pub deleted: bool,
 }
 
 impl From<Customer> for CustomerView {
     fn from(customer: Customer) -> Self {
-        Self { deleted: customer.deleted_at.is_some(), customer }
+        Self {
+            deleted: customer.deleted_at.is_some(),
+            blacklist: BlacklistBadge { status: customer.blacklist_status() },
+            customer,
+        }
+    }
+}
+
+/// What a driver may see of a customer on an order assigned to them: contact fields only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerContact {
+    /// The customer's id.
+    pub id: CustomerId,
+    /// First name.
+    pub first_name: Option<PersonName>,
+    /// Last name.
+    pub last_name: Option<PersonName>,
+    /// Company name (partners).
+    pub company_name: Option<String>,
+    /// Phone in E.164 form.
+    pub phone: Option<PhoneE164>,
+    /// Email.
+    pub email: Option<Email>,
+    /// Postal address.
+    pub address: Option<Address>,
+    /// Language for communications.
+    pub language: Option<LanguageTag>,
+}
+
+impl From<Customer> for CustomerContact {
+    fn from(c: Customer) -> Self {
+        let d = c.data;
+        Self {
+            id: c.id,
+            first_name: d.first_name,
+            last_name: d.last_name,
+            company_name: d.company_name,
+            phone: d.phone,
+            email: d.email,
+            address: d.address,
+            language: d.language,
+        }
     }
 }
 
@@ -267,6 +331,8 @@ pub struct CustomerDetail {
 pub enum WarningCode {
     /// Other customers of the tenant have the same email.
     DuplicateEmail,
+    /// The person matches the global blacklist: not recommended. Nothing more is revealed.
+    GloballyBlacklisted,
 }
 
 /// A warning on a successful write.

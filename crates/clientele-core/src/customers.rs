@@ -9,19 +9,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::access::{Capability, CustomerScope, Grant};
 use crate::app::App;
 use crate::audit::{AuditAction, AuditEntry, diff, merge_patch};
 use crate::auth::Actor;
 use crate::customer::{
-    Customer, CustomerData, CustomerDetail, CustomerInput, CustomerKind, CustomerView, Note, NoteInput, Rules,
-    SavedCustomer, Warning, WarningCode,
+    Customer, CustomerContact, CustomerData, CustomerDetail, CustomerInput, CustomerKind, CustomerView, Note,
+    NoteInput, Rules, SavedCustomer, Warning, WarningCode,
 };
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::json;
-use crate::store::{CustomerQuery, NewNote};
+use crate::store::{CustomerQuery, CustomerWrite, NewNote};
 use crate::time::Timestamp;
 use crate::values::{PhoneStatus, parse_date};
 
@@ -39,6 +40,27 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A customer as the reader may see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // a response value, built once and serialized at once
+pub enum CustomerRead {
+    /// Admins, operators and partners: the record, badges and notes.
+    Full(CustomerDetail),
+    /// Drivers: contact fields only.
+    Contact(CustomerContact),
+}
+
+/// A page of customers as the reader may see them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CustomerPage {
+    /// Admins, operators and partners.
+    Full(Page<CustomerView>),
+    /// Drivers: contact fields only.
+    Contacts(Page<CustomerContact>),
+}
+
 /// Query parameters of `GET /customers`. All are optional; unknown ones are refused.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +72,9 @@ pub struct ListParams {
     /// `true` for VIPs only, `false` for non-VIPs only.
     #[param(value_type = Option<bool>)]
     pub vip: Option<String>,
+    /// `true` for blacklisted customers only (tenant or global badge), `false` for the others.
+    #[param(value_type = Option<bool>)]
+    pub blacklisted: Option<String>,
     /// Only clients of this partner company.
     #[param(value_type = Option<uuid::Uuid>)]
     pub partner_id: Option<String>,
@@ -70,10 +95,12 @@ pub struct ListParams {
 }
 
 impl App {
-    /// Creates a customer. Partner users' customers are linked to their own company.
+    /// Creates a customer. Partner users' customers are linked to their own company. The person
+    /// is checked against the global blacklist (a match is a warning and a badge, never a refusal).
     pub async fn create_customer(&self, actor: &Actor, input: CustomerInput) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::CreateCustomer)?;
-        if input.vip == Some(true) {
+        let vip = input.vip.unwrap_or(false);
+        if vip {
             actor.require(Capability::SetVip)?;
         }
         let rules = self.rules(grant.tenant_id).await?;
@@ -95,19 +122,23 @@ impl App {
         self.check_references(grant.tenant_id, &data, None).await?;
 
         let now = Timestamp::now();
-        let customer = Customer {
+        let mut customer = Customer {
             id: CustomerId::new(),
             tenant_id: grant.tenant_id,
             phone_status: data.phone.as_ref().map(|_| PhoneStatus::Valid),
             data,
-            vip: input.vip.unwrap_or(false),
+            vip,
+            vip_changed_at: vip.then_some(now),
+            vip_changed_by: if vip { actor.user_uuid() } else { None },
+            blacklist_scope: None,
+            global_match_at: None,
             created_at: now,
             updated_at: now,
             created_by: actor.user_uuid(),
             deleted_at: None,
             version: 1,
         };
-        let notes: Vec<NewNote> = notes
+        let notes = notes
             .into_iter()
             .map(|body| NewNote {
                 id: NoteId::new(),
@@ -118,20 +149,36 @@ impl App {
                 created_at: now,
             })
             .collect();
-        let audit = self
-            .audit(actor, &customer, AuditAction::CustomerCreated)
-            .with_changes(diff(&Value::Null, &snapshot(&customer)?));
-        self.store().insert_customer(&customer, &notes, &audit).await?;
-        let warnings = self.warnings(&customer).await?;
+        let hit = self.check_blacklist(grant.tenant_id, &customer, &customer.data, "customer_created").await?;
+        let mut write = CustomerWrite { notes, ..CustomerWrite::default() };
+        write.audit.push(
+            self.audit(actor, &customer, AuditAction::CustomerCreated)
+                .with_changes(diff(&Value::Null, &snapshot(&customer)?)),
+        );
+        if vip {
+            write.audit.push(self.audit(actor, &customer, AuditAction::VipSet));
+        }
+        let matched = !hit.global.is_empty();
+        if matched {
+            customer.global_match_at = Some(now);
+            write.audit.push(self.match_audit(actor, grant.tenant_id, customer.id, "customer_created"));
+            write.global_matches = hit.global;
+        }
+        self.store().insert_customer(&customer, &write).await?;
+        let warnings = self.warnings(&customer, matched).await?;
         Ok(SavedCustomer { view: customer.into(), warnings })
     }
 
-    /// A customer with its notes, if the actor may see it; otherwise `404`.
-    pub async fn customer(&self, actor: &Actor, id: CustomerId) -> Result<CustomerDetail> {
+    /// A customer with its notes, if the actor may see it; otherwise `404`. Drivers get the
+    /// contact fields of customers on orders assigned to them, and nothing else.
+    pub async fn customer(&self, actor: &Actor, id: CustomerId) -> Result<CustomerRead> {
         let grant = actor.require(Capability::ReadCustomers)?;
         let customer = self.visible_customer(&grant, id).await?;
+        if let CustomerScope::Driver(_) = grant.scope {
+            return Ok(CustomerRead::Contact(customer.into()));
+        }
         let notes = self.store().list_notes(grant.tenant_id, id).await?;
-        Ok(CustomerDetail { view: customer.into(), notes })
+        Ok(CustomerRead::Full(CustomerDetail { view: customer.into(), notes }))
     }
 
     /// Applies a JSON merge patch (RFC 7396) to a customer. `expected_version` (from `If-Match`)
@@ -194,7 +241,11 @@ impl App {
         }
         self.check_references(grant.tenant_id, &data, Some(&current)).await?;
 
+        let now = Timestamp::now();
+        let hit = self.check_blacklist(grant.tenant_id, &current, &data, "customer_updated").await?;
+        let matched = !hit.global.is_empty();
         let phone_changed = data.phone != current.data.phone;
+        let vip_changed = vip != current.vip;
         let mut updated = Customer {
             phone_status: if phone_changed {
                 data.phone.as_ref().map(|_| PhoneStatus::Valid)
@@ -203,18 +254,35 @@ impl App {
             },
             data,
             vip,
+            vip_changed_at: if vip_changed { Some(now) } else { current.vip_changed_at },
+            vip_changed_by: if vip_changed { actor.user_uuid() } else { current.vip_changed_by },
+            global_match_at: if matched { Some(now) } else { None },
             ..current.clone()
         };
         let changes = diff(&before, &snapshot(&updated)?);
-        if changes.as_object().is_some_and(|c| c.is_empty()) {
-            let warnings = self.warnings(&current).await?;
+        let mut write = CustomerWrite::default();
+        if matched {
+            write.audit.push(self.match_audit(actor, grant.tenant_id, current.id, "customer_updated"));
+            write.global_matches = hit.global;
+        }
+        let unchanged = changes.as_object().is_some_and(|c| c.is_empty());
+        if unchanged && matched == current.global_match_at.is_some() {
+            // Nothing to write but the check itself, which is always audited when it matches.
+            self.store().record(&write.audit, &write.global_matches).await?;
+            let warnings = self.warnings(&current, matched).await?;
             return Ok(SavedCustomer { view: current.into(), warnings });
         }
         updated.version = current.version + 1;
-        updated.updated_at = Timestamp::now();
-        let audit = self.audit(actor, &updated, AuditAction::CustomerUpdated).with_changes(changes);
-        self.store().update_customer(&updated, current.version, &audit).await?;
-        let warnings = self.warnings(&updated).await?;
+        updated.updated_at = now;
+        if !unchanged {
+            write.audit.insert(0, self.audit(actor, &updated, AuditAction::CustomerUpdated).with_changes(changes));
+        }
+        if vip_changed {
+            let action = if vip { AuditAction::VipSet } else { AuditAction::VipCleared };
+            write.audit.push(self.audit(actor, &updated, action));
+        }
+        self.store().update_customer(&updated, current.version, &write).await?;
+        let warnings = self.warnings(&updated, matched).await?;
         Ok(SavedCustomer { view: updated.into(), warnings })
     }
 
@@ -232,8 +300,8 @@ impl App {
         let now = Timestamp::now();
         let deleted =
             Customer { deleted_at: Some(now), updated_at: now, version: current.version + 1, ..current.clone() };
-        let audit = self.audit(actor, &deleted, AuditAction::CustomerDeleted);
-        self.store().update_customer(&deleted, current.version, &audit).await
+        let write = CustomerWrite::audited(self.audit(actor, &deleted, AuditAction::CustomerDeleted));
+        self.store().update_customer(&deleted, current.version, &write).await
     }
 
     /// Restores a soft-deleted customer (admins).
@@ -245,13 +313,14 @@ impl App {
         }
         let now = Timestamp::now();
         let restored = Customer { deleted_at: None, updated_at: now, version: current.version + 1, ..current.clone() };
-        let audit = self.audit(actor, &restored, AuditAction::CustomerRestored);
-        self.store().update_customer(&restored, current.version, &audit).await?;
+        let write = CustomerWrite::audited(self.audit(actor, &restored, AuditAction::CustomerRestored));
+        self.store().update_customer(&restored, current.version, &write).await?;
         Ok(restored.into())
     }
 
-    /// A page of the customers the actor may see, newest first.
-    pub async fn list_customers(&self, actor: &Actor, params: &ListParams) -> Result<Page<CustomerView>> {
+    /// A page of the customers the actor may see, newest first. Drivers get the contact fields
+    /// of the customers on orders assigned to them.
+    pub async fn list_customers(&self, actor: &Actor, params: &ListParams) -> Result<CustomerPage> {
         let grant = actor.require(Capability::ReadCustomers)?;
         let mut query = parse_list_params(params, grant.scope)?;
         match grant.scope {
@@ -261,26 +330,29 @@ impl App {
                     return Err(Error::Forbidden("partners cannot list deleted customers".into()));
                 }
                 if query.partner_id.is_some_and(|p| p != own) {
-                    return Ok(Page { items: Vec::new(), next_cursor: None });
+                    return Ok(CustomerPage::Full(Page { items: Vec::new(), next_cursor: None }));
                 }
                 query.partner_id = Some(own);
             }
-            // Drivers see customers through their assigned orders only; the customer list
-            // itself shows them none.
             CustomerScope::Driver(_) => {
-                return Ok(Page { items: Vec::new(), next_cursor: None });
+                if query.include_deleted {
+                    return Err(Error::Forbidden("drivers cannot list deleted customers".into()));
+                }
             }
         }
         let limit = query.limit as usize;
         query.limit += 1;
         let mut customers = self.store().list_customers(grant.tenant_id, &query).await?;
-        let next_cursor = if customers.len() > limit {
-            customers.truncate(limit);
-            customers.last().map(|c| encode_cursor(c.id))
-        } else {
-            None
-        };
-        Ok(Page { items: customers.into_iter().map(CustomerView::from).collect(), next_cursor })
+        let next_cursor = next_cursor(&mut customers, limit, |c| c.id.as_uuid());
+        Ok(match grant.scope {
+            CustomerScope::Driver(_) => CustomerPage::Contacts(Page {
+                items: customers.into_iter().map(CustomerContact::from).collect(),
+                next_cursor,
+            }),
+            _ => {
+                CustomerPage::Full(Page { items: customers.into_iter().map(CustomerView::from).collect(), next_cursor })
+            }
+        })
     }
 
     /// Adds a note to a customer's timeline.
@@ -303,9 +375,12 @@ impl App {
         notes.into_iter().find(|n| n.id == note.id).ok_or_else(|| Error::internal("a note just written is missing"))
     }
 
-    /// A customer's notes, newest first.
+    /// A customer's notes, newest first (not for drivers, who see contact fields only).
     pub async fn notes(&self, actor: &Actor, id: CustomerId) -> Result<Vec<Note>> {
         let grant = actor.require(Capability::ReadCustomers)?;
+        if let CustomerScope::Driver(_) = grant.scope {
+            return Err(Error::NotFound("customer"));
+        }
         self.visible_customer(&grant, id).await?;
         self.store().list_notes(grant.tenant_id, id).await
     }
@@ -316,9 +391,15 @@ impl App {
     }
 
     /// The customer, if it exists in the tenant and the grant's scope covers it.
-    async fn visible_customer(&self, grant: &Grant, id: CustomerId) -> Result<Customer> {
+    pub(crate) async fn visible_customer(&self, grant: &Grant, id: CustomerId) -> Result<Customer> {
         let customer = self.store().get_customer(grant.tenant_id, id).await?;
-        customer.filter(|c| visible(grant, c)).ok_or(Error::NotFound("customer"))
+        let customer = customer.filter(|c| visible(grant, c)).ok_or(Error::NotFound("customer"))?;
+        if let CustomerScope::Driver(driver) = grant.scope
+            && !self.store().is_assigned_to_driver(grant.tenant_id, driver, id).await?
+        {
+            return Err(Error::NotFound("customer"));
+        }
+        Ok(customer)
     }
 
     /// Partner and external-ref rules that need the store.
@@ -349,20 +430,21 @@ impl App {
         Ok(())
     }
 
-    async fn warnings(&self, customer: &Customer) -> Result<Vec<Warning>> {
-        let Some(email) = &customer.data.email else {
-            return Ok(Vec::new());
-        };
+    async fn warnings(&self, customer: &Customer, globally_blacklisted: bool) -> Result<Vec<Warning>> {
+        let mut warnings = Vec::new();
+        if globally_blacklisted {
+            warnings.push(self.global_warning());
+        }
+        let Some(email) = &customer.data.email else { return Ok(warnings) };
         let others = self.store().customers_with_email(customer.tenant_id, email, customer.id).await?;
-        Ok(if others.is_empty() {
-            Vec::new()
-        } else {
-            vec![Warning {
+        if !others.is_empty() {
+            warnings.push(Warning {
                 code: WarningCode::DuplicateEmail,
                 message: format!("{} other customer(s) of this tenant have the email {email}", others.len()),
                 customer_ids: others,
-            }]
-        })
+            });
+        }
+        Ok(warnings)
     }
 
     fn audit(&self, actor: &Actor, customer: &Customer, action: AuditAction) -> AuditEntry {
@@ -374,7 +456,8 @@ fn visible(grant: &Grant, customer: &Customer) -> bool {
     match grant.scope {
         CustomerScope::All => true,
         CustomerScope::Partner(own) => customer.data.partner_id == Some(own) && customer.deleted_at.is_none(),
-        CustomerScope::Driver(_) => false,
+        // Checked against the driver's orders by the caller.
+        CustomerScope::Driver(_) => customer.deleted_at.is_none(),
     }
 }
 
@@ -443,6 +526,7 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
         })
     });
     let vip = boolean(&mut errors, "vip", &params.vip);
+    let blacklisted = boolean(&mut errors, "blacklisted", &params.blacklisted);
     let include_deleted = boolean(&mut errors, "include_deleted", &params.include_deleted).unwrap_or(false);
     let partner_id = params.partner_id.as_deref().and_then(|p| match p.parse() {
         Ok(id) => Some(id),
@@ -453,19 +537,23 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
     });
     let created_from = params.created_from.as_deref().and_then(|v| instant(&mut errors, "created_from", v, false));
     let created_before = params.created_to.as_deref().and_then(|v| instant(&mut errors, "created_to", v, true));
-    let limit = match params.limit.as_deref().map(str::parse::<u32>) {
-        None => DEFAULT_LIMIT,
-        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
-        Some(_) => {
-            errors.push("limit", FieldCode::OutOfRange, format!("must be a whole number from 1 to {MAX_LIMIT}"));
-            DEFAULT_LIMIT
-        }
-    };
+    let limit = parse_limit(&mut errors, params.limit.as_deref());
     if !errors.is_empty() {
         return Err(Error::InvalidQuery(errors.into_vec()));
     }
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    Ok(CustomerQuery { scope, kind, vip, partner_id, created_from, created_before, include_deleted, after, limit })
+    let after = params.cursor.as_deref().map(decode_cursor).transpose()?.map(CustomerId::from_uuid);
+    Ok(CustomerQuery {
+        scope,
+        kind,
+        vip,
+        blacklisted,
+        partner_id,
+        created_from,
+        created_before,
+        include_deleted,
+        after,
+        limit,
+    })
 }
 
 /// A date or RFC 3339 instant. For the upper bound (`end`), a date means the whole day, and the
@@ -488,18 +576,59 @@ fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Opti
 
 const CURSOR_VERSION: u8 = 1;
 
-fn encode_cursor(id: CustomerId) -> String {
+/// An opaque keyset cursor: the id of the last item of a page.
+pub(crate) fn encode_cursor(id: Uuid) -> String {
     let mut bytes = vec![CURSOR_VERSION];
-    bytes.extend_from_slice(id.as_uuid().as_bytes());
+    bytes.extend_from_slice(id.as_bytes());
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn decode_cursor(cursor: &str) -> Result<CustomerId> {
+/// Reads a cursor made by [`encode_cursor`]; `400 invalid_cursor` otherwise.
+pub(crate) fn decode_cursor(cursor: &str) -> Result<Uuid> {
     let invalid = || Error::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this server issued");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     match bytes.split_first() {
-        Some((&CURSOR_VERSION, id)) => uuid::Uuid::from_slice(id).map(CustomerId::from_uuid).map_err(|_| invalid()),
+        Some((&CURSOR_VERSION, id)) => Uuid::from_slice(id).map_err(|_| invalid()),
         _ => Err(invalid()),
+    }
+}
+
+/// Page size and keyset position of a list request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Paging {
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// Reads `limit` (default 50, capped at 200) and `cursor` of a simple list.
+pub(crate) fn parse_paging(limit: Option<&str>, cursor: Option<&str>) -> Result<Paging> {
+    let mut errors = FieldErrors::new();
+    let limit = parse_limit(&mut errors, limit);
+    if !errors.is_empty() {
+        return Err(Error::InvalidQuery(errors.into_vec()));
+    }
+    Ok(Paging { after: cursor.map(decode_cursor).transpose()?, limit })
+}
+
+fn parse_limit(errors: &mut FieldErrors, limit: Option<&str>) -> u32 {
+    match limit.map(str::parse::<u32>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
+        Some(_) => {
+            errors.push("limit", FieldCode::OutOfRange, format!("must be a whole number from 1 to {MAX_LIMIT}"));
+            DEFAULT_LIMIT
+        }
+    }
+}
+
+/// Trims a page fetched with one extra item to `limit` and returns the cursor of the next page
+/// (`None` on the last page).
+pub(crate) fn next_cursor<T>(items: &mut Vec<T>, limit: usize, id: impl Fn(&T) -> Uuid) -> Option<String> {
+    if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|item| encode_cursor(id(item)))
+    } else {
+        None
     }
 }
 
@@ -509,7 +638,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let id = CustomerId::new();
+        let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         for bad in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode([2_u8; 17])] {
             assert_eq!(decode_cursor(bad).unwrap_err().code(), ErrorCode::InvalidCursor, "{bad}");

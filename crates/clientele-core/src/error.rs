@@ -45,6 +45,16 @@ pub enum ErrorCode {
     CustomerDeleted,
     /// The action conflicts with the current state (for example, an email already in use).
     Conflict,
+    /// The customer already has an active blacklist entry of that scope.
+    AlreadyBlacklisted,
+    /// The customer has no active blacklist entry to lift.
+    NotBlacklisted,
+    /// The customer (or second driver) is blacklisted: an admin override is needed.
+    CustomerBlacklisted,
+    /// The order is not waiting for an override.
+    OrderNotAwaitingOverride,
+    /// The order cannot move from its status to the one asked for.
+    InvalidStatusTransition,
     /// The HTTP method is not allowed on this resource.
     MethodNotAllowed,
     /// The service cannot answer now (for example, the database is unreachable).
@@ -73,6 +83,11 @@ impl ErrorCode {
             Self::DuplicateExternalRef => "duplicate_external_ref",
             Self::CustomerDeleted => "customer_deleted",
             Self::Conflict => "conflict",
+            Self::AlreadyBlacklisted => "already_blacklisted",
+            Self::NotBlacklisted => "not_blacklisted",
+            Self::CustomerBlacklisted => "customer_blacklisted",
+            Self::OrderNotAwaitingOverride => "order_not_awaiting_override",
+            Self::InvalidStatusTransition => "invalid_status_transition",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",

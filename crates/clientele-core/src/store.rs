@@ -9,9 +9,11 @@ use uuid::Uuid;
 
 use crate::access::CustomerScope;
 use crate::audit::AuditEntry;
+use crate::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use crate::customer::{Customer, CustomerKind, Note};
 use crate::error::Result;
 use crate::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
+use crate::order::Order;
 use crate::tenant::Tenant;
 use crate::time::Timestamp;
 use crate::user::{PlatformAdmin, User};
@@ -26,6 +28,8 @@ pub struct CustomerQuery {
     pub kind: Option<CustomerKind>,
     /// Only VIPs (`true`) or only non-VIPs (`false`).
     pub vip: Option<bool>,
+    /// Only blacklisted customers (`true`, any badge) or only others (`false`).
+    pub blacklisted: Option<bool>,
     /// Only clients of this partner company.
     pub partner_id: Option<CustomerId>,
     /// Created at or after this instant.
@@ -47,6 +51,7 @@ impl CustomerQuery {
             scope,
             kind: None,
             vip: None,
+            blacklisted: None,
             partner_id: None,
             created_from: None,
             created_before: None,
@@ -72,6 +77,77 @@ pub struct NewNote {
     pub body: String,
     /// When it was written.
     pub created_at: Timestamp,
+}
+
+/// A global-blacklist entry that matched a customer at a check (kept for platform admins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalMatch {
+    /// The entry that matched.
+    pub entry_id: Uuid,
+    /// The tenant that ran the check.
+    pub tenant_id: TenantId,
+    /// The customer checked.
+    pub customer_id: CustomerId,
+    /// Where: `customer_created`, `customer_updated`, `order_created`, `order_activated`.
+    pub context: &'static str,
+    /// When.
+    pub matched_at: Timestamp,
+}
+
+/// A change to a customer's blacklist entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlacklistChange {
+    /// A new entry, and for global scope the platform-wide entry made with it.
+    Add {
+        /// The tenant's entry.
+        entry: BlacklistEntry,
+        /// The global entry (global scope only).
+        global: Option<Box<GlobalEntry>>,
+    },
+    /// Lifts an entry, and the global entry made with it.
+    Lift {
+        /// The tenant's entry (absent when only a global entry is lifted).
+        entry_id: Option<Uuid>,
+        /// When.
+        at: Timestamp,
+        /// By whom.
+        by: Option<Uuid>,
+        /// Why.
+        note: Option<String>,
+        /// The global entry to lift with it.
+        global_entry_id: Option<Uuid>,
+    },
+}
+
+/// Everything written together with a customer row, in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerWrite {
+    /// Notes to append.
+    pub notes: Vec<NewNote>,
+    /// Audit entries.
+    pub audit: Vec<AuditEntry>,
+    /// Global-blacklist matches found by the check that preceded the write.
+    pub global_matches: Vec<GlobalMatch>,
+    /// Blacklist changes, applied in order.
+    pub blacklist: Vec<BlacklistChange>,
+}
+
+impl CustomerWrite {
+    /// A write whose only side effect is one audit entry.
+    pub fn audited(entry: AuditEntry) -> Self {
+        Self { audit: vec![entry], ..Self::default() }
+    }
+}
+
+/// Keyset position for the platform's global list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlobalQuery {
+    /// Include lifted entries.
+    pub include_lifted: bool,
+    /// Only entries with an id below this one.
+    pub after: Option<Uuid>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// Filters and keyset position for reading the audit log, newest first.
@@ -121,17 +197,17 @@ pub trait Store: Send + Sync + 'static {
     /// A platform admin by login email.
     async fn find_platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>>;
 
-    /// Stores a new customer with its first notes and its audit entry, atomically.
+    /// Stores a new customer with everything in `write`, atomically.
     /// `409 duplicate_external_ref` when the tenant has another customer with its `external_ref`.
-    async fn insert_customer(&self, customer: &Customer, notes: &[NewNote], audit: &AuditEntry) -> Result<()>;
+    async fn insert_customer(&self, customer: &Customer, write: &CustomerWrite) -> Result<()>;
     /// Stores many new customers of one tenant with their audit entries in one transaction.
     async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()>;
     /// A customer by id, deleted or not.
     async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
     /// Replaces a customer's stored state with `customer` (whose `version` is the new one) if
-    /// the stored version is still `expected_version`, and writes `audit`, atomically.
+    /// the stored version is still `expected_version`, with everything in `write`, atomically.
     /// `409 version_conflict` when the version moved on, `404` when the customer does not exist.
-    async fn update_customer(&self, customer: &Customer, expected_version: i64, audit: &AuditEntry) -> Result<()>;
+    async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()>;
     /// Customers matching `query`, newest first.
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>>;
     /// Ids of the tenant's other live customers with this email.
@@ -151,4 +227,49 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit entries matching `query`, newest first.
     async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+    /// Appends audit entries and global matches that accompany no other change (views,
+    /// refusals), atomically.
+    async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
+
+    /// A customer's blacklist entries, newest first.
+    async fn blacklist_history(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<BlacklistEntry>>;
+    /// Active, unexpired global entries with any of `hashes` made under `key_id`, except the one
+    /// made from `except` (a customer's own flag).
+    async fn find_global_matches(
+        &self,
+        hashes: &[[u8; 32]],
+        key_id: &str,
+        now: Timestamp,
+        except: (TenantId, CustomerId),
+    ) -> Result<Vec<Uuid>>;
+    /// Global entries, newest first.
+    async fn list_global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>>;
+    /// One global entry.
+    async fn get_global_entry(&self, id: Uuid) -> Result<Option<GlobalEntry>>;
+    /// Replaces the pseudonyms of global entries (key rotation), atomically.
+    async fn replace_pseudonyms(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()>;
+
+    /// Stores a new order with its audit entries and global matches, atomically.
+    async fn insert_order(&self, order: &Order, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
+    /// An order by id.
+    async fn get_order(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>>;
+    /// Replaces an order if still at `expected_version` (`409 version_conflict` otherwise).
+    async fn update_order(
+        &self,
+        order: &Order,
+        expected_version: i64,
+        audit: &[AuditEntry],
+        matches: &[GlobalMatch],
+    ) -> Result<()>;
+    /// A customer's orders (as renter or second driver), newest first.
+    async fn list_customer_orders(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Order>>;
+    /// Whether `customer` is the renter or second driver of a confirmed or active order
+    /// assigned to `driver`.
+    async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool>;
 }

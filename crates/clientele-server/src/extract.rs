@@ -49,6 +49,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// An optional JSON body: `None` when the request has no body at all.
+#[derive(Debug)]
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = request.headers().get(header::CONTENT_TYPE).is_none()
+            && request.headers().get(header::CONTENT_LENGTH).is_none_or(|len| len == "0");
+        if empty {
+            return Ok(Self(None));
+        }
+        Json::from_request(request, state).await.map(|Json(value)| Self(Some(value)))
+    }
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;

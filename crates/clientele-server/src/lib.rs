@@ -60,6 +60,8 @@ impl AppState {
     tags(
         (name = "auth", description = "Bearer tokens"),
         (name = "customers", description = "Customer records, notes, delete and restore"),
+        (name = "blacklist", description = "Tenant and global blacklists"),
+        (name = "orders", description = "Orders, blacklist overrides and the order form"),
         (name = "health", description = "Probes"),
     ),
     modifiers(&BearerAuth),
@@ -76,7 +78,11 @@ impl utoipa::Modify for BearerAuth {
 }
 
 fn api() -> OpenApiRouter<AppState> {
-    let v1 = OpenApiRouter::new().merge(routes::auth::routes()).merge(routes::customers::routes());
+    let v1 = OpenApiRouter::new()
+        .merge(routes::auth::routes())
+        .merge(routes::customers::routes())
+        .merge(routes::blacklist::routes())
+        .merge(routes::orders::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 

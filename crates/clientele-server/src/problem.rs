@@ -49,7 +49,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::VersionConflict
         | ErrorCode::DuplicateExternalRef
         | ErrorCode::CustomerDeleted
-        | ErrorCode::Conflict => StatusCode::CONFLICT,
+        | ErrorCode::Conflict
+        | ErrorCode::AlreadyBlacklisted
+        | ErrorCode::NotBlacklisted
+        | ErrorCode::CustomerBlacklisted
+        | ErrorCode::OrderNotAwaitingOverride
+        | ErrorCode::InvalidStatusTransition => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,6 +79,11 @@ fn title_of(code: ErrorCode) -> &'static str {
         ErrorCode::DuplicateExternalRef => "Duplicate external reference",
         ErrorCode::CustomerDeleted => "Customer deleted",
         ErrorCode::Conflict => "Conflict",
+        ErrorCode::AlreadyBlacklisted => "Already blacklisted",
+        ErrorCode::NotBlacklisted => "Not blacklisted",
+        ErrorCode::CustomerBlacklisted => "Customer blacklisted",
+        ErrorCode::OrderNotAwaitingOverride => "Order not awaiting an override",
+        ErrorCode::InvalidStatusTransition => "Invalid status transition",
         ErrorCode::MethodNotAllowed => "Method not allowed",
         ErrorCode::ServiceUnavailable => "Service unavailable",
         ErrorCode::Internal => "Internal error",
@@ -165,6 +175,11 @@ mod tests {
             DuplicateExternalRef,
             CustomerDeleted,
             Conflict,
+            AlreadyBlacklisted,
+            NotBlacklisted,
+            CustomerBlacklisted,
+            OrderNotAwaitingOverride,
+            InvalidStatusTransition,
             MethodNotAllowed,
             ServiceUnavailable,
         ] {

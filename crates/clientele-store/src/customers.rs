@@ -4,7 +4,7 @@ use clientele_core::access::CustomerScope;
 use clientele_core::audit::AuditEntry;
 use clientele_core::customer::{Customer, Note};
 use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::store::{AuditQuery, CustomerQuery, NewNote};
+use clientele_core::store::{AuditQuery, BlacklistChange, CustomerQuery, CustomerWrite, NewNote};
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode, Result};
 use sqlx::QueryBuilder;
@@ -13,17 +13,19 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
 use crate::records::{
-    AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer, customer_columns,
+    AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer, blacklist_entry_columns,
+    customer_columns, global_entry_columns,
 };
 
 const INSERT_CUSTOMER: &str = concat!(
     "INSERT INTO customers (",
     customer_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)"
+     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, \
+     $42, $43, $44, $45)"
 );
 
-/// Compare-and-set on `version` ($42): the row changes only if nobody changed it since it was read.
+/// Compare-and-set on `version` ($46): the row changes only if nobody changed it since it was read.
 const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
     company_name = $6, vat_number = $7, email = $8, phone = $9, phone_status = $10, birth_date = $11, \
     birth_city = $12, birth_country = $13, birth_place_code = $14, citizenship = $15, tax_code = $16, \
@@ -32,10 +34,11 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, 
     license_country = $25, license_issuing_place = $26, license_issued_on = $27, license_expires_on = $28, \
     id_doc_type = $29, id_doc_number = $30, id_doc_country = $31, id_doc_issuing_place = $32, \
     id_doc_expires_on = $33, vip = $34, partner_id = $35, external_ref = $36, created_at = $37, \
-    updated_at = $38, created_by = $39, deleted_at = $40, version = $41 \
-    WHERE tenant_id = $1 AND id = $2 AND version = $42";
+    updated_at = $38, created_by = $39, deleted_at = $40, version = $41, vip_changed_at = $42, \
+    vip_changed_by = $43, blacklist_scope = $44, global_match_at = $45 \
+    WHERE tenant_id = $1 AND id = $2 AND version = $46";
 
-const INSERT_AUDIT: &str = concat!(
+pub(crate) const INSERT_AUDIT: &str = concat!(
     "INSERT INTO audit_log (",
     audit_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
@@ -52,33 +55,158 @@ fn customer_write_error(error: sqlx::Error) -> Error {
     }
 }
 
+/// Writes everything a [`CustomerWrite`] carries, inside the transaction `$tx`, for the tenant
+/// `$tenant` (a `Uuid`). A macro so that it expands once per backend's transaction type.
+macro_rules! write_effects {
+    ($tx:ident, $tenant:expr, $write:expr) => {{
+        let tenant: Uuid = $tenant;
+        let write: &CustomerWrite = $write;
+        let now = Ts(clientele_core::time::Timestamp::now());
+        for note in &write.notes {
+            sqlx::query(INSERT_NOTE)
+                .bind(note.tenant_id.as_uuid())
+                .bind(note.id.as_uuid())
+                .bind(note.customer_id.as_uuid())
+                .bind(note.author_id)
+                .bind(&note.body)
+                .bind(Ts(note.created_at))
+                .execute(&mut *$tx)
+                .await
+                .map_err(db_error)?;
+        }
+        for change in &write.blacklist {
+            match change {
+                BlacklistChange::Add { entry, global } => {
+                    if let Some(global) = global {
+                        sqlx::query(INSERT_GLOBAL_ENTRY)
+                            .bind(global.id)
+                            .bind(global.reason_code.as_str())
+                            .bind(global.flagging_tenant_id.as_uuid())
+                            .bind(global.flagging_customer_id.as_uuid())
+                            .bind(&global.key_id)
+                            .bind(Ts(global.created_at))
+                            .bind(Ts(global.expires_at))
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err(db_error)?;
+                        for pseudonym in &global.pseudonyms {
+                            sqlx::query(INSERT_PSEUDONYM)
+                                .bind(&pseudonym.hash[..])
+                                .bind(global.id)
+                                .bind(pseudonym.kind.as_str())
+                                .execute(&mut *$tx)
+                                .await
+                                .map_err(db_error)?;
+                        }
+                    }
+                    sqlx::query(INSERT_BLACKLIST_ENTRY)
+                        .bind(entry.tenant_id.as_uuid())
+                        .bind(entry.id)
+                        .bind(entry.customer_id.as_uuid())
+                        .bind(entry.scope.as_str())
+                        .bind(entry.reason_code.as_str())
+                        .bind(&entry.note)
+                        .bind(Ts(entry.created_at))
+                        .bind(entry.created_by)
+                        .bind(entry.global_entry_id)
+                        .execute(&mut *$tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                BlacklistChange::Lift { entry_id, at, by, note, global_entry_id } => {
+                    if let Some(entry_id) = entry_id {
+                        let lifted = sqlx::query(LIFT_BLACKLIST_ENTRY)
+                            .bind(tenant)
+                            .bind(*entry_id)
+                            .bind(Ts(*at))
+                            .bind(*by)
+                            .bind(note)
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err(db_error)?
+                            .rows_affected();
+                        if lifted != 1 {
+                            return Err(Error::conflict(ErrorCode::NotBlacklisted, "the entry is already lifted"));
+                        }
+                    }
+                    if let Some(global) = global_entry_id {
+                        sqlx::query("UPDATE global_blacklist SET lifted_at = $2 WHERE id = $1 AND lifted_at IS NULL")
+                            .bind(*global)
+                            .bind(Ts(*at))
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err(db_error)?;
+                        sqlx::query(CLEAR_STALE_GLOBAL_BADGES)
+                            .bind(*global)
+                            .bind(now)
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err(db_error)?;
+                    }
+                }
+            }
+        }
+        write_events!($tx, &write.audit, &write.global_matches);
+    }};
+}
+
+/// Writes audit entries and global matches inside the transaction `$tx`.
+macro_rules! write_events {
+    ($tx:ident, $audit:expr, $matches:expr) => {{
+        for found in $matches {
+            sqlx::query($crate::customers::INSERT_GLOBAL_MATCH)
+                .bind(found.entry_id)
+                .bind(found.tenant_id.as_uuid())
+                .bind(found.customer_id.as_uuid())
+                .bind(found.context)
+                .bind($crate::db::Ts(found.matched_at))
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        }
+        for entry in $audit {
+            let record = $crate::records::AuditRecord::from(entry);
+            $crate::records::bind_audit!(sqlx::query($crate::customers::INSERT_AUDIT), record)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        }
+    }};
+}
+
+pub(crate) use write_events;
+
+const INSERT_GLOBAL_ENTRY: &str =
+    concat!("INSERT INTO global_blacklist (", global_entry_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)");
+const INSERT_PSEUDONYM: &str = "INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)";
+const INSERT_BLACKLIST_ENTRY: &str = concat!(
+    "INSERT INTO blacklist_entries (",
+    blacklist_entry_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9)"
+);
+const LIFT_BLACKLIST_ENTRY: &str = "UPDATE blacklist_entries SET lifted_at = $3, lifted_by = $4, lift_note = $5 \
+    WHERE tenant_id = $1 AND id = $2 AND lifted_at IS NULL";
+pub(crate) const INSERT_GLOBAL_MATCH: &str = "INSERT INTO global_blacklist_matches \
+    (entry_id, tenant_id, customer_id, context, matched_at) VALUES ($1, $2, $3, $4, $5)";
+/// After entry $1 is lifted: the customers it matched lose the global badge, unless another
+/// active, unexpired entry ($2 = now) matched them too.
+const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = NULL \
+    WHERE global_match_at IS NOT NULL \
+    AND EXISTS (SELECT 1 FROM global_blacklist_matches m WHERE m.entry_id = $1 \
+        AND m.tenant_id = customers.tenant_id AND m.customer_id = customers.id) \
+    AND NOT EXISTS (SELECT 1 FROM global_blacklist_matches m JOIN global_blacklist g ON g.id = m.entry_id \
+        WHERE m.tenant_id = customers.tenant_id AND m.customer_id = customers.id \
+        AND g.lifted_at IS NULL AND g.expires_at > $2)";
+
 impl SqlStore {
-    pub(crate) async fn insert_customer_rows(
-        &self,
-        customer: &Customer,
-        notes: &[NewNote],
-        audit: &AuditEntry,
-    ) -> Result<()> {
+    pub(crate) async fn insert_customer_rows(&self, customer: &Customer, write: &CustomerWrite) -> Result<()> {
         let record = CustomerRecord::from(customer);
-        let audit = AuditRecord::from(audit);
         in_transaction!(self, |tx| {
             bind_customer!(sqlx::query(INSERT_CUSTOMER), record)
                 .execute(&mut *tx)
                 .await
                 .map_err(customer_write_error)?;
-            for note in notes {
-                sqlx::query(INSERT_NOTE)
-                    .bind(note.tenant_id.as_uuid())
-                    .bind(note.id.as_uuid())
-                    .bind(note.customer_id.as_uuid())
-                    .bind(note.author_id)
-                    .bind(&note.body)
-                    .bind(Ts(note.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            }
-            bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
+            write_effects!(tx, record.tenant_id, write);
         });
         Ok(())
     }
@@ -120,10 +248,9 @@ impl SqlStore {
         &self,
         customer: &Customer,
         expected_version: i64,
-        audit: &AuditEntry,
+        write: &CustomerWrite,
     ) -> Result<()> {
         let record = CustomerRecord::from(customer);
-        let audit = AuditRecord::from(audit);
         in_transaction!(self, |tx| {
             let updated = bind_customer!(sqlx::query(UPDATE_CUSTOMER), record)
                 .bind(expected_version)
@@ -150,7 +277,7 @@ impl SqlStore {
                     },
                 });
             }
-            bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
+            write_effects!(tx, record.tenant_id, write);
         });
         Ok(())
     }
@@ -165,9 +292,17 @@ impl SqlStore {
                 CustomerScope::Partner(partner) => {
                     sql.push(" AND partner_id = ").push_bind(partner.as_uuid());
                 }
-                // Drivers reach customers only through orders assigned to them.
-                CustomerScope::Driver(_) => {
-                    sql.push(" AND 1 = 0");
+                // Drivers reach customers only through confirmed or active orders assigned to them.
+                CustomerScope::Driver(driver) => {
+                    sql.push(" AND id IN (SELECT customer_id FROM orders WHERE tenant_id = ")
+                        .push_bind(tenant.as_uuid())
+                        .push(" AND driver_id = ")
+                        .push_bind(driver.as_uuid())
+                        .push(" AND status IN ('confirmed', 'active') UNION SELECT second_driver_id FROM orders WHERE tenant_id = ")
+                        .push_bind(tenant.as_uuid())
+                        .push(" AND driver_id = ")
+                        .push_bind(driver.as_uuid())
+                        .push(" AND status IN ('confirmed', 'active') AND second_driver_id IS NOT NULL)");
                 }
             }
             if !query.include_deleted {
@@ -180,6 +315,11 @@ impl SqlStore {
             match query.vip {
                 Some(true) => sql.push(" AND vip"),
                 Some(false) => sql.push(" AND NOT vip"),
+                None => &mut sql,
+            };
+            match query.blacklisted {
+                Some(true) => sql.push(" AND (blacklist_scope IS NOT NULL OR global_match_at IS NOT NULL)"),
+                Some(false) => sql.push(" AND blacklist_scope IS NULL AND global_match_at IS NULL"),
                 None => &mut sql,
             };
             if let Some(partner) = query.partner_id {

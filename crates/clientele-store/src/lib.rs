@@ -7,7 +7,9 @@
 mod accounts;
 mod customers;
 mod db;
+mod orders;
 mod records;
+mod risk;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -16,16 +18,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use clientele_core::audit::AuditEntry;
+use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use clientele_core::customer::{Customer, Note};
 use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
-use clientele_core::store::{AuditQuery, CustomerQuery, NewNote, Store};
+use clientele_core::order::Order;
+use clientele_core::store::{AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, Store};
 use clientele_core::tenant::Tenant;
+use clientele_core::time::Timestamp;
 use clientele_core::user::{PlatformAdmin, User};
 use clientele_core::values::Email;
 use clientele_core::{Error, Result};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use uuid::Uuid;
 
 use crate::db::{Db, db_error};
 
@@ -213,8 +219,8 @@ impl Store for SqlStore {
         self.platform_admin_by_email(email).await
     }
 
-    async fn insert_customer(&self, customer: &Customer, notes: &[NewNote], audit: &AuditEntry) -> Result<()> {
-        self.insert_customer_rows(customer, notes, audit).await
+    async fn insert_customer(&self, customer: &Customer, write: &CustomerWrite) -> Result<()> {
+        self.insert_customer_rows(customer, write).await
     }
 
     async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()> {
@@ -225,8 +231,8 @@ impl Store for SqlStore {
         self.customer_by_id(tenant, id).await
     }
 
-    async fn update_customer(&self, customer: &Customer, expected_version: i64, audit: &AuditEntry) -> Result<()> {
-        self.update_customer_row(customer, expected_version, audit).await
+    async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()> {
+        self.update_customer_row(customer, expected_version, write).await
     }
 
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
@@ -256,6 +262,68 @@ impl Store for SqlStore {
 
     async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         self.audit_entries(tenant, query).await
+    }
+
+    async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
+        self.record_events(audit, matches).await
+    }
+
+    async fn blacklist_history(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<BlacklistEntry>> {
+        self.blacklist_entries(tenant, customer).await
+    }
+
+    async fn find_global_matches(
+        &self,
+        hashes: &[[u8; 32]],
+        key_id: &str,
+        now: Timestamp,
+        except: (TenantId, CustomerId),
+    ) -> Result<Vec<Uuid>> {
+        self.global_matches(hashes, key_id, now, except).await
+    }
+
+    async fn list_global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>> {
+        self.global_entries(query).await
+    }
+
+    async fn get_global_entry(&self, id: Uuid) -> Result<Option<GlobalEntry>> {
+        self.global_entry_by_id(id).await
+    }
+
+    async fn replace_pseudonyms(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()> {
+        self.rekey(updates).await
+    }
+
+    async fn insert_order(&self, order: &Order, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
+        self.insert_order_row(order, audit, matches).await
+    }
+
+    async fn get_order(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>> {
+        self.order_by_id(tenant, id).await
+    }
+
+    async fn update_order(
+        &self,
+        order: &Order,
+        expected_version: i64,
+        audit: &[AuditEntry],
+        matches: &[GlobalMatch],
+    ) -> Result<()> {
+        self.update_order_row(order, expected_version, audit, matches).await
+    }
+
+    async fn list_customer_orders(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        self.orders_of(tenant, customer, after, limit).await
+    }
+
+    async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool> {
+        self.driver_has_customer(tenant, driver, customer).await
     }
 }
 

@@ -4,11 +4,13 @@
 //! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`]).
 
 use clientele_core::audit::{AuditEntry, Outcome};
+use clientele_core::blacklist::{BlacklistEntry, BlacklistStatus, GlobalEntry, ReasonCode, Scope};
 use clientele_core::customer::{
     Address, BirthPlace, Customer, CustomerData, CustomerKind, DriverLicense, IdDocument, IdDocumentType, Note,
     NoteAuthor,
 };
 use clientele_core::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
+use clientele_core::order::{Order, OrderStatus, Override, OverrideRequest, PaymentType, Vehicle, VehicleType};
 use clientele_core::tenant::Tenant;
 use clientele_core::user::{PasswordHashString, PlatformAdmin, Role, User};
 use clientele_core::values::{CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus};
@@ -41,7 +43,7 @@ macro_rules! platform_admin_columns {
     };
 }
 
-/// The 41 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
+/// The 45 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
 /// used to write them.
 macro_rules! customer_columns {
     () => {
@@ -50,7 +52,8 @@ macro_rules! customer_columns {
          address_line1, address_line2, address_city, address_postal_code, address_region, address_country, \
          language, license_number, license_country, license_issuing_place, license_issued_on, license_expires_on, \
          id_doc_type, id_doc_number, id_doc_country, id_doc_issuing_place, id_doc_expires_on, \
-         vip, partner_id, external_ref, created_at, updated_at, created_by, deleted_at, version"
+         vip, partner_id, external_ref, created_at, updated_at, created_by, deleted_at, version, \
+         vip_changed_at, vip_changed_by, blacklist_scope, global_match_at"
     };
 }
 
@@ -217,9 +220,13 @@ pub(crate) struct CustomerRecord {
     pub created_by: Option<Uuid>,
     pub deleted_at: Option<Ts>,
     pub version: i64,
+    pub vip_changed_at: Option<Ts>,
+    pub vip_changed_by: Option<Uuid>,
+    pub blacklist_scope: Option<String>,
+    pub global_match_at: Option<Ts>,
 }
 
-/// Binds the 41 fields of a [`CustomerRecord`] in column order.
+/// Binds the 45 fields of a [`CustomerRecord`] in column order.
 macro_rules! bind_customer {
     ($query:expr, $r:expr) => {
         $query
@@ -264,6 +271,10 @@ macro_rules! bind_customer {
             .bind($r.created_by)
             .bind($r.deleted_at)
             .bind($r.version)
+            .bind($r.vip_changed_at)
+            .bind($r.vip_changed_by)
+            .bind(&$r.blacklist_scope)
+            .bind($r.global_match_at)
     };
 }
 
@@ -322,6 +333,10 @@ impl From<&Customer> for CustomerRecord {
             created_by: c.created_by,
             deleted_at: c.deleted_at.map(Ts),
             version: c.version,
+            vip_changed_at: c.vip_changed_at.map(Ts),
+            vip_changed_by: c.vip_changed_by,
+            blacklist_scope: c.blacklist_scope.map(|s| s.as_str().to_owned()),
+            global_match_at: c.global_match_at.map(Ts),
         }
     }
 }
@@ -388,6 +403,10 @@ impl TryFrom<CustomerRecord> for Customer {
             },
             phone_status: r.phone_status.as_deref().and_then(PhoneStatus::parse),
             vip: r.vip,
+            vip_changed_at: r.vip_changed_at.map(|t| t.0),
+            vip_changed_by: r.vip_changed_by,
+            blacklist_scope: r.blacklist_scope.as_deref().and_then(Scope::parse),
+            global_match_at: r.global_match_at.map(|t| t.0),
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
             created_by: r.created_by,
@@ -511,3 +530,246 @@ macro_rules! bind_audit {
 }
 
 pub(crate) use bind_audit;
+
+macro_rules! blacklist_entry_columns {
+    () => {
+        "tenant_id, id, customer_id, scope, reason_code, note, created_at, created_by, lifted_at, lifted_by, \
+         lift_note, global_entry_id"
+    };
+}
+
+macro_rules! global_entry_columns {
+    () => {
+        "id, reason_code, flagging_tenant_id, flagging_customer_id, key_id, created_at, expires_at, lifted_at"
+    };
+}
+
+/// The 26 columns of `orders`, in the order of [`OrderRecord`].
+macro_rules! order_columns {
+    () => {
+        "tenant_id, id, customer_id, second_driver_id, driver_id, pickup_at, pickup_place, return_at, return_place, \
+         vehicle_plate, vehicle_make, vehicle_model, vehicle_type, vehicle_colour, payment_type, status, \
+         blacklist_at_creation, override_reason, override_by, override_at, override_requested_by, \
+         override_requested_at, created_by, created_at, updated_at, version"
+    };
+}
+
+pub(crate) use {blacklist_entry_columns, global_entry_columns, order_columns};
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct BlacklistEntryRecord {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub scope: String,
+    pub reason_code: String,
+    pub note: Option<String>,
+    pub created_at: Ts,
+    pub created_by: Option<Uuid>,
+    pub lifted_at: Option<Ts>,
+    pub lifted_by: Option<Uuid>,
+    pub lift_note: Option<String>,
+    pub global_entry_id: Option<Uuid>,
+}
+
+impl TryFrom<BlacklistEntryRecord> for BlacklistEntry {
+    type Error = Error;
+    fn try_from(r: BlacklistEntryRecord) -> Result<Self> {
+        Ok(BlacklistEntry {
+            id: r.id,
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            customer_id: CustomerId::from_uuid(r.customer_id),
+            scope: Scope::parse(&r.scope).ok_or_else(|| corrupt("blacklist scope", &r.scope))?,
+            reason_code: ReasonCode::parse(&r.reason_code).ok_or_else(|| corrupt("reason code", &r.reason_code))?,
+            note: r.note,
+            created_at: r.created_at.0,
+            created_by: r.created_by,
+            lifted_at: r.lifted_at.map(|t| t.0),
+            lifted_by: r.lifted_by,
+            lift_note: r.lift_note,
+            global_entry_id: r.global_entry_id,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct GlobalEntryRecord {
+    pub id: Uuid,
+    pub reason_code: String,
+    pub flagging_tenant_id: Uuid,
+    pub flagging_customer_id: Uuid,
+    pub key_id: String,
+    pub created_at: Ts,
+    pub expires_at: Ts,
+    pub lifted_at: Option<Ts>,
+}
+
+impl TryFrom<GlobalEntryRecord> for GlobalEntry {
+    type Error = Error;
+    fn try_from(r: GlobalEntryRecord) -> Result<Self> {
+        Ok(GlobalEntry {
+            id: r.id,
+            // Pseudonyms are only ever compared in SQL; they are not read back.
+            pseudonyms: Vec::new(),
+            reason_code: ReasonCode::parse(&r.reason_code).ok_or_else(|| corrupt("reason code", &r.reason_code))?,
+            flagging_tenant_id: TenantId::from_uuid(r.flagging_tenant_id),
+            flagging_customer_id: CustomerId::from_uuid(r.flagging_customer_id),
+            key_id: r.key_id,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            lifted_at: r.lifted_at.map(|t| t.0),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct OrderRecord {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub second_driver_id: Option<Uuid>,
+    pub driver_id: Option<Uuid>,
+    pub pickup_at: Ts,
+    pub pickup_place: String,
+    pub return_at: Ts,
+    pub return_place: String,
+    pub vehicle_plate: String,
+    pub vehicle_make: Option<String>,
+    pub vehicle_model: Option<String>,
+    pub vehicle_type: String,
+    pub vehicle_colour: Option<String>,
+    pub payment_type: String,
+    pub status: String,
+    pub blacklist_at_creation: String,
+    pub override_reason: Option<String>,
+    pub override_by: Option<Uuid>,
+    pub override_at: Option<Ts>,
+    pub override_requested_by: Option<Uuid>,
+    pub override_requested_at: Option<Ts>,
+    pub created_by: Option<Uuid>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+    pub version: i64,
+}
+
+/// Binds the fields of an [`OrderRecord`] in column order.
+macro_rules! bind_order {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind($r.tenant_id)
+            .bind($r.id)
+            .bind($r.customer_id)
+            .bind($r.second_driver_id)
+            .bind($r.driver_id)
+            .bind($r.pickup_at)
+            .bind(&$r.pickup_place)
+            .bind($r.return_at)
+            .bind(&$r.return_place)
+            .bind(&$r.vehicle_plate)
+            .bind(&$r.vehicle_make)
+            .bind(&$r.vehicle_model)
+            .bind(&$r.vehicle_type)
+            .bind(&$r.vehicle_colour)
+            .bind(&$r.payment_type)
+            .bind(&$r.status)
+            .bind(&$r.blacklist_at_creation)
+            .bind(&$r.override_reason)
+            .bind($r.override_by)
+            .bind($r.override_at)
+            .bind($r.override_requested_by)
+            .bind($r.override_requested_at)
+            .bind($r.created_by)
+            .bind($r.created_at)
+            .bind($r.updated_at)
+            .bind($r.version)
+    };
+}
+
+pub(crate) use bind_order;
+
+fn blacklist_status_str(status: BlacklistStatus) -> &'static str {
+    match status {
+        BlacklistStatus::None => "none",
+        BlacklistStatus::Tenant => "tenant",
+        BlacklistStatus::Global => "global",
+    }
+}
+
+impl From<&Order> for OrderRecord {
+    fn from(o: &Order) -> Self {
+        Self {
+            tenant_id: o.tenant_id.as_uuid(),
+            id: o.id,
+            customer_id: o.customer_id.as_uuid(),
+            second_driver_id: o.second_driver_id.map(|c| c.as_uuid()),
+            driver_id: o.driver_id.map(|d| d.as_uuid()),
+            pickup_at: o.pickup_at.into(),
+            pickup_place: o.pickup_place.clone(),
+            return_at: o.return_at.into(),
+            return_place: o.return_place.clone(),
+            vehicle_plate: o.vehicle.plate.clone(),
+            vehicle_make: o.vehicle.make.clone(),
+            vehicle_model: o.vehicle.model.clone(),
+            vehicle_type: o.vehicle.vehicle_type.as_str().to_owned(),
+            vehicle_colour: o.vehicle.colour.clone(),
+            payment_type: o.payment_type.as_str().to_owned(),
+            status: o.status.as_str().to_owned(),
+            blacklist_at_creation: blacklist_status_str(o.blacklist_at_creation).to_owned(),
+            override_reason: o.override_.as_ref().map(|x| x.reason.clone()),
+            override_by: o.override_.as_ref().and_then(|x| x.by),
+            override_at: o.override_.as_ref().map(|x| Ts(x.at)),
+            override_requested_by: o.override_request.as_ref().and_then(|x| x.by),
+            override_requested_at: o.override_request.as_ref().map(|x| Ts(x.at)),
+            created_by: o.created_by,
+            created_at: o.created_at.into(),
+            updated_at: o.updated_at.into(),
+            version: o.version,
+        }
+    }
+}
+
+impl TryFrom<OrderRecord> for Order {
+    type Error = Error;
+    fn try_from(r: OrderRecord) -> Result<Self> {
+        let blacklist_at_creation = match r.blacklist_at_creation.as_str() {
+            "none" => BlacklistStatus::None,
+            "tenant" => BlacklistStatus::Tenant,
+            "global" => BlacklistStatus::Global,
+            other => return Err(corrupt("blacklist status", other)),
+        };
+        Ok(Order {
+            id: r.id,
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            customer_id: CustomerId::from_uuid(r.customer_id),
+            second_driver_id: r.second_driver_id.map(CustomerId::from_uuid),
+            driver_id: r.driver_id.map(UserId::from_uuid),
+            pickup_at: r.pickup_at.0,
+            pickup_place: r.pickup_place,
+            return_at: r.return_at.0,
+            return_place: r.return_place,
+            vehicle: Vehicle {
+                plate: r.vehicle_plate,
+                make: r.vehicle_make,
+                model: r.vehicle_model,
+                vehicle_type: VehicleType::parse(&r.vehicle_type)
+                    .ok_or_else(|| corrupt("vehicle type", &r.vehicle_type))?,
+                colour: r.vehicle_colour,
+            },
+            payment_type: PaymentType::parse(&r.payment_type)
+                .ok_or_else(|| corrupt("payment type", &r.payment_type))?,
+            status: OrderStatus::parse(&r.status).ok_or_else(|| corrupt("order status", &r.status))?,
+            blacklist_at_creation,
+            override_: match (r.override_reason, r.override_at) {
+                (Some(reason), Some(at)) => Some(Override { reason, by: r.override_by, at: at.0 }),
+                _ => None,
+            },
+            override_request: r
+                .override_requested_at
+                .map(|at| OverrideRequest { by: r.override_requested_by, at: at.0 }),
+            created_by: r.created_by,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+            version: r.version,
+        })
+    }
+}

@@ -53,9 +53,24 @@ pub enum Command {
     /// Issue bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The global blacklist.
+    #[command(subcommand)]
+    Blacklist(BlacklistCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+/// `blacklist ...`
+#[derive(Debug, Subcommand)]
+pub enum BlacklistCommand {
+    /// Re-derive every active global entry's pseudonyms under a new key, from the flagging tenants'
+    /// customer records. Stop the servers, run this, then configure the new key and restart.
+    RotateKey {
+        /// The new key (at least 32 bytes); `-` reads it from standard input.
+        #[arg(long)]
+        new_key: String,
+    },
 }
 
 /// `tenant ...`
@@ -146,6 +161,17 @@ impl Cli {
 /// Runs one command.
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
+        Command::Blacklist(BlacklistCommand::RotateKey { new_key }) => {
+            let app = app(&config).await?;
+            let new_key = read_password(new_key)?;
+            let (rekeyed, skipped) = app.rotate_blacklist_key(new_key.as_bytes()).await.map_err(explain)?;
+            eprintln!(
+                "re-keyed {rekeyed} active global entries; {skipped} kept their old pseudonyms (their customer record \
+                 lacks a name or birth date). Now set blacklist.key to the new key and restart."
+            );
+            println!("{rekeyed}");
+            Ok(())
+        }
         Command::Config(ConfigCommand::Default) => {
             print!("{DEFAULT_TOML}");
             Ok(())
@@ -241,6 +267,9 @@ async fn app(config: &Config) -> anyhow::Result<App> {
     let app_config = AppConfig {
         token_secret: config.auth.token_secret.as_ref().map(|s| s.expose().to_vec()),
         token_ttl: config.auth.token_ttl,
+        blacklist_key: config.blacklist.key.as_ref().map(|s| s.expose().to_vec()),
+        global_entry_months: config.blacklist.global_entry_months,
+        data_protection_contact: config.blacklist.data_protection_contact.clone(),
     };
     App::new(store, app_config).await.map_err(explain)
 }

@@ -39,6 +39,17 @@ token_ttl = "24h"
 # tokens signed with the old key stop working. Environment: CLIENTELE_AUTH__TOKEN_SECRET.
 # token_secret = "..."
 
+[blacklist]
+# Key of the global blacklist's pseudonyms (HMAC-SHA-256; at least 32 bytes). It is never stored
+# in the database: without it, entries cannot be tested against guessed names. Unset, the global
+# blacklist is unavailable (tenant blacklists still work). Rotate with `clientele blacklist
+# rotate-key`. Environment: CLIENTELE_BLACKLIST__KEY.
+# key = "..."
+# How long a global entry matches before it expires.
+global_entry_months = 36
+# Where people turn with data-protection requests; shown with every blacklist refusal.
+data_protection_contact = "privacy@platform.invalid"
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -59,6 +70,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Tokens.
     pub auth: AuthConfig,
+    /// The global blacklist.
+    pub blacklist: BlacklistConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -83,6 +96,28 @@ pub struct AuthConfig {
     pub token_ttl: Duration,
     /// Signing key; generated and kept in the database when unset.
     pub token_secret: Option<Secret>,
+}
+
+/// Global blacklist settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlacklistConfig {
+    /// Pseudonym key; the global list is unavailable without it.
+    pub key: Option<Secret>,
+    /// Months a global entry matches.
+    pub global_entry_months: u32,
+    /// Data-protection contact.
+    pub data_protection_contact: String,
+}
+
+impl Default for BlacklistConfig {
+    fn default() -> Self {
+        Self {
+            key: None,
+            global_entry_months: 36,
+            data_protection_contact: clientele_core::app::DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
+        }
+    }
 }
 
 /// Logging settings.
@@ -130,6 +165,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            blacklist: BlacklistConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -233,7 +269,9 @@ mod tests {
     fn secrets_are_redacted_in_debug() {
         let mut config = Config::default();
         config.auth.token_secret = Some(Secret("super-secret-value".into()));
+        config.blacklist.key = Some(Secret("another-secret-value".into()));
         assert!(!format!("{config:?}").contains("super-secret-value"));
+        assert!(!format!("{config:?}").contains("another-secret-value"));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use clientele_core::customer::{CustomerDetail, CustomerInput, CustomerView, Note, NoteInput, SavedCustomer};
-use clientele_core::customers::{ListParams, Page};
+use clientele_core::customer::{CustomerInput, CustomerView, Note, NoteInput, SavedCustomer};
+use clientele_core::customers::{CustomerPage, CustomerRead, ListParams};
 use clientele_core::ids::CustomerId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,8 +32,8 @@ pub struct NoteList {
 
 /// List customers, newest first, with keyset pagination and filters.
 ///
-/// Partner users see only their own clients; drivers see customers only through orders assigned
-/// to them.
+/// Partner users see only their own clients; drivers see only the contact fields of customers
+/// on confirmed or active orders assigned to them.
 #[utoipa::path(
     get,
     path = "/customers",
@@ -41,7 +41,7 @@ pub struct NoteList {
     params(ListParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<CustomerView>),
+        (status = 200, body = CustomerPage),
         (status = 400, description = "Bad parameter or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -51,7 +51,7 @@ async fn list_customers(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<Page<CustomerView>>, ApiError> {
+) -> Result<axum::Json<CustomerPage>, ApiError> {
     Ok(axum::Json(state.app.list_customers(&actor, &params).await?))
 }
 
@@ -84,7 +84,7 @@ async fn create_customer(
     Ok((StatusCode::CREATED, [(header::LOCATION, location), etag], axum::Json(saved)))
 }
 
-/// Get a customer, with its notes timeline.
+/// Get a customer, with its badges and notes timeline (drivers: contact fields only).
 #[utoipa::path(
     get,
     path = "/customers/{id}",
@@ -92,7 +92,7 @@ async fn create_customer(
     params(("id" = uuid::Uuid, Path, description = "Customer id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CustomerDetail, headers(("ETag" = String))),
+        (status = 200, body = CustomerRead, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -101,8 +101,12 @@ async fn get_customer(
     TenantMember(actor): TenantMember,
     Id(id): Id<CustomerId>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let detail = state.app.customer(&actor, id).await?;
-    Ok((etag(detail.view.customer.version), axum::Json(detail)))
+    Ok(match state.app.customer(&actor, id).await? {
+        CustomerRead::Full(detail) => {
+            (etag(detail.view.customer.version), axum::Json(CustomerRead::Full(detail))).into_response()
+        }
+        contact => axum::Json(contact).into_response(),
+    })
 }
 
 /// Change a customer with a JSON merge patch (RFC 7396).

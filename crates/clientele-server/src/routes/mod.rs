@@ -1,5 +1,7 @@
 //! Route modules; each owns its `routes()`.
 
 pub(crate) mod auth;
+pub(crate) mod blacklist;
 pub(crate) mod customers;
 pub(crate) mod health;
+pub(crate) mod orders;

@@ -155,20 +155,23 @@ http_test! {
         let query = AuditQuery { customer_id: Some(id), limit: 50, ..AuditQuery::default() };
         let entries = app.app.store().list_audit(tenant, &query).await.unwrap();
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-        assert_eq!(actions, ["customer.note_added", "customer.restored", "customer.deleted", "customer.updated", "customer.created"]);
+        assert_eq!(
+            actions,
+            ["customer.note_added", "customer.restored", "customer.deleted", "customer.vip_set", "customer.updated", "customer.created"]
+        );
         for entry in &entries {
             assert_eq!(entry.actor_id, Some(admin.user_id.unwrap().as_uuid()));
             assert_eq!(entry.actor_role, "admin");
             assert_eq!(entry.ip.as_deref(), Some("127.0.0.1"));
             assert!(entry.request_id.is_some());
         }
-        let update = &entries[3];
+        let update = &entries[4];
         assert_eq!(update.user_agent.as_deref(), Some("counter-tablet/1.0"));
         assert_eq!(
             update.changes,
             Some(json!({"last_name": {"from": "Rossi", "to": "Bianchi"}, "vip": {"from": false, "to": true}}))
         );
-        assert_eq!(entries[4].changes.as_ref().unwrap()["first_name"], json!({"from": null, "to": "Mario"}));
+        assert_eq!(entries[5].changes.as_ref().unwrap()["first_name"], json!({"from": null, "to": "Mario"}));
     }
 
     async fn external_refs_are_unique_per_tenant(app: &TestApp) {

@@ -4,13 +4,13 @@ use clientele_core::access::CustomerScope;
 use clientele_core::audit::AuditAction;
 use clientele_core::customer::CustomerKind;
 use clientele_core::ids::{CustomerId, NoteId};
-use clientele_core::store::{AuditQuery, CustomerQuery, NewNote, Store};
+use clientele_core::store::{AuditQuery, CustomerQuery, CustomerWrite, NewNote, Store};
 use clientele_core::time::Timestamp;
 use clientele_core::values::{Email, PhoneStatus};
 use clientele_core::{Error, ErrorCode};
 use serde_json::json;
 
-use crate::fixtures::{audit, customer, stored, tenant};
+use crate::fixtures::{audit, audited, customer, stored, tenant};
 
 fn all(limit: u32) -> CustomerQuery {
     CustomerQuery::all(CustomerScope::All, limit)
@@ -24,7 +24,7 @@ conformance! {
     async fn a_customer_with_every_field_reads_back_exactly(store: &dyn Store) {
         let t = tenant(store, "T").await;
         let partner = customer(&t, json!({"kind": "partner", "company_name": "Viaggi Srl"}));
-        store.insert_customer(&partner, &[], &audit(&partner, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&partner, &audited(&partner, AuditAction::CustomerCreated)).await.unwrap();
         let mut c = customer(&t, json!({
             "first_name": "Nicolò", "last_name": "Žáková", "company_name": "ACME", "vat_number": "IT01234567890",
             "email": "n@example.com", "phone": "+393331234567", "birth_date": "1980-02-29",
@@ -42,7 +42,7 @@ conformance! {
         c.phone_status = Some(PhoneStatus::Valid);
         c.vip = true;
         c.created_by = Some(uuid::Uuid::now_v7());
-        store.insert_customer(&c, &[], &audit(&c, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&c, &audited(&c, AuditAction::CustomerCreated)).await.unwrap();
         assert_eq!(store.get_customer(t.id, c.id).await.unwrap(), Some(c));
     }
 
@@ -57,7 +57,7 @@ conformance! {
         let mut hijack = mario.clone();
         hijack.tenant_id = b.id;
         hijack.version = 2;
-        let err = store.update_customer(&hijack, 1, &audit(&hijack, AuditAction::CustomerUpdated)).await.unwrap_err();
+        let err = store.update_customer(&hijack, 1, &audited(&hijack, AuditAction::CustomerUpdated)).await.unwrap_err();
         assert!(matches!(err, Error::NotFound(_)), "{err:?}");
         assert_eq!(store.get_customer(a.id, mario.id).await.unwrap(), Some(mario));
     }
@@ -69,19 +69,19 @@ conformance! {
         v2.data.external_ref = Some("X-2".into());
         v2.version = 2;
         v2.updated_at = Timestamp::now();
-        store.update_customer(&v2, 1, &audit(&v2, AuditAction::CustomerUpdated)).await.unwrap();
+        store.update_customer(&v2, 1, &audited(&v2, AuditAction::CustomerUpdated)).await.unwrap();
         assert_eq!(store.get_customer(t.id, c.id).await.unwrap(), Some(v2.clone()));
 
         let mut stale = c.clone();
         stale.data.external_ref = Some("stale".into());
         stale.version = 2;
-        let err = store.update_customer(&stale, 1, &audit(&stale, AuditAction::CustomerUpdated)).await.unwrap_err();
+        let err = store.update_customer(&stale, 1, &audited(&stale, AuditAction::CustomerUpdated)).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::VersionConflict);
         assert_eq!(store.get_customer(t.id, c.id).await.unwrap(), Some(v2));
 
         let mut ghost = c.clone();
         ghost.id = CustomerId::new();
-        let err = store.update_customer(&ghost, 1, &audit(&ghost, AuditAction::CustomerUpdated)).await.unwrap_err();
+        let err = store.update_customer(&ghost, 1, &audited(&ghost, AuditAction::CustomerUpdated)).await.unwrap_err();
         assert!(matches!(err, Error::NotFound(_)));
     }
 
@@ -92,9 +92,9 @@ conformance! {
         v2.version = 2;
         v2.deleted_at = Some(Timestamp::now());
         let entry = audit(&v2, AuditAction::CustomerDeleted).with_changes(json!({"deleted": true}));
-        store.update_customer(&v2, 1, &entry).await.unwrap();
+        store.update_customer(&v2, 1, &CustomerWrite::audited(entry.clone())).await.unwrap();
         let stale = audit(&v2, AuditAction::CustomerRestored);
-        assert!(store.update_customer(&v2, 1, &stale).await.is_err());
+        assert!(store.update_customer(&v2, 1, &CustomerWrite::audited(stale)).await.is_err());
 
         let query = AuditQuery { customer_id: Some(c.id), limit: 10, ..AuditQuery::default() };
         let entries = store.list_audit(t.id, &query).await.unwrap();
@@ -109,16 +109,16 @@ conformance! {
         let a = tenant(store, "A").await;
         let b = tenant(store, "B").await;
         let first = customer(&a, json!({"first_name": "A", "last_name": "A", "external_ref": "R-1"}));
-        store.insert_customer(&first, &[], &audit(&first, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&first, &audited(&first, AuditAction::CustomerCreated)).await.unwrap();
         let same_ref = customer(&a, json!({"first_name": "B", "last_name": "B", "external_ref": "R-1"}));
         let err = store
-            .insert_customer(&same_ref, &[], &audit(&same_ref, AuditAction::CustomerCreated))
+            .insert_customer(&same_ref, &audited(&same_ref, AuditAction::CustomerCreated))
             .await
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::DuplicateExternalRef);
         assert_eq!(store.get_customer(a.id, same_ref.id).await.unwrap(), None, "nothing half-written");
         let elsewhere = customer(&b, json!({"first_name": "C", "last_name": "C", "external_ref": "R-1"}));
-        store.insert_customer(&elsewhere, &[], &audit(&elsewhere, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&elsewhere, &audited(&elsewhere, AuditAction::CustomerCreated)).await.unwrap();
         assert_eq!(store.customer_with_external_ref(a.id, "R-1").await.unwrap(), Some(first.id));
         assert_eq!(store.customer_with_external_ref(b.id, "R-1").await.unwrap(), Some(elsewhere.id));
         assert_eq!(store.customer_with_external_ref(a.id, "R-2").await.unwrap(), None);
@@ -146,12 +146,12 @@ conformance! {
         };
         let (one, two, deleted, foreign) = (mk(&a), mk(&a), mk(&a), mk(&b));
         for c in [&one, &two, &deleted, &foreign] {
-            store.insert_customer(c, &[], &audit(c, AuditAction::CustomerCreated)).await.unwrap();
+            store.insert_customer(c, &audited(c, AuditAction::CustomerCreated)).await.unwrap();
         }
         let mut gone = deleted.clone();
         gone.deleted_at = Some(Timestamp::now());
         gone.version = 2;
-        store.update_customer(&gone, 1, &audit(&gone, AuditAction::CustomerDeleted)).await.unwrap();
+        store.update_customer(&gone, 1, &audited(&gone, AuditAction::CustomerDeleted)).await.unwrap();
         let found = store.customers_with_email(a.id, &Email::parse("same@example.com").unwrap(), one.id).await.unwrap();
         assert_eq!(found, vec![two.id]);
     }
@@ -179,16 +179,16 @@ conformance! {
     async fn list_filters_combine(store: &dyn Store) {
         let t = tenant(store, "T").await;
         let partner = customer(&t, json!({"kind": "partner", "company_name": "Agency"}));
-        store.insert_customer(&partner, &[], &audit(&partner, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&partner, &audited(&partner, AuditAction::CustomerCreated)).await.unwrap();
         let mut vip = customer(&t, json!({"first_name": "Vip", "last_name": "Client", "partner_id": partner.id}));
         vip.vip = true;
-        store.insert_customer(&vip, &[], &audit(&vip, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&vip, &audited(&vip, AuditAction::CustomerCreated)).await.unwrap();
         let staff = customer(&t, json!({"kind": "staff", "first_name": "Dan", "last_name": "Driver"}));
-        store.insert_customer(&staff, &[], &audit(&staff, AuditAction::CustomerCreated)).await.unwrap();
+        store.insert_customer(&staff, &audited(&staff, AuditAction::CustomerCreated)).await.unwrap();
         let mut deleted = stored(store, &t, "Del", "Eted").await;
         deleted.deleted_at = Some(Timestamp::now());
         deleted.version = 2;
-        store.update_customer(&deleted, 1, &audit(&deleted, AuditAction::CustomerDeleted)).await.unwrap();
+        store.update_customer(&deleted, 1, &audited(&deleted, AuditAction::CustomerDeleted)).await.unwrap();
 
         let list = |query: CustomerQuery| async move { names(&store.list_customers(t.id, &query).await.unwrap()) };
         assert_eq!(list(all(50)).await, ["Dan Driver", "Vip Client", "Agency"]);

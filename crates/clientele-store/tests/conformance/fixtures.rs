@@ -4,7 +4,7 @@ use clientele_core::audit::{AuditAction, AuditEntry};
 use clientele_core::auth::Actor;
 use clientele_core::customer::{Customer, CustomerInput, Rules};
 use clientele_core::ids::CustomerId;
-use clientele_core::store::Store;
+use clientele_core::store::{CustomerWrite, Store};
 use clientele_core::tenant::Tenant;
 use clientele_core::time::Timestamp;
 use clientele_core::values::PhoneRegion;
@@ -28,6 +28,10 @@ pub fn customer(tenant: &Tenant, json: serde_json::Value) -> Customer {
         phone_status: None,
         data,
         vip: false,
+        vip_changed_at: None,
+        vip_changed_by: None,
+        blacklist_scope: None,
+        global_match_at: None,
         created_at: now,
         updated_at: now,
         created_by: None,
@@ -42,9 +46,14 @@ pub fn audit(customer: &Customer, action: AuditAction) -> AuditEntry {
     AuditEntry::new(&actor, customer.tenant_id, action, "customer", customer.id.as_uuid(), Some(customer.id))
 }
 
+/// A write carrying only the audit entry for `action` on `customer`.
+pub fn audited(customer: &Customer, action: AuditAction) -> CustomerWrite {
+    CustomerWrite::audited(audit(customer, action))
+}
+
 /// Stores a customer named `first last` and returns it.
 pub async fn stored(store: &dyn Store, tenant: &Tenant, first: &str, last: &str) -> Customer {
     let c = customer(tenant, serde_json::json!({"first_name": first, "last_name": last}));
-    store.insert_customer(&c, &[], &audit(&c, AuditAction::CustomerCreated)).await.unwrap();
+    store.insert_customer(&c, &audited(&c, AuditAction::CustomerCreated)).await.unwrap();
     c
 }

@@ -1,0 +1,127 @@
+//! Orders.
+
+use clientele_core::audit::AuditEntry;
+use clientele_core::ids::{CustomerId, TenantId, UserId};
+use clientele_core::order::Order;
+use clientele_core::store::GlobalMatch;
+use clientele_core::{Error, ErrorCode, Result};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::SqlStore;
+use crate::customers::write_events;
+use crate::db::{db_error, in_transaction, with_reader};
+use crate::records::{OrderRecord, bind_order, order_columns};
+
+const INSERT_ORDER: &str = concat!(
+    "INSERT INTO orders (",
+    order_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24, $25, $26)"
+);
+
+/// Compare-and-set on `version` ($27).
+const UPDATE_ORDER: &str = "UPDATE orders SET customer_id = $3, second_driver_id = $4, driver_id = $5, \
+    pickup_at = $6, pickup_place = $7, return_at = $8, return_place = $9, vehicle_plate = $10, vehicle_make = $11, \
+    vehicle_model = $12, vehicle_type = $13, vehicle_colour = $14, payment_type = $15, status = $16, \
+    blacklist_at_creation = $17, override_reason = $18, override_by = $19, override_at = $20, \
+    override_requested_by = $21, override_requested_at = $22, created_by = $23, created_at = $24, \
+    updated_at = $25, version = $26 WHERE tenant_id = $1 AND id = $2 AND version = $27";
+
+impl SqlStore {
+    pub(crate) async fn insert_order_row(
+        &self,
+        order: &Order,
+        audit: &[AuditEntry],
+        matches: &[GlobalMatch],
+    ) -> Result<()> {
+        let record = OrderRecord::from(order);
+        in_transaction!(self, |tx| {
+            bind_order!(sqlx::query(INSERT_ORDER), record).execute(&mut *tx).await.map_err(db_error)?;
+            write_events!(tx, audit, matches);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn order_by_id(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, OrderRecord>(concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(Order::try_from).transpose()
+    }
+
+    pub(crate) async fn update_order_row(
+        &self,
+        order: &Order,
+        expected_version: i64,
+        audit: &[AuditEntry],
+        matches: &[GlobalMatch],
+    ) -> Result<()> {
+        let record = OrderRecord::from(order);
+        in_transaction!(self, |tx| {
+            let updated = bind_order!(sqlx::query(UPDATE_ORDER), record)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            if updated != 1 {
+                return Err(Error::conflict(ErrorCode::VersionConflict, "the order changed meanwhile; read it again"));
+            }
+            write_events!(tx, audit, matches);
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn orders_of(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Order>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE tenant_id = "));
+            sql.push_bind(tenant.as_uuid())
+                .push(" AND (customer_id = ")
+                .push_bind(customer.as_uuid())
+                .push(" OR second_driver_id = ")
+                .push_bind(customer.as_uuid())
+                .push(")");
+            if let Some(after) = after {
+                sql.push(" AND id < ").push_bind(after);
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
+            sql.build_query_as::<OrderRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(Order::try_from).collect()
+    }
+
+    pub(crate) async fn driver_has_customer(
+        &self,
+        tenant: TenantId,
+        driver: UserId,
+        customer: CustomerId,
+    ) -> Result<bool> {
+        let found = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND driver_id = $2 \
+                 AND status IN ('confirmed', 'active') AND (customer_id = $3 OR second_driver_id = $3)",
+            )
+            .bind(tenant.as_uuid())
+            .bind(driver.as_uuid())
+            .bind(customer.as_uuid())
+            .fetch_one(pool)
+            .await
+        });
+        Ok(found.map_err(db_error)? > 0)
+    }
+}

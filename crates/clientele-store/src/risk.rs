@@ -1,0 +1,141 @@
+//! Blacklist history, the global list's queries, and records of views and refusals.
+
+use clientele_core::audit::AuditEntry;
+use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
+use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::store::{GlobalMatch, GlobalQuery};
+use clientele_core::time::Timestamp;
+use clientele_core::{Error, Result};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::SqlStore;
+use crate::customers::write_events;
+use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::records::{BlacklistEntryRecord, GlobalEntryRecord, blacklist_entry_columns, global_entry_columns};
+
+impl SqlStore {
+    pub(crate) async fn blacklist_entries(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<BlacklistEntry>> {
+        let records = with_reader!(self, |pool| {
+            sqlx::query_as::<_, BlacklistEntryRecord>(concat!(
+                "SELECT ",
+                blacklist_entry_columns!(),
+                " FROM blacklist_entries WHERE tenant_id = $1 AND customer_id = $2 ORDER BY id DESC"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(customer.as_uuid())
+            .fetch_all(pool)
+            .await
+        });
+        records.map_err(db_error)?.into_iter().map(BlacklistEntry::try_from).collect()
+    }
+
+    pub(crate) async fn global_matches(
+        &self,
+        hashes: &[[u8; 32]],
+        key_id: &str,
+        now: Timestamp,
+        except: (TenantId, CustomerId),
+    ) -> Result<Vec<Uuid>> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(
+                "SELECT DISTINCT g.id FROM global_blacklist_pseudonyms p JOIN global_blacklist g ON g.id = p.entry_id \
+                 WHERE p.hash IN (",
+            );
+            let mut list = sql.separated(", ");
+            for hash in hashes {
+                list.push_bind(&hash[..]);
+            }
+            sql.push(") AND g.key_id = ")
+                .push_bind(key_id)
+                .push(" AND g.lifted_at IS NULL AND g.expires_at > ")
+                .push_bind(Ts(now))
+                .push(" AND NOT (g.flagging_tenant_id = ")
+                .push_bind(except.0.as_uuid())
+                .push(" AND g.flagging_customer_id = ")
+                .push_bind(except.1.as_uuid())
+                .push(") ORDER BY g.id");
+            sql.build_query_scalar::<Uuid>().fetch_all(pool).await
+        });
+        ids.map_err(db_error)
+    }
+
+    pub(crate) async fn global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql =
+                QueryBuilder::new(concat!("SELECT ", global_entry_columns!(), " FROM global_blacklist WHERE 1 = 1"));
+            if !query.include_lifted {
+                sql.push(" AND lifted_at IS NULL");
+            }
+            if let Some(after) = query.after {
+                sql.push(" AND id < ").push_bind(after);
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+            sql.build_query_as::<GlobalEntryRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(GlobalEntry::try_from).collect()
+    }
+
+    pub(crate) async fn global_entry_by_id(&self, id: Uuid) -> Result<Option<GlobalEntry>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, GlobalEntryRecord>(concat!(
+                "SELECT ",
+                global_entry_columns!(),
+                " FROM global_blacklist WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(GlobalEntry::try_from).transpose()
+    }
+
+    pub(crate) async fn rekey(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()> {
+        in_transaction!(self, |tx| {
+            for (id, key_id, pseudonyms) in updates {
+                let found = sqlx::query("UPDATE global_blacklist SET key_id = $2 WHERE id = $1")
+                    .bind(*id)
+                    .bind(key_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected();
+                if found != 1 {
+                    return Err(Error::internal(format!("global entry {id} vanished during key rotation")));
+                }
+                sqlx::query("DELETE FROM global_blacklist_pseudonyms WHERE entry_id = $1")
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                for pseudonym in pseudonyms {
+                    sqlx::query("INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)")
+                        .bind(&pseudonym.hash[..])
+                        .bind(*id)
+                        .bind(pseudonym.kind.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn record_events(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
+        if audit.is_empty() && matches.is_empty() {
+            return Ok(());
+        }
+        in_transaction!(self, |tx| {
+            write_events!(tx, audit, matches);
+        });
+        Ok(())
+    }
+}
