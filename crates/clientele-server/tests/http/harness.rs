@@ -11,6 +11,11 @@ use clientele_store::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// The global blacklist's pseudonym key in tests.
+pub const BLACKLIST_KEY: &[u8; 32] = b"test-blacklist-key-of-32-bytes!!";
+/// The data-protection contact in tests.
+pub const DATA_PROTECTION_CONTACT: &str = "dpo@rental-platform.example";
+
 /// A running server and what it runs on.
 pub struct TestApp {
     pub base: String,
@@ -98,7 +103,12 @@ impl TestApp {
     }
 
     async fn start(db: TestDatabase) -> Self {
-        let app = App::new(db.store(), clientele_core::AppConfig::default()).await.unwrap();
+        let config = clientele_core::AppConfig {
+            blacklist_key: Some(BLACKLIST_KEY.to_vec()),
+            data_protection_contact: DATA_PROTECTION_CONTACT.into(),
+            ..clientele_core::AppConfig::default()
+        };
+        let app = App::new(db.store(), config).await.unwrap();
         let state = AppState::new(app);
         let app = state.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
