@@ -71,7 +71,39 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Every row of the global blacklist's tables as text, binary values in hex: what someone
+    /// holding a copy of the database (but not the key) would see.
+    pub async fn dump_global_list(&self) -> Vec<String> {
+        let mut rows = Vec::new();
+        for (table, columns) in GLOBAL_TABLES {
+            let sql = match &self.store.db {
+                // `quote` renders blobs as X'..' hex and text as '..'.
+                crate::db::Db::Sqlite { .. } => {
+                    let quoted: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
+                    format!("SELECT {} FROM {table}", quoted.join(" || ',' || "))
+                }
+                // A row cast to text renders bytea as \x.. hex.
+                crate::db::Db::Postgres(_) => format!("SELECT t::text FROM (SELECT {columns} FROM {table}) t"),
+            };
+            let dumped: Vec<String> = crate::db::with_reader!(self.store, |pool| {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await
+            })
+            .unwrap_or_else(|e| panic!("dumping {table}: {e}"));
+            rows.extend(dumped.into_iter().map(|row| format!("{table}: {row}")));
+        }
+        rows
+    }
 }
+
+const GLOBAL_TABLES: [(&str, &str); 3] = [
+    (
+        "global_blacklist",
+        "id, reason_code, flagging_tenant_id, flagging_customer_id, key_id, created_at, expires_at, lifted_at",
+    ),
+    ("global_blacklist_pseudonyms", "hash, entry_id, kind"),
+    ("global_blacklist_matches", "entry_id, tenant_id, customer_id, context, matched_at"),
+];
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {

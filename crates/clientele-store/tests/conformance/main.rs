@@ -33,3 +33,5 @@ macro_rules! conformance {
 mod accounts;
 mod customers;
 mod fixtures;
+mod invariant;
+mod risk;
