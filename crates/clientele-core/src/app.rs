@@ -130,9 +130,6 @@ impl App {
             None => store.token_signing_key(&TokenSigner::generate_key()?).await?,
         };
         let pseudonym_key = config.blacklist_key.as_deref().map(PseudonymKey::new).transpose()?;
-        if pseudonym_key.is_none() {
-            tracing::warn!("no blacklist key configured: the global blacklist is unavailable");
-        }
         let blacklist = BlacklistSettings {
             key: pseudonym_key,
             entry_months: config.global_entry_months.max(1),

@@ -220,6 +220,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let app = app(config).await?;
+    if config.blacklist.key.is_none() {
+        tracing::warn!("no blacklist.key configured: the global blacklist is unavailable");
+    }
     let demo = if with_demo {
         tracing::info!("preparing the demo tenant");
         Some(demo::ensure(&app).await.map_err(explain)?)
@@ -233,6 +236,9 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     println!("Listening on http://{address} (API docs: http://{address}/api/docs)");
     if let Some(demo) = demo {
         print_demo_login(&demo, address);
+        if config.blacklist.key.is_none() {
+            println!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
+        }
     }
     clientele_server::serve(listener, AppState::new(app), shutdown_signal()).await.context("serving HTTP")
 }

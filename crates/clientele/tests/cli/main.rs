@@ -40,9 +40,14 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, database_url: &str, extra: &[&str]) -> Self {
+        Self::start_with(dir, database_url, extra, &[])
+    }
+
+    fn start_with(dir: &Path, database_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .current_dir(dir)
             .env("CLIENTELE_DATABASE_URL", database_url)
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -223,6 +228,76 @@ fn the_walk_through_works_on_postgres() {
     runtime.block_on(db.sql_store().close());
     walk_through(db.url());
     drop(db);
+}
+
+#[test]
+fn rotating_the_blacklist_key_keeps_global_entries_matching_under_the_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let (old_key, new_key) = ("old-key-old-key-old-key-old-key-1", "new-key-new-key-new-key-new-key-2");
+    let mut tokens = Vec::new();
+    for name in ["Flagging", "Checking"] {
+        let tenant = one_line(dir.path(), &url, &["tenant", "create", "--name", name]);
+        let email = format!("admin@{}.example", name.to_lowercase());
+        one_line(
+            dir.path(),
+            &url,
+            &["user", "create", "--tenant", &tenant, "--email", &email, "--role", "admin", "--password", "s3cret-pass"],
+        );
+        tokens.push(one_line(dir.path(), &url, &["token", "issue", "--tenant", &tenant, "--email", &email]));
+    }
+    let person = json!({"first_name": "Nicolò", "last_name": "Rossi", "birth_date": "1980-02-29"});
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let create = |base: String, token: String| {
+        let person = person.clone();
+        async move {
+            let reply = reqwest::Client::new()
+                .post(format!("{base}/api/v1/customers"))
+                .bearer_auth(token)
+                .json(&person)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 201);
+            reply.json::<Value>().await.unwrap()
+        }
+    };
+    {
+        let server = Server::start_with(dir.path(), &url, &[], &[("CLIENTELE_BLACKLIST__KEY", old_key)]);
+        runtime.block_on(async {
+            let id = create(server.base.clone(), tokens[0].clone()).await["id"].as_str().unwrap().to_owned();
+            let flagged = reqwest::Client::new()
+                .post(format!("{}/api/v1/customers/{id}/blacklist", server.base))
+                .bearer_auth(&tokens[0])
+                .json(&json!({"scope": "global", "reason_code": "unpaid_balance"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(flagged.status(), 201);
+        });
+    }
+    let rotated = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("CLIENTELE_DATABASE_URL", &url)
+        .env("CLIENTELE_BLACKLIST__KEY", old_key)
+        .args(["blacklist", "rotate-key", "--new-key", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(format!("{new_key}\n").as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(rotated.status.success());
+    assert_eq!(String::from_utf8(rotated.stdout).unwrap().trim(), "1");
+    for (key, matches) in [(old_key, false), (new_key, true)] {
+        let server = Server::start_with(dir.path(), &url, &[], &[("CLIENTELE_BLACKLIST__KEY", key)]);
+        let created = runtime.block_on(create(server.base.clone(), tokens[1].clone()));
+        let warned = created["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "globally_blacklisted");
+        assert_eq!(warned, matches, "with the {} key", if matches { "new" } else { "old" });
+    }
 }
 
 #[test]
