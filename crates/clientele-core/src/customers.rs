@@ -22,6 +22,7 @@ use crate::customer::{
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::json;
+use crate::search::{SearchTerms, Tier, allowed_edits, corrections, variants};
 use crate::store::{CustomerQuery, CustomerWrite, NewNote};
 use crate::time::Timestamp;
 use crate::values::{PhoneStatus, parse_date};
@@ -75,6 +76,12 @@ pub struct ListParams {
     /// `true` for blacklisted customers only (tenant or global badge), `false` for the others.
     #[param(value_type = Option<bool>)]
     pub blacklisted: Option<String>,
+    /// `valid`, `verified` or `unverified` (needs review).
+    #[param(value_type = Option<PhoneStatus>)]
+    pub phone_status: Option<String>,
+    /// Search: fragments of names, email, tax code, licence number or phone digits, accent- and
+    /// typo-tolerant; results are ranked (exact word, prefix, substring, typo), then newest first.
+    pub q: Option<String>,
     /// Only clients of this partner company.
     #[param(value_type = Option<uuid::Uuid>)]
     pub partner_id: Option<String>,
@@ -340,10 +347,18 @@ impl App {
                 }
             }
         }
-        let limit = query.limit as usize;
-        query.limit += 1;
-        let mut customers = self.store().list_customers(grant.tenant_id, &query).await?;
-        let next_cursor = next_cursor(&mut customers, limit, |c| c.id.as_uuid());
+        let search = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let (customers, next_cursor) = match search {
+            Some(q) => self.search(grant.tenant_id, q, query, params.cursor.as_deref()).await?,
+            None => {
+                query.after = params.cursor.as_deref().map(decode_cursor).transpose()?.map(CustomerId::from_uuid);
+                let limit = query.limit as usize;
+                query.limit += 1;
+                let mut customers = self.store().list_customers(grant.tenant_id, &query).await?;
+                let next_cursor = next_cursor(&mut customers, limit, |c| c.id.as_uuid());
+                (customers, next_cursor)
+            }
+        };
         Ok(match grant.scope {
             CustomerScope::Driver(_) => CustomerPage::Contacts(Page {
                 items: customers.into_iter().map(CustomerContact::from).collect(),
@@ -353,6 +368,57 @@ impl App {
                 CustomerPage::Full(Page { items: customers.into_iter().map(CustomerView::from).collect(), next_cursor })
             }
         })
+    }
+
+    /// Searches in tiers (exact word, prefix, substring, typo), each newest first, until the page
+    /// is full. The cursor carries the tier and position reached, and a fingerprint of the query.
+    async fn search(
+        &self,
+        tenant: TenantId,
+        q: &str,
+        mut query: CustomerQuery,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Customer>, Option<String>)> {
+        // A query with nothing searchable in it (only symbols or emoji) finds nobody.
+        let Some(mut terms) = SearchTerms::parse(q) else { return Ok((Vec::new(), None)) };
+        let fingerprint = terms.fingerprint();
+        let (start, after) = match cursor {
+            Some(cursor) => decode_search_cursor(cursor, fingerprint)?,
+            None => (Tier::Exact, None),
+        };
+        if terms.wants_corrections() {
+            let typo_words: Vec<usize> = (0..terms.long.len())
+                .filter(|&i| allowed_edits(&terms.long[i].word) > 0 && terms.long[i].alternatives.is_empty())
+                .collect();
+            let mut all: Vec<String> = typo_words
+                .iter()
+                .flat_map(|&i| variants(&terms.long[i].word, allowed_edits(&terms.long[i].word)))
+                .collect();
+            all.sort();
+            all.dedup();
+            let candidates = self.store().search_vocabulary(tenant, &all).await?;
+            for i in typo_words {
+                terms.long[i].corrections = corrections(&terms.long[i].word, &candidates);
+            }
+        }
+        let limit = query.limit as usize;
+        let mut found: Vec<(Tier, i64, Customer)> = Vec::new();
+        for tier in terms.tiers().into_iter().filter(|t| *t >= start) {
+            query.limit = u32::try_from(limit + 1 - found.len()).unwrap_or(1);
+            let after = if tier == start { after } else { None };
+            let rows = self.store().search_customers(tenant, &terms, tier, &query, after).await?;
+            found.extend(rows.into_iter().map(|(rowid, customer)| (tier, rowid, customer)));
+            if found.len() > limit {
+                break;
+            }
+        }
+        let next = if found.len() > limit {
+            found.truncate(limit);
+            found.last().map(|(tier, rowid, _)| encode_search_cursor(*tier, *rowid, fingerprint))
+        } else {
+            None
+        };
+        Ok((found.into_iter().map(|(_, _, customer)| customer).collect(), next))
     }
 
     /// Adds a note to a customer's timeline.
@@ -527,6 +593,12 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
     });
     let vip = boolean(&mut errors, "vip", &params.vip);
     let blacklisted = boolean(&mut errors, "blacklisted", &params.blacklisted);
+    let phone_status = params.phone_status.as_deref().and_then(|s| {
+        PhoneStatus::parse(s).or_else(|| {
+            errors.push("phone_status", FieldCode::Invalid, "must be valid, verified or unverified");
+            None
+        })
+    });
     let include_deleted = boolean(&mut errors, "include_deleted", &params.include_deleted).unwrap_or(false);
     let partner_id = params.partner_id.as_deref().and_then(|p| match p.parse() {
         Ok(id) => Some(id),
@@ -541,12 +613,14 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
     if !errors.is_empty() {
         return Err(Error::InvalidQuery(errors.into_vec()));
     }
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?.map(CustomerId::from_uuid);
+    // The cursor is read by whichever path (list or search) runs.
+    let after = None;
     Ok(CustomerQuery {
         scope,
         kind,
         vip,
         blacklisted,
+        phone_status,
         partner_id,
         created_from,
         created_before,
@@ -591,6 +665,32 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<Uuid> {
         Some((&CURSOR_VERSION, id)) => Uuid::from_slice(id).map_err(|_| invalid()),
         _ => Err(invalid()),
     }
+}
+
+const SEARCH_CURSOR_VERSION: u8 = 2;
+
+/// A search cursor: tier, search rowid, and the query's fingerprint.
+fn encode_search_cursor(tier: Tier, rowid: i64, fingerprint: u32) -> String {
+    let mut bytes = vec![SEARCH_CURSOR_VERSION, tier as u8];
+    bytes.extend_from_slice(&rowid.to_be_bytes());
+    bytes.extend_from_slice(&fingerprint.to_be_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Reads a search cursor; `400 invalid_cursor` if it is malformed or made for another query.
+fn decode_search_cursor(cursor: &str, fingerprint: u32) -> Result<(Tier, Option<i64>)> {
+    let invalid =
+        || Error::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this server issued for this search");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let [SEARCH_CURSOR_VERSION, tier, rest @ ..] = bytes.as_slice() else { return Err(invalid()) };
+    let (rowid, print) = rest.split_at_checked(8).ok_or_else(invalid)?;
+    let rowid = i64::from_be_bytes(rowid.try_into().map_err(|_| invalid())?);
+    let print = u32::from_be_bytes(print.try_into().map_err(|_| invalid())?);
+    let tier = Tier::from_number(*tier).ok_or_else(invalid)?;
+    if print != fingerprint {
+        return Err(invalid());
+    }
+    Ok((tier, Some(rowid)))
 }
 
 /// Page size and keyset position of a list request.

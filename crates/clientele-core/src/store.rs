@@ -30,6 +30,8 @@ pub struct CustomerQuery {
     pub vip: Option<bool>,
     /// Only blacklisted customers (`true`, any badge) or only others (`false`).
     pub blacklisted: Option<bool>,
+    /// Only customers whose phone has this status.
+    pub phone_status: Option<crate::values::PhoneStatus>,
     /// Only clients of this partner company.
     pub partner_id: Option<CustomerId>,
     /// Created at or after this instant.
@@ -52,6 +54,7 @@ impl CustomerQuery {
             kind: None,
             vip: None,
             blacklisted: None,
+            phone_status: None,
             partner_id: None,
             created_from: None,
             created_before: None,
@@ -269,6 +272,20 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<Order>>;
+    /// One tier of a search: the customers matching `terms` at exactly `tier` (not a better
+    /// one) and the filters of `query`, newest first, after the search rowid `after`; with each,
+    /// its search rowid (the recency order, which cursors carry).
+    async fn search_customers(
+        &self,
+        tenant: TenantId,
+        terms: &crate::search::SearchTerms,
+        tier: crate::search::Tier,
+        query: &CustomerQuery,
+        after: Option<i64>,
+    ) -> Result<Vec<(i64, Customer)>>;
+    /// Words of the tenant's search vocabulary that have any of `variants` in their deletion
+    /// neighbourhood (typo candidates).
+    async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>>;
     /// Whether `customer` is the renter or second driver of a confirmed or active order
     /// assigned to `driver`.
     async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool>;

@@ -36,7 +36,8 @@ impl SqlStore {
         let record = TenantRecord::from(tenant);
         in_transaction!(self, |tx| {
             sqlx::query(
-                "INSERT INTO tenants (id, name, country, phone_region, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO tenants (id, name, country, phone_region, created_at, number) \
+                 VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(number), 0) + 1 FROM tenants))",
             )
             .bind(record.id)
             .bind(&record.name)

@@ -1,6 +1,5 @@
 //! Customers, their notes, and the audit entries written with them.
 
-use clientele_core::access::CustomerScope;
 use clientele_core::audit::AuditEntry;
 use clientele_core::customer::{Customer, Note};
 use clientele_core::ids::{CustomerId, TenantId};
@@ -16,16 +15,51 @@ use crate::records::{
     AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer, blacklist_entry_columns,
     customer_columns, global_entry_columns,
 };
+use crate::search::index_customer;
+use clientele_core::search::SearchDocument;
 
-const INSERT_CUSTOMER: &str = concat!(
+/// Inserts a customer (46 values: its 45 columns and `search_text`) and returns its search rowid.
+/// On SQLite the rowid is the next in the tenant's range (`tenants.number << 40`); on PostgreSQL
+/// it comes from a sequence.
+const INSERT_CUSTOMER_SQLITE: &str = concat!(
     "INSERT INTO customers (",
     customer_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, \
-     $42, $43, $44, $45)"
+    ", search_text, search_rowid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, \
+     $39, $40, $41, $42, $43, $44, $45, $46, \
+     COALESCE((SELECT search_rowid FROM customers WHERE search_rowid BETWEEN \
+         (SELECT number FROM tenants WHERE id = $1) * 1099511627776 \
+         AND (SELECT number FROM tenants WHERE id = $1) * 1099511627776 + 1099511627775 \
+         ORDER BY search_rowid DESC LIMIT 1), \
+       (SELECT number FROM tenants WHERE id = $1) * 1099511627776) + 1) \
+     RETURNING search_rowid"
+);
+const INSERT_CUSTOMER_POSTGRES: &str = concat!(
+    "INSERT INTO customers (",
+    customer_columns!(),
+    ", search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, \
+     $42, $43, $44, $45, $46) RETURNING search_rowid"
 );
 
+/// Inserts one customer and its search document inside `$tx`.
+macro_rules! insert_customer_row {
+    ($tx:ident, $sqlite:expr, $customer:expr) => {{
+        let (sqlite, customer): (bool, &Customer) = ($sqlite, $customer);
+        let record = CustomerRecord::from(customer);
+        let doc = SearchDocument::of(&customer.data);
+        let sql = if sqlite { INSERT_CUSTOMER_SQLITE } else { INSERT_CUSTOMER_POSTGRES };
+        let rowid: i64 = bind_customer!(sqlx::query_scalar(sql), record)
+            .bind(&doc.text)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(customer_write_error)?;
+        index_customer!($tx, sqlite, record.tenant_id, rowid, &doc, true);
+    }};
+}
+
 /// Compare-and-set on `version` ($46): the row changes only if nobody changed it since it was read.
+/// Also sets `search_text` ($47) and returns the search rowid.
 const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
     company_name = $6, vat_number = $7, email = $8, phone = $9, phone_status = $10, birth_date = $11, \
     birth_city = $12, birth_country = $13, birth_place_code = $14, citizenship = $15, tax_code = $16, \
@@ -35,8 +69,8 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, 
     id_doc_type = $29, id_doc_number = $30, id_doc_country = $31, id_doc_issuing_place = $32, \
     id_doc_expires_on = $33, vip = $34, partner_id = $35, external_ref = $36, created_at = $37, \
     updated_at = $38, created_by = $39, deleted_at = $40, version = $41, vip_changed_at = $42, \
-    vip_changed_by = $43, blacklist_scope = $44, global_match_at = $45 \
-    WHERE tenant_id = $1 AND id = $2 AND version = $46";
+    vip_changed_by = $43, blacklist_scope = $44, global_match_at = $45, search_text = $47 \
+    WHERE tenant_id = $1 AND id = $2 AND version = $46 RETURNING search_rowid";
 
 pub(crate) const INSERT_AUDIT: &str = concat!(
     "INSERT INTO audit_log (",
@@ -54,6 +88,64 @@ fn customer_write_error(error: sqlx::Error) -> Error {
         db_error(error)
     }
 }
+
+/// Appends the list filters of `$query` (scope, deletion, kind, VIP, blacklist, phone status,
+/// partner, creation dates) to `$sql`, on the customers columns prefixed by `$p` (`""` or `"c."`).
+/// A macro so that it expands once per backend's query builder.
+macro_rules! push_customer_filters {
+    ($sql:ident, $tenant:expr, $query:expr, $p:expr) => {{
+        let (tenant, query, p): (clientele_core::ids::TenantId, &clientele_core::store::CustomerQuery, &str) = ($tenant, $query, $p);
+        match query.scope {
+            clientele_core::access::CustomerScope::All => {}
+            clientele_core::access::CustomerScope::Partner(partner) => {
+                $sql.push(format!(" AND {p}partner_id = ")).push_bind(partner.as_uuid());
+            }
+            // Drivers reach customers only through confirmed or active orders assigned to them.
+            clientele_core::access::CustomerScope::Driver(driver) => {
+                $sql.push(format!(" AND {p}id IN (SELECT customer_id FROM orders WHERE tenant_id = "))
+                    .push_bind(tenant.as_uuid())
+                    .push(" AND driver_id = ")
+                    .push_bind(driver.as_uuid())
+                    .push(" AND status IN ('confirmed', 'active') UNION SELECT second_driver_id FROM orders WHERE tenant_id = ")
+                    .push_bind(tenant.as_uuid())
+                    .push(" AND driver_id = ")
+                    .push_bind(driver.as_uuid())
+                    .push(" AND status IN ('confirmed', 'active') AND second_driver_id IS NOT NULL)");
+            }
+        }
+        if !query.include_deleted {
+            $sql.push(format!(" AND {p}deleted_at IS NULL"));
+        }
+        if let Some(kind) = query.kind {
+            $sql.push(format!(" AND {p}kind = ")).push_bind(kind.as_str());
+        }
+        // Literal, not bound, so that the partial index on VIPs can serve `vip=true`.
+        match query.vip {
+            Some(true) => $sql.push(format!(" AND {p}vip")),
+            Some(false) => $sql.push(format!(" AND NOT {p}vip")),
+            None => &mut $sql,
+        };
+        match query.blacklisted {
+            Some(true) => $sql.push(format!(" AND ({p}blacklist_scope IS NOT NULL OR {p}global_match_at IS NOT NULL)")),
+            Some(false) => $sql.push(format!(" AND {p}blacklist_scope IS NULL AND {p}global_match_at IS NULL")),
+            None => &mut $sql,
+        };
+        if let Some(status) = query.phone_status {
+            $sql.push(format!(" AND {p}phone_status = ")).push_bind(status.as_str());
+        }
+        if let Some(partner) = query.partner_id {
+            $sql.push(format!(" AND {p}partner_id = ")).push_bind(partner.as_uuid());
+        }
+        if let Some(from) = query.created_from {
+            $sql.push(format!(" AND {p}created_at >= ")).push_bind($crate::db::Ts(from));
+        }
+        if let Some(before) = query.created_before {
+            $sql.push(format!(" AND {p}created_at < ")).push_bind($crate::db::Ts(before));
+        }
+    }};
+}
+
+pub(crate) use push_customer_filters;
 
 /// Writes everything a [`CustomerWrite`] carries, inside the transaction `$tx`, for the tenant
 /// `$tenant` (a `Uuid`). A macro so that it expands once per backend's transaction type.
@@ -200,13 +292,10 @@ const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = 
 
 impl SqlStore {
     pub(crate) async fn insert_customer_rows(&self, customer: &Customer, write: &CustomerWrite) -> Result<()> {
-        let record = CustomerRecord::from(customer);
+        let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
-            bind_customer!(sqlx::query(INSERT_CUSTOMER), record)
-                .execute(&mut *tx)
-                .await
-                .map_err(customer_write_error)?;
-            write_effects!(tx, record.tenant_id, write);
+            insert_customer_row!(tx, sqlite, customer);
+            write_effects!(tx, customer.tenant_id.as_uuid(), write);
         });
         Ok(())
     }
@@ -215,13 +304,10 @@ impl SqlStore {
         if batch.iter().any(|(c, a)| c.tenant_id != tenant || a.tenant_id != tenant) {
             return Err(Error::internal("a customer batch must belong to one tenant"));
         }
+        let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
             for (customer, audit) in batch {
-                let record = CustomerRecord::from(customer);
-                bind_customer!(sqlx::query(INSERT_CUSTOMER), record)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(customer_write_error)?;
+                insert_customer_row!(tx, sqlite, customer);
                 let audit = AuditRecord::from(audit);
                 bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
             }
@@ -251,14 +337,16 @@ impl SqlStore {
         write: &CustomerWrite,
     ) -> Result<()> {
         let record = CustomerRecord::from(customer);
+        let doc = SearchDocument::of(&customer.data);
+        let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
-            let updated = bind_customer!(sqlx::query(UPDATE_CUSTOMER), record)
+            let rowid: Option<i64> = bind_customer!(sqlx::query_scalar(UPDATE_CUSTOMER), record)
                 .bind(expected_version)
-                .execute(&mut *tx)
+                .bind(&doc.text)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(customer_write_error)?
-                .rows_affected();
-            if updated != 1 {
+                .map_err(customer_write_error)?;
+            let Some(rowid) = rowid else {
                 let current: Option<i64> =
                     sqlx::query_scalar("SELECT version FROM customers WHERE tenant_id = $1 AND id = $2")
                         .bind(record.tenant_id)
@@ -276,7 +364,8 @@ impl SqlStore {
                         details: Some(serde_json::json!({"current_version": current})),
                     },
                 });
-            }
+            };
+            index_customer!(tx, sqlite, record.tenant_id, rowid, &doc, false);
             write_effects!(tx, record.tenant_id, write);
         });
         Ok(())
@@ -287,50 +376,7 @@ impl SqlStore {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", customer_columns!(), " FROM customers WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
-            match query.scope {
-                CustomerScope::All => {}
-                CustomerScope::Partner(partner) => {
-                    sql.push(" AND partner_id = ").push_bind(partner.as_uuid());
-                }
-                // Drivers reach customers only through confirmed or active orders assigned to them.
-                CustomerScope::Driver(driver) => {
-                    sql.push(" AND id IN (SELECT customer_id FROM orders WHERE tenant_id = ")
-                        .push_bind(tenant.as_uuid())
-                        .push(" AND driver_id = ")
-                        .push_bind(driver.as_uuid())
-                        .push(" AND status IN ('confirmed', 'active') UNION SELECT second_driver_id FROM orders WHERE tenant_id = ")
-                        .push_bind(tenant.as_uuid())
-                        .push(" AND driver_id = ")
-                        .push_bind(driver.as_uuid())
-                        .push(" AND status IN ('confirmed', 'active') AND second_driver_id IS NOT NULL)");
-                }
-            }
-            if !query.include_deleted {
-                sql.push(" AND deleted_at IS NULL");
-            }
-            if let Some(kind) = query.kind {
-                sql.push(" AND kind = ").push_bind(kind.as_str());
-            }
-            // Literal, not bound, so that the partial index on VIPs can serve `vip=true`.
-            match query.vip {
-                Some(true) => sql.push(" AND vip"),
-                Some(false) => sql.push(" AND NOT vip"),
-                None => &mut sql,
-            };
-            match query.blacklisted {
-                Some(true) => sql.push(" AND (blacklist_scope IS NOT NULL OR global_match_at IS NOT NULL)"),
-                Some(false) => sql.push(" AND blacklist_scope IS NULL AND global_match_at IS NULL"),
-                None => &mut sql,
-            };
-            if let Some(partner) = query.partner_id {
-                sql.push(" AND partner_id = ").push_bind(partner.as_uuid());
-            }
-            if let Some(from) = query.created_from {
-                sql.push(" AND created_at >= ").push_bind(Ts(from));
-            }
-            if let Some(before) = query.created_before {
-                sql.push(" AND created_at < ").push_bind(Ts(before));
-            }
+            push_customer_filters!(sql, tenant, query, "");
             if let Some(after) = query.after {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }

@@ -10,6 +10,7 @@ mod db;
 mod orders;
 mod records;
 mod risk;
+mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -22,6 +23,7 @@ use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use clientele_core::customer::{Customer, Note};
 use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
 use clientele_core::order::Order;
+use clientele_core::search::{SearchTerms, Tier};
 use clientele_core::store::{AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, Store};
 use clientele_core::tenant::Tenant;
 use clientele_core::time::Timestamp;
@@ -133,7 +135,8 @@ impl SqlStore {
             Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
-        result.map_err(|e| Error::internal(format!("migrating the database: {e}")))
+        result.map_err(|e| Error::internal(format!("migrating the database: {e}")))?;
+        self.ensure_search_index().await
     }
 
     /// Closes every connection.
@@ -324,6 +327,21 @@ impl Store for SqlStore {
 
     async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool> {
         self.driver_has_customer(tenant, driver, customer).await
+    }
+
+    async fn search_customers(
+        &self,
+        tenant: TenantId,
+        terms: &SearchTerms,
+        tier: Tier,
+        query: &CustomerQuery,
+        after: Option<i64>,
+    ) -> Result<Vec<(i64, Customer)>> {
+        self.search_tier(tenant, terms, tier, query, after).await
+    }
+
+    async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>> {
+        self.vocabulary_words(tenant, variants).await
     }
 }
 

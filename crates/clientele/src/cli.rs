@@ -16,6 +16,15 @@ use clientele_store::{SqlStore, StoreOptions};
 use crate::config::{Config, DEFAULT_TOML, Overrides};
 use crate::demo;
 
+/// Prints a line on stdout, ignoring a closed stdout: a server must not die because nobody reads
+/// what it says (`println!` panics on a broken pipe).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Clientele: customer management for vehicle-rental companies.
 #[derive(Debug, Parser)]
 #[command(version, about, propagate_version = true)]
@@ -233,11 +242,11 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    println!("Listening on http://{address} (API docs: http://{address}/api/docs)");
+    say!("Listening on http://{address} (API docs: http://{address}/api/docs)");
     if let Some(demo) = demo {
         print_demo_login(&demo, address);
         if config.blacklist.key.is_none() {
-            println!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
+            say!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
         }
     }
     clientele_server::serve(listener, AppState::new(app), shutdown_signal()).await.context("serving HTTP")
@@ -245,11 +254,11 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
 
 fn print_demo_login(demo: &demo::Demo, address: std::net::SocketAddr) {
     let verb = if demo.created { "Created" } else { "Using" };
-    println!("{verb} the demo tenant \"{}\": {}", demo::TENANT_NAME, demo.tenant_id);
+    say!("{verb} the demo tenant \"{}\": {}", demo::TENANT_NAME, demo.tenant_id);
     let users: Vec<String> = demo::USERS.iter().map(|(email, role)| format!("{email} ({role})")).collect();
-    println!("Users, all with password \"{}\": {}", demo::PASSWORD, users.join(", "));
-    println!("Get a token:");
-    println!(
+    say!("Users, all with password \"{}\": {}", demo::PASSWORD, users.join(", "));
+    say!("Get a token:");
+    say!(
         "  curl -s http://{address}/api/v1/auth/token -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{}\",\"password\":\"{}\",\"tenant\":\"{}\"}}'",
         demo::USERS[0].0,
         demo::PASSWORD,

@@ -30,8 +30,39 @@ macro_rules! conformance {
     )*};
 }
 
+/// Like `conformance!`, for checks that go through the services: `async fn name(app: &App)`.
+macro_rules! app_conformance {
+    ($($(#[$meta:meta])* async fn $name:ident($app:ident: &App) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn check($app: &clientele_core::App) $body
+
+            async fn run(db: clientele_store::testing::TestDatabase) {
+                let app = clientele_core::App::new(db.store(), clientele_core::AppConfig::default()).await.unwrap();
+                check(&app).await;
+            }
+
+            #[tokio::test]
+            async fn sqlite() {
+                run(clientele_store::testing::TestDatabase::sqlite().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = clientele_store::testing::TestDatabase::postgres().await {
+                    run(db).await;
+                }
+            }
+        }
+    )*};
+}
+
 mod accounts;
 mod customers;
 mod fixtures;
 mod invariant;
 mod risk;
+mod search;

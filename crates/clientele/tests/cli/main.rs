@@ -36,6 +36,8 @@ struct Server {
     child: Child,
     base: String,
     stdout: Vec<String>,
+    // Kept open for the life of the server.
+    _reader: std::io::Lines<BufReader<std::process::ChildStdout>>,
 }
 
 impl Server {
@@ -65,9 +67,9 @@ impl Server {
         };
         // What serve prints after the address (the demo login) is already written by then.
         if extra.contains(&"--demo") {
-            stdout.extend(lines.take(5).map(Result::unwrap));
+            stdout.extend(lines.by_ref().take(5).map(Result::unwrap));
         }
-        Self { child, base, stdout }
+        Self { child, base, stdout, _reader: lines }
     }
 }
 

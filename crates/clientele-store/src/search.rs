@@ -1,0 +1,410 @@
+//! Customer search in the database (see `clientele_core::search` for the model).
+//!
+//! Both backends keep `customers.search_text` and the prefix and vocabulary tables, written in the
+//! customer's own transaction. They differ in the trigram index and how a tier is asked for:
+//! - SQLite: a contentless FTS5 `trigram` table whose rowids are `customers.search_rowid`, each
+//!   tenant's in its own range (`tenants.number << 40`). A tier is one `MATCH` expression, with the
+//!   previous tiers excluded by `NOT`, read newest first straight from the index.
+//! - PostgreSQL: a `pg_trgm` GIN index on `search_text`, asked with `LIKE` patterns.
+//!
+//! One- and two-letter queries read the prefix table, index-ordered, on both.
+
+use clientele_core::customer::Customer;
+use clientele_core::ids::TenantId;
+use clientele_core::search::{SearchDocument, SearchTerms, Tier};
+use clientele_core::store::CustomerQuery;
+use clientele_core::{Error, Result};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::SqlStore;
+use crate::customers::push_customer_filters;
+use crate::db::{Db, db_error, in_transaction, with_reader};
+use crate::records::{CustomerRecord, customer_columns, qualified_customer_columns};
+
+/// Bumped whenever folding or the document changes: `migrate` then re-indexes every customer.
+const SEARCH_INDEX_VERSION: &str = "1";
+const SEARCH_INDEX_KEY: &str = "search_index_version";
+
+/// Width of a tenant's FTS rowid range on SQLite.
+pub(crate) const TENANT_ROWID_SHIFT: u32 = 40;
+
+/// Writes a customer's search document inside the transaction `$tx`: the text column, the FTS
+/// row (SQLite), the prefix terms and new vocabulary words. `$fresh` is true for a new customer
+/// (nothing to remove first).
+macro_rules! index_customer {
+    ($tx:ident, $sqlite:expr, $tenant:expr, $rowid:expr, $doc:expr, $fresh:expr) => {{
+        let (sqlite, tenant, rowid, doc, fresh): (
+            bool,
+            uuid::Uuid,
+            i64,
+            &clientele_core::search::SearchDocument,
+            bool,
+        ) = ($sqlite, $tenant, $rowid, $doc, $fresh);
+        if sqlite {
+            if !fresh {
+                sqlx::query("DELETE FROM customer_search WHERE rowid = $1")
+                    .bind(rowid)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::db::db_error)?;
+            }
+            sqlx::query("INSERT INTO customer_search (rowid, search_text) VALUES ($1, $2)")
+                .bind(rowid)
+                .bind(&doc.text)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        }
+        if !fresh {
+            sqlx::query("DELETE FROM customer_search_prefixes WHERE tenant_id = $1 AND search_rowid = $2")
+                .bind(tenant)
+                .bind(rowid)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        }
+        for term in &doc.prefixes {
+            sqlx::query("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) VALUES ($1, $2, $3)")
+                .bind(tenant)
+                .bind(term)
+                .bind(rowid)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        }
+        for word in &doc.words {
+            // A known word already has its whole neighbourhood.
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM search_vocabulary WHERE tenant_id = $1 AND variant = $2 AND word = $2)",
+            )
+            .bind(tenant)
+            .bind(word)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err($crate::db::db_error)?;
+            if !known {
+                for variant in clientele_core::search::vocabulary_variants(word) {
+                    sqlx::query(
+                        "INSERT INTO search_vocabulary (tenant_id, variant, word) VALUES ($1, $2, $3) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(tenant)
+                    .bind(&variant)
+                    .bind(word)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::db::db_error)?;
+                }
+            }
+        }
+    }};
+}
+
+pub(crate) use index_customer;
+
+/// A search hit: the customer and its place in recency order.
+#[derive(Debug, sqlx::FromRow)]
+struct SearchRecord {
+    search_rowid: i64,
+    #[sqlx(flatten)]
+    customer: CustomerRecord,
+}
+
+/// The phrases a word matches at a tier: ` w ` (exact), ` w` (prefix), `w` (substring).
+fn phrases(word: &str, tier: Tier) -> String {
+    match tier {
+        Tier::Exact => format!(" {word} "),
+        Tier::Prefix => format!(" {word}"),
+        Tier::Substring | Tier::Typo => word.to_owned(),
+    }
+}
+
+/// For each long word, the phrases that satisfy it at `tier` (any of them will do).
+fn alternatives(terms: &SearchTerms, tier: Tier) -> Vec<Vec<String>> {
+    terms
+        .long
+        .iter()
+        .map(|term| {
+            let mut any: Vec<String> =
+                std::iter::once(&term.word).chain(&term.alternatives).map(|w| phrases(w, tier)).collect();
+            if tier == Tier::Typo {
+                any.extend(term.corrections.iter().map(|c| phrases(c, Tier::Exact)));
+            }
+            any
+        })
+        .collect()
+}
+
+/// The tier just above `tier`, whose results are excluded from it.
+fn previous(tier: Tier) -> Option<Tier> {
+    match tier {
+        Tier::Exact => None,
+        Tier::Prefix => Some(Tier::Exact),
+        Tier::Substring => Some(Tier::Prefix),
+        Tier::Typo => Some(Tier::Substring),
+    }
+}
+
+/// The FTS5 expression of a tier's condition (every word, each by any of its phrases).
+fn fts_condition(terms: &SearchTerms, tier: Tier) -> String {
+    let mut parts: Vec<String> = alternatives(terms, tier)
+        .into_iter()
+        .map(|any| format!("({})", any.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(" OR ")))
+        .collect();
+    // Two-letter words are trigrams with their leading space; one-letter words are filtered with LIKE.
+    parts.extend(terms.short.iter().filter(|s| s.len() == 2).map(|s| format!("\" {s}\"")));
+    parts.join(" AND ")
+}
+
+/// The FTS5 query of a tier: its condition, minus the tiers above it.
+fn fts_query(terms: &SearchTerms, tier: Tier) -> String {
+    let this = fts_condition(terms, tier);
+    match previous(tier) {
+        Some(above) => format!("({this}) NOT ({})", fts_condition(terms, above)),
+        None => this,
+    }
+}
+
+impl SqlStore {
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self.db, Db::Sqlite { .. })
+    }
+
+    /// One tier of a search, newest first.
+    pub(crate) async fn search_tier(
+        &self,
+        tenant: TenantId,
+        terms: &SearchTerms,
+        tier: Tier,
+        query: &CustomerQuery,
+        after: Option<i64>,
+    ) -> Result<Vec<(i64, Customer)>> {
+        if terms.long.is_empty() {
+            return self.search_prefix_tier(tenant, terms, tier, query, after).await;
+        }
+        let records = match &self.db {
+            Db::Sqlite { read, .. } => {
+                let number = self.tenant_number(tenant).await?;
+                let low = number << TENANT_ROWID_SHIFT;
+                let high = low + (1_i64 << TENANT_ROWID_SHIFT) - 1;
+                let high = after.map_or(high, |a| a - 1);
+                let mut sql = QueryBuilder::new(concat!(
+                    "SELECT c.search_rowid, ",
+                    qualified_customer_columns!(),
+                    " FROM customer_search s JOIN customers c ON c.search_rowid = s.rowid WHERE s.customer_search MATCH "
+                ));
+                sql.push_bind(fts_query(terms, tier))
+                    .push(" AND s.rowid >= ")
+                    .push_bind(low)
+                    .push(" AND s.rowid <= ")
+                    .push_bind(high)
+                    .push(" AND c.tenant_id = ")
+                    .push_bind(tenant.as_uuid());
+                for short in terms.short.iter().filter(|s| s.len() == 1) {
+                    sql.push(" AND c.search_text LIKE ").push_bind(format!("% {short}%"));
+                }
+                push_customer_filters!(sql, tenant, query, "c.");
+                sql.push(" ORDER BY s.rowid DESC LIMIT ").push_bind(i64::from(query.limit));
+                sql.build_query_as::<SearchRecord>().fetch_all(read).await
+            }
+            Db::Postgres(pool) => {
+                let mut sql = QueryBuilder::new(concat!(
+                    "SELECT search_rowid, ",
+                    customer_columns!(),
+                    " FROM customers WHERE tenant_id = "
+                ));
+                sql.push_bind(tenant.as_uuid()).push(" AND ");
+                push_like_condition(&mut sql, terms, tier);
+                if let Some(above) = previous(tier) {
+                    sql.push(" AND NOT (");
+                    push_like_condition(&mut sql, terms, above);
+                    sql.push(")");
+                }
+                push_customer_filters!(sql, tenant, query, "");
+                if let Some(after) = after {
+                    sql.push(" AND search_rowid < ").push_bind(after);
+                }
+                sql.push(" ORDER BY search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
+                sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+            }
+        };
+        records.map_err(db_error)?.into_iter().map(|r| Ok((r.search_rowid, Customer::try_from(r.customer)?))).collect()
+    }
+
+    /// One- and two-letter queries: the prefix table, newest first. The first word drives; the
+    /// others must begin a word too. `Exact` is customers with the first word as a whole word.
+    async fn search_prefix_tier(
+        &self,
+        tenant: TenantId,
+        terms: &SearchTerms,
+        tier: Tier,
+        query: &CustomerQuery,
+        after: Option<i64>,
+    ) -> Result<Vec<(i64, Customer)>> {
+        let Some((first, others)) = terms.short.split_first() else { return Ok(Vec::new()) };
+        let term = match tier {
+            Tier::Exact => format!("={first}"),
+            _ => format!("^{first}"),
+        };
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!(
+                "SELECT c.search_rowid, ",
+                qualified_customer_columns!(),
+                " FROM customer_search_prefixes p JOIN customers c \
+                 ON c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid WHERE p.tenant_id = "
+            ));
+            sql.push_bind(tenant.as_uuid()).push(" AND p.term = ").push_bind(term);
+            if tier != Tier::Exact {
+                sql.push(
+                    " AND NOT EXISTS (SELECT 1 FROM customer_search_prefixes x \
+                     WHERE x.tenant_id = p.tenant_id AND x.search_rowid = p.search_rowid AND x.term = ",
+                )
+                .push_bind(format!("={first}"))
+                .push(")");
+            }
+            for other in others {
+                sql.push(" AND c.search_text LIKE ").push_bind(format!("% {other}%"));
+            }
+            push_customer_filters!(sql, tenant, query, "c.");
+            if let Some(after) = after {
+                sql.push(" AND p.search_rowid < ").push_bind(after);
+            }
+            sql.push(" ORDER BY p.search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
+            sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(|r| Ok((r.search_rowid, Customer::try_from(r.customer)?))).collect()
+    }
+
+    /// Vocabulary words sharing any of `variants`.
+    pub(crate) async fn vocabulary_words(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>> {
+        if variants.is_empty() {
+            return Ok(Vec::new());
+        }
+        let words = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new("SELECT DISTINCT word FROM search_vocabulary WHERE tenant_id = ");
+            sql.push_bind(tenant.as_uuid()).push(" AND variant IN (");
+            let mut list = sql.separated(", ");
+            for variant in variants {
+                list.push_bind(variant.as_str());
+            }
+            sql.push(") ORDER BY word LIMIT 200");
+            sql.build_query_scalar::<String>().fetch_all(pool).await
+        });
+        words.map_err(db_error)
+    }
+
+    async fn tenant_number(&self, tenant: TenantId) -> Result<i64> {
+        let number = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT number FROM tenants WHERE id = $1")
+                .bind(tenant.as_uuid())
+                .fetch_optional(pool)
+                .await
+        });
+        number.map_err(db_error)?.flatten().ok_or(Error::NotFound("tenant"))
+    }
+
+    /// Indexes every customer again when the search index version changed (and after the
+    /// migration that introduced search). Runs in batches, each its own transaction.
+    pub(crate) async fn ensure_search_index(&self) -> Result<()> {
+        let current: Option<Vec<u8>> = with_reader!(self, |pool| {
+            sqlx::query_scalar("SELECT value FROM platform_settings WHERE key = $1")
+                .bind(SEARCH_INDEX_KEY)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(db_error)?;
+        if current.as_deref() == Some(SEARCH_INDEX_VERSION.as_bytes()) {
+            return Ok(());
+        }
+        let sqlite = self.is_sqlite();
+        let mut after: Option<(Uuid, Uuid)> = None;
+        let mut count = 0_usize;
+        loop {
+            let batch: Vec<SearchRecord> = with_reader!(self, |pool| {
+                let mut sql =
+                    QueryBuilder::new(concat!("SELECT search_rowid, ", customer_columns!(), " FROM customers"));
+                if let Some((tenant, id)) = after {
+                    sql.push(" WHERE tenant_id > ")
+                        .push_bind(tenant)
+                        .push(" OR (tenant_id = ")
+                        .push_bind(tenant)
+                        .push(" AND id > ")
+                        .push_bind(id)
+                        .push(")");
+                }
+                sql.push(" ORDER BY tenant_id, id LIMIT 1000");
+                sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+            })
+            .map_err(db_error)?;
+            let Some(last) = batch.last() else { break };
+            after = Some((last.customer.tenant_id, last.customer.id));
+            count += batch.len();
+            in_transaction!(self, |tx| {
+                for record in &batch {
+                    let customer = Customer::try_from(record.customer.clone())?;
+                    let doc = SearchDocument::of(&customer.data);
+                    sqlx::query("UPDATE customers SET search_text = $3 WHERE tenant_id = $1 AND id = $2")
+                        .bind(record.customer.tenant_id)
+                        .bind(record.customer.id)
+                        .bind(&doc.text)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    index_customer!(tx, sqlite, record.customer.tenant_id, record.search_rowid, &doc, false);
+                }
+            });
+        }
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO platform_settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(SEARCH_INDEX_KEY)
+            .bind(SEARCH_INDEX_VERSION.as_bytes())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        });
+        if count > 0 {
+            tracing::info!(customers = count, "search index rebuilt");
+        }
+        Ok(())
+    }
+}
+
+/// Appends a tier's condition as `LIKE` patterns (PostgreSQL; served by the trigram index).
+fn push_like_condition(sql: &mut QueryBuilder<sqlx::Postgres>, terms: &SearchTerms, tier: Tier) {
+    let mut first = true;
+    for any in alternatives(terms, tier) {
+        sql.push(if first { "(" } else { " AND (" });
+        first = false;
+        for (i, phrase) in any.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("search_text LIKE ").push_bind(format!("%{phrase}%"));
+        }
+        sql.push(")");
+    }
+    for short in &terms.short {
+        sql.push(" AND search_text LIKE ").push_bind(format!("% {short}%"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_queries_exclude_the_tiers_above() {
+        let mut terms = SearchTerms::parse("mario ro").unwrap();
+        assert_eq!(fts_query(&terms, Tier::Exact), "(\" mario \") AND \" ro\"");
+        assert_eq!(fts_query(&terms, Tier::Prefix), "((\" mario\") AND \" ro\") NOT ((\" mario \") AND \" ro\")");
+        terms.long[0].corrections = vec!["maria".into()];
+        assert_eq!(
+            fts_query(&terms, Tier::Typo),
+            "((\"mario\" OR \" maria \") AND \" ro\") NOT ((\"mario\") AND \" ro\")"
+        );
+    }
+}
