@@ -41,6 +41,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// What [`App::create_customers`] did.
+#[derive(Debug, Default)]
+pub struct BulkOutcome {
+    /// The customers created, in input order.
+    pub created: Vec<CustomerId>,
+    /// The rows refused, by input index, with why.
+    pub rejected: Vec<(usize, Error)>,
+    /// How many created customers matched the global blacklist.
+    pub globally_blacklisted: usize,
+}
+
 /// A customer as the reader may see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -174,6 +185,80 @@ impl App {
         self.store().insert_customer(&customer, &write).await?;
         let warnings = self.warnings(&customer, matched).await?;
         Ok(SavedCustomer { view: customer.into(), warnings })
+    }
+
+    /// Creates many customers at once, each validated exactly as [`App::create_customer`]
+    /// validates one. Valid rows are committed together; each invalid row is reported with its
+    /// index and never takes the others down. (The import jobs build on this.)
+    pub async fn create_customers(&self, actor: &Actor, inputs: Vec<CustomerInput>) -> Result<BulkOutcome> {
+        let grant = actor.require(Capability::CreateCustomer)?;
+        let rules = self.rules(grant.tenant_id).await?;
+        let may_set_vip = actor.require(Capability::SetVip).is_ok();
+        let mut outcome = BulkOutcome::default();
+        let mut batch = Vec::with_capacity(inputs.len());
+        let mut refs_in_batch = std::collections::HashSet::new();
+        for (index, input) in inputs.into_iter().enumerate() {
+            let row = async {
+                if input.vip == Some(true) && !may_set_vip {
+                    return Err(Error::Forbidden("your role may not set VIP status".into()));
+                }
+                let mut data = input.validate(&rules)?;
+                if let CustomerScope::Partner(own) = grant.scope {
+                    restrict_to_partner(&mut data, own)?;
+                }
+                if let Some(external_ref) = &data.external_ref
+                    && !refs_in_batch.insert(external_ref.clone())
+                {
+                    return Err(Error::conflict(
+                        ErrorCode::DuplicateExternalRef,
+                        "the external_ref appears twice in the batch",
+                    ));
+                }
+                self.check_references(grant.tenant_id, &data, None).await?;
+                let now = Timestamp::now();
+                let vip = input.vip.unwrap_or(false);
+                let mut customer = Customer {
+                    id: CustomerId::new(),
+                    tenant_id: grant.tenant_id,
+                    phone_status: data.phone.as_ref().map(|_| PhoneStatus::Valid),
+                    data,
+                    vip,
+                    vip_changed_at: vip.then_some(now),
+                    vip_changed_by: if vip { actor.user_uuid() } else { None },
+                    blacklist_scope: None,
+                    global_match_at: None,
+                    created_at: now,
+                    updated_at: now,
+                    created_by: actor.user_uuid(),
+                    deleted_at: None,
+                    version: 1,
+                };
+                let hit = self.check_blacklist(grant.tenant_id, &customer, &customer.data, "customer_created").await?;
+                let mut write = CustomerWrite::audited(
+                    self.audit(actor, &customer, AuditAction::CustomerCreated)
+                        .with_changes(diff(&Value::Null, &snapshot(&customer)?)),
+                );
+                if vip {
+                    write.audit.push(self.audit(actor, &customer, AuditAction::VipSet));
+                }
+                if !hit.global.is_empty() {
+                    customer.global_match_at = Some(now);
+                    write.audit.push(self.match_audit(actor, grant.tenant_id, customer.id, "customer_created"));
+                    write.global_matches = hit.global;
+                }
+                Ok((customer, write))
+            };
+            match row.await {
+                Ok((customer, write)) => {
+                    outcome.created.push(customer.id);
+                    outcome.globally_blacklisted += usize::from(!write.global_matches.is_empty());
+                    batch.push((customer, write));
+                }
+                Err(error) => outcome.rejected.push((index, error)),
+            }
+        }
+        self.store().insert_customers(grant.tenant_id, &batch).await?;
+        Ok(outcome)
     }
 
     /// A customer with its notes, if the actor may see it; otherwise `404`. Drivers get the
@@ -342,8 +427,21 @@ impl App {
                 query.partner_id = Some(own);
             }
             CustomerScope::Driver(_) => {
-                if query.include_deleted {
-                    return Err(Error::Forbidden("drivers cannot list deleted customers".into()));
+                // Filters and search would reveal more than contact fields (VIP, blacklist,
+                // kind, tax code, ...): drivers only page through their customers' contacts.
+                let filtered = query.include_deleted
+                    || query.kind.is_some()
+                    || query.vip.is_some()
+                    || query.blacklisted.is_some()
+                    || query.phone_status.is_some()
+                    || query.partner_id.is_some()
+                    || query.created_from.is_some()
+                    || query.created_before.is_some()
+                    || params.q.is_some();
+                if filtered {
+                    return Err(Error::Forbidden(
+                        "drivers see only the contacts of their customers, without filters or search".into(),
+                    ));
                 }
             }
         }

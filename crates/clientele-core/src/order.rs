@@ -280,8 +280,13 @@ pub struct NewOrder {
 
 /// Reads an override reason: present and non-empty, or a `422` on `override.reason`.
 pub fn override_reason(input: &OverrideInput) -> Result<String> {
+    reason_field("override.reason", input.reason.as_deref())
+}
+
+/// Reads a reason sent as the member `field`: present and non-empty, or a `422` on it.
+pub fn reason_field(field: &str, reason: Option<&str>) -> Result<String> {
     let mut errors = FieldErrors::new();
-    let reason = errors.take("override.reason", required_text(input.reason.as_deref().unwrap_or(""), 1000));
+    let reason = errors.take(field, required_text(reason.unwrap_or(""), 1000));
     reason.ok_or_else(|| errors.into_error())
 }
 

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorCode, FieldCode, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
 use crate::order::{
     ApproveOverride, DocumentsStatus, Order, OrderForm, OrderInput, OrderPatch, OrderStatus, OrderView, OrderWarning,
-    OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason,
+    OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason, reason_field,
 };
 use crate::risk::Hit;
 use crate::store::GlobalMatch;
@@ -180,7 +180,7 @@ impl App {
     /// An admin approves the override an operator asked for: the order is confirmed.
     pub async fn approve_override(&self, actor: &Actor, id: Uuid, input: &ApproveOverride) -> Result<OrderView> {
         let grant = actor.require(Capability::OverrideBlacklist)?;
-        let reason = override_reason(&crate::order::OverrideInput { reason: input.reason.clone() })?;
+        let reason = reason_field("reason", input.reason.as_deref())?;
         let current = self.visible_order(&grant, id).await?;
         if current.status != OrderStatus::AwaitingOverride {
             return Err(Error::conflict(
@@ -269,18 +269,25 @@ impl App {
         let now = Timestamp::now();
         let mut audit = Vec::new();
         let mut matches = Vec::new();
-        // A changed second driver on a live order, or an activation, is a rental being prepared.
-        let second_changed = order.second_driver_id != current.second_driver_id;
+        // An activation, or a new second driver on a live order, is a rental being prepared:
+        // activating screens everyone on the order; a new second driver screens that person.
+        let new_second = order.second_driver_id.filter(|s| Some(*s) != current.second_driver_id);
         let activating = order.status == OrderStatus::Active && current.status != OrderStatus::Active;
         let live = matches!(order.status, OrderStatus::Confirmed | OrderStatus::Active);
-        if activating || (second_changed && live) {
-            let renter = self.tenant_customer(grant.tenant_id, order.customer_id).await?;
+        let second_changed = new_second.is_some() && live;
+        if activating || second_changed {
             let second = match order.second_driver_id {
                 Some(s) => Some(self.tenant_customer(grant.tenant_id, s).await?),
                 None => None,
             };
             let context = if activating { "order_activated" } else { "order_updated" };
-            let screening = self.screen(grant.tenant_id, &renter, second.as_ref(), context).await?;
+            let screening = if activating {
+                let renter = self.tenant_customer(grant.tenant_id, order.customer_id).await?;
+                self.screen(grant.tenant_id, &renter, second.as_ref(), context).await?
+            } else {
+                let Some(second) = &second else { unreachable!("a new second driver is set") };
+                self.screen(grant.tenant_id, second, None, context).await?
+            };
             audit.extend(self.match_audits(actor, grant.tenant_id, &screening, context));
             matches = screening.matches();
             if screening.is_hit() {

@@ -203,8 +203,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a new customer with everything in `write`, atomically.
     /// `409 duplicate_external_ref` when the tenant has another customer with its `external_ref`.
     async fn insert_customer(&self, customer: &Customer, write: &CustomerWrite) -> Result<()>;
-    /// Stores many new customers of one tenant with their audit entries in one transaction.
-    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()>;
+    /// Stores many new customers of one tenant, each with everything in its write, in one
+    /// transaction.
+    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, CustomerWrite)]) -> Result<()>;
     /// A customer by id, deleted or not.
     async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
     /// Replaces a customer's stored state with `customer` (whose `version` is the new one) if

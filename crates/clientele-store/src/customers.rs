@@ -255,6 +255,14 @@ macro_rules! write_events {
                 .execute(&mut *$tx)
                 .await
                 .map_err($crate::db::db_error)?;
+            // The badge shows the last check: any match, wherever it was found, sets it.
+            sqlx::query("UPDATE customers SET global_match_at = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(found.tenant_id.as_uuid())
+                .bind(found.customer_id.as_uuid())
+                .bind($crate::db::Ts(found.matched_at))
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
         }
         for entry in $audit {
             let record = $crate::records::AuditRecord::from(entry);
@@ -300,16 +308,19 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn insert_customer_batch(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()> {
-        if batch.iter().any(|(c, a)| c.tenant_id != tenant || a.tenant_id != tenant) {
+    pub(crate) async fn insert_customer_batch(
+        &self,
+        tenant: TenantId,
+        batch: &[(Customer, CustomerWrite)],
+    ) -> Result<()> {
+        if batch.iter().any(|(c, w)| c.tenant_id != tenant || w.audit.iter().any(|a| a.tenant_id != tenant)) {
             return Err(Error::internal("a customer batch must belong to one tenant"));
         }
         let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
-            for (customer, audit) in batch {
+            for (customer, write) in batch {
                 insert_customer_row!(tx, sqlite, customer);
-                let audit = AuditRecord::from(audit);
-                bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
+                write_effects!(tx, tenant.as_uuid(), write);
             }
         });
         Ok(())

@@ -226,7 +226,7 @@ impl Store for SqlStore {
         self.insert_customer_rows(customer, write).await
     }
 
-    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, AuditEntry)]) -> Result<()> {
+    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, CustomerWrite)]) -> Result<()> {
         self.insert_customer_batch(tenant, batch).await
     }
 

@@ -156,6 +156,37 @@ http_test! {
         app.call(Method::PUT, "/api/v1/customers", Some(&admin), Some(json!({}))).await.problem(405, "method_not_allowed");
     }
 
+    async fn hostile_search_queries_get_sensible_answers(app: &TestApp) {
+        let admin = admin(app).await;
+        app.post("/api/v1/customers", &admin, json!({"first_name": "Nicolò", "last_name": "Rossi", "phone": "333 123 4567"})).await.expect(201);
+        let found = |reply: &crate::harness::Reply| reply.body["items"].as_array().map_or(usize::MAX, Vec::len);
+        // Empty and whitespace-only: the plain list.
+        for q in ["", "%20%20%20", "+"] {
+            assert_eq!(found(&app.get(&format!("/api/v1/customers?q={q}"), &admin).await.expect(200)), 1, "{q:?}");
+        }
+        // Symbols, emoji, invalid UTF-8 and SQL-looking input: nobody, or a real match.
+        for q in ["%F0%9F%92%A5", "%25", "_", "%27", "%5C", "%27%20OR%201%3D1%20--", "%FF%FE%FD", "%C3%28", "%00"] {
+            assert_eq!(found(&app.get(&format!("/api/v1/customers?q={q}"), &admin).await.expect(200)), 0, "{q:?}");
+        }
+        let nicolo = app.get("/api/v1/customers?q=NICOL%C3%92%20%25ROSS%25", &admin).await.expect(200);
+        assert_eq!(found(&nicolo), 1);
+        let long = "rossi%20".repeat(2_000);
+        app.get(&format!("/api/v1/customers?q={long}"), &admin).await.expect(200);
+        assert_eq!(found(&app.get("/api/v1/customers?q=%2B39%20333%2012%2034", &admin).await.expect(200)), 1);
+        // Paging: a capped limit, cursors tied to their query.
+        let page = app.get("/api/v1/customers?q=rossi&limit=100000", &admin).await.expect(200);
+        assert_eq!(found(&page), 1);
+        app.get("/api/v1/customers?q=rossi&cursor=AAAA", &admin).await.problem(400, "invalid_cursor");
+        app.post("/api/v1/customers", &admin, json!({"first_name": "Mario", "last_name": "Rossi"})).await.expect(201);
+        let first = app.get("/api/v1/customers?q=rossi&limit=1", &admin).await.expect(200);
+        let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+        app.get(&format!("/api/v1/customers?q=rossi&limit=1&cursor={cursor}"), &admin).await.expect(200);
+        app.get(&format!("/api/v1/customers?q=bianchi&cursor={cursor}"), &admin).await.problem(400, "invalid_cursor");
+        app.get(&format!("/api/v1/customers?cursor={cursor}"), &admin).await.problem(400, "invalid_cursor");
+        app.get("/api/v1/customers?q=rossi&phone_status=maybe", &admin).await.problem(400, "invalid_query");
+        assert_eq!(found(&app.get("/api/v1/customers?q=rossi&phone_status=valid", &admin).await.expect(200)), 1);
+    }
+
     async fn random_bodies_and_queries_never_cause_a_server_error(app: &TestApp) {
         let admin = admin(app).await;
         let id = app.client(&admin, "Fuzz", "Target").await;

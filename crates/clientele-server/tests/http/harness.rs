@@ -205,6 +205,11 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(session), None).await
     }
 
+    /// A DELETE with a JSON body (lifting a blacklist entry takes a note).
+    pub async fn delete_with(&self, path: &str, session: &Session, body: Value) -> Reply {
+        self.call(Method::DELETE, path, Some(session), Some(body)).await
+    }
+
     /// Creates a client named `first last` as `session`; returns its id.
     pub async fn client(&self, session: &Session, first: &str, last: &str) -> CustomerId {
         self.post("/api/v1/customers", session, json!({"first_name": first, "last_name": last})).await.expect(201).id()

@@ -31,8 +31,10 @@ macro_rules! http_test {
 
 mod auth;
 mod bad_input;
+mod blacklist;
 mod customers;
 mod harness;
 mod isolation;
 mod openapi;
+mod orders;
 mod roles;

@@ -128,8 +128,8 @@ conformance! {
         let t = tenant(store, "T").await;
         let make = |n: u32, r: &str| {
             let c = customer(&t, json!({"first_name": format!("N{n}"), "last_name": "X", "external_ref": r}));
-            let a = audit(&c, AuditAction::CustomerCreated);
-            (c, a)
+            let w = audited(&c, AuditAction::CustomerCreated);
+            (c, w)
         };
         store.insert_customers(t.id, &[make(1, "a"), make(2, "b")]).await.unwrap();
         let err = store.insert_customers(t.id, &[make(3, "c"), make(4, "a")]).await.unwrap_err();
