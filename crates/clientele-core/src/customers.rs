@@ -4,6 +4,8 @@
 //! and scope, validates with [`CustomerInput::validate`], and writes the change with its audit
 //! entry in one store call.
 
+use std::collections::HashSet;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -117,16 +119,56 @@ impl App {
     /// is checked against the global blacklist (a match is a warning and a badge, never a refusal).
     pub async fn create_customer(&self, actor: &Actor, input: CustomerInput) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::CreateCustomer)?;
+        let rules = self.rules(grant.tenant_id).await?;
+        let (customer, write) = self.prepare_new_customer(actor, &grant, &rules, input, &mut HashSet::new()).await?;
+        self.store().insert_customer(&customer, &write).await?;
+        let warnings = self.warnings(&customer, !write.global_matches.is_empty()).await?;
+        Ok(SavedCustomer { view: customer.into(), warnings })
+    }
+
+    /// Creates many customers at once, each validated exactly as [`App::create_customer`]
+    /// validates one. Valid rows are committed together; each invalid row is reported with its
+    /// index and never takes the others down. (The import jobs build on this.)
+    pub async fn create_customers(&self, actor: &Actor, inputs: Vec<CustomerInput>) -> Result<BulkOutcome> {
+        let grant = actor.require(Capability::CreateCustomer)?;
+        let rules = self.rules(grant.tenant_id).await?;
+        let mut outcome = BulkOutcome::default();
+        let mut batch = Vec::with_capacity(inputs.len());
+        let mut refs_in_batch = HashSet::new();
+        for (index, input) in inputs.into_iter().enumerate() {
+            match self.prepare_new_customer(actor, &grant, &rules, input, &mut refs_in_batch).await {
+                Ok((customer, write)) => {
+                    outcome.created.push(customer.id);
+                    outcome.globally_blacklisted += usize::from(!write.global_matches.is_empty());
+                    batch.push((customer, write));
+                }
+                Err(error) => outcome.rejected.push((index, error)),
+            }
+        }
+        self.store().insert_customers(grant.tenant_id, &batch).await?;
+        Ok(outcome)
+    }
+
+    /// Validates a new customer and builds it with everything written with it: first notes,
+    /// audit entries, and the global check's matches. `external_refs` collects the refs of a
+    /// batch, so that a batch cannot hold one twice.
+    async fn prepare_new_customer(
+        &self,
+        actor: &Actor,
+        grant: &Grant,
+        rules: &Rules,
+        input: CustomerInput,
+        external_refs: &mut HashSet<String>,
+    ) -> Result<(Customer, CustomerWrite)> {
         let vip = input.vip.unwrap_or(false);
         if vip {
             actor.require(Capability::SetVip)?;
         }
-        let rules = self.rules(grant.tenant_id).await?;
         let mut errors = FieldErrors::new();
         if input.version.is_some() {
             errors.push("version", FieldCode::NotAllowed, "is only sent when updating");
         }
-        let data = collect(&mut errors, input.validate(&rules));
+        let data = collect(&mut errors, input.validate(rules));
         let notes = collect(&mut errors, input.validate_notes());
         let (Some(mut data), Some(notes)) = (data, notes) else {
             return Err(errors.into_error());
@@ -136,6 +178,14 @@ impl App {
         }
         if let CustomerScope::Partner(own) = grant.scope {
             restrict_to_partner(&mut data, own)?;
+        }
+        if let Some(external_ref) = &data.external_ref
+            && !external_refs.insert(external_ref.clone())
+        {
+            return Err(Error::conflict(
+                ErrorCode::DuplicateExternalRef,
+                "the external_ref appears twice in the batch",
+            ));
         }
         self.check_references(grant.tenant_id, &data, None).await?;
 
@@ -176,89 +226,12 @@ impl App {
         if vip {
             write.audit.push(self.audit(actor, &customer, AuditAction::VipSet));
         }
-        let matched = !hit.global.is_empty();
-        if matched {
+        if !hit.global.is_empty() {
             customer.global_match_at = Some(now);
             write.audit.push(self.match_audit(actor, grant.tenant_id, customer.id, "customer_created"));
             write.global_matches = hit.global;
         }
-        self.store().insert_customer(&customer, &write).await?;
-        let warnings = self.warnings(&customer, matched).await?;
-        Ok(SavedCustomer { view: customer.into(), warnings })
-    }
-
-    /// Creates many customers at once, each validated exactly as [`App::create_customer`]
-    /// validates one. Valid rows are committed together; each invalid row is reported with its
-    /// index and never takes the others down. (The import jobs build on this.)
-    pub async fn create_customers(&self, actor: &Actor, inputs: Vec<CustomerInput>) -> Result<BulkOutcome> {
-        let grant = actor.require(Capability::CreateCustomer)?;
-        let rules = self.rules(grant.tenant_id).await?;
-        let may_set_vip = actor.require(Capability::SetVip).is_ok();
-        let mut outcome = BulkOutcome::default();
-        let mut batch = Vec::with_capacity(inputs.len());
-        let mut refs_in_batch = std::collections::HashSet::new();
-        for (index, input) in inputs.into_iter().enumerate() {
-            let row = async {
-                if input.vip == Some(true) && !may_set_vip {
-                    return Err(Error::Forbidden("your role may not set VIP status".into()));
-                }
-                let mut data = input.validate(&rules)?;
-                if let CustomerScope::Partner(own) = grant.scope {
-                    restrict_to_partner(&mut data, own)?;
-                }
-                if let Some(external_ref) = &data.external_ref
-                    && !refs_in_batch.insert(external_ref.clone())
-                {
-                    return Err(Error::conflict(
-                        ErrorCode::DuplicateExternalRef,
-                        "the external_ref appears twice in the batch",
-                    ));
-                }
-                self.check_references(grant.tenant_id, &data, None).await?;
-                let now = Timestamp::now();
-                let vip = input.vip.unwrap_or(false);
-                let mut customer = Customer {
-                    id: CustomerId::new(),
-                    tenant_id: grant.tenant_id,
-                    phone_status: data.phone.as_ref().map(|_| PhoneStatus::Valid),
-                    data,
-                    vip,
-                    vip_changed_at: vip.then_some(now),
-                    vip_changed_by: if vip { actor.user_uuid() } else { None },
-                    blacklist_scope: None,
-                    global_match_at: None,
-                    created_at: now,
-                    updated_at: now,
-                    created_by: actor.user_uuid(),
-                    deleted_at: None,
-                    version: 1,
-                };
-                let hit = self.check_blacklist(grant.tenant_id, &customer, &customer.data, "customer_created").await?;
-                let mut write = CustomerWrite::audited(
-                    self.audit(actor, &customer, AuditAction::CustomerCreated)
-                        .with_changes(diff(&Value::Null, &snapshot(&customer)?)),
-                );
-                if vip {
-                    write.audit.push(self.audit(actor, &customer, AuditAction::VipSet));
-                }
-                if !hit.global.is_empty() {
-                    customer.global_match_at = Some(now);
-                    write.audit.push(self.match_audit(actor, grant.tenant_id, customer.id, "customer_created"));
-                    write.global_matches = hit.global;
-                }
-                Ok((customer, write))
-            };
-            match row.await {
-                Ok((customer, write)) => {
-                    outcome.created.push(customer.id);
-                    outcome.globally_blacklisted += usize::from(!write.global_matches.is_empty());
-                    batch.push((customer, write));
-                }
-                Err(error) => outcome.rejected.push((index, error)),
-            }
-        }
-        self.store().insert_customers(grant.tenant_id, &batch).await?;
-        Ok(outcome)
+        Ok((customer, write))
     }
 
     /// A customer with its notes, if the actor may see it; otherwise `404`. Drivers get the

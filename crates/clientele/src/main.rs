@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod dataset;
 mod demo;
 
 use clap::Parser;
