@@ -13,7 +13,7 @@ use crate::SqlStore;
 use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
 use crate::records::{
     AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer, blacklist_entry_columns,
-    customer_columns, global_entry_columns,
+    customer_columns, global_entry_columns, push_audit_values, push_customer_values,
 };
 use crate::search::index_customer;
 use clientele_core::search::SearchDocument;
@@ -242,6 +242,10 @@ macro_rules! write_effects {
     }};
 }
 
+/// The largest rows per multi-row statement: within SQLite's 32,766 and PostgreSQL's 65,535
+/// bind parameters for the widest row (46 values a customer).
+const ROWS_PER_STATEMENT: usize = 500;
+
 /// Writes audit entries and global matches inside the transaction `$tx`.
 macro_rules! write_events {
     ($tx:ident, $audit:expr, $matches:expr) => {{
@@ -308,6 +312,9 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Inserts a batch with multi-row statements: customers, their search documents, and their
+    /// audit entries, a few statements per few hundred rows. Notes, matches and blacklist
+    /// changes (rare on new customers) go one by one.
     pub(crate) async fn insert_customer_batch(
         &self,
         tenant: TenantId,
@@ -316,11 +323,120 @@ impl SqlStore {
         if batch.iter().any(|(c, w)| c.tenant_id != tenant || w.audit.iter().any(|a| a.tenant_id != tenant)) {
             return Err(Error::internal("a customer batch must belong to one tenant"));
         }
+        if batch.is_empty() {
+            return Ok(());
+        }
         let sqlite = self.is_sqlite();
+        let tenant_id = tenant.as_uuid();
+        let docs: Vec<SearchDocument> = batch.iter().map(|(c, _)| SearchDocument::of(&c.data)).collect();
         in_transaction!(self, |tx| {
-            for (customer, write) in batch {
-                insert_customer_row!(tx, sqlite, customer);
-                write_effects!(tx, tenant.as_uuid(), write);
+            // On SQLite the search rowids continue the tenant's range; PostgreSQL draws them from
+            // its sequence. Either way they come back with each id.
+            let next_rowid: i64 = if sqlite {
+                sqlx::query_scalar(
+                    "SELECT COALESCE((SELECT search_rowid FROM customers WHERE search_rowid BETWEEN t.number * 1099511627776 \
+                     AND t.number * 1099511627776 + 1099511627775 ORDER BY search_rowid DESC LIMIT 1), \
+                     t.number * 1099511627776) + 1 FROM tenants t WHERE t.id = $1",
+                )
+                .bind(tenant_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?
+            } else {
+                0
+            };
+            let mut rowids = std::collections::HashMap::with_capacity(batch.len());
+            for (chunk_index, chunk) in batch.chunks(ROWS_PER_STATEMENT).enumerate() {
+                let columns = if sqlite { ", search_text, search_rowid) " } else { ", search_text) " };
+                let mut sql = QueryBuilder::new(concat!("INSERT INTO customers (", customer_columns!()));
+                sql.push(columns);
+                let offset = chunk_index * ROWS_PER_STATEMENT;
+                sql.push_values(chunk.iter().enumerate(), |mut b, (i, (customer, _))| {
+                    let record = CustomerRecord::from(customer);
+                    push_customer_values!(b, record);
+                    b.push_bind(docs[offset + i].text.clone());
+                    if sqlite {
+                        b.push_bind(next_rowid + i64::try_from(offset + i).unwrap_or(i64::MAX));
+                    }
+                });
+                sql.push(" RETURNING id, search_rowid");
+                let returned: Vec<(Uuid, i64)> =
+                    sql.build_query_as().fetch_all(&mut *tx).await.map_err(customer_write_error)?;
+                rowids.extend(returned);
+            }
+            let rowid_of = |c: &Customer| rowids.get(&c.id.as_uuid()).copied().unwrap_or_default();
+            if sqlite {
+                for chunk in batch.iter().zip(&docs).collect::<Vec<_>>().chunks(ROWS_PER_STATEMENT * 4) {
+                    let mut sql = QueryBuilder::new("INSERT INTO customer_search (rowid, search_text) ");
+                    sql.push_values(chunk, |mut b, ((customer, _), doc)| {
+                        b.push_bind(rowid_of(customer)).push_bind(doc.text.clone());
+                    });
+                    sql.build().execute(&mut *tx).await.map_err(db_error)?;
+                }
+            }
+            let prefixes: Vec<(&String, i64)> = batch
+                .iter()
+                .zip(&docs)
+                .flat_map(|((customer, _), doc)| doc.prefixes.iter().map(move |t| (t, customer.id)))
+                .map(|(term, id)| (term, rowids.get(&id.as_uuid()).copied().unwrap_or_default()))
+                .collect();
+            for chunk in prefixes.chunks(ROWS_PER_STATEMENT * 10) {
+                let mut sql =
+                    QueryBuilder::new("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) ");
+                sql.push_values(chunk, |mut b, (term, rowid)| {
+                    b.push_bind(tenant_id).push_bind((*term).clone()).push_bind(*rowid);
+                });
+                sql.build().execute(&mut *tx).await.map_err(db_error)?;
+            }
+            // Vocabulary: the neighbourhoods of words the tenant has not seen yet.
+            let mut words: Vec<&String> = docs.iter().flat_map(|d| d.words.iter()).collect();
+            words.sort();
+            words.dedup();
+            let mut new_words = Vec::new();
+            for chunk in words.chunks(ROWS_PER_STATEMENT * 2) {
+                let mut sql = QueryBuilder::new("SELECT word FROM search_vocabulary WHERE tenant_id = ");
+                sql.push_bind(tenant_id).push(" AND variant = word AND variant IN (");
+                let mut list = sql.separated(", ");
+                for word in chunk {
+                    list.push_bind((*word).clone());
+                }
+                sql.push(")");
+                let known: std::collections::HashSet<String> = sql
+                    .build_query_scalar::<String>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?
+                    .into_iter()
+                    .collect();
+                new_words.extend(chunk.iter().filter(|w| !known.contains(w.as_str())).map(|w| (*w).clone()));
+            }
+            let variants: Vec<(String, &String)> = new_words
+                .iter()
+                .flat_map(|w| clientele_core::search::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
+                .collect();
+            for chunk in variants.chunks(ROWS_PER_STATEMENT * 10) {
+                let mut sql = QueryBuilder::new("INSERT INTO search_vocabulary (tenant_id, variant, word) ");
+                sql.push_values(chunk, |mut b, (variant, word)| {
+                    b.push_bind(tenant_id).push_bind(variant.clone()).push_bind((*word).clone());
+                });
+                sql.push(" ON CONFLICT DO NOTHING");
+                sql.build().execute(&mut *tx).await.map_err(db_error)?;
+            }
+            let audit: Vec<AuditRecord> =
+                batch.iter().flat_map(|(_, w)| w.audit.iter().map(AuditRecord::from)).collect();
+            for chunk in audit.chunks(ROWS_PER_STATEMENT * 2) {
+                let mut sql = QueryBuilder::new(concat!("INSERT INTO audit_log (", audit_columns!(), ") "));
+                sql.push_values(chunk, |mut b, record| {
+                    push_audit_values!(b, record);
+                });
+                sql.build().execute(&mut *tx).await.map_err(db_error)?;
+            }
+            for (_, write) in batch
+                .iter()
+                .filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
+            {
+                let rest = CustomerWrite { audit: Vec::new(), ..write.clone() };
+                write_effects!(tx, tenant_id, &rest);
             }
         });
         Ok(())

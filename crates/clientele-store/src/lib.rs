@@ -139,6 +139,27 @@ impl SqlStore {
         self.ensure_search_index().await
     }
 
+    /// The benchmarks' baseline: the naive search a system without a search index would run,
+    /// a `LIKE '%q%'` scan over the tenant's live customers (each word of `query` must appear in
+    /// the lower-cased names, email, phone, tax code or licence number). Returns how many of at
+    /// most `limit` customers it found. Not used by the service.
+    pub async fn baseline_like_search(&self, tenant: TenantId, query: &str, limit: u32) -> Result<usize> {
+        let haystack = "lower(COALESCE(first_name, '') || ' ' || COALESCE(last_name, '') || ' ' || \
+            COALESCE(company_name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || \
+            COALESCE(tax_code, '') || ' ' || COALESCE(license_number, ''))";
+        let words: Vec<String> = query.split_whitespace().map(|w| format!("%{}%", w.to_lowercase())).collect();
+        let found = db::with_reader!(self, |pool| {
+            let mut sql = sqlx::QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
+            sql.push_bind(tenant.as_uuid()).push(" AND deleted_at IS NULL");
+            for word in &words {
+                sql.push(format!(" AND {haystack} LIKE ")).push_bind(word.as_str());
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+            sql.build_query_scalar::<Uuid>().fetch_all(pool).await
+        });
+        Ok(found.map_err(db_error)?.len())
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         match &self.db {

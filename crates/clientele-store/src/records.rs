@@ -296,6 +296,59 @@ macro_rules! bind_customer {
 
 pub(crate) use bind_customer;
 
+/// Pushes the 45 fields of a [`CustomerRecord`] into a `push_values` tuple, in column order.
+macro_rules! push_customer_values {
+    ($b:ident, $r:expr) => {{
+        $b.push_bind($r.tenant_id);
+        $b.push_bind($r.id);
+        $b.push_bind(&$r.kind);
+        $b.push_bind(&$r.first_name);
+        $b.push_bind(&$r.last_name);
+        $b.push_bind(&$r.company_name);
+        $b.push_bind(&$r.vat_number);
+        $b.push_bind(&$r.email);
+        $b.push_bind(&$r.phone);
+        $b.push_bind(&$r.phone_status);
+        $b.push_bind($r.birth_date);
+        $b.push_bind(&$r.birth_city);
+        $b.push_bind(&$r.birth_country);
+        $b.push_bind(&$r.birth_place_code);
+        $b.push_bind(&$r.citizenship);
+        $b.push_bind(&$r.tax_code);
+        $b.push_bind(&$r.address_line1);
+        $b.push_bind(&$r.address_line2);
+        $b.push_bind(&$r.address_city);
+        $b.push_bind(&$r.address_postal_code);
+        $b.push_bind(&$r.address_region);
+        $b.push_bind(&$r.address_country);
+        $b.push_bind(&$r.language);
+        $b.push_bind(&$r.license_number);
+        $b.push_bind(&$r.license_country);
+        $b.push_bind(&$r.license_issuing_place);
+        $b.push_bind($r.license_issued_on);
+        $b.push_bind($r.license_expires_on);
+        $b.push_bind(&$r.id_doc_type);
+        $b.push_bind(&$r.id_doc_number);
+        $b.push_bind(&$r.id_doc_country);
+        $b.push_bind(&$r.id_doc_issuing_place);
+        $b.push_bind($r.id_doc_expires_on);
+        $b.push_bind($r.vip);
+        $b.push_bind($r.partner_id);
+        $b.push_bind(&$r.external_ref);
+        $b.push_bind($r.created_at);
+        $b.push_bind($r.updated_at);
+        $b.push_bind($r.created_by);
+        $b.push_bind($r.deleted_at);
+        $b.push_bind($r.version);
+        $b.push_bind($r.vip_changed_at);
+        $b.push_bind($r.vip_changed_by);
+        $b.push_bind(&$r.blacklist_scope);
+        $b.push_bind($r.global_match_at);
+    }};
+}
+
+pub(crate) use push_customer_values;
+
 fn text<T: ToString>(value: &Option<T>) -> Option<String> {
     value.as_ref().map(ToString::to_string)
 }
@@ -789,3 +842,26 @@ impl TryFrom<OrderRecord> for Order {
         })
     }
 }
+
+/// Pushes the 15 fields of an [`AuditRecord`] into a `push_values` tuple, in column order.
+macro_rules! push_audit_values {
+    ($b:ident, $r:expr) => {{
+        $b.push_bind($r.tenant_id);
+        $b.push_bind($r.id);
+        $b.push_bind($r.at);
+        $b.push_bind($r.actor_id);
+        $b.push_bind(&$r.actor_role);
+        $b.push_bind(&$r.action);
+        $b.push_bind(&$r.object_type);
+        $b.push_bind($r.object_id);
+        $b.push_bind($r.customer_id);
+        $b.push_bind(&$r.outcome);
+        $b.push_bind(&$r.reason);
+        $b.push_bind(&$r.changes);
+        $b.push_bind(&$r.ip);
+        $b.push_bind(&$r.user_agent);
+        $b.push_bind(&$r.request_id);
+    }};
+}
+
+pub(crate) use push_audit_values;

@@ -8,6 +8,10 @@
 //! - PostgreSQL: a `pg_trgm` GIN index on `search_text`, asked with `LIKE` patterns.
 //!
 //! One- and two-letter queries read the prefix table, index-ordered, on both.
+//!
+//! The joins are `CROSS JOIN` with the join condition in `WHERE`: SQLite takes `CROSS JOIN` as an
+//! order (the index drives, customers are looked up by rowid; left to itself the planner may scan
+//! customers and run the full-text query once per row), PostgreSQL plans it as any inner join.
 
 use clientele_core::customer::Customer;
 use clientele_core::ids::TenantId;
@@ -192,7 +196,7 @@ impl SqlStore {
                 let mut sql = QueryBuilder::new(concat!(
                     "SELECT c.search_rowid, ",
                     qualified_customer_columns!(),
-                    " FROM customer_search s JOIN customers c ON c.search_rowid = s.rowid WHERE s.customer_search MATCH "
+                    " FROM customer_search s CROSS JOIN customers c WHERE c.search_rowid = s.rowid AND s.customer_search MATCH "
                 ));
                 sql.push_bind(fts_query(terms, tier))
                     .push(" AND s.rowid >= ")
@@ -251,8 +255,8 @@ impl SqlStore {
             let mut sql = QueryBuilder::new(concat!(
                 "SELECT c.search_rowid, ",
                 qualified_customer_columns!(),
-                " FROM customer_search_prefixes p JOIN customers c \
-                 ON c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid WHERE p.tenant_id = "
+                " FROM customer_search_prefixes p CROSS JOIN customers c \
+                 WHERE c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid AND p.tenant_id = "
             ));
             sql.push_bind(tenant.as_uuid()).push(" AND p.term = ").push_bind(term);
             if tier != Tier::Exact {

@@ -65,9 +65,33 @@ pub enum Command {
     /// The global blacklist.
     #[command(subcommand)]
     Blacklist(BlacklistCommand),
+    /// Benchmarks: print a table and write it to BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+/// `bench ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Search latency over HTTP, beside a LIKE-scan baseline. Loads a deterministic data set into
+    /// the database once (default sqlite://clientele-bench.db; pass --database-url for PostgreSQL).
+    Search {
+        /// Customers in the largest tenant (the others get a twentieth and 300).
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        /// Measured requests per query kind and concurrency level.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// LIKE-baseline samples per query kind (each scans the whole tenant).
+        #[arg(long, default_value_t = 5)]
+        baseline_samples: usize,
+        /// The report file.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        output: PathBuf,
+    },
 }
 
 /// `blacklist ...`
@@ -180,6 +204,16 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
             println!("{rekeyed}");
             Ok(())
+        }
+        Command::Bench(BenchCommand::Search { customers, requests, baseline_samples, output }) => {
+            // The bench loads a large data set: never into the service's own database by default.
+            let database_url = if config.database_url == Config::default().database_url {
+                "sqlite://clientele-bench.db".to_owned()
+            } else {
+                config.database_url.clone()
+            };
+            let options = crate::bench::search::Options { customers, requests, baseline_samples, database_url, output };
+            crate::bench::search::run(&options).await
         }
         Command::Config(ConfigCommand::Default) => {
             print!("{DEFAULT_TOML}");

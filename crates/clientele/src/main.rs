@@ -1,6 +1,7 @@
 //! `clientele`: parses the command line, loads the configuration, sets up logging and runs the
 //! command. Everything else lives in the library crates.
 
+mod bench;
 mod cli;
 mod config;
 mod dataset;
