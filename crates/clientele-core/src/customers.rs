@@ -24,10 +24,13 @@ use crate::customer::{
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::json;
-use crate::search::{SearchTerms, Tier, allowed_edits, corrections, variants};
+use crate::search::{SearchTerms, Tier, allowed_edits, classify, corrections, is_selective, variants};
 use crate::store::{CustomerQuery, CustomerWrite, NewNote};
 use crate::time::Timestamp;
 use crate::values::{PhoneStatus, parse_date};
+
+/// The most matches a selective search ranks in memory before asking tier by tier instead.
+const SINGLE_PASS_CAP: usize = 1_000;
 
 /// Default page size of lists.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -473,14 +476,42 @@ impl App {
             }
         }
         let limit = query.limit as usize;
+        let tiers = terms.tiers();
         let mut found: Vec<(Tier, i64, Customer)> = Vec::new();
-        for tier in terms.tiers().into_iter().filter(|t| *t >= start) {
-            query.limit = u32::try_from(limit + 1 - found.len()).unwrap_or(1);
-            let after = if tier == start { after } else { None };
-            let rows = self.store().search_customers(tenant, &terms, tier, &query, after).await?;
-            found.extend(rows.into_iter().map(|(rowid, customer)| (tier, rowid, customer)));
-            if found.len() > limit {
-                break;
+        let mut ranked = false;
+        if is_selective(&terms) {
+            // Few customers match a selective query: fetch every match of the broadest tier in one
+            // pass and rank in memory, instead of scanning the index once per tier. If there turn
+            // out to be many, fall back to asking tier by tier, which stops as soon as a page is full.
+            let broadest = tiers.last().copied().unwrap_or(Tier::Substring);
+            query.limit = u32::try_from(SINGLE_PASS_CAP + 1).unwrap_or(u32::MAX);
+            let hits = self.store().search_customers(tenant, &terms, broadest, false, &query, None).await?;
+            if hits.len() <= SINGLE_PASS_CAP {
+                let mut all: Vec<(Tier, i64, Customer)> = hits
+                    .into_iter()
+                    .filter_map(|hit| Some((classify(&terms, &hit.text)?, hit.rowid, hit.customer)))
+                    .collect();
+                all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                found = all
+                    .into_iter()
+                    .filter(|(tier, rowid, _)| match after {
+                        Some(after) => (*tier, std::cmp::Reverse(*rowid)) > (start, std::cmp::Reverse(after)),
+                        None => true,
+                    })
+                    .take(limit + 1)
+                    .collect();
+                ranked = true;
+            }
+        }
+        if !ranked {
+            for tier in tiers.into_iter().filter(|t| *t >= start) {
+                query.limit = u32::try_from(limit + 1 - found.len()).unwrap_or(1);
+                let after = if tier == start { after } else { None };
+                let hits = self.store().search_customers(tenant, &terms, tier, true, &query, after).await?;
+                found.extend(hits.into_iter().map(|hit| (tier, hit.rowid, hit.customer)));
+                if found.len() > limit {
+                    break;
+                }
             }
         }
         let next = if found.len() > limit {

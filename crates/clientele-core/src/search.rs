@@ -285,6 +285,39 @@ impl SearchTerms {
     }
 }
 
+/// The best tier at which a customer's search text matches the query, exactly as the stores'
+/// tier conditions define it (used to rank a single broad pass in memory), or `None`. For queries
+/// with at least one word of three letters or more: one- and two-letter queries are ranked by the
+/// prefix table, never in memory (see [`is_selective`]).
+pub fn classify(terms: &SearchTerms, text: &str) -> Option<Tier> {
+    if !terms.short.iter().all(|s| text.contains(&format!(" {s}"))) {
+        return None;
+    }
+    let mut worst = Tier::Exact;
+    for term in &terms.long {
+        let words = || std::iter::once(&term.word).chain(&term.alternatives);
+        let tier = if words().any(|w| text.contains(&format!(" {w} "))) {
+            Tier::Exact
+        } else if words().any(|w| text.contains(&format!(" {w}"))) {
+            Tier::Prefix
+        } else if words().any(|w| text.contains(w.as_str())) {
+            Tier::Substring
+        } else if term.corrections.iter().any(|c| text.contains(&format!(" {c} "))) {
+            Tier::Typo
+        } else {
+            return None;
+        };
+        worst = worst.max(tier);
+    }
+    Some(worst)
+}
+
+/// Whether a query is selective enough that one broad pass, ranked in memory, beats asking tier
+/// by tier: several words, or one long word. Short common words fill a page from the first tiers.
+pub fn is_selective(terms: &SearchTerms) -> bool {
+    terms.long.len() >= 2 || terms.long.iter().any(|t| t.word.len() >= 5)
+}
+
 /// The vocabulary words that correct `word`: within its allowed edits, and not the word itself.
 pub fn corrections(word: &str, candidates: &[String]) -> Vec<String> {
     let allowed = allowed_edits(word);
@@ -375,6 +408,20 @@ mod tests {
             let word_variants = vocabulary_variants(word);
             assert!(query_variants.iter().any(|v| word_variants.contains(v)), "{query} / {word}");
         }
+    }
+
+    #[test]
+    fn classification_follows_the_tiers() {
+        let mut terms = SearchTerms::parse("mario ross").unwrap();
+        terms.long[1].corrections = vec!["rosa".into()];
+        assert_eq!(classify(&terms, " mario ross "), Some(Tier::Exact));
+        assert_eq!(classify(&terms, " mario rossi "), Some(Tier::Prefix));
+        assert_eq!(classify(&terms, " giammario derossi "), Some(Tier::Substring));
+        assert_eq!(classify(&terms, " mario rosa "), Some(Tier::Typo));
+        assert_eq!(classify(&terms, " mario bianchi "), None);
+        let short = SearchTerms::parse("mario r").unwrap();
+        assert_eq!(classify(&short, " mario bianchi "), None);
+        assert_eq!(classify(&short, " mario bianchi rossi "), Some(Tier::Exact));
     }
 
     #[test]

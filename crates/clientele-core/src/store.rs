@@ -142,6 +142,17 @@ impl CustomerWrite {
     }
 }
 
+/// A customer found by a search, with its place in recency order and its search text.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// The search rowid: increases with creation within a tenant.
+    pub rowid: i64,
+    /// The folded text the search matched.
+    pub text: String,
+    /// The customer.
+    pub customer: Customer,
+}
+
 /// Keyset position for the platform's global list, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GlobalQuery {
@@ -273,17 +284,18 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<Order>>;
-    /// One tier of a search: the customers matching `terms` at exactly `tier` (not a better
-    /// one) and the filters of `query`, newest first, after the search rowid `after`; with each,
-    /// its search rowid (the recency order, which cursors carry).
+    /// One tier of a search: the customers matching `terms` at `tier` and the filters of
+    /// `query`, newest first, after the search rowid `after`. With `exclusive`, only those that
+    /// match no better tier; without, every customer matching at `tier` or better.
     async fn search_customers(
         &self,
         tenant: TenantId,
         terms: &crate::search::SearchTerms,
         tier: crate::search::Tier,
+        exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<(i64, Customer)>>;
+    ) -> Result<Vec<SearchHit>>;
     /// Words of the tenant's search vocabulary that have any of `variants` in their deletion
     /// neighbourhood (typo candidates).
     async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>>;

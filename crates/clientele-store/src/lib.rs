@@ -24,7 +24,9 @@ use clientele_core::customer::{Customer, Note};
 use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
 use clientele_core::order::Order;
 use clientele_core::search::{SearchTerms, Tier};
-use clientele_core::store::{AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, Store};
+use clientele_core::store::{
+    AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, SearchHit, Store,
+};
 use clientele_core::tenant::Tenant;
 use clientele_core::time::Timestamp;
 use clientele_core::user::{PlatformAdmin, User};
@@ -355,10 +357,11 @@ impl Store for SqlStore {
         tenant: TenantId,
         terms: &SearchTerms,
         tier: Tier,
+        exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<(i64, Customer)>> {
-        self.search_tier(tenant, terms, tier, query, after).await
+    ) -> Result<Vec<SearchHit>> {
+        self.search_tier(tenant, terms, tier, exclusive, query, after).await
     }
 
     async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>> {

@@ -16,7 +16,7 @@
 use clientele_core::customer::Customer;
 use clientele_core::ids::TenantId;
 use clientele_core::search::{SearchDocument, SearchTerms, Tier};
-use clientele_core::store::CustomerQuery;
+use clientele_core::store::{CustomerQuery, SearchHit};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -107,12 +107,20 @@ macro_rules! index_customer {
 
 pub(crate) use index_customer;
 
-/// A search hit: the customer and its place in recency order.
+/// A search hit: the customer, its place in recency order and its search text.
 #[derive(Debug, sqlx::FromRow)]
 struct SearchRecord {
     search_rowid: i64,
+    search_text: String,
     #[sqlx(flatten)]
     customer: CustomerRecord,
+}
+
+impl TryFrom<SearchRecord> for SearchHit {
+    type Error = Error;
+    fn try_from(r: SearchRecord) -> Result<Self> {
+        Ok(SearchHit { rowid: r.search_rowid, text: r.search_text, customer: Customer::try_from(r.customer)? })
+    }
 }
 
 /// The phrases a word matches at a tier: ` w ` (exact), ` w` (prefix), `w` (substring).
@@ -161,10 +169,10 @@ fn fts_condition(terms: &SearchTerms, tier: Tier) -> String {
     parts.join(" AND ")
 }
 
-/// The FTS5 query of a tier: its condition, minus the tiers above it.
-fn fts_query(terms: &SearchTerms, tier: Tier) -> String {
+/// The FTS5 query of a tier: its condition, minus the tiers above it when `exclusive`.
+fn fts_query(terms: &SearchTerms, tier: Tier, exclusive: bool) -> String {
     let this = fts_condition(terms, tier);
-    match previous(tier) {
+    match previous(tier).filter(|_| exclusive) {
         Some(above) => format!("({this}) NOT ({})", fts_condition(terms, above)),
         None => this,
     }
@@ -181,11 +189,12 @@ impl SqlStore {
         tenant: TenantId,
         terms: &SearchTerms,
         tier: Tier,
+        exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<(i64, Customer)>> {
+    ) -> Result<Vec<SearchHit>> {
         if terms.long.is_empty() {
-            return self.search_prefix_tier(tenant, terms, tier, query, after).await;
+            return self.search_prefix_tier(tenant, terms, tier, exclusive, query, after).await;
         }
         let records = match &self.db {
             Db::Sqlite { read, .. } => {
@@ -194,11 +203,11 @@ impl SqlStore {
                 let high = low + (1_i64 << TENANT_ROWID_SHIFT) - 1;
                 let high = after.map_or(high, |a| a - 1);
                 let mut sql = QueryBuilder::new(concat!(
-                    "SELECT c.search_rowid, ",
+                    "SELECT c.search_rowid, c.search_text, ",
                     qualified_customer_columns!(),
                     " FROM customer_search s CROSS JOIN customers c WHERE c.search_rowid = s.rowid AND s.customer_search MATCH "
                 ));
-                sql.push_bind(fts_query(terms, tier))
+                sql.push_bind(fts_query(terms, tier, exclusive))
                     .push(" AND s.rowid >= ")
                     .push_bind(low)
                     .push(" AND s.rowid <= ")
@@ -214,13 +223,13 @@ impl SqlStore {
             }
             Db::Postgres(pool) => {
                 let mut sql = QueryBuilder::new(concat!(
-                    "SELECT search_rowid, ",
+                    "SELECT search_rowid, search_text, ",
                     customer_columns!(),
                     " FROM customers WHERE tenant_id = "
                 ));
                 sql.push_bind(tenant.as_uuid()).push(" AND ");
                 push_like_condition(&mut sql, terms, tier);
-                if let Some(above) = previous(tier) {
+                if let Some(above) = previous(tier).filter(|_| exclusive) {
                     sql.push(" AND NOT (");
                     push_like_condition(&mut sql, terms, above);
                     sql.push(")");
@@ -233,7 +242,7 @@ impl SqlStore {
                 sql.build_query_as::<SearchRecord>().fetch_all(pool).await
             }
         };
-        records.map_err(db_error)?.into_iter().map(|r| Ok((r.search_rowid, Customer::try_from(r.customer)?))).collect()
+        records.map_err(db_error)?.into_iter().map(SearchHit::try_from).collect()
     }
 
     /// One- and two-letter queries: the prefix table, newest first. The first word drives; the
@@ -243,9 +252,10 @@ impl SqlStore {
         tenant: TenantId,
         terms: &SearchTerms,
         tier: Tier,
+        exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<(i64, Customer)>> {
+    ) -> Result<Vec<SearchHit>> {
         let Some((first, others)) = terms.short.split_first() else { return Ok(Vec::new()) };
         let term = match tier {
             Tier::Exact => format!("={first}"),
@@ -253,13 +263,13 @@ impl SqlStore {
         };
         let records = with_reader!(self, |pool| {
             let mut sql = QueryBuilder::new(concat!(
-                "SELECT c.search_rowid, ",
+                "SELECT c.search_rowid, c.search_text, ",
                 qualified_customer_columns!(),
                 " FROM customer_search_prefixes p CROSS JOIN customers c \
                  WHERE c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid AND p.tenant_id = "
             ));
             sql.push_bind(tenant.as_uuid()).push(" AND p.term = ").push_bind(term);
-            if tier != Tier::Exact {
+            if tier != Tier::Exact && exclusive {
                 sql.push(
                     " AND NOT EXISTS (SELECT 1 FROM customer_search_prefixes x \
                      WHERE x.tenant_id = p.tenant_id AND x.search_rowid = p.search_rowid AND x.term = ",
@@ -277,7 +287,7 @@ impl SqlStore {
             sql.push(" ORDER BY p.search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
             sql.build_query_as::<SearchRecord>().fetch_all(pool).await
         });
-        records.map_err(db_error)?.into_iter().map(|r| Ok((r.search_rowid, Customer::try_from(r.customer)?))).collect()
+        records.map_err(db_error)?.into_iter().map(SearchHit::try_from).collect()
     }
 
     /// Vocabulary words sharing any of `variants`.
@@ -403,11 +413,12 @@ mod tests {
     #[test]
     fn fts_queries_exclude_the_tiers_above() {
         let mut terms = SearchTerms::parse("mario ro").unwrap();
-        assert_eq!(fts_query(&terms, Tier::Exact), "(\" mario \") AND \" ro\"");
-        assert_eq!(fts_query(&terms, Tier::Prefix), "((\" mario\") AND \" ro\") NOT ((\" mario \") AND \" ro\")");
+        assert_eq!(fts_query(&terms, Tier::Exact, true), "(\" mario \") AND \" ro\"");
+        assert_eq!(fts_query(&terms, Tier::Prefix, true), "((\" mario\") AND \" ro\") NOT ((\" mario \") AND \" ro\")");
+        assert_eq!(fts_query(&terms, Tier::Prefix, false), "(\" mario\") AND \" ro\"");
         terms.long[0].corrections = vec!["maria".into()];
         assert_eq!(
-            fts_query(&terms, Tier::Typo),
+            fts_query(&terms, Tier::Typo, true),
             "((\"mario\" OR \" maria \") AND \" ro\") NOT ((\"mario\") AND \" ro\")"
         );
     }

@@ -178,6 +178,33 @@ app_conformance! {
         assert_eq!(search(app, &actor, "quatrocchi", &[]).await.0, ["Zebedeo Quattrocchi"]);
     }
 
+    async fn ranking_one_broad_pass_in_memory_agrees_with_asking_tier_by_tier(app: &App) {
+        use clientele_core::search::{SearchTerms, classify};
+        use clientele_core::store::CustomerQuery;
+        let actor = fixture(app).await;
+        let tenant = actor.tenant_id().unwrap();
+        let query = CustomerQuery::all(clientele_core::access::CustomerScope::All, 100);
+        // Queries with a word of three letters or more: one- and two-letter queries are ranked by
+        // the prefix table and are never ranked in memory.
+        for q in ["rossi", "ross", "mario ross", "nicolo", "example com", "333 12 34", "ari", "mario r", "li wei"] {
+            let mut terms = SearchTerms::parse(q).unwrap();
+            if let Some(first) = terms.long.first_mut() {
+                first.corrections = vec!["rosa".into(), "maria".into()];
+            }
+            let mut tiered = Vec::new();
+            for tier in terms.tiers() {
+                let hits = app.store().search_customers(tenant, &terms, tier, true, &query, None).await.unwrap();
+                tiered.extend(hits.into_iter().map(|h| (tier, h.customer.id)));
+            }
+            let broadest = *terms.tiers().last().unwrap();
+            let hits = app.store().search_customers(tenant, &terms, broadest, false, &query, None).await.unwrap();
+            let mut ranked: Vec<_> = hits.into_iter().map(|h| (classify(&terms, &h.text).unwrap(), h.rowid, h.customer.id)).collect();
+            ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            let ranked: Vec<_> = ranked.into_iter().map(|(tier, _, id)| (tier, id)).collect();
+            assert_eq!(ranked, tiered, "{q}");
+        }
+    }
+
     async fn hostile_queries_are_harmless(app: &App) {
         let actor = fixture(app).await;
         for query in ["%", "_", "'", "\\", "' OR 1=1 --", "%_%", "\"", "NOT", "AND OR NOT", "*", "^", "(", ")", "\u{0}"] {
