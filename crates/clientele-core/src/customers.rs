@@ -477,7 +477,7 @@ impl App {
         }
         let limit = query.limit as usize;
         let tiers = terms.tiers();
-        let mut found: Vec<(Tier, i64, Customer)> = Vec::new();
+        let mut found: Vec<(Tier, i64)> = Vec::new();
         let mut ranked = false;
         if is_selective(&terms) {
             // Few customers match a selective query: fetch every match of the broadest tier in one
@@ -485,21 +485,16 @@ impl App {
             // out to be many, fall back to asking tier by tier, which stops as soon as a page is full.
             let broadest = tiers.last().copied().unwrap_or(Tier::Substring);
             query.limit = u32::try_from(SINGLE_PASS_CAP + 1).unwrap_or(u32::MAX);
-            let hits = self.store().search_customers(tenant, &terms, broadest, false, &query, None).await?;
-            if hits.len() <= SINGLE_PASS_CAP {
-                let mut all: Vec<(Tier, i64, Customer)> = hits
-                    .into_iter()
-                    .filter_map(|hit| Some((classify(&terms, &hit.text)?, hit.rowid, hit.customer)))
-                    .collect();
+            let matches = self.store().search_matches(tenant, &terms, broadest, false, &query, None).await?;
+            if matches.len() <= SINGLE_PASS_CAP {
+                let mut all: Vec<(Tier, i64)> =
+                    matches.iter().filter_map(|m| Some((classify(&terms, &m.text)?, m.rowid))).collect();
                 all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-                found = all
-                    .into_iter()
-                    .filter(|(tier, rowid, _)| match after {
-                        Some(after) => (*tier, std::cmp::Reverse(*rowid)) > (start, std::cmp::Reverse(after)),
-                        None => true,
-                    })
-                    .take(limit + 1)
-                    .collect();
+                let past_cursor = |(tier, rowid): &(Tier, i64)| match after {
+                    Some(after) => (*tier, std::cmp::Reverse(*rowid)) > (start, std::cmp::Reverse(after)),
+                    None => true,
+                };
+                found = all.into_iter().filter(past_cursor).take(limit + 1).collect();
                 ranked = true;
             }
         }
@@ -507,8 +502,8 @@ impl App {
             for tier in tiers.into_iter().filter(|t| *t >= start) {
                 query.limit = u32::try_from(limit + 1 - found.len()).unwrap_or(1);
                 let after = if tier == start { after } else { None };
-                let hits = self.store().search_customers(tenant, &terms, tier, true, &query, after).await?;
-                found.extend(hits.into_iter().map(|hit| (tier, hit.rowid, hit.customer)));
+                let matches = self.store().search_matches(tenant, &terms, tier, true, &query, after).await?;
+                found.extend(matches.into_iter().map(|m| (tier, m.rowid)));
                 if found.len() > limit {
                     break;
                 }
@@ -516,11 +511,14 @@ impl App {
         }
         let next = if found.len() > limit {
             found.truncate(limit);
-            found.last().map(|(tier, rowid, _)| encode_search_cursor(*tier, *rowid, fingerprint))
+            found.last().map(|(tier, rowid)| encode_search_cursor(*tier, *rowid, fingerprint))
         } else {
             None
         };
-        Ok((found.into_iter().map(|(_, _, customer)| customer).collect(), next))
+        // Only the page's customers are read in full, in one query.
+        let rowids: Vec<i64> = found.iter().map(|(_, rowid)| *rowid).collect();
+        let customers = self.store().customers_by_search_rowid(tenant, &rowids).await?;
+        Ok((customers, next))
     }
 
     /// Adds a note to a customer's timeline.

@@ -142,15 +142,13 @@ impl CustomerWrite {
     }
 }
 
-/// A customer found by a search, with its place in recency order and its search text.
-#[derive(Debug, Clone)]
-pub struct SearchHit {
+/// A search match before the customer is read: its place in recency order and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchMatch {
     /// The search rowid: increases with creation within a tenant.
     pub rowid: i64,
-    /// The folded text the search matched.
+    /// The folded text that matched.
     pub text: String,
-    /// The customer.
-    pub customer: Customer,
 }
 
 /// Keyset position for the platform's global list, newest first.
@@ -284,10 +282,10 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<Order>>;
-    /// One tier of a search: the customers matching `terms` at `tier` and the filters of
-    /// `query`, newest first, after the search rowid `after`. With `exclusive`, only those that
-    /// match no better tier; without, every customer matching at `tier` or better.
-    async fn search_customers(
+    /// The customers matching `terms` at `tier` and the filters of `query`, newest first, after
+    /// the search rowid `after`, at most `query.limit`: their search rowids and texts. With
+    /// `exclusive`, only those matching no better tier; without, every match at `tier` or better.
+    async fn search_matches(
         &self,
         tenant: TenantId,
         terms: &crate::search::SearchTerms,
@@ -295,7 +293,9 @@ pub trait Store: Send + Sync + 'static {
         exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<SearchHit>>;
+    ) -> Result<Vec<SearchMatch>>;
+    /// The customers with these search rowids, in the order given.
+    async fn customers_by_search_rowid(&self, tenant: TenantId, rowids: &[i64]) -> Result<Vec<Customer>>;
     /// Words of the tenant's search vocabulary that have any of `variants` in their deletion
     /// neighbourhood (typo candidates).
     async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>>;

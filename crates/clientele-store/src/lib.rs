@@ -25,7 +25,7 @@ use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
 use clientele_core::order::Order;
 use clientele_core::search::{SearchTerms, Tier};
 use clientele_core::store::{
-    AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, SearchHit, Store,
+    AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, SearchMatch, Store,
 };
 use clientele_core::tenant::Tenant;
 use clientele_core::time::Timestamp;
@@ -352,7 +352,7 @@ impl Store for SqlStore {
         self.driver_has_customer(tenant, driver, customer).await
     }
 
-    async fn search_customers(
+    async fn search_matches(
         &self,
         tenant: TenantId,
         terms: &SearchTerms,
@@ -360,8 +360,12 @@ impl Store for SqlStore {
         exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<SearchHit>> {
+    ) -> Result<Vec<SearchMatch>> {
         self.search_tier(tenant, terms, tier, exclusive, query, after).await
+    }
+
+    async fn customers_by_search_rowid(&self, tenant: TenantId, rowids: &[i64]) -> Result<Vec<Customer>> {
+        self.customers_by_rowid(tenant, rowids).await
     }
 
     async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>> {

@@ -57,20 +57,6 @@ macro_rules! customer_columns {
     };
 }
 
-/// The columns of `customers` qualified with `c.`, for queries that join other tables.
-macro_rules! qualified_customer_columns {
-    () => {
-        "c.tenant_id, c.id, c.kind, c.first_name, c.last_name, c.company_name, c.vat_number, c.email, \
-         c.phone, c.phone_status, c.birth_date, c.birth_city, c.birth_country, c.birth_place_code, \
-         c.citizenship, c.tax_code, c.address_line1, c.address_line2, c.address_city, \
-         c.address_postal_code, c.address_region, c.address_country, c.language, c.license_number, \
-         c.license_country, c.license_issuing_place, c.license_issued_on, c.license_expires_on, \
-         c.id_doc_type, c.id_doc_number, c.id_doc_country, c.id_doc_issuing_place, c.id_doc_expires_on, \
-         c.vip, c.partner_id, c.external_ref, c.created_at, c.updated_at, c.created_by, c.deleted_at, \
-         c.version, c.vip_changed_at, c.vip_changed_by, c.blacklist_scope, c.global_match_at"
-    };
-}
-
 macro_rules! audit_columns {
     () => {
         "tenant_id, id, at, actor_id, actor_role, action, object_type, object_id, customer_id, outcome, reason, \
@@ -78,9 +64,7 @@ macro_rules! audit_columns {
     };
 }
 
-pub(crate) use {
-    audit_columns, customer_columns, platform_admin_columns, qualified_customer_columns, tenant_columns, user_columns,
-};
+pub(crate) use {audit_columns, customer_columns, platform_admin_columns, tenant_columns, user_columns};
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct TenantRecord {

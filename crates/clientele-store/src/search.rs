@@ -16,7 +16,7 @@
 use clientele_core::customer::Customer;
 use clientele_core::ids::TenantId;
 use clientele_core::search::{SearchDocument, SearchTerms, Tier};
-use clientele_core::store::{CustomerQuery, SearchHit};
+use clientele_core::store::{CustomerQuery, SearchMatch};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::customers::push_customer_filters;
 use crate::db::{Db, db_error, in_transaction, with_reader};
-use crate::records::{CustomerRecord, customer_columns, qualified_customer_columns};
+use crate::records::{CustomerRecord, customer_columns};
 
 /// Bumped whenever folding or the document changes: `migrate` then re-indexes every customer.
 const SEARCH_INDEX_VERSION: &str = "1";
@@ -107,20 +107,14 @@ macro_rules! index_customer {
 
 pub(crate) use index_customer;
 
-/// A search hit: the customer, its place in recency order and its search text.
+/// A customer with its place in recency order (and its search text, for re-indexing).
 #[derive(Debug, sqlx::FromRow)]
 struct SearchRecord {
     search_rowid: i64,
+    #[allow(dead_code)]
     search_text: String,
     #[sqlx(flatten)]
     customer: CustomerRecord,
-}
-
-impl TryFrom<SearchRecord> for SearchHit {
-    type Error = Error;
-    fn try_from(r: SearchRecord) -> Result<Self> {
-        Ok(SearchHit { rowid: r.search_rowid, text: r.search_text, customer: Customer::try_from(r.customer)? })
-    }
 }
 
 /// The phrases a word matches at a tier: ` w ` (exact), ` w` (prefix), `w` (substring).
@@ -183,7 +177,7 @@ impl SqlStore {
         matches!(self.db, Db::Sqlite { .. })
     }
 
-    /// One tier of a search, newest first.
+    /// The matches of a tier (or of every tier up to it), newest first: rowids and texts.
     pub(crate) async fn search_tier(
         &self,
         tenant: TenantId,
@@ -192,21 +186,20 @@ impl SqlStore {
         exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<SearchHit>> {
+    ) -> Result<Vec<SearchMatch>> {
         if terms.long.is_empty() {
             return self.search_prefix_tier(tenant, terms, tier, exclusive, query, after).await;
         }
-        let records = match &self.db {
+        let rows: std::result::Result<Vec<(i64, String)>, sqlx::Error> = match &self.db {
             Db::Sqlite { read, .. } => {
                 let number = self.tenant_number(tenant).await?;
                 let low = number << TENANT_ROWID_SHIFT;
                 let high = low + (1_i64 << TENANT_ROWID_SHIFT) - 1;
                 let high = after.map_or(high, |a| a - 1);
-                let mut sql = QueryBuilder::new(concat!(
-                    "SELECT c.search_rowid, c.search_text, ",
-                    qualified_customer_columns!(),
-                    " FROM customer_search s CROSS JOIN customers c WHERE c.search_rowid = s.rowid AND s.customer_search MATCH "
-                ));
+                let mut sql = QueryBuilder::new(
+                    "SELECT c.search_rowid, c.search_text FROM customer_search s CROSS JOIN customers c \
+                     WHERE c.search_rowid = s.rowid AND s.customer_search MATCH ",
+                );
                 sql.push_bind(fts_query(terms, tier, exclusive))
                     .push(" AND s.rowid >= ")
                     .push_bind(low)
@@ -219,14 +212,10 @@ impl SqlStore {
                 }
                 push_customer_filters!(sql, tenant, query, "c.");
                 sql.push(" ORDER BY s.rowid DESC LIMIT ").push_bind(i64::from(query.limit));
-                sql.build_query_as::<SearchRecord>().fetch_all(read).await
+                sql.build_query_as().fetch_all(read).await
             }
             Db::Postgres(pool) => {
-                let mut sql = QueryBuilder::new(concat!(
-                    "SELECT search_rowid, search_text, ",
-                    customer_columns!(),
-                    " FROM customers WHERE tenant_id = "
-                ));
+                let mut sql = QueryBuilder::new("SELECT search_rowid, search_text FROM customers WHERE tenant_id = ");
                 sql.push_bind(tenant.as_uuid()).push(" AND ");
                 push_like_condition(&mut sql, terms, tier);
                 if let Some(above) = previous(tier).filter(|_| exclusive) {
@@ -239,10 +228,10 @@ impl SqlStore {
                     sql.push(" AND search_rowid < ").push_bind(after);
                 }
                 sql.push(" ORDER BY search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
-                sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+                sql.build_query_as().fetch_all(pool).await
             }
         };
-        records.map_err(db_error)?.into_iter().map(SearchHit::try_from).collect()
+        Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
     }
 
     /// One- and two-letter queries: the prefix table, newest first. The first word drives; the
@@ -255,19 +244,17 @@ impl SqlStore {
         exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,
-    ) -> Result<Vec<SearchHit>> {
+    ) -> Result<Vec<SearchMatch>> {
         let Some((first, others)) = terms.short.split_first() else { return Ok(Vec::new()) };
         let term = match tier {
             Tier::Exact => format!("={first}"),
             _ => format!("^{first}"),
         };
-        let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!(
-                "SELECT c.search_rowid, c.search_text, ",
-                qualified_customer_columns!(),
-                " FROM customer_search_prefixes p CROSS JOIN customers c \
-                 WHERE c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid AND p.tenant_id = "
-            ));
+        let rows = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(
+                "SELECT c.search_rowid, c.search_text FROM customer_search_prefixes p CROSS JOIN customers c \
+                 WHERE c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid AND p.tenant_id = ",
+            );
             sql.push_bind(tenant.as_uuid()).push(" AND p.term = ").push_bind(term);
             if tier != Tier::Exact && exclusive {
                 sql.push(
@@ -285,9 +272,33 @@ impl SqlStore {
                 sql.push(" AND p.search_rowid < ").push_bind(after);
             }
             sql.push(" ORDER BY p.search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
+            sql.build_query_as::<(i64, String)>().fetch_all(pool).await
+        });
+        Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
+    }
+
+    /// The customers with these search rowids, in the order given (absent ones left out).
+    pub(crate) async fn customers_by_rowid(&self, tenant: TenantId, rowids: &[i64]) -> Result<Vec<Customer>> {
+        if rowids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!(
+                "SELECT search_rowid, search_text, ",
+                customer_columns!(),
+                " FROM customers WHERE tenant_id = "
+            ));
+            sql.push_bind(tenant.as_uuid()).push(" AND search_rowid IN (");
+            let mut list = sql.separated(", ");
+            for rowid in rowids {
+                list.push_bind(*rowid);
+            }
+            sql.push(")");
             sql.build_query_as::<SearchRecord>().fetch_all(pool).await
         });
-        records.map_err(db_error)?.into_iter().map(SearchHit::try_from).collect()
+        let mut by_rowid: std::collections::HashMap<i64, CustomerRecord> =
+            records.map_err(db_error)?.into_iter().map(|r| (r.search_rowid, r.customer)).collect();
+        rowids.iter().filter_map(|r| by_rowid.remove(r)).map(Customer::try_from).collect()
     }
 
     /// Vocabulary words sharing any of `variants`.

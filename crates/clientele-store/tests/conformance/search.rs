@@ -193,14 +193,13 @@ app_conformance! {
             }
             let mut tiered = Vec::new();
             for tier in terms.tiers() {
-                let hits = app.store().search_customers(tenant, &terms, tier, true, &query, None).await.unwrap();
-                tiered.extend(hits.into_iter().map(|h| (tier, h.customer.id)));
+                let matches = app.store().search_matches(tenant, &terms, tier, true, &query, None).await.unwrap();
+                tiered.extend(matches.into_iter().map(|m| (tier, m.rowid)));
             }
             let broadest = *terms.tiers().last().unwrap();
-            let hits = app.store().search_customers(tenant, &terms, broadest, false, &query, None).await.unwrap();
-            let mut ranked: Vec<_> = hits.into_iter().map(|h| (classify(&terms, &h.text).unwrap(), h.rowid, h.customer.id)).collect();
+            let matches = app.store().search_matches(tenant, &terms, broadest, false, &query, None).await.unwrap();
+            let mut ranked: Vec<_> = matches.into_iter().map(|m| (classify(&terms, &m.text).unwrap(), m.rowid)).collect();
             ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-            let ranked: Vec<_> = ranked.into_iter().map(|(tier, _, id)| (tier, id)).collect();
             assert_eq!(ranked, tiered, "{q}");
         }
     }
