@@ -27,10 +27,7 @@ const INSERT_CUSTOMER_SQLITE: &str = concat!(
     ", search_text, search_rowid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
      $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, \
      $39, $40, $41, $42, $43, $44, $45, $46, \
-     COALESCE((SELECT search_rowid FROM customers WHERE search_rowid BETWEEN \
-         (SELECT number FROM tenants WHERE id = $1) * 1099511627776 \
-         AND (SELECT number FROM tenants WHERE id = $1) * 1099511627776 + 1099511627775 \
-         ORDER BY search_rowid DESC LIMIT 1), \
+     COALESCE((SELECT search_rowid FROM customers WHERE tenant_id = $1 ORDER BY search_rowid DESC LIMIT 1), \
        (SELECT number FROM tenants WHERE id = $1) * 1099511627776) + 1) \
      RETURNING search_rowid"
 );
@@ -334,9 +331,8 @@ impl SqlStore {
             // its sequence. Either way they come back with each id.
             let next_rowid: i64 = if sqlite {
                 sqlx::query_scalar(
-                    "SELECT COALESCE((SELECT search_rowid FROM customers WHERE search_rowid BETWEEN t.number * 1099511627776 \
-                     AND t.number * 1099511627776 + 1099511627775 ORDER BY search_rowid DESC LIMIT 1), \
-                     t.number * 1099511627776) + 1 FROM tenants t WHERE t.id = $1",
+                    "SELECT COALESCE((SELECT search_rowid FROM customers WHERE tenant_id = $1 \
+                     ORDER BY search_rowid DESC LIMIT 1), t.number * 1099511627776) + 1 FROM tenants t WHERE t.id = $1",
                 )
                 .bind(tenant_id)
                 .fetch_one(&mut *tx)

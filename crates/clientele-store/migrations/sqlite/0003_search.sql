@@ -14,7 +14,8 @@ ALTER TABLE customers ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
 ALTER TABLE customers ADD COLUMN search_rowid INTEGER;
 UPDATE customers SET search_rowid = (SELECT number FROM tenants WHERE id = customers.tenant_id) * 1099511627776
     + (SELECT COUNT(*) FROM customers c2 WHERE c2.tenant_id = customers.tenant_id AND c2.id <= customers.id);
-CREATE UNIQUE INDEX customers_search_rowid ON customers (search_rowid);
+-- Every lookup by search rowid also names the tenant (a search's join, a page's fetch).
+CREATE UNIQUE INDEX customers_search_rowid ON customers (tenant_id, search_rowid);
 
 CREATE VIRTUAL TABLE customer_search USING fts5(search_text, content = '', contentless_delete = 1, tokenize = 'trigram');
 
