@@ -1,4 +1,4 @@
-//! The roles table of DESIGN.md §3, as code: which actor may do what, and which customers it sees.
+//! The roles table (README.md, "Roles"), as code: which actor may do what, and which customers it sees.
 //!
 //! Services ask the actor for a capability before doing anything; the HTTP extractors only make
 //! the coarse cut (authenticated, tenant member, admin) so that handler signatures state it.
@@ -137,7 +137,7 @@ fn forbidden(capability: Capability) -> Error {
 mod tests {
     use super::*;
 
-    /// The rows of DESIGN.md §3 that exist so far, column by column: admin, operator, driver, partner.
+    /// The rows of the roles table that exist so far, column by column: admin, operator, driver, partner.
     #[test]
     fn capabilities_match_the_roles_table() {
         let table = [

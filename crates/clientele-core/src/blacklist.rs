@@ -1,4 +1,4 @@
-//! Blacklists (DESIGN.md §5): a tenant's own list, and the platform-wide list built to the Italian
+//! Blacklists: a tenant's own list, and the platform-wide list built to the Italian
 //! data-protection authority's conditions for a shared renters' list.
 //!
 //! A tenant entry is an ordinary record of the tenant: reason code, free-text note, who and when.

@@ -1,4 +1,4 @@
-//! Customers: the record (DESIGN.md §4), how it is shown, and the rules its fields obey.
+//! Customers: the record, how it is shown, and the rules its fields obey.
 //!
 //! [`CustomerInput`] is what a client sends (create, or the result of applying a PATCH to the
 //! current record); [`CustomerInput::validate`] turns it into [`CustomerData`], naming every bad
@@ -536,7 +536,7 @@ const SHORT: usize = 100;
 const LONG: usize = 200;
 
 impl CustomerInput {
-    /// Applies the rules of DESIGN.md §4 and returns the validated fields, or every bad field.
+    /// Applies the customer rules (README.md) and returns the validated fields, or every bad field.
     pub fn validate(&self, rules: &Rules) -> Result<CustomerData> {
         let mut e = FieldErrors::new();
         let kind = self.kind.unwrap_or(CustomerKind::Client);
@@ -628,9 +628,16 @@ impl CustomerInput {
         })
     }
 
+    /// The most notes a new customer may start with.
+    pub const MAX_NOTES: usize = 20;
+
     /// The notes to start the timeline with, validated (`notes.0`, `notes.1`, ...).
     pub fn validate_notes(&self) -> Result<Vec<String>> {
         let mut e = FieldErrors::new();
+        if self.notes.as_ref().is_some_and(|n| n.len() > Self::MAX_NOTES) {
+            e.push("notes", FieldCode::OutOfRange, format!("at most {} notes at creation", Self::MAX_NOTES));
+            return Err(e.into_error());
+        }
         let notes: Vec<String> = (self.notes.iter().flatten().enumerate())
             .filter_map(|(i, body)| e.take(&format!("notes.{i}"), note_body(body)))
             .collect();

@@ -125,7 +125,7 @@ impl App {
         let rules = self.rules(grant.tenant_id).await?;
         let (customer, write) = self.prepare_new_customer(actor, &grant, &rules, input, &mut HashSet::new()).await?;
         self.store().insert_customer(&customer, &write).await?;
-        let warnings = self.warnings(&customer, !write.global_matches.is_empty()).await?;
+        let warnings = self.warnings(&grant, &customer, !write.global_matches.is_empty()).await?;
         Ok(SavedCustomer { view: customer.into(), warnings })
     }
 
@@ -167,6 +167,9 @@ impl App {
         if vip {
             actor.require(Capability::SetVip)?;
         }
+        if input.notes.as_ref().is_some_and(|n| !n.is_empty()) {
+            actor.require(Capability::AddNote)?;
+        }
         let mut errors = FieldErrors::new();
         if input.version.is_some() {
             errors.push("version", FieldCode::NotAllowed, "is only sent when updating");
@@ -190,7 +193,7 @@ impl App {
                 "the external_ref appears twice in the batch",
             ));
         }
-        self.check_references(grant.tenant_id, &data, None).await?;
+        self.check_references(grant, &data, None).await?;
 
         let now = Timestamp::now();
         let mut customer = Customer {
@@ -282,7 +285,7 @@ impl App {
             (header, body) => header.or(body),
         };
         if let Some(expected) = expected.filter(|v| *v != current.version) {
-            return Err(version_conflict(expected, current.version));
+            return Err(Error::version_conflict("customer", expected, current.version));
         }
         let vip = match patch.remove("vip") {
             None => current.vip,
@@ -307,7 +310,7 @@ impl App {
         if data.kind != current.data.kind {
             return Err(Error::invalid("kind", FieldCode::NotAllowed, "cannot change after creation"));
         }
-        self.check_references(grant.tenant_id, &data, Some(&current)).await?;
+        self.check_references(&grant, &data, Some(&current)).await?;
 
         let now = Timestamp::now();
         let hit = self.check_blacklist(grant.tenant_id, &current, &data, "customer_updated").await?;
@@ -328,7 +331,7 @@ impl App {
             ..current.clone()
         };
         let changes = diff(&before, &snapshot(&updated)?);
-        let mut write = CustomerWrite::default();
+        let mut write = CustomerWrite { global_checked: true, ..CustomerWrite::default() };
         if matched {
             write.audit.push(self.match_audit(actor, grant.tenant_id, current.id, "customer_updated"));
             write.global_matches = hit.global;
@@ -337,7 +340,7 @@ impl App {
         if unchanged && matched == current.global_match_at.is_some() {
             // Nothing to write but the check itself, which is always audited when it matches.
             self.store().record(&write.audit, &write.global_matches).await?;
-            let warnings = self.warnings(&current, matched).await?;
+            let warnings = self.warnings(&grant, &current, matched).await?;
             return Ok(SavedCustomer { view: current.into(), warnings });
         }
         updated.version = current.version + 1;
@@ -350,7 +353,7 @@ impl App {
             write.audit.push(self.audit(actor, &updated, action));
         }
         self.store().update_customer(&updated, current.version, &write).await?;
-        let warnings = self.warnings(&updated, matched).await?;
+        let warnings = self.warnings(&grant, &updated, matched).await?;
         Ok(SavedCustomer { view: updated.into(), warnings })
     }
 
@@ -363,7 +366,7 @@ impl App {
             return Ok(());
         }
         if let Some(expected) = expected_version.filter(|v| *v != current.version) {
-            return Err(version_conflict(expected, current.version));
+            return Err(Error::version_conflict("customer", expected, current.version));
         }
         let now = Timestamp::now();
         let deleted =
@@ -460,20 +463,11 @@ impl App {
             Some(cursor) => decode_search_cursor(cursor, fingerprint)?,
             None => (Tier::Exact, None),
         };
-        if terms.wants_corrections() {
-            let typo_words: Vec<usize> = (0..terms.long.len())
-                .filter(|&i| allowed_edits(&terms.long[i].word) > 0 && terms.long[i].alternatives.is_empty())
-                .collect();
-            let mut all: Vec<String> = typo_words
-                .iter()
-                .flat_map(|&i| variants(&terms.long[i].word, allowed_edits(&terms.long[i].word)))
-                .collect();
-            all.sort();
-            all.dedup();
-            let candidates = self.store().search_vocabulary(tenant, &all).await?;
-            for i in typo_words {
-                terms.long[i].corrections = corrections(&terms.long[i].word, &candidates);
-            }
+        // Typo candidates, word by word, so that one word's neighbourhood cannot crowd out another's.
+        for term in terms.long.iter_mut().filter(|t| allowed_edits(&t.word) > 0 && t.alternatives.is_empty()) {
+            let candidates =
+                self.store().search_vocabulary(tenant, &variants(&term.word, allowed_edits(&term.word))).await?;
+            term.corrections = corrections(&term.word, &candidates);
         }
         let limit = query.limit as usize;
         let tiers = terms.tiers();
@@ -568,8 +562,10 @@ impl App {
         Ok(customer)
     }
 
-    /// Partner and external-ref rules that need the store.
-    async fn check_references(&self, tenant: TenantId, data: &CustomerData, current: Option<&Customer>) -> Result<()> {
+    /// Partner and external-ref rules that need the store. For partner users, a conflicting
+    /// external_ref is refused without naming the customer who holds it.
+    async fn check_references(&self, grant: &Grant, data: &CustomerData, current: Option<&Customer>) -> Result<()> {
+        let tenant = grant.tenant_id;
         if let Some(partner) = data.partner_id {
             let linked_already = current.is_some_and(|c| c.data.partner_id == Some(partner));
             if !linked_already {
@@ -586,23 +582,33 @@ impl App {
         if let Some(external_ref) = &data.external_ref {
             let holder = self.store().customer_with_external_ref(tenant, external_ref).await?;
             if let Some(holder) = holder.filter(|h| Some(*h) != current.map(|c| c.id)) {
+                let details = match grant.scope {
+                    CustomerScope::All => Some(serde_json::json!({"customer_id": holder})),
+                    _ => None,
+                };
                 return Err(Error::Conflict {
                     code: ErrorCode::DuplicateExternalRef,
                     message: "another customer of the tenant has this external_ref".into(),
-                    details: Some(serde_json::json!({"customer_id": holder})),
+                    details,
                 });
             }
         }
         Ok(())
     }
 
-    async fn warnings(&self, customer: &Customer, globally_blacklisted: bool) -> Result<Vec<Warning>> {
+    /// The warnings of a saved customer. A partner user is told only of duplicates among its own
+    /// company's clients: the rest of the tenant is not theirs to know about.
+    async fn warnings(&self, grant: &Grant, customer: &Customer, globally_blacklisted: bool) -> Result<Vec<Warning>> {
         let mut warnings = Vec::new();
         if globally_blacklisted {
             warnings.push(self.global_warning());
         }
         let Some(email) = &customer.data.email else { return Ok(warnings) };
-        let others = self.store().customers_with_email(customer.tenant_id, email, customer.id).await?;
+        let partner = match grant.scope {
+            CustomerScope::Partner(own) => Some(own),
+            _ => None,
+        };
+        let others = self.store().customers_with_email(customer.tenant_id, email, customer.id, partner).await?;
         if !others.is_empty() {
             warnings.push(Warning {
                 code: WarningCode::DuplicateEmail,
@@ -649,14 +655,6 @@ fn snapshot(customer: &Customer) -> Result<Value> {
     Ok(value)
 }
 
-fn version_conflict(expected: i64, current: i64) -> Error {
-    Error::Conflict {
-        code: ErrorCode::VersionConflict,
-        message: format!("the customer changed since version {expected}; it is now at version {current}"),
-        details: Some(serde_json::json!({"current_version": current})),
-    }
-}
-
 fn collect<T>(errors: &mut FieldErrors, result: Result<T>) -> Option<T> {
     match result {
         Ok(value) => Some(value),
@@ -676,30 +674,22 @@ fn collect<T>(errors: &mut FieldErrors, result: Result<T>) -> Option<T> {
 /// Parses list parameters, naming every bad one (`400 invalid_query`).
 fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<CustomerQuery> {
     let mut errors = FieldErrors::new();
-    let boolean = |errors: &mut FieldErrors, name: &str, value: &Option<String>| match value.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            errors.push(name, FieldCode::Invalid, "must be true or false");
-            None
-        }
-    };
     let kind = params.kind.as_deref().and_then(|k| {
         CustomerKind::parse(k).or_else(|| {
             errors.push("kind", FieldCode::Invalid, "must be client, partner or staff");
             None
         })
     });
-    let vip = boolean(&mut errors, "vip", &params.vip);
-    let blacklisted = boolean(&mut errors, "blacklisted", &params.blacklisted);
+    let vip = bool_param(&mut errors, "vip", params.vip.as_deref());
+    let blacklisted = bool_param(&mut errors, "blacklisted", params.blacklisted.as_deref());
     let phone_status = params.phone_status.as_deref().and_then(|s| {
         PhoneStatus::parse(s).or_else(|| {
             errors.push("phone_status", FieldCode::Invalid, "must be valid, verified or unverified");
             None
         })
     });
-    let include_deleted = boolean(&mut errors, "include_deleted", &params.include_deleted).unwrap_or(false);
+    let include_deleted =
+        bool_param(&mut errors, "include_deleted", params.include_deleted.as_deref()).unwrap_or(false);
     let partner_id = params.partner_id.as_deref().and_then(|p| match p.parse() {
         Ok(id) => Some(id),
         Err(_) => {
@@ -730,16 +720,34 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
     })
 }
 
+/// A `true`/`false` query parameter; anything else is recorded as an error on `name`.
+pub(crate) fn bool_param(errors: &mut FieldErrors, name: &str, value: Option<&str>) -> Option<bool> {
+    match value {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.push(name, FieldCode::Invalid, "must be true or false");
+            None
+        }
+    }
+}
+
 /// A date or RFC 3339 instant. For the upper bound (`end`), a date means the whole day, and the
 /// bound returned is exclusive.
 fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Option<Timestamp> {
     if let Some(timestamp) = Timestamp::parse(value) {
         return Some(if end { timestamp.add(std::time::Duration::from_micros(1)) } else { timestamp });
     }
+    let in_range = |date: &time::Date| (Timestamp::MIN_YEAR..=Timestamp::MAX_YEAR).contains(&date.year());
     match parse_date(value) {
-        Ok(date) => {
-            let day = if end { date.next_day()? } else { date };
+        Ok(date) if in_range(&date) => {
+            let day = if end { date.next_day().unwrap_or(date) } else { date };
             Some(Timestamp::from_datetime(day.midnight().assume_utc()))
+        }
+        Ok(_) => {
+            errors.push(name, FieldCode::OutOfRange, "must be between 1900 and 9998");
+            None
         }
         Err(_) => {
             errors.push(name, FieldCode::InvalidDate, "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp");

@@ -197,6 +197,16 @@ impl Error {
         Self::Conflict { code, message: message.into(), details: None }
     }
 
+    /// `409 version_conflict`: the `what` (customer, order) moved on from version `expected` to
+    /// `current`, which the problem carries as `current_version`.
+    pub fn version_conflict(what: &str, expected: i64, current: i64) -> Self {
+        Self::Conflict {
+            code: ErrorCode::VersionConflict,
+            message: format!("the {what} changed since version {expected}; it is now at version {current}"),
+            details: Some(serde_json::json!({"current_version": current})),
+        }
+    }
+
     /// A malformed request.
     pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::BadRequest { code, message: message.into() }

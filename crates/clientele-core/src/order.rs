@@ -1,4 +1,4 @@
-//! Orders: the minimal rental record this module needs (DESIGN.md §5), and the rules of its
+//! Orders: the minimal rental record customer management needs, and the rules of its
 //! status. No order is ever `confirmed` or `active` for a blacklisted customer without a
 //! recorded admin override.
 
@@ -482,6 +482,56 @@ pub struct OrderView {
     /// Blacklist warnings (when an override was given or requested) and licence warnings, for
     /// the renter and the second driver.
     pub warnings: Vec<OrderWarning>,
+}
+
+/// What a driver sees of an order assigned to them: where, when, what and who; nothing about
+/// blacklists, overrides or licences.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DriverOrder {
+    /// The order's id.
+    pub id: Uuid,
+    /// The renter.
+    pub customer_id: CustomerId,
+    /// The second driver, if any.
+    pub second_driver_id: Option<CustomerId>,
+    /// Pick-up time.
+    pub pickup_at: Timestamp,
+    /// Pick-up place.
+    pub pickup_place: String,
+    /// Return time.
+    pub return_at: Timestamp,
+    /// Return place.
+    pub return_place: String,
+    /// The vehicle.
+    pub vehicle: Vehicle,
+    /// Where it stands.
+    pub status: OrderStatus,
+}
+
+impl From<Order> for DriverOrder {
+    fn from(o: Order) -> Self {
+        Self {
+            id: o.id,
+            customer_id: o.customer_id,
+            second_driver_id: o.second_driver_id,
+            pickup_at: o.pickup_at,
+            pickup_place: o.pickup_place,
+            return_at: o.return_at,
+            return_place: o.return_place,
+            vehicle: o.vehicle,
+            status: o.status,
+        }
+    }
+}
+
+/// An order as the reader may see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OrderRead {
+    /// Admins and operators: the order with its warnings.
+    Full(Box<OrderView>),
+    /// The assigned driver.
+    Driver(Box<DriverOrder>),
 }
 
 /// The documents status derived from the customer record.

@@ -16,8 +16,8 @@ use crate::customers::{Page, next_cursor, parse_paging};
 use crate::error::{Error, ErrorCode, FieldCode, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
 use crate::order::{
-    ApproveOverride, DocumentsStatus, Order, OrderForm, OrderInput, OrderPatch, OrderStatus, OrderView, OrderWarning,
-    OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason, reason_field,
+    ApproveOverride, DocumentsStatus, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView,
+    OrderWarning, OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason, reason_field,
 };
 use crate::risk::Hit;
 use crate::store::GlobalMatch;
@@ -155,11 +155,15 @@ impl App {
         Ok(OrderView { order, warnings })
     }
 
-    /// An order, for admins and operators, or for the driver it is assigned to.
-    pub async fn order(&self, actor: &Actor, id: Uuid) -> Result<OrderView> {
+    /// An order, for admins and operators, or (what delivering it needs) for the driver it is
+    /// assigned to.
+    pub async fn order(&self, actor: &Actor, id: Uuid) -> Result<OrderRead> {
         let grant = actor.require(Capability::ReadOrders)?;
         let order = self.visible_order(&grant, id).await?;
-        self.view_with_warnings(order).await
+        match grant.scope {
+            CustomerScope::Driver(_) => Ok(OrderRead::Driver(Box::new(order.into()))),
+            _ => Ok(OrderRead::Full(Box::new(self.view_with_warnings(order).await?))),
+        }
     }
 
     /// A customer's orders (as renter or second driver), newest first.
@@ -177,7 +181,9 @@ impl App {
         Ok(Page { items: orders, next_cursor })
     }
 
-    /// An admin approves the override an operator asked for: the order is confirmed.
+    /// An admin approves the override an operator asked for: the order is confirmed. The people
+    /// on the order are screened again, so the admin sees every warning the approval covers
+    /// (including a second driver added since the request).
     pub async fn approve_override(&self, actor: &Actor, id: Uuid, input: &ApproveOverride) -> Result<OrderView> {
         let grant = actor.require(Capability::OverrideBlacklist)?;
         let reason = reason_field("reason", input.reason.as_deref())?;
@@ -188,6 +194,12 @@ impl App {
                 format!("the order is {}, not awaiting an override", current.status.as_str()),
             ));
         }
+        let renter = self.tenant_customer(grant.tenant_id, current.customer_id).await?;
+        let second = match current.second_driver_id {
+            Some(s) => Some(self.tenant_customer(grant.tenant_id, s).await?),
+            None => None,
+        };
+        let screening = self.screen(grant.tenant_id, &renter, second.as_ref(), "order_approved").await?;
         let now = Timestamp::now();
         let order = Order {
             status: OrderStatus::Confirmed,
@@ -196,12 +208,16 @@ impl App {
             version: current.version + 1,
             ..current.clone()
         };
-        let audit = self
-            .order_audit(actor, &order, AuditAction::OrderOverridden)
-            .with_reason(reason)
-            .with_changes(json!({"status": {"from": current.status, "to": order.status}}));
-        self.store().update_order(&order, current.version, &[audit], &[]).await?;
-        self.view_with_warnings(order).await
+        let mut audit = vec![
+            self.order_audit(actor, &order, AuditAction::OrderOverridden)
+                .with_reason(reason)
+                .with_changes(json!({"status": {"from": current.status, "to": order.status}})),
+        ];
+        audit.extend(self.match_audits(actor, grant.tenant_id, &screening, "order_approved"));
+        self.store().update_order(&order, current.version, &audit, &screening.matches()).await?;
+        let mut view = self.view_with_warnings(order).await?;
+        view.warnings.splice(0..0, screening.warnings(self));
+        Ok(view)
     }
 
     /// Changes an order's status or drivers. Activating an order checks its people against the
@@ -222,14 +238,7 @@ impl App {
             (a, b) => a.or(b),
         };
         if let Some(expected) = expected.filter(|v| *v != current.version) {
-            return Err(Error::Conflict {
-                code: ErrorCode::VersionConflict,
-                message: format!(
-                    "the order changed since version {expected}; it is now at version {}",
-                    current.version
-                ),
-                details: Some(json!({"current_version": current.version})),
-            });
+            return Err(Error::version_conflict("order", expected, current.version));
         }
         let override_reason = patch.override_.as_ref().map(override_reason).transpose()?;
         if override_reason.is_some() {
@@ -269,12 +278,13 @@ impl App {
         let now = Timestamp::now();
         let mut audit = Vec::new();
         let mut matches = Vec::new();
-        // An activation, or a new second driver on a live order, is a rental being prepared:
-        // activating screens everyone on the order; a new second driver screens that person.
+        // An activation, or a new second driver on an order not yet over, is a rental being
+        // prepared: activating screens everyone on the order; a new second driver screens that
+        // person, whatever the status (an override recorded before does not cover them).
         let new_second = order.second_driver_id.filter(|s| Some(*s) != current.second_driver_id);
         let activating = order.status == OrderStatus::Active && current.status != OrderStatus::Active;
-        let live = matches!(order.status, OrderStatus::Confirmed | OrderStatus::Active);
-        let second_changed = new_second.is_some() && live;
+        let over = matches!(order.status, OrderStatus::Completed | OrderStatus::Cancelled);
+        let second_changed = new_second.is_some() && !over;
         if activating || second_changed {
             let second = match order.second_driver_id {
                 Some(s) => Some(self.tenant_customer(grant.tenant_id, s).await?),

@@ -256,17 +256,13 @@ impl App {
     pub async fn global_entries(&self, actor: &Actor, params: &GlobalListParams) -> Result<Page<GlobalEntryView>> {
         actor.require_platform_admin()?;
         let paging = crate::customers::parse_paging(params.limit.as_deref(), params.cursor.as_deref())?;
-        let include_lifted = match params.include_lifted.as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(Error::InvalidQuery(vec![crate::FieldError::new(
-                    "include_lifted",
-                    FieldCode::Invalid,
-                    "must be true or false",
-                )]));
-            }
-        };
+        let mut errors = FieldErrors::new();
+        let include_lifted =
+            crate::customers::bool_param(&mut errors, "include_lifted", params.include_lifted.as_deref())
+                .unwrap_or(false);
+        if !errors.is_empty() {
+            return Err(Error::InvalidQuery(errors.into_vec()));
+        }
         let query = GlobalQuery { include_lifted, after: paging.after, limit: paging.limit + 1 };
         let mut entries = self.store().list_global_entries(&query).await?;
         let next_cursor = crate::customers::next_cursor(&mut entries, paging.limit as usize, |e| e.id);

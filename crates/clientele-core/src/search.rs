@@ -217,11 +217,11 @@ impl SearchTerms {
     /// number: its digits, without an international `00` prefix.
     pub fn parse(query: &str) -> Option<Self> {
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
-        let phone_like = query.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
-            && query.chars().filter(char::is_ascii_digit).count() >= 3;
-        if phone_like {
-            let digits: String = query.chars().filter(char::is_ascii_digit).take(MAX_WORD_LEN).collect();
-            let digits = digits.strip_prefix("00").map(str::to_owned).unwrap_or(digits);
+        let phone_like = query.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c));
+        let digits: String = query.chars().filter(char::is_ascii_digit).take(MAX_WORD_LEN).collect();
+        let digits = digits.strip_prefix("00").map(str::to_owned).unwrap_or(digits);
+        // Fewer than three digits are no number to look for: read them as words (`0039` → `0039`).
+        if phone_like && digits.len() >= 3 {
             let alternatives = match digits.strip_prefix('0') {
                 Some(national) if national.len() >= 3 && !national.starts_with('0') => vec![national.to_owned()],
                 _ => Vec::new(),
@@ -249,11 +249,6 @@ impl SearchTerms {
         let long =
             long.into_iter().map(|word| Term { word, alternatives: Vec::new(), corrections: Vec::new() }).collect();
         Some(Self { long, short })
-    }
-
-    /// Whether any word may have typo corrections.
-    pub fn wants_corrections(&self) -> bool {
-        self.long.iter().any(|t| allowed_edits(&t.word) > 0 && t.alternatives.is_empty())
     }
 
     /// The tiers this query can produce, in order.
@@ -372,6 +367,10 @@ mod tests {
         }
         let national = SearchTerms::parse("030 1234567").unwrap();
         assert_eq!(national.long[0].alternatives, ["301234567"]);
+        // Too few digits left for a number: words, the same on both backends.
+        assert_eq!(SearchTerms::parse("0039").unwrap().long[0].word, "0039");
+        assert_eq!(SearchTerms::parse("001").unwrap().long[0].word, "001");
+        assert_eq!(SearchTerms::parse("00 1").unwrap().short, ["00", "1"]);
     }
 
     #[test]

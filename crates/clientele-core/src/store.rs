@@ -1,8 +1,10 @@
 //! The storage contract. One trait, implemented for SQLite and PostgreSQL by `clientele-store`,
 //! and proven on both by one conformance suite.
 //!
-//! Every method on tenant data takes the tenant id first and is one unit of work: it runs in its
-//! own transaction, and any audit entry it takes is written in that same transaction.
+//! Every method on tenant data is scoped to one tenant: it takes the tenant id first, or a record
+//! that carries its tenant (a customer, an order, a note), and every statement it runs filters
+//! by that tenant. Each method is one unit of work: it runs in its own transaction, and any audit
+//! entry it takes is written in that same transaction.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -91,7 +93,8 @@ pub struct GlobalMatch {
     pub tenant_id: TenantId,
     /// The customer checked.
     pub customer_id: CustomerId,
-    /// Where: `customer_created`, `customer_updated`, `order_created`, `order_activated`.
+    /// Where: `customer_created`, `customer_updated`, `order_created`, `order_activated`,
+    /// `order_updated` (a new second driver), `order_approved`.
     pub context: &'static str,
     /// When.
     pub matched_at: Timestamp,
@@ -133,6 +136,9 @@ pub struct CustomerWrite {
     pub global_matches: Vec<GlobalMatch>,
     /// Blacklist changes, applied in order.
     pub blacklist: Vec<BlacklistChange>,
+    /// Whether the write ran the global check: only then does an update change the customer's
+    /// `global_match_at` (which matches and lifts elsewhere change without a new version).
+    pub global_checked: bool,
 }
 
 impl CustomerWrite {
@@ -223,12 +229,14 @@ pub trait Store: Send + Sync + 'static {
     async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()>;
     /// Customers matching `query`, newest first.
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>>;
-    /// Ids of the tenant's other live customers with this email.
+    /// Ids of the tenant's other live customers with this email (only clients of `partner`, when
+    /// given).
     async fn customers_with_email(
         &self,
         tenant: TenantId,
         email: &Email,
         except: CustomerId,
+        partner: Option<CustomerId>,
     ) -> Result<Vec<CustomerId>>;
     /// The customer holding `external_ref` in the tenant, if any.
     async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>>;

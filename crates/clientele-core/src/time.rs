@@ -19,9 +19,16 @@ impl Timestamp {
         Self::from_datetime(OffsetDateTime::now_utc())
     }
 
-    /// Converts to UTC and truncates to microseconds.
+    /// The earliest year an instant may have (and the latest, [`Self::MAX_YEAR`]): bounds that no
+    /// real rental date crosses, and that keep every conversion and format safe.
+    pub const MIN_YEAR: i32 = 1900;
+    /// The latest year an instant may have.
+    pub const MAX_YEAR: i32 = 9998;
+
+    /// Converts to UTC and truncates to microseconds. Meant for instants the program makes or
+    /// reads back; client input goes through [`Self::parse`], which bounds the year.
     pub fn from_datetime(datetime: OffsetDateTime) -> Self {
-        let utc = datetime.to_offset(UtcOffset::UTC);
+        let utc = datetime.checked_to_offset(UtcOffset::UTC).unwrap_or(datetime);
         let micros = utc.microsecond();
         // Only drops sub-microsecond digits, which always yields a valid instant.
         Self(utc.replace_nanosecond(micros * 1_000).unwrap_or(utc))
@@ -37,9 +44,12 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
-    /// Parses an RFC 3339 timestamp in any offset.
+    /// Parses an RFC 3339 timestamp in any offset, in the years [`Self::MIN_YEAR`] to
+    /// [`Self::MAX_YEAR`] (in UTC).
     pub fn parse(text: &str) -> Option<Self> {
-        OffsetDateTime::parse(text, &Rfc3339).ok().map(Self::from_datetime)
+        let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+        let utc = parsed.checked_to_offset(UtcOffset::UTC)?;
+        (Self::MIN_YEAR..=Self::MAX_YEAR).contains(&utc.year()).then(|| Self::from_datetime(utc))
     }
 
     /// The UTC calendar date of this instant.
@@ -108,6 +118,16 @@ mod tests {
         assert!(b.to_fixed_string() < a.to_fixed_string());
         assert_eq!(a.to_fixed_string(), "2026-01-02T03:04:05.100000Z");
         assert_eq!(Timestamp::parse(&a.to_fixed_string()), Some(a));
+    }
+
+    #[test]
+    fn instants_at_the_edges_of_the_calendar_are_refused_not_panicked_on() {
+        for text in
+            ["9999-12-31T23:59:59-01:00", "0000-01-01T00:30:00+01:00", "1899-12-31T23:59:59Z", "9999-01-01T00:00:00Z"]
+        {
+            assert_eq!(Timestamp::parse(text), None, "{text}");
+        }
+        assert!(Timestamp::parse("9998-12-31T23:59:59Z").is_some());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
 use crate::time::Timestamp;
 use crate::values::Email;
 
-/// The one role a tenant user has (DESIGN.md §3).
+/// The one role a tenant user has (the roles table in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

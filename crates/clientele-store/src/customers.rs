@@ -18,45 +18,9 @@ use crate::records::{
 use crate::search::index_customer;
 use clientele_core::search::SearchDocument;
 
-/// Inserts a customer (46 values: its 45 columns and `search_text`) and returns its search rowid.
-/// On SQLite the rowid is the next in the tenant's range (`tenants.number << 40`); on PostgreSQL
-/// it comes from a sequence.
-const INSERT_CUSTOMER_SQLITE: &str = concat!(
-    "INSERT INTO customers (",
-    customer_columns!(),
-    ", search_text, search_rowid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, \
-     $39, $40, $41, $42, $43, $44, $45, $46, \
-     COALESCE((SELECT search_rowid FROM customers WHERE tenant_id = $1 ORDER BY search_rowid DESC LIMIT 1), \
-       (SELECT number FROM tenants WHERE id = $1) * 1099511627776) + 1) \
-     RETURNING search_rowid"
-);
-const INSERT_CUSTOMER_POSTGRES: &str = concat!(
-    "INSERT INTO customers (",
-    customer_columns!(),
-    ", search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, \
-     $42, $43, $44, $45, $46) RETURNING search_rowid"
-);
-
-/// Inserts one customer and its search document inside `$tx`.
-macro_rules! insert_customer_row {
-    ($tx:ident, $sqlite:expr, $customer:expr) => {{
-        let (sqlite, customer): (bool, &Customer) = ($sqlite, $customer);
-        let record = CustomerRecord::from(customer);
-        let doc = SearchDocument::of(&customer.data);
-        let sql = if sqlite { INSERT_CUSTOMER_SQLITE } else { INSERT_CUSTOMER_POSTGRES };
-        let rowid: i64 = bind_customer!(sqlx::query_scalar(sql), record)
-            .bind(&doc.text)
-            .fetch_one(&mut *$tx)
-            .await
-            .map_err(customer_write_error)?;
-        index_customer!($tx, sqlite, record.tenant_id, rowid, &doc, true);
-    }};
-}
-
 /// Compare-and-set on `version` ($46): the row changes only if nobody changed it since it was read.
-/// Also sets `search_text` ($47) and returns the search rowid.
+/// Also sets `search_text` ($47), sets `global_match_at` only if $48 (the write ran the global
+/// check), and returns the search rowid.
 const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
     company_name = $6, vat_number = $7, email = $8, phone = $9, phone_status = $10, birth_date = $11, \
     birth_city = $12, birth_country = $13, birth_place_code = $14, citizenship = $15, tax_code = $16, \
@@ -66,7 +30,8 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, 
     id_doc_type = $29, id_doc_number = $30, id_doc_country = $31, id_doc_issuing_place = $32, \
     id_doc_expires_on = $33, vip = $34, partner_id = $35, external_ref = $36, created_at = $37, \
     updated_at = $38, created_by = $39, deleted_at = $40, version = $41, vip_changed_at = $42, \
-    vip_changed_by = $43, blacklist_scope = $44, global_match_at = $45, search_text = $47 \
+    vip_changed_by = $43, blacklist_scope = $44, \
+    global_match_at = CASE WHEN $48 THEN $45 ELSE global_match_at END, search_text = $47 \
     WHERE tenant_id = $1 AND id = $2 AND version = $46 RETURNING search_rowid";
 
 pub(crate) const INSERT_AUDIT: &str = concat!(
@@ -240,7 +205,7 @@ macro_rules! write_effects {
 }
 
 /// The largest rows per multi-row statement: within SQLite's 32,766 and PostgreSQL's 65,535
-/// bind parameters for the widest row (46 values a customer).
+/// bind parameters for the widest row (47 values a customer on SQLite).
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// Writes audit entries and global matches inside the transaction `$tx`.
@@ -277,6 +242,26 @@ macro_rules! write_events {
 
 pub(crate) use write_events;
 
+/// The error for a versioned update that matched no row: `not_found` when the row is gone, a
+/// version conflict naming the current version otherwise. `$table` is a literal table name.
+macro_rules! stale_write {
+    ($tx:ident, $table:literal, $what:literal, $tenant:expr, $id:expr, $expected:expr) => {{
+        let current: Option<i64> =
+            sqlx::query_scalar(concat!("SELECT version FROM ", $table, " WHERE tenant_id = $1 AND id = $2"))
+                .bind($tenant)
+                .bind($id)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        match current {
+            None => clientele_core::Error::NotFound($what),
+            Some(current) => clientele_core::Error::version_conflict($what, $expected, current),
+        }
+    }};
+}
+
+pub(crate) use stale_write;
+
 const INSERT_GLOBAL_ENTRY: &str =
     concat!("INSERT INTO global_blacklist (", global_entry_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)");
 const INSERT_PSEUDONYM: &str = "INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)";
@@ -300,13 +285,9 @@ const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = 
         AND g.lifted_at IS NULL AND g.expires_at > $2)";
 
 impl SqlStore {
+    /// One new customer: a batch of one, so that there is one way to insert customers.
     pub(crate) async fn insert_customer_rows(&self, customer: &Customer, write: &CustomerWrite) -> Result<()> {
-        let sqlite = self.is_sqlite();
-        in_transaction!(self, |tx| {
-            insert_customer_row!(tx, sqlite, customer);
-            write_effects!(tx, customer.tenant_id.as_uuid(), write);
-        });
-        Ok(())
+        self.insert_customer_batch(customer.tenant_id, &[(customer, write)]).await
     }
 
     /// Inserts a batch with multi-row statements: customers, their search documents, and their
@@ -315,7 +296,7 @@ impl SqlStore {
     pub(crate) async fn insert_customer_batch(
         &self,
         tenant: TenantId,
-        batch: &[(Customer, CustomerWrite)],
+        batch: &[(&Customer, &CustomerWrite)],
     ) -> Result<()> {
         if batch.iter().any(|(c, w)| c.tenant_id != tenant || w.audit.iter().any(|a| a.tenant_id != tenant)) {
             return Err(Error::internal("a customer batch must belong to one tenant"));
@@ -348,7 +329,7 @@ impl SqlStore {
                 sql.push(columns);
                 let offset = chunk_index * ROWS_PER_STATEMENT;
                 sql.push_values(chunk.iter().enumerate(), |mut b, (i, (customer, _))| {
-                    let record = CustomerRecord::from(customer);
+                    let record = CustomerRecord::from(*customer);
                     push_customer_values!(b, record);
                     b.push_bind(docs[offset + i].text.clone());
                     if sqlite {
@@ -431,7 +412,7 @@ impl SqlStore {
                 .iter()
                 .filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
             {
-                let rest = CustomerWrite { audit: Vec::new(), ..write.clone() };
+                let rest = CustomerWrite { audit: Vec::new(), ..(*write).clone() };
                 write_effects!(tx, tenant_id, &rest);
             }
         });
@@ -466,29 +447,14 @@ impl SqlStore {
             let rowid: Option<i64> = bind_customer!(sqlx::query_scalar(UPDATE_CUSTOMER), record)
                 .bind(expected_version)
                 .bind(&doc.text)
+                .bind(write.global_checked)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(customer_write_error)?;
             let Some(rowid) = rowid else {
-                let current: Option<i64> =
-                    sqlx::query_scalar("SELECT version FROM customers WHERE tenant_id = $1 AND id = $2")
-                        .bind(record.tenant_id)
-                        .bind(record.id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
-                return Err(match current {
-                    None => Error::NotFound("customer"),
-                    Some(current) => Error::Conflict {
-                        code: ErrorCode::VersionConflict,
-                        message: format!(
-                            "the customer changed since version {expected_version}; it is now at version {current}"
-                        ),
-                        details: Some(serde_json::json!({"current_version": current})),
-                    },
-                });
+                return Err(stale_write!(tx, "customers", "customer", record.tenant_id, record.id, expected_version));
             };
-            index_customer!(tx, sqlite, record.tenant_id, rowid, &doc, false);
+            index_customer!(tx, sqlite, record.tenant_id, rowid, &doc);
             write_effects!(tx, record.tenant_id, write);
         });
         Ok(())
@@ -514,15 +480,17 @@ impl SqlStore {
         tenant: TenantId,
         email: &Email,
         except: CustomerId,
+        partner: Option<CustomerId>,
     ) -> Result<Vec<CustomerId>> {
         let ids = with_reader!(self, |pool| {
             sqlx::query_scalar::<_, Uuid>(
                 "SELECT id FROM customers WHERE tenant_id = $1 AND email = $2 AND id <> $3 \
-                 AND deleted_at IS NULL ORDER BY id LIMIT 50",
+                 AND deleted_at IS NULL AND ($4 IS NULL OR partner_id = $4) ORDER BY id LIMIT 50",
             )
             .bind(tenant.as_uuid())
             .bind(email.as_str())
             .bind(except.as_uuid())
+            .bind(partner.map(|p| p.as_uuid()))
             .fetch_all(pool)
             .await
         });

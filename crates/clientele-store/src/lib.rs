@@ -250,7 +250,8 @@ impl Store for SqlStore {
     }
 
     async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, CustomerWrite)]) -> Result<()> {
-        self.insert_customer_batch(tenant, batch).await
+        let batch: Vec<(&Customer, &CustomerWrite)> = batch.iter().map(|(c, w)| (c, w)).collect();
+        self.insert_customer_batch(tenant, &batch).await
     }
 
     async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
@@ -270,8 +271,9 @@ impl Store for SqlStore {
         tenant: TenantId,
         email: &Email,
         except: CustomerId,
+        partner: Option<CustomerId>,
     ) -> Result<Vec<CustomerId>> {
-        self.customer_ids_with_email(tenant, email, except).await
+        self.customer_ids_with_email(tenant, email, except, partner).await
     }
 
     async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>> {

@@ -1,15 +1,15 @@
 //! Orders.
 
+use clientele_core::Result;
 use clientele_core::audit::AuditEntry;
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::order::Order;
 use clientele_core::store::GlobalMatch;
-use clientele_core::{Error, ErrorCode, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
-use crate::customers::write_events;
+use crate::customers::{stale_write, write_events};
 use crate::db::{db_error, in_transaction, with_reader};
 use crate::records::{OrderRecord, bind_order, order_columns};
 
@@ -74,7 +74,7 @@ impl SqlStore {
                 .map_err(db_error)?
                 .rows_affected();
             if updated != 1 {
-                return Err(Error::conflict(ErrorCode::VersionConflict, "the order changed meanwhile; read it again"));
+                return Err(stale_write!(tx, "orders", "order", record.tenant_id, record.id, expected_version));
             }
             write_events!(tx, audit, matches);
         });

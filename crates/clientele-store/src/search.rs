@@ -29,30 +29,25 @@ use crate::records::{CustomerRecord, customer_columns};
 /// Bumped whenever folding or the document changes: `migrate` then re-indexes every customer.
 const SEARCH_INDEX_VERSION: &str = "1";
 const SEARCH_INDEX_KEY: &str = "search_index_version";
+/// PostgreSQL advisory lock key for re-indexing ("CLSRCH" in ASCII).
+const SEARCH_INDEX_LOCK: i64 = 0x434c_5352_4348;
 
 /// Width of a tenant's FTS rowid range on SQLite.
 pub(crate) const TENANT_ROWID_SHIFT: u32 = 40;
 
-/// Writes a customer's search document inside the transaction `$tx`: the text column, the FTS
-/// row (SQLite), the prefix terms and new vocabulary words. `$fresh` is true for a new customer
-/// (nothing to remove first).
+/// Rewrites an existing customer's search document inside the transaction `$tx`: the FTS row
+/// (SQLite), the prefix terms and new vocabulary words. (New customers are indexed in bulk by the
+/// batch insert.)
 macro_rules! index_customer {
-    ($tx:ident, $sqlite:expr, $tenant:expr, $rowid:expr, $doc:expr, $fresh:expr) => {{
-        let (sqlite, tenant, rowid, doc, fresh): (
-            bool,
-            uuid::Uuid,
-            i64,
-            &clientele_core::search::SearchDocument,
-            bool,
-        ) = ($sqlite, $tenant, $rowid, $doc, $fresh);
+    ($tx:ident, $sqlite:expr, $tenant:expr, $rowid:expr, $doc:expr) => {{
+        let (sqlite, tenant, rowid, doc): (bool, uuid::Uuid, i64, &clientele_core::search::SearchDocument) =
+            ($sqlite, $tenant, $rowid, $doc);
         if sqlite {
-            if !fresh {
-                sqlx::query("DELETE FROM customer_search WHERE rowid = $1")
-                    .bind(rowid)
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err($crate::db::db_error)?;
-            }
+            sqlx::query("DELETE FROM customer_search WHERE rowid = $1")
+                .bind(rowid)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
             sqlx::query("INSERT INTO customer_search (rowid, search_text) VALUES ($1, $2)")
                 .bind(rowid)
                 .bind(&doc.text)
@@ -60,14 +55,12 @@ macro_rules! index_customer {
                 .await
                 .map_err($crate::db::db_error)?;
         }
-        if !fresh {
-            sqlx::query("DELETE FROM customer_search_prefixes WHERE tenant_id = $1 AND search_rowid = $2")
-                .bind(tenant)
-                .bind(rowid)
-                .execute(&mut *$tx)
-                .await
-                .map_err($crate::db::db_error)?;
-        }
+        sqlx::query("DELETE FROM customer_search_prefixes WHERE tenant_id = $1 AND search_rowid = $2")
+            .bind(tenant)
+            .bind(rowid)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::db::db_error)?;
         for term in &doc.prefixes {
             sqlx::query("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) VALUES ($1, $2, $3)")
                 .bind(tenant)
@@ -107,12 +100,10 @@ macro_rules! index_customer {
 
 pub(crate) use index_customer;
 
-/// A customer with its place in recency order (and its search text, for re-indexing).
+/// A customer with its place in recency order.
 #[derive(Debug, sqlx::FromRow)]
 struct SearchRecord {
     search_rowid: i64,
-    #[allow(dead_code)]
-    search_text: String,
     #[sqlx(flatten)]
     customer: CustomerRecord,
 }
@@ -195,7 +186,8 @@ impl SqlStore {
                 let number = self.tenant_number(tenant).await?;
                 let low = number << TENANT_ROWID_SHIFT;
                 let high = low + (1_i64 << TENANT_ROWID_SHIFT) - 1;
-                let high = after.map_or(high, |a| a - 1);
+                // A cursor is client input: never let it overflow.
+                let high = after.map_or(high, |a| a.saturating_sub(1));
                 let mut sql = QueryBuilder::new(
                     "SELECT c.search_rowid, c.search_text FROM customer_search s CROSS JOIN customers c \
                      WHERE c.search_rowid = s.rowid AND s.customer_search MATCH ",
@@ -284,7 +276,7 @@ impl SqlStore {
         }
         let records = with_reader!(self, |pool| {
             let mut sql = QueryBuilder::new(concat!(
-                "SELECT search_rowid, search_text, ",
+                "SELECT search_rowid, ",
                 customer_columns!(),
                 " FROM customers WHERE tenant_id = "
             ));
@@ -330,18 +322,44 @@ impl SqlStore {
     }
 
     /// Indexes every customer again when the search index version changed (and after the
-    /// migration that introduced search). Runs in batches, each its own transaction.
+    /// migration that introduced search). Runs in batches, each its own transaction. On
+    /// PostgreSQL an advisory lock keeps two processes starting at once from doing it together.
     pub(crate) async fn ensure_search_index(&self) -> Result<()> {
-        let current: Option<Vec<u8>> = with_reader!(self, |pool| {
+        if self.search_index_version().await?.as_deref() == Some(SEARCH_INDEX_VERSION.as_bytes()) {
+            return Ok(());
+        }
+        let Db::Postgres(pool) = &self.db else { return self.rebuild_search_index().await };
+        let mut lock = pool.acquire().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(SEARCH_INDEX_LOCK)
+            .execute(&mut *lock)
+            .await
+            .map_err(db_error)?;
+        // Another process may have rebuilt the index while this one waited for the lock.
+        let rebuilt = match self.search_index_version().await {
+            Ok(version) if version.as_deref() == Some(SEARCH_INDEX_VERSION.as_bytes()) => Ok(()),
+            Ok(_) => self.rebuild_search_index().await,
+            Err(error) => Err(error),
+        };
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SEARCH_INDEX_LOCK).execute(&mut *lock).await;
+        if unlocked.is_err() {
+            // Never hand a connection that may still hold the lock back to the pool.
+            lock.detach();
+        }
+        rebuilt
+    }
+
+    async fn search_index_version(&self) -> Result<Option<Vec<u8>>> {
+        let version = with_reader!(self, |pool| {
             sqlx::query_scalar("SELECT value FROM platform_settings WHERE key = $1")
                 .bind(SEARCH_INDEX_KEY)
                 .fetch_optional(pool)
                 .await
-        })
-        .map_err(db_error)?;
-        if current.as_deref() == Some(SEARCH_INDEX_VERSION.as_bytes()) {
-            return Ok(());
-        }
+        });
+        version.map_err(db_error)
+    }
+
+    async fn rebuild_search_index(&self) -> Result<()> {
         let sqlite = self.is_sqlite();
         let mut after: Option<(Uuid, Uuid)> = None;
         let mut count = 0_usize;
@@ -376,7 +394,7 @@ impl SqlStore {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_error)?;
-                    index_customer!(tx, sqlite, record.customer.tenant_id, record.search_rowid, &doc, false);
+                    index_customer!(tx, sqlite, record.customer.tenant_id, record.search_rowid, &doc);
                 }
             });
         }

@@ -72,6 +72,16 @@ impl TestDatabase {
         &self.url
     }
 
+    /// Runs one SQL statement (for tests that need to set up a state the service never makes).
+    pub async fn execute(&self, statement: &str) {
+        let sql = sqlx::AssertSqlSafe(statement.to_owned());
+        let done = match &self.store.db {
+            crate::db::Db::Sqlite { write, .. } => sqlx::query(sql).execute(write).await.map(|_| ()),
+            crate::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        };
+        done.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
     /// Every row of the global blacklist's tables as text, binary values in hex: what someone
     /// holding a copy of the database (but not the key) would see.
     pub async fn dump_global_list(&self) -> Vec<String> {

@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use clientele_core::customers::Page;
 use clientele_core::ids::CustomerId;
-use clientele_core::order::{ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderView};
+use clientele_core::order::{ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderView};
 use clientele_core::orders::OrderListParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -55,7 +55,7 @@ async fn create_order(
     Ok((StatusCode::CREATED, [(header::LOCATION, location), etag], axum::Json(view)))
 }
 
-/// Get an order (admins, operators, and the driver it is assigned to).
+/// Get an order (admins and operators; the assigned driver sees where, when, what and who).
 #[utoipa::path(
     get,
     path = "/orders/{id}",
@@ -63,7 +63,7 @@ async fn create_order(
     params(("id" = Uuid, Path, description = "Order id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = OrderView, headers(("ETag" = String))),
+        (status = 200, body = OrderRead, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -72,8 +72,10 @@ async fn get_order(
     TenantMember(actor): TenantMember,
     Id(id): Id<Uuid>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let view = state.app.order(&actor, id).await?;
-    Ok((etag(view.order.version), axum::Json(view)))
+    Ok(match state.app.order(&actor, id).await? {
+        OrderRead::Full(view) => (etag(view.order.version), axum::Json(OrderRead::Full(view))).into_response(),
+        driver => axum::Json(driver).into_response(),
+    })
 }
 
 /// Change an order's status or drivers (admins and operators).

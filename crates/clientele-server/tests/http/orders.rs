@@ -189,6 +189,7 @@ http_test! {
         assert!(approved.body["override"]["at"].is_string());
         assert_eq!(approved.body["override_request"], requested.body["override_request"]);
         assert_eq!(approved.body["version"], 2);
+        assert_eq!(codes(&approved.body), ["blacklisted"], "the approval screens the customer again");
         let again = app.post(&approve, &admin, json!({"reason": "Again"})).await.problem(409, "order_not_awaiting_override");
         assert!(again.body["detail"].as_str().unwrap().contains("confirmed"));
         let fetched = app.get(&format!("/api/v1/orders/{id}"), &operator).await.expect(200);
@@ -486,6 +487,12 @@ http_test! {
 
         let own = app.get(&format!("/api/v1/orders/{mine}"), &driver).await.expect(200);
         assert_eq!(own.body["customer_id"], json!(renter));
+        assert_eq!(own.body["status"], "confirmed");
+        assert!(own.body["pickup_place"].is_string());
+        for hidden in ["warnings", "override", "override_request", "blacklist_at_creation", "payment_type", "created_by", "version"] {
+            assert!(own.body.get(hidden).is_none(), "{hidden} shown to a driver: {}", own.body);
+        }
+        assert!(own.headers.get("etag").is_none(), "drivers cannot update, so no ETag");
         app.get(&format!("/api/v1/orders/{theirs}"), &driver).await.problem(404, "not_found");
         app.get(&format!("/api/v1/orders/{mine}"), &other_driver).await.problem(404, "not_found");
         app.patch(&format!("/api/v1/orders/{mine}"), &driver, json!({"status": "active"})).await.problem(403, "forbidden");

@@ -1,4 +1,4 @@
-//! The customer rows of the roles table (DESIGN.md §3), one test per row, every role in each.
+//! The customer rows of the roles table (the roles table in README.md), one test per row, every role in each.
 
 use clientele_core::ids::{CustomerId, TenantId};
 use serde_json::json;
@@ -138,5 +138,45 @@ http_test! {
         assert_eq!(app.patch(&path, &c.admin, json!({"vip": false})).await.expect(200).body["vip"], false);
         let created = app.post("/api/v1/customers", &c.admin, json!({"first_name": "V", "last_name": "I", "vip": true})).await;
         assert_eq!(created.expect(201).body["vip"], true);
+    }
+
+    async fn partners_learn_nothing_about_customers_outside_their_company(app: &TestApp) {
+        let (_, c) = cast(app).await;
+        let outsider = app
+            .post("/api/v1/customers", &c.admin, json!({"first_name": "Out", "last_name": "Side", "email": "shared@example.com", "external_ref": "EXT-1"}))
+            .await
+            .expect(201)
+            .id();
+        // Same email as a customer they cannot see: no warning naming (or hinting at) that customer.
+        let own = app.post("/api/v1/customers", &c.partner, json!({"first_name": "A", "last_name": "B", "email": "shared@example.com"})).await;
+        let own = own.expect(201);
+        assert_eq!(own.body["warnings"], json!([]));
+        // Among their own clients, the duplicate is worth knowing.
+        let twin = app.post("/api/v1/customers", &c.partner, json!({"first_name": "C", "last_name": "D", "email": "shared@example.com"})).await;
+        let twin = twin.expect(201);
+        assert_eq!(twin.body["warnings"][0]["customer_ids"], json!([own.id()]));
+        // Staff see every duplicate.
+        let staff = app.post("/api/v1/customers", &c.operator, json!({"first_name": "E", "last_name": "F", "email": "shared@example.com"})).await;
+        assert_eq!(staff.expect(201).body["warnings"][0]["customer_ids"].as_array().unwrap().len(), 3);
+        // A taken external_ref is refused, but without the holder's id.
+        let taken = app.post("/api/v1/customers", &c.partner, json!({"first_name": "G", "last_name": "H", "external_ref": "EXT-1"})).await;
+        let taken = taken.problem(409, "duplicate_external_ref");
+        assert!(taken.body.get("customer_id").is_none(), "{}", taken.body);
+        assert!(!taken.body.to_string().contains(&outsider.to_string()));
+        let staff = app.post("/api/v1/customers", &c.admin, json!({"first_name": "G", "last_name": "H", "external_ref": "EXT-1"})).await;
+        assert_eq!(staff.problem(409, "duplicate_external_ref").body["customer_id"], json!(outsider));
+    }
+
+    async fn notes_sent_at_creation_need_the_note_right_and_are_capped(app: &TestApp) {
+        let (_, c) = cast(app).await;
+        let with_notes = |n: usize| json!({"first_name": "N", "last_name": "Otes", "notes": vec!["a note"; n]});
+        app.post("/api/v1/customers", &c.partner, with_notes(1)).await.problem(403, "forbidden");
+        // An empty list is no note at all.
+        app.post("/api/v1/customers", &c.partner, with_notes(0)).await.expect(201);
+        let too_many = app.post("/api/v1/customers", &c.operator, with_notes(21)).await;
+        assert_eq!(too_many.problem(422, "validation_failed").fields(), [("notes".into(), "out_of_range".into())]);
+        let created = app.post("/api/v1/customers", &c.operator, with_notes(20)).await.expect(201).id();
+        let notes = app.get(&format!("/api/v1/customers/{created}/notes"), &c.admin).await.expect(200);
+        assert_eq!(notes.body["items"].as_array().map(Vec::len), Some(20));
     }
 }

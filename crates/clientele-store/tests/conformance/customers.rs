@@ -152,7 +152,7 @@ conformance! {
         gone.deleted_at = Some(Timestamp::now());
         gone.version = 2;
         store.update_customer(&gone, 1, &audited(&gone, AuditAction::CustomerDeleted)).await.unwrap();
-        let found = store.customers_with_email(a.id, &Email::parse("same@example.com").unwrap(), one.id).await.unwrap();
+        let found = store.customers_with_email(a.id, &Email::parse("same@example.com").unwrap(), one.id, None).await.unwrap();
         assert_eq!(found, vec![two.id]);
     }
 

@@ -165,6 +165,14 @@ fn check(condition: bool, message: impl Into<String>) -> Result<(), TestCaseErro
     if condition { Ok(()) } else { Err(TestCaseError::fail(message.into())) }
 }
 
+/// An order as an admin reads it.
+async fn order_of(f: &Fixture, tenant: usize, id: Uuid) -> Result<clientele_core::order::Order, TestCaseError> {
+    match f.app.order(&f.actors[tenant][0], id).await {
+        Ok(clientele_core::order::OrderRead::Full(view)) => Ok(view.order),
+        other => Err(TestCaseError::fail(format!("an admin could not read order {id}: {other:?}"))),
+    }
+}
+
 async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let nonce: String = Uuid::new_v4().simple().to_string().chars().filter(char::is_ascii_alphabetic).take(6).collect();
     let mut m = Model { customers: vec![Vec::new(); TENANTS], orders: vec![Vec::new(); TENANTS], ..Model::default() };
@@ -277,10 +285,9 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Activate { tenant, order, with_override, role } => {
                 let Some(id) = pick(&m.orders[tenant], order) else { continue };
-                let before =
-                    f.app.order(&f.actors[tenant][0], id).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let identity = m.identity_of(before.order.customer_id);
-                let blacklisted = m.blacklisted(before.order.customer_id, identity);
+                let before = order_of(f, tenant, id).await?;
+                let identity = m.identity_of(before.customer_id);
+                let blacklisted = m.blacklisted(before.customer_id, identity);
                 let patch = OrderPatch {
                     status: Some(OrderStatus::Active),
                     override_: with_override.then(|| OverrideInput { reason: Some("handover supervised".into()) }),
@@ -289,7 +296,7 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let result = f.app.update_order(&f.actors[tenant][role], id, &patch, None).await;
                 if let Ok(view) = &result
                     && view.order.status == OrderStatus::Active
-                    && before.order.status != OrderStatus::Active
+                    && before.status != OrderStatus::Active
                     && blacklisted
                 {
                     check(view.order.override_.is_some(), format!("order {id} activated for a blacklisted customer"))?;
@@ -309,7 +316,7 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
     // Every live order that found its customer blacklisted carries a recorded override.
     for (t, orders) in m.orders.iter().enumerate() {
         for id in orders {
-            let o = f.app.order(&f.actors[t][0], *id).await.map_err(|e| TestCaseError::fail(e.to_string()))?.order;
+            let o = order_of(f, t, *id).await?;
             let live = matches!(o.status, OrderStatus::Confirmed | OrderStatus::Active | OrderStatus::Completed);
             if live && o.blacklist_at_creation != clientele_core::blacklist::BlacklistStatus::None {
                 check(o.override_.is_some(), format!("order {id} is {:?} without an override", o.status))?;

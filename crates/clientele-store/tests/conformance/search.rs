@@ -219,3 +219,38 @@ app_conformance! {
         assert!(search(app, &actor, "+++", &[]).await.0.is_empty(), "only symbols: nobody");
     }
 }
+
+/// Databases made before search existed (or after a change to folding) are indexed by `migrate`.
+async fn reindexing_makes_existing_customers_searchable(db: clientele_store::testing::TestDatabase) {
+    let app = App::new(db.store(), clientele_core::AppConfig::default()).await.unwrap();
+    let actor = fixture(&app).await;
+    let sqlite = db.url().starts_with("sqlite");
+    // Back to the state of a database that never had a search index.
+    db.execute("UPDATE customers SET search_text = ''").await;
+    db.execute("DELETE FROM customer_search_prefixes").await;
+    db.execute("DELETE FROM search_vocabulary").await;
+    db.execute("DELETE FROM platform_settings WHERE key = 'search_index_version'").await;
+    if sqlite {
+        db.execute("INSERT INTO customer_search (customer_search) VALUES ('delete-all')").await;
+    }
+    assert!(search(&app, &actor, "rossi", &[]).await.0.is_empty());
+    db.sql_store().migrate().await.unwrap();
+    assert_eq!(search(&app, &actor, "rossi", &[]).await.0, ["Mario Rossi", "Nicolò Rossi", "Mario Rossini"]);
+    assert_eq!(search(&app, &actor, "ro", &[]).await.0.len(), 6);
+    assert_eq!(search(&app, &actor, "jhon", &[]).await.0, ["John Smith"]);
+    // Migrating again finds the index current and changes nothing.
+    db.sql_store().migrate().await.unwrap();
+    assert_eq!(search(&app, &actor, "rossi", &[]).await.0.len(), 3);
+}
+
+#[tokio::test]
+async fn reindexing_makes_existing_customers_searchable_sqlite() {
+    reindexing_makes_existing_customers_searchable(clientele_store::testing::TestDatabase::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn reindexing_makes_existing_customers_searchable_postgres() {
+    if let Some(db) = clientele_store::testing::TestDatabase::postgres().await {
+        reindexing_makes_existing_customers_searchable(db).await;
+    }
+}
