@@ -458,7 +458,7 @@ impl App {
     ) -> Result<(Vec<Customer>, Option<String>)> {
         // A query with nothing searchable in it (only symbols or emoji) finds nobody.
         let Some(mut terms) = SearchTerms::parse(q) else { return Ok((Vec::new(), None)) };
-        let fingerprint = terms.fingerprint();
+        let fingerprint = terms.fingerprint(&query.filters_key());
         let (start, after) = match cursor {
             Some(cursor) => decode_search_cursor(cursor, fingerprint)?,
             None => (Tier::Exact, None),

@@ -264,13 +264,13 @@ impl SearchTerms {
         tiers
     }
 
-    /// A short fingerprint of the query, kept in cursors so that a cursor is only used with the
-    /// query that made it.
-    pub fn fingerprint(&self) -> u32 {
-        // FNV-1a over the words: stable across processes and versions of Rust.
+    /// A short fingerprint of the query and of `filters` (the rest of the request, in any stable
+    /// text form), kept in cursors so that a cursor is only used with the request that made it.
+    pub fn fingerprint(&self, filters: &str) -> u32 {
+        // FNV-1a over the words and filters: stable across processes and versions of Rust.
         let mut hash: u32 = 0x811c_9dc5;
         let words = self.long.iter().map(|t| t.word.as_str()).chain(self.short.iter().map(String::as_str));
-        for word in words {
+        for word in words.chain(std::iter::once(filters)) {
             for byte in word.bytes().chain(std::iter::once(b' ')) {
                 hash ^= u32::from(byte);
                 hash = hash.wrapping_mul(0x0100_0193);

@@ -49,6 +49,17 @@ pub struct CustomerQuery {
 }
 
 impl CustomerQuery {
+    /// The filters (not the scope, position or page size) as text, for cursor fingerprints.
+    pub fn filters_key(&self) -> String {
+        let kind = self.kind.map(CustomerKind::as_str);
+        let phone = self.phone_status.map(crate::values::PhoneStatus::as_str);
+        let partner = self.partner_id.map(|p| p.to_string());
+        let from = self.created_from.map(|t| t.to_fixed_string());
+        let before = self.created_before.map(|t| t.to_fixed_string());
+        let (vip, blacklisted, deleted) = (self.vip, self.blacklisted, self.include_deleted);
+        format!("{kind:?}|{vip:?}|{blacklisted:?}|{phone:?}|{partner:?}|{from:?}|{before:?}|{deleted}")
+    }
+
     /// Everything the scope allows, first page of `limit`.
     pub fn all(scope: CustomerScope, limit: u32) -> Self {
         Self {

@@ -128,6 +128,21 @@ pub enum TenantCommand {
 pub enum UserCommand {
     /// Create a tenant user (or, with --platform-admin, a platform administrator); prints its id.
     Create(CreateUser),
+    /// Disable a tenant user: logins are refused and its tokens stop working at once.
+    Disable(UserRef),
+    /// Re-enable a disabled tenant user.
+    Enable(UserRef),
+}
+
+/// `user disable` and `user enable` arguments.
+#[derive(Debug, Args)]
+pub struct UserRef {
+    /// The user's tenant.
+    #[arg(long)]
+    pub tenant: TenantId,
+    /// The user's login email.
+    #[arg(long)]
+    pub email: String,
 }
 
 /// `user create` arguments.
@@ -247,6 +262,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
+        Command::User(UserCommand::Disable(user)) => set_disabled(&config, user, true).await,
+        Command::User(UserCommand::Enable(user)) => set_disabled(&config, user, false).await,
         Command::Token(TokenCommand::Issue { tenant, platform_admin, email, ttl }) => {
             let app = app(&config).await?;
             let subject = match (platform_admin, tenant) {
@@ -321,6 +338,18 @@ async fn app(config: &Config) -> anyhow::Result<App> {
         data_protection_contact: config.blacklist.data_protection_contact.clone(),
     };
     App::new(store, app_config).await.map_err(explain)
+}
+
+/// `user disable` / `user enable`: prints nothing on stdout, the change on stderr.
+async fn set_disabled(config: &Config, user: UserRef, disabled: bool) -> anyhow::Result<()> {
+    let app = app(config).await?;
+    let email = clientele_core::values::Email::parse(&user.email)
+        .map_err(|_| anyhow!("invalid input:\n  email: must be an email address"))?;
+    let found = app.store().find_user_by_email(user.tenant, &email).await.map_err(explain)?;
+    let found = found.ok_or_else(|| anyhow!("no user {email} in tenant {}", user.tenant))?;
+    app.set_user_disabled(user.tenant, found.id, disabled).await.map_err(explain)?;
+    eprintln!("{email} is {}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
 }
 
 fn read_password(argument: String) -> anyhow::Result<String> {

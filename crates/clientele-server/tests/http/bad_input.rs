@@ -182,6 +182,7 @@ http_test! {
         let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
         app.get(&format!("/api/v1/customers?q=rossi&limit=1&cursor={cursor}"), &admin).await.expect(200);
         app.get(&format!("/api/v1/customers?q=bianchi&cursor={cursor}"), &admin).await.problem(400, "invalid_cursor");
+        app.get(&format!("/api/v1/customers?q=rossi&vip=false&cursor={cursor}"), &admin).await.problem(400, "invalid_cursor");
         app.get(&format!("/api/v1/customers?cursor={cursor}"), &admin).await.problem(400, "invalid_cursor");
         app.get("/api/v1/customers?q=rossi&phone_status=maybe", &admin).await.problem(400, "invalid_query");
         assert_eq!(found(&app.get("/api/v1/customers?q=rossi&phone_status=valid", &admin).await.expect(200)), 1);

@@ -61,7 +61,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let backend = clientele_core::store::Store::backend(&*store);
 
     let load_started = Instant::now();
-    let (tenants, loaded) = ensure_dataset(&app, options.customers).await?;
+    let (tenants, loaded) = ensure_dataset(&app, &store, options.customers).await?;
     let load_time = load_started.elapsed();
     if loaded > 0 {
         eprintln!(
@@ -118,7 +118,7 @@ fn tenant_plan(customers: usize) -> Vec<(String, usize, u64)> {
 
 /// Creates the bench tenants and their customers, unless an earlier run did. Returns the tenants
 /// and how many customers this run loaded.
-async fn ensure_dataset(app: &App, customers: usize) -> anyhow::Result<(Tenants, usize)> {
+async fn ensure_dataset(app: &App, store: &SqlStore, customers: usize) -> anyhow::Result<(Tenants, usize)> {
     let names = Names::parse();
     let mut large = None;
     let mut loaded = 0;
@@ -144,6 +144,10 @@ async fn ensure_dataset(app: &App, customers: usize) -> anyhow::Result<(Tenants,
                             app.create_customers(&actor, std::mem::take(&mut batch)).await.map_err(anyhow_error)?;
                         if let Some((row, error)) = outcome.rejected.first() {
                             bail!("generated customer {row} was refused: {error}");
+                        }
+                        if loaded == 0 || i + 1 == count {
+                            // Plans made for empty tables would slow the rest of the load down.
+                            store.refresh_statistics().await.map_err(anyhow_error)?;
                         }
                         loaded += outcome.created.len();
                         if index == 0 && (i + 1) % (count / 10).max(CHUNK) < CHUNK {

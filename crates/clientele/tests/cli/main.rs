@@ -214,6 +214,29 @@ fn walk_through(database_url: &str) {
         let platform =
             http.get(format!("{}/api/v1/customers", server.base)).bearer_auth(&platform_token).send().await.unwrap();
         assert_eq!(platform.status(), 403);
+
+        // Disabling a user stops its tokens and logins at once; enabling brings them back.
+        let user_args = |verb| ["user", verb, "--tenant", &tenant, "--email", "Admin@RentAndGo.example"];
+        let disabled = clientele(dir.path(), database_url, &user_args("disable"));
+        assert!(disabled.status.success(), "{}", String::from_utf8_lossy(&disabled.stderr));
+        assert!(disabled.stdout.is_empty());
+        let list = |bearer: String| http.get(format!("{}/api/v1/customers", server.base)).bearer_auth(bearer).send();
+        assert_eq!(list(token.clone()).await.unwrap().status(), 401);
+        assert_eq!(list(issued.clone()).await.unwrap().status(), 401);
+        let relogin = http
+            .post(format!("{}/api/v1/auth/token", server.base))
+            .json(&json!({"email": "admin@rentandgo.example", "password": "s3cret-pass", "tenant": tenant}));
+        assert_eq!(relogin.try_clone().unwrap().send().await.unwrap().status(), 401);
+        assert!(clientele(dir.path(), database_url, &user_args("enable")).status.success());
+        assert_eq!(list(token.clone()).await.unwrap().status(), 200);
+        assert_eq!(relogin.send().await.unwrap().status(), 200);
+        let unknown = clientele(
+            dir.path(),
+            database_url,
+            &["user", "disable", "--tenant", &tenant, "--email", "nobody@x.example"],
+        );
+        assert!(!unknown.status.success());
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user"));
     });
 }
 
@@ -352,4 +375,27 @@ fn serve_demo_creates_the_demo_once_and_prints_how_to_log_in() {
     assert!(second.stdout.iter().any(|l| l == &format!("Using the demo tenant \"Demo Rentals\": {tenant}")));
     let (total, _) = runtime.block_on(count(second.base.clone(), tenant));
     assert_eq!(total, 3_000, "the demo is created once");
+}
+
+#[test]
+fn the_search_bench_loads_once_measures_every_query_kind_and_writes_its_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let args =
+        ["bench", "search", "--customers", "1500", "--requests", "4", "--baseline-samples", "1", "--output", "B.md"];
+    let first = clientele(dir.path(), &url, &args);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("loaded "), "the first run loads the data set");
+    let report = std::fs::read_to_string(dir.path().join("B.md")).unwrap();
+    assert_eq!(report.matches("<!-- bench:search:sqlite -->").count(), 1);
+    for kind in ["1 char", "3 chars", "full name", "email fragment", "phone fragment", "typo", "filtered", "paginated"]
+    {
+        assert!(report.contains(&format!("| {kind} ")), "no row for {kind}: {report}");
+    }
+    // A second run reuses the data and replaces its section instead of adding one.
+    let second = clientele(dir.path(), &url, &args);
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(!String::from_utf8_lossy(&second.stderr).contains("loaded "));
+    let report = std::fs::read_to_string(dir.path().join("B.md")).unwrap();
+    assert_eq!(report.matches("<!-- bench:search:sqlite -->").count(), 1);
 }
