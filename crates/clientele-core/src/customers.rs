@@ -472,14 +472,16 @@ impl App {
         let limit = query.limit as usize;
         let tiers = terms.tiers();
         let mut found: Vec<(Tier, i64)> = Vec::new();
-        let mut ranked = false;
-        if is_selective(&terms) {
-            // Few customers match a selective query: fetch every match of the broadest tier in one
-            // pass and rank in memory, instead of scanning the index once per tier. If there turn
-            // out to be many, fall back to asking tier by tier, which stops as soon as a page is full.
-            let broadest = tiers.last().copied().unwrap_or(Tier::Substring);
+        // Where the tier-by-tier search starts.
+        let (mut next_tier, mut next_after) = (start, after);
+        if is_selective(&terms) && start <= Tier::Substring {
+            // Few customers match a selective query: fetch every match down to the substring tier
+            // in one pass and rank in memory, instead of scanning the index once per tier. If there
+            // turn out to be many, fall back to asking tier by tier, which stops as soon as a page
+            // is full. Typo matches rank after all of these, so they are asked for only if the
+            // page is not full yet.
             query.limit = u32::try_from(SINGLE_PASS_CAP + 1).unwrap_or(u32::MAX);
-            let matches = self.store().search_matches(tenant, &terms, broadest, false, &query, None).await?;
+            let matches = self.store().search_matches(tenant, &terms, Tier::Substring, false, &query, None).await?;
             if matches.len() <= SINGLE_PASS_CAP {
                 let mut all: Vec<(Tier, i64)> =
                     matches.iter().filter_map(|m| Some((classify(&terms, &m.text)?, m.rowid))).collect();
@@ -489,13 +491,13 @@ impl App {
                     None => true,
                 };
                 found = all.into_iter().filter(past_cursor).take(limit + 1).collect();
-                ranked = true;
+                (next_tier, next_after) = (Tier::Typo, None);
             }
         }
-        if !ranked {
-            for tier in tiers.into_iter().filter(|t| *t >= start) {
+        if found.len() <= limit {
+            for tier in tiers.into_iter().filter(|t| *t >= next_tier) {
                 query.limit = u32::try_from(limit + 1 - found.len()).unwrap_or(1);
-                let after = if tier == start { after } else { None };
+                let after = if tier == next_tier { next_after } else { None };
                 let matches = self.store().search_matches(tenant, &terms, tier, true, &query, after).await?;
                 found.extend(matches.into_iter().map(|m| (tier, m.rowid)));
                 if found.len() > limit {

@@ -314,8 +314,11 @@ pub fn is_selective(terms: &SearchTerms) -> bool {
 }
 
 /// The vocabulary words that correct `word`: within its allowed edits, and not the word itself.
+/// A word the tenant's vocabulary knows is probably meant as typed: it is corrected by one edit
+/// at most (Mario still finds Maria), which keeps the typo tier, ranked last, from fanning out.
 pub fn corrections(word: &str, candidates: &[String]) -> Vec<String> {
-    let allowed = allowed_edits(word);
+    let known = candidates.iter().any(|c| c == word);
+    let allowed = if known { allowed_edits(word).min(1) } else { allowed_edits(word) };
     let mut out: Vec<String> =
         candidates.iter().filter(|c| c.as_str() != word && edit_distance(word, c) <= allowed).cloned().collect();
     out.sort();
@@ -396,6 +399,10 @@ mod tests {
         assert_eq!(corrections("bianchni", &vocabulary), ["bianchi", "bianchini"]);
         assert!(corrections("ros", &vocabulary).is_empty(), "three letters get no typo tolerance");
         assert!(corrections("rossi", &vocabulary).iter().all(|w| w != "rossi"));
+        // A known word: one edit at most, however long.
+        let known: Vec<String> = ["bianchini", "bianchi", "bianchina", "rossi"].map(String::from).to_vec();
+        assert_eq!(corrections("bianchini", &known), ["bianchina"]);
+        assert_eq!(corrections("bianchni", &known), ["bianchi", "bianchina", "bianchini"]);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use clientele_core::customer::Customer;
 use clientele_core::ids::TenantId;
-use clientele_core::search::{SearchDocument, SearchTerms, Tier};
+use clientele_core::search::{SearchDocument, SearchTerms, Tier, is_selective};
 use clientele_core::store::{CustomerQuery, SearchMatch};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
@@ -219,8 +219,20 @@ impl SqlStore {
                 if let Some(after) = after {
                     sql.push(" AND search_rowid < ").push_bind(after);
                 }
-                sql.push(" ORDER BY search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
-                sql.build_query_as().fetch_all(pool).await
+                // Few customers match a selective query: steer the planner to the trigram index
+                // and a sort (`+ 0` hides the rowid index's order). Its estimates for `LIKE '%…%'`
+                // are far too high, so left alone it would walk the whole tenant in rowid order,
+                // hoping to meet the limit early. Broad queries are left to that walk: it is the
+                // fast plan when many customers match.
+                let order = if is_selective(terms) {
+                    " ORDER BY search_rowid + 0 DESC LIMIT "
+                } else {
+                    " ORDER BY search_rowid DESC LIMIT "
+                };
+                sql.push(order).push_bind(i64::from(query.limit));
+                // Never a cached generic plan: planned without the patterns, PostgreSQL tends to
+                // walk the whole tenant in rowid order instead of asking the trigram index.
+                sql.build_query_as().persistent(false).fetch_all(pool).await
             }
         };
         Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
@@ -306,7 +318,8 @@ impl SqlStore {
                 list.push_bind(variant.as_str());
             }
             sql.push(") ORDER BY word LIMIT 200");
-            sql.build_query_scalar::<String>().fetch_all(pool).await
+            // The list's length varies with the word: not worth a cached statement per length.
+            sql.build_query_scalar::<String>().persistent(false).fetch_all(pool).await
         });
         words.map_err(db_error)
     }
