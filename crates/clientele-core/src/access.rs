@@ -35,6 +35,10 @@ pub enum Capability {
     OverrideBlacklist,
     /// Read orders (drivers: those assigned to them).
     ReadOrders,
+    /// Read and change the tenant's settings (required documents).
+    ManageSettings,
+    /// Read the tenant's audit log.
+    ReadAudit,
 }
 
 impl Capability {
@@ -47,7 +51,12 @@ impl Capability {
             Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
             Self::ReadBlacklist | Self::ManageOrders => matches!(role, Admin | Operator),
             Self::ReadOrders => matches!(role, Admin | Operator | Driver),
-            Self::RestoreCustomer | Self::SetVip | Self::ManageBlacklist | Self::OverrideBlacklist => {
+            Self::RestoreCustomer
+            | Self::SetVip
+            | Self::ManageBlacklist
+            | Self::OverrideBlacklist
+            | Self::ManageSettings
+            | Self::ReadAudit => {
                 matches!(role, Admin)
             }
         }
@@ -67,6 +76,8 @@ impl Capability {
             Self::ManageOrders => "create or change orders",
             Self::OverrideBlacklist => "override a blacklist hit",
             Self::ReadOrders => "read orders",
+            Self::ManageSettings => "change the tenant's settings",
+            Self::ReadAudit => "read the audit log",
         }
     }
 }
@@ -153,6 +164,8 @@ mod tests {
             (Capability::ManageOrders, [true, true, false, false]),
             (Capability::OverrideBlacklist, [true, false, false, false]),
             (Capability::ReadOrders, [true, true, true, false]),
+            (Capability::ManageSettings, [true, false, false, false]),
+            (Capability::ReadAudit, [true, false, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

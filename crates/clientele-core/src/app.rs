@@ -34,6 +34,10 @@ pub struct AppConfig {
     pub global_entry_months: u32,
     /// Where people turn with data-protection requests; shown with every blacklist refusal.
     pub data_protection_contact: String,
+    /// Encrypted document storage; without it, documents are unavailable.
+    pub vault: Option<crate::vault::Vault>,
+    /// The largest document file accepted, in bytes.
+    pub max_document_bytes: u64,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -44,6 +48,8 @@ impl std::fmt::Debug for AppConfig {
             .field("blacklist_key", &self.blacklist_key.as_ref().map(|_| "[redacted]"))
             .field("global_entry_months", &self.global_entry_months)
             .field("data_protection_contact", &self.data_protection_contact)
+            .field("vault", &self.vault)
+            .field("max_document_bytes", &self.max_document_bytes)
             .finish()
     }
 }
@@ -56,8 +62,20 @@ impl Default for AppConfig {
             blacklist_key: None,
             global_entry_months: 36,
             data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
+            vault: None,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
+}
+
+/// The default largest document file: 20 MiB.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Document storage, as the services use it.
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentSettings {
+    pub vault: Option<crate::vault::Vault>,
+    pub max_bytes: u64,
 }
 
 /// The placeholder contact until one is configured.
@@ -78,6 +96,7 @@ pub struct App {
     tokens: TokenSigner,
     token_ttl: Duration,
     pub(crate) blacklist: BlacklistSettings,
+    pub(crate) documents: DocumentSettings,
 }
 
 impl std::fmt::Debug for App {
@@ -135,7 +154,8 @@ impl App {
             entry_months: config.global_entry_months.max(1),
             contact: config.data_protection_contact,
         };
-        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist })
+        let documents = DocumentSettings { vault: config.vault, max_bytes: config.max_document_bytes.max(1) };
+        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents })
     }
 
     /// The store the services run on.

@@ -4,6 +4,7 @@
 //! current record); [`CustomerInput::validate`] turns it into [`CustomerData`], naming every bad
 //! field at once. Create, update and import all go through that one function.
 
+use crate::document::DocumentsStatus;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
@@ -256,13 +257,17 @@ pub struct CustomerView {
     pub blacklist: BlacklistBadge,
     /// True when the customer is soft-deleted.
     pub deleted: bool,
+    /// Whether the customer holds every document the tenant requires.
+    pub documents: DocumentsStatus,
 }
 
-impl From<Customer> for CustomerView {
-    fn from(customer: Customer) -> Self {
+impl CustomerView {
+    /// The view of `customer`, whose documents status is `documents`.
+    pub fn new(customer: Customer, documents: DocumentsStatus) -> Self {
         Self {
             deleted: customer.deleted_at.is_some(),
             blacklist: BlacklistBadge { status: customer.blacklist_status() },
+            documents,
             customer,
         }
     }
@@ -654,7 +659,7 @@ fn has_text(value: &Option<String>) -> bool {
 }
 
 /// Codes (tax code, VAT, document numbers): upper case, spaces removed, letters, digits, `-`, `/`.
-fn code_text(input: &str, max: usize) -> Result<Option<String>, FieldProblem> {
+pub(crate) fn code_text(input: &str, max: usize) -> Result<Option<String>, FieldProblem> {
     let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
     if compact.is_empty() {
         return Ok(None);

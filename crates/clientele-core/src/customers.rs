@@ -21,6 +21,7 @@ use crate::customer::{
     Customer, CustomerContact, CustomerData, CustomerDetail, CustomerInput, CustomerKind, CustomerView, Note,
     NoteInput, Rules, SavedCustomer, Warning, WarningCode,
 };
+use crate::document::DocumentsFilter;
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::json;
@@ -107,6 +108,9 @@ pub struct ListParams {
     /// Created on or before this date (`YYYY-MM-DD`, the whole day, UTC) or instant (RFC 3339).
     #[param(value_type = Option<String>)]
     pub created_to: Option<String>,
+    /// `incomplete`: only customers missing a required document (an expired one counts as
+    /// missing); `complete`: only those holding every one.
+    pub documents: Option<String>,
     /// Include soft-deleted customers (admins and operators).
     #[param(value_type = Option<bool>)]
     pub include_deleted: Option<String>,
@@ -126,7 +130,7 @@ impl App {
         let (customer, write) = self.prepare_new_customer(actor, &grant, &rules, input, &mut HashSet::new()).await?;
         self.store().insert_customer(&customer, &write).await?;
         let warnings = self.warnings(&grant, &customer, !write.global_matches.is_empty()).await?;
-        Ok(SavedCustomer { view: customer.into(), warnings })
+        Ok(SavedCustomer { view: self.view(customer).await?, warnings })
     }
 
     /// Creates many customers at once, each validated exactly as [`App::create_customer`]
@@ -249,7 +253,7 @@ impl App {
             return Ok(CustomerRead::Contact(customer.into()));
         }
         let notes = self.store().list_notes(grant.tenant_id, id).await?;
-        Ok(CustomerRead::Full(CustomerDetail { view: customer.into(), notes }))
+        Ok(CustomerRead::Full(CustomerDetail { view: self.view(customer).await?, notes }))
     }
 
     /// Applies a JSON merge patch (RFC 7396) to a customer. `expected_version` (from `If-Match`)
@@ -341,7 +345,7 @@ impl App {
             // Nothing to write but the check itself, which is always audited when it matches.
             self.store().record(&write.audit, &write.global_matches).await?;
             let warnings = self.warnings(&grant, &current, matched).await?;
-            return Ok(SavedCustomer { view: current.into(), warnings });
+            return Ok(SavedCustomer { view: self.view(current).await?, warnings });
         }
         updated.version = current.version + 1;
         updated.updated_at = now;
@@ -354,7 +358,7 @@ impl App {
         }
         self.store().update_customer(&updated, current.version, &write).await?;
         let warnings = self.warnings(&grant, &updated, matched).await?;
-        Ok(SavedCustomer { view: updated.into(), warnings })
+        Ok(SavedCustomer { view: self.view(updated).await?, warnings })
     }
 
     /// Soft-deletes a customer: it leaves lists and search but keeps its history. Deleting a
@@ -386,7 +390,7 @@ impl App {
         let restored = Customer { deleted_at: None, updated_at: now, version: current.version + 1, ..current.clone() };
         let write = CustomerWrite::audited(self.audit(actor, &restored, AuditAction::CustomerRestored));
         self.store().update_customer(&restored, current.version, &write).await?;
-        Ok(restored.into())
+        self.view(restored).await
     }
 
     /// A page of the customers the actor may see, newest first. Drivers get the contact fields
@@ -416,6 +420,7 @@ impl App {
                     || query.partner_id.is_some()
                     || query.created_from.is_some()
                     || query.created_before.is_some()
+                    || params.documents.is_some()
                     || params.q.is_some();
                 if filtered {
                     return Err(Error::Forbidden(
@@ -423,6 +428,21 @@ impl App {
                     ));
                 }
             }
+        }
+        if let Some(documents) = params.documents.as_deref() {
+            let complete = match documents {
+                "complete" => true,
+                "incomplete" => false,
+                _ => {
+                    return Err(Error::InvalidQuery(vec![crate::FieldError::new(
+                        "documents",
+                        FieldCode::Invalid,
+                        "must be complete or incomplete",
+                    )]));
+                }
+            };
+            let required = self.tenant(grant.tenant_id).await?.required_documents;
+            query.documents = Some(DocumentsFilter { complete, required, today: Timestamp::now().date() });
         }
         let search = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let (customers, next_cursor) = match search {
@@ -441,9 +461,7 @@ impl App {
                 items: customers.into_iter().map(CustomerContact::from).collect(),
                 next_cursor,
             }),
-            _ => {
-                CustomerPage::Full(Page { items: customers.into_iter().map(CustomerView::from).collect(), next_cursor })
-            }
+            _ => CustomerPage::Full(Page { items: self.views(grant.tenant_id, customers).await?, next_cursor }),
         })
     }
 
@@ -716,6 +734,7 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
         partner_id,
         created_from,
         created_before,
+        documents: None,
         include_deleted,
         after,
         limit,
@@ -737,7 +756,7 @@ pub(crate) fn bool_param(errors: &mut FieldErrors, name: &str, value: Option<&st
 
 /// A date or RFC 3339 instant. For the upper bound (`end`), a date means the whole day, and the
 /// bound returned is exclusive.
-fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Option<Timestamp> {
+pub(crate) fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Option<Timestamp> {
     if let Some(timestamp) = Timestamp::parse(value) {
         return Some(if end { timestamp.add(std::time::Duration::from_micros(1)) } else { timestamp });
     }

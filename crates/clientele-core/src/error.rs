@@ -59,6 +59,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The service cannot answer now (for example, the database is unreachable).
     ServiceUnavailable,
+    /// Document storage is not configured on this server (no master key).
+    DocumentsUnavailable,
+    /// A stored document's file is missing or failed its integrity check.
+    DocumentUnreadable,
     /// Something failed on our side; details are in the server log, never in the response.
     Internal,
 }
@@ -90,6 +94,8 @@ impl ErrorCode {
             Self::InvalidStatusTransition => "invalid_status_transition",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::ServiceUnavailable => "service_unavailable",
+            Self::DocumentsUnavailable => "documents_unavailable",
+            Self::DocumentUnreadable => "document_unreadable",
             Self::Internal => "internal",
         }
     }
@@ -187,6 +193,15 @@ pub enum Error {
         message: String,
     },
     /// A failure on our side. The message is logged, never shown to the client.
+    /// A failure on our side that the caller should be told about precisely (a stored file
+    /// that fails its integrity check, a feature not configured): its code and message are shown.
+    #[error("{message}")]
+    Server {
+        /// The problem code.
+        code: ErrorCode,
+        /// What went wrong.
+        message: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -217,6 +232,11 @@ impl Error {
         Self::Unauthenticated { code: ErrorCode::Unauthenticated, message: message.into() }
     }
 
+    /// A failure on our side whose code and message the caller is shown.
+    pub fn server(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Server { code, message: message.into() }
+    }
+
     /// A failure on our side, with context for the log.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         Self::Internal(context.to_string())
@@ -235,6 +255,7 @@ impl Error {
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::Server { code, .. } => *code,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

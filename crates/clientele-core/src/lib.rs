@@ -9,6 +9,8 @@ pub mod auth;
 pub mod blacklist;
 pub mod customer;
 pub mod customers;
+pub mod document;
+pub mod documents;
 pub mod error;
 pub mod ids;
 pub mod json;
@@ -21,6 +23,7 @@ pub mod tenant;
 pub mod time;
 pub mod user;
 pub mod values;
+pub mod vault;
 
 pub use app::{App, AppConfig};
 pub use error::{Error, ErrorCode, FieldCode, FieldError, Result};

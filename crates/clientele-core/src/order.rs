@@ -2,6 +2,7 @@
 //! status. No order is ever `confirmed` or `active` for a blacklisted customer without a
 //! recorded admin override.
 
+use crate::document::DocumentsStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -534,23 +535,12 @@ pub enum OrderRead {
     Driver(Box<DriverOrder>),
 }
 
-/// The documents status derived from the customer record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct DocumentsStatus {
-    /// True when nothing required is missing or expired.
-    pub complete: bool,
-    /// What is missing or expired: `identity_document`, `driver_license`.
-    pub missing: Vec<String>,
-    /// What expires within 30 days.
-    pub expiring_soon: Vec<String>,
-}
-
 /// Everything the order form needs about a customer, in one answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderForm {
     /// The customer with badges (contact, licence, identity document included).
     pub customer: CustomerView,
-    /// Identity document and licence status.
+    /// Whether the customer holds the tenant's required documents.
     pub documents: DocumentsStatus,
     /// Licence warnings as of today.
     pub warnings: Vec<OrderWarning>,

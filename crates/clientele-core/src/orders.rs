@@ -11,13 +11,13 @@ use crate::app::App;
 use crate::audit::{AuditAction, AuditEntry};
 use crate::auth::Actor;
 use crate::blacklist::BlacklistStatus;
-use crate::customer::{Customer, CustomerView};
+use crate::customer::Customer;
 use crate::customers::{Page, next_cursor, parse_paging};
 use crate::error::{Error, ErrorCode, FieldCode, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
 use crate::order::{
-    ApproveOverride, DocumentsStatus, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView,
-    OrderWarning, OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason, reason_field,
+    ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView, OrderWarning,
+    OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason, reason_field,
 };
 use crate::risk::Hit;
 use crate::store::GlobalMatch;
@@ -340,11 +340,11 @@ impl App {
             return Err(Error::conflict(ErrorCode::CustomerDeleted, "the customer is deleted; restore it first"));
         }
         let today = Timestamp::now().date();
-        let documents = documents_status(&customer, today);
+        let documents = self.documents_status(&customer).await?;
         let warnings = license_warnings(customer.id, customer.data.driver_license.as_ref(), today, Timestamp::now())
             .into_iter()
             .collect();
-        Ok(OrderForm { customer: CustomerView::from(customer), documents, warnings })
+        Ok(OrderForm { customer: self.view(customer).await?, documents, warnings })
     }
 
     async fn visible_order(&self, grant: &Grant, id: Uuid) -> Result<Order> {
@@ -438,25 +438,4 @@ impl App {
     fn order_audit(&self, actor: &Actor, order: &Order, action: AuditAction) -> AuditEntry {
         AuditEntry::new(actor, order.tenant_id, action, "order", order.id, Some(order.customer_id))
     }
-}
-
-/// Identity document and licence status from the customer record: missing or expired is missing;
-/// expiring within 30 days is expiring soon.
-fn documents_status(customer: &Customer, today: time::Date) -> DocumentsStatus {
-    let soon = today + time::Duration::days(30);
-    let mut missing = Vec::new();
-    let mut expiring_soon = Vec::new();
-    let documents = [
-        ("identity_document", customer.data.id_document.as_ref().map(|d| d.expires_on)),
-        ("driver_license", customer.data.driver_license.as_ref().map(|l| Some(l.expires_on))),
-    ];
-    for (name, expiry) in documents {
-        match expiry {
-            None => missing.push(name.to_owned()),
-            Some(Some(expires)) if expires < today => missing.push(name.to_owned()),
-            Some(Some(expires)) if expires <= soon => expiring_soon.push(name.to_owned()),
-            Some(_) => {}
-        }
-    }
-    DocumentsStatus { complete: missing.is_empty(), missing, expiring_soon }
 }

@@ -285,7 +285,13 @@ impl App {
             Some(entry.flagging_customer_id),
         );
         self.store().record(&[audit], &[]).await?;
-        Ok(GlobalEntryDetail { entry: view(&entry, Timestamp::now()), customer: customer.map(CustomerView::from) })
+        Ok(GlobalEntryDetail {
+            entry: view(&entry, Timestamp::now()),
+            customer: match customer {
+                Some(c) => Some(self.view(c).await?),
+                None => None,
+            },
+        })
     }
 
     /// Platform admins: lifts a global entry, and with it the flagging tenant's entry (recorded

@@ -13,6 +13,7 @@ use crate::access::CustomerScope;
 use crate::audit::AuditEntry;
 use crate::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use crate::customer::{Customer, CustomerKind, Note};
+use crate::document::{Document, DocumentKind, DocumentsFilter, RequiredDocuments, SealedFile};
 use crate::error::Result;
 use crate::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
 use crate::order::Order;
@@ -40,6 +41,8 @@ pub struct CustomerQuery {
     pub created_from: Option<Timestamp>,
     /// Created before this instant.
     pub created_before: Option<Timestamp>,
+    /// Only customers holding (or missing) required documents.
+    pub documents: Option<DocumentsFilter>,
     /// Include soft-deleted customers.
     pub include_deleted: bool,
     /// Keyset position: only customers with an id below this one.
@@ -57,7 +60,8 @@ impl CustomerQuery {
         let from = self.created_from.map(|t| t.to_fixed_string());
         let before = self.created_before.map(|t| t.to_fixed_string());
         let (vip, blacklisted, deleted) = (self.vip, self.blacklisted, self.include_deleted);
-        format!("{kind:?}|{vip:?}|{blacklisted:?}|{phone:?}|{partner:?}|{from:?}|{before:?}|{deleted}")
+        let documents = self.documents.as_ref().map(|d| d.complete);
+        format!("{kind:?}|{vip:?}|{blacklisted:?}|{phone:?}|{partner:?}|{from:?}|{before:?}|{deleted}|{documents:?}")
     }
 
     /// Everything the scope allows, first page of `limit`.
@@ -71,6 +75,7 @@ impl CustomerQuery {
             partner_id: None,
             created_from: None,
             created_before: None,
+            documents: None,
             include_deleted: false,
             after: None,
             limit,
@@ -184,6 +189,14 @@ pub struct GlobalQuery {
 pub struct AuditQuery {
     /// Only entries concerning this customer.
     pub customer_id: Option<CustomerId>,
+    /// Only entries by this user or platform admin.
+    pub actor_id: Option<Uuid>,
+    /// Only entries of this action (`document.downloaded`, ...).
+    pub action: Option<String>,
+    /// Only entries at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Only entries before this instant.
+    pub before: Option<Timestamp>,
     /// Keyset position: only entries with an id below this one.
     pub after: Option<AuditId>,
     /// At most this many.
@@ -209,6 +222,13 @@ pub trait Store: Send + Sync + 'static {
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
     /// The oldest tenant with exactly this name.
     async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
+    /// Replaces a tenant's required documents, with its audit entry, atomically.
+    async fn set_required_documents(
+        &self,
+        tenant: TenantId,
+        required: &RequiredDocuments,
+        audit: &AuditEntry,
+    ) -> Result<()>;
 
     /// Stores a new user; `409 conflict` when the email is taken in the tenant.
     async fn insert_user(&self, user: &User) -> Result<()>;
@@ -262,6 +282,41 @@ pub trait Store: Send + Sync + 'static {
     /// Appends audit entries and global matches that accompany no other change (views,
     /// refusals), atomically.
     async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
+    /// Every tenant's audit chain head: how many entries its log should hold.
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64)>>;
+    /// A tenant's audit entries in chain order, from `after_seq + 1`, at most `limit`.
+    async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// Stores a new document with its audit entry, atomically.
+    async fn insert_document(&self, document: &Document, audit: &AuditEntry) -> Result<()>;
+    /// A document by id, deleted or not.
+    async fn get_document(&self, tenant: TenantId, id: Uuid) -> Result<Option<Document>>;
+    /// A customer's documents, newest first.
+    async fn list_documents(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        include_deleted: bool,
+    ) -> Result<Vec<Document>>;
+    /// Replaces a document's metadata and deletion if still at `expected_version`
+    /// (`409 version_conflict` otherwise), with its audit entry, atomically.
+    async fn update_document(&self, document: &Document, expected_version: i64, audit: &AuditEntry) -> Result<()>;
+    /// The kind and expiry of every live document of these customers.
+    async fn documents_held(
+        &self,
+        tenant: TenantId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<(CustomerId, DocumentKind, Option<time::Date>)>>;
+    /// Documents of any tenant whose file key is wrapped by another key than `key_id`, in
+    /// (tenant, id) order after `after`, at most `limit` (master-key rotation).
+    async fn documents_to_rewrap(
+        &self,
+        key_id: &str,
+        after: Option<(TenantId, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<Document>>;
+    /// Replaces a document's wrapped file key, if it is still wrapped by `old_key_id`.
+    async fn set_document_key(&self, document: &Document, old_key_id: &str, sealed: &SealedFile) -> Result<bool>;
 
     /// A customer's blacklist entries, newest first.
     async fn blacklist_history(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<BlacklistEntry>>;

@@ -1,5 +1,6 @@
 //! Tenants: one rental company each, with the country and phone region its data is read in.
 
+use crate::document::RequiredDocuments;
 use crate::error::{FieldErrors, Result};
 use crate::ids::TenantId;
 use crate::time::Timestamp;
@@ -18,6 +19,8 @@ pub struct Tenant {
     pub phone_region: PhoneRegion,
     /// When the tenant was created.
     pub created_at: Timestamp,
+    /// The documents every customer should hold.
+    pub required_documents: RequiredDocuments,
 }
 
 impl Tenant {
@@ -35,6 +38,13 @@ impl Tenant {
         let (Some(name), Some(country), Some(phone_region)) = (name, country, phone_region) else {
             return Err(errors.into_error());
         };
-        Ok(Self { id: TenantId::new(), name, country, phone_region, created_at: Timestamp::now() })
+        Ok(Self {
+            id: TenantId::new(),
+            name,
+            country,
+            phone_region,
+            created_at: Timestamp::now(),
+            required_documents: RequiredDocuments::default(),
+        })
     }
 }

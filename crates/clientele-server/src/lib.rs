@@ -62,6 +62,8 @@ impl AppState {
         (name = "customers", description = "Customer records, notes, delete and restore"),
         (name = "blacklist", description = "Tenant and global blacklists"),
         (name = "orders", description = "Orders, blacklist overrides and the order form"),
+        (name = "documents", description = "Identity, licence and insurance documents, encrypted at rest; every access logged"),
+        (name = "audit", description = "The tamper-evident audit log"),
         (name = "health", description = "Probes"),
     ),
     modifiers(&BearerAuth),
@@ -82,7 +84,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::auth::routes())
         .merge(routes::customers::routes())
         .merge(routes::blacklist::routes())
-        .merge(routes::orders::routes());
+        .merge(routes::orders::routes())
+        .merge(routes::documents::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 

@@ -56,8 +56,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OrderNotAwaitingOverride
         | ErrorCode::InvalidStatusTransition => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::ServiceUnavailable | ErrorCode::DocumentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal | ErrorCode::DocumentUnreadable => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -86,6 +86,8 @@ fn title_of(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidStatusTransition => "Invalid status transition",
         ErrorCode::MethodNotAllowed => "Method not allowed",
         ErrorCode::ServiceUnavailable => "Service unavailable",
+        ErrorCode::DocumentsUnavailable => "Documents unavailable",
+        ErrorCode::DocumentUnreadable => "Document unreadable",
         ErrorCode::Internal => "Internal error",
     }
 }
@@ -116,9 +118,9 @@ impl ApiError {
             Error::NotFound(what) => (format!("{what} not found"), Vec::new(), None),
             Error::Conflict { message, details, .. } => (message.clone(), Vec::new(), details.clone()),
             Error::Forbidden(message) => (message.clone(), Vec::new(), None),
-            Error::Unauthenticated { message, .. } | Error::BadRequest { message, .. } => {
-                (message.clone(), Vec::new(), None)
-            }
+            Error::Unauthenticated { message, .. }
+            | Error::BadRequest { message, .. }
+            | Error::Server { message, .. } => (message.clone(), Vec::new(), None),
             Error::Internal(_) => ("something went wrong on our side; it has been logged".to_owned(), Vec::new(), None),
         };
         Problem {
@@ -137,6 +139,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Error::Internal(context) = &self.0 {
             tracing::error!(error = %context, "internal error");
+        }
+        if let Error::Server { code, message } = &self.0 {
+            tracing::error!(code = code.as_str(), error = %message, "server-side failure");
         }
         let problem = self.problem();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -3,17 +3,18 @@
 use clientele_core::audit::AuditEntry;
 use clientele_core::customer::{Customer, Note};
 use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::store::{AuditQuery, BlacklistChange, CustomerQuery, CustomerWrite, NewNote};
+use clientele_core::store::{BlacklistChange, CustomerQuery, CustomerWrite, NewNote};
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
+use crate::audit::append_audit;
 use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
 use crate::records::{
-    AuditRecord, CustomerRecord, NoteRecord, audit_columns, bind_audit, bind_customer, blacklist_entry_columns,
-    customer_columns, global_entry_columns, push_audit_values, push_customer_values,
+    CustomerRecord, NoteRecord, bind_customer, blacklist_entry_columns, customer_columns, global_entry_columns,
+    push_customer_values,
 };
 use crate::search::index_customer;
 use clientele_core::search::SearchDocument;
@@ -33,12 +34,6 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, 
     vip_changed_by = $43, blacklist_scope = $44, \
     global_match_at = CASE WHEN $48 THEN $45 ELSE global_match_at END, search_text = $47 \
     WHERE tenant_id = $1 AND id = $2 AND version = $46 RETURNING search_rowid";
-
-pub(crate) const INSERT_AUDIT: &str = concat!(
-    "INSERT INTO audit_log (",
-    audit_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-);
 
 const INSERT_NOTE: &str = "INSERT INTO customer_notes (tenant_id, id, customer_id, author_id, body, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6)";
@@ -103,6 +98,25 @@ macro_rules! push_customer_filters {
         }
         if let Some(before) = query.created_before {
             $sql.push(format!(" AND {p}created_at < ")).push_bind($crate::db::Ts(before));
+        }
+        if let Some(filter) = &query.documents {
+            // Complete: every requirement met by a live, unexpired document; incomplete: any not.
+            let outer = if p.is_empty() { "customers." } else { p };
+            $sql.push(if filter.complete { " AND (1 = 1" } else { " AND (1 = 0" });
+            for kinds in filter.required.groups() {
+                $sql.push(if filter.complete { " AND EXISTS (" } else { " OR NOT EXISTS (" });
+                $sql.push(format!(
+                    "SELECT 1 FROM documents d WHERE d.tenant_id = {outer}tenant_id AND d.customer_id = {outer}id \
+                     AND d.deleted_at IS NULL AND (d.expires_on IS NULL OR d.expires_on >= "
+                ));
+                $sql.push_bind(filter.today).push(") AND d.kind IN (");
+                let mut list = $sql.separated(", ");
+                for kind in kinds {
+                    list.push_bind(kind.as_str());
+                }
+                $sql.push("))");
+            }
+            $sql.push(")");
         }
     }};
 }
@@ -230,13 +244,7 @@ macro_rules! write_events {
                 .await
                 .map_err($crate::db::db_error)?;
         }
-        for entry in $audit {
-            let record = $crate::records::AuditRecord::from(entry);
-            $crate::records::bind_audit!(sqlx::query($crate::customers::INSERT_AUDIT), record)
-                .execute(&mut *$tx)
-                .await
-                .map_err($crate::db::db_error)?;
-        }
+        $crate::audit::append_audit!($tx, $audit);
     }};
 }
 
@@ -399,15 +407,8 @@ impl SqlStore {
                 sql.push(" ON CONFLICT DO NOTHING");
                 sql.build().execute(&mut *tx).await.map_err(db_error)?;
             }
-            let audit: Vec<AuditRecord> =
-                batch.iter().flat_map(|(_, w)| w.audit.iter().map(AuditRecord::from)).collect();
-            for chunk in audit.chunks(ROWS_PER_STATEMENT * 2) {
-                let mut sql = QueryBuilder::new(concat!("INSERT INTO audit_log (", audit_columns!(), ") "));
-                sql.push_values(chunk, |mut b, record| {
-                    push_audit_values!(b, record);
-                });
-                sql.build().execute(&mut *tx).await.map_err(db_error)?;
-            }
+            let audit: Vec<AuditEntry> = batch.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
+            append_audit!(tx, &audit);
             for (_, write) in batch
                 .iter()
                 .filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
@@ -513,7 +514,6 @@ impl SqlStore {
     }
 
     pub(crate) async fn insert_note_row(&self, note: &NewNote, audit: &AuditEntry) -> Result<()> {
-        let audit = AuditRecord::from(audit);
         in_transaction!(self, |tx| {
             sqlx::query(INSERT_NOTE)
                 .bind(note.tenant_id.as_uuid())
@@ -525,7 +525,7 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            bind_audit!(sqlx::query(INSERT_AUDIT), audit).execute(&mut *tx).await.map_err(db_error)?;
+            append_audit!(tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -544,21 +544,5 @@ impl SqlStore {
             .await
         });
         Ok(records.map_err(db_error)?.into_iter().map(Note::from).collect())
-    }
-
-    pub(crate) async fn audit_entries(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));
-            sql.push_bind(tenant.as_uuid());
-            if let Some(customer) = query.customer_id {
-                sql.push(" AND customer_id = ").push_bind(customer.as_uuid());
-            }
-            if let Some(after) = query.after {
-                sql.push(" AND id < ").push_bind(after.as_uuid());
-            }
-            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
-            sql.build_query_as::<AuditRecord>().fetch_all(pool).await
-        });
-        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
     }
 }

@@ -5,8 +5,10 @@
 //! in `migrations/sqlite` and `migrations/postgres`, numbered in lock-step.
 
 mod accounts;
+mod audit;
 mod customers;
 mod db;
+mod documents;
 mod orders;
 mod records;
 mod risk;
@@ -21,6 +23,7 @@ use async_trait::async_trait;
 use clientele_core::audit::AuditEntry;
 use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use clientele_core::customer::{Customer, Note};
+use clientele_core::document::{Document, DocumentKind, RequiredDocuments, SealedFile};
 use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
 use clientele_core::order::Order;
 use clientele_core::search::{SearchTerms, Tier};
@@ -138,6 +141,7 @@ impl SqlStore {
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
         result.map_err(|e| Error::internal(format!("migrating the database: {e}")))?;
+        self.chain_unchained_audit().await?;
         self.ensure_search_index().await
     }
 
@@ -224,6 +228,15 @@ impl Store for SqlStore {
         self.tenant_by_id(id).await
     }
 
+    async fn set_required_documents(
+        &self,
+        tenant: TenantId,
+        required: &RequiredDocuments,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        self.set_required_documents_row(tenant, required, audit).await
+    }
+
     async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
         self.tenant_by_name(name).await
     }
@@ -305,6 +318,56 @@ impl Store for SqlStore {
 
     async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
         self.record_events(audit, matches).await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64)>> {
+        self.audit_chain_heads().await
+    }
+
+    async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.audit_chain_page(tenant, after_seq, limit).await
+    }
+
+    async fn insert_document(&self, document: &Document, audit: &AuditEntry) -> Result<()> {
+        self.insert_document_row(document, audit).await
+    }
+
+    async fn get_document(&self, tenant: TenantId, id: Uuid) -> Result<Option<Document>> {
+        self.document_by_id(tenant, id).await
+    }
+
+    async fn list_documents(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        include_deleted: bool,
+    ) -> Result<Vec<Document>> {
+        self.documents_of(tenant, customer, include_deleted).await
+    }
+
+    async fn update_document(&self, document: &Document, expected_version: i64, audit: &AuditEntry) -> Result<()> {
+        self.update_document_row(document, expected_version, audit).await
+    }
+
+    async fn documents_held(
+        &self,
+        tenant: TenantId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<(CustomerId, DocumentKind, Option<time::Date>)>> {
+        self.documents_held_by(tenant, customers).await
+    }
+
+    async fn documents_to_rewrap(
+        &self,
+        key_id: &str,
+        after: Option<(TenantId, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<Document>> {
+        self.documents_wrapped_by_other_keys(key_id, after, limit).await
+    }
+
+    async fn set_document_key(&self, document: &Document, old_key_id: &str, sealed: &SealedFile) -> Result<bool> {
+        self.replace_document_key(document, old_key_id, sealed).await
     }
 
     async fn blacklist_history(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<BlacklistEntry>> {

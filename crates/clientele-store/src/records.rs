@@ -9,6 +9,7 @@ use clientele_core::customer::{
     Address, BirthPlace, Customer, CustomerData, CustomerKind, DriverLicense, IdDocument, IdDocumentType, Note,
     NoteAuthor,
 };
+use clientele_core::document::RequiredDocuments;
 use clientele_core::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
 use clientele_core::order::{Order, OrderStatus, Override, OverrideRequest, PaymentType, Vehicle, VehicleType};
 use clientele_core::tenant::Tenant;
@@ -27,7 +28,7 @@ fn corrupt(what: &str, value: &str) -> Error {
 
 macro_rules! tenant_columns {
     () => {
-        "id, name, country, phone_region, created_at"
+        "id, name, country, phone_region, created_at, required_documents"
     };
 }
 
@@ -60,7 +61,7 @@ macro_rules! customer_columns {
 macro_rules! audit_columns {
     () => {
         "tenant_id, id, at, actor_id, actor_role, action, object_type, object_id, customer_id, outcome, reason, \
-         changes, ip, user_agent, request_id"
+         changes, ip, user_agent, request_id, seq, hash"
     };
 }
 
@@ -73,6 +74,7 @@ pub(crate) struct TenantRecord {
     pub country: String,
     pub phone_region: String,
     pub created_at: Ts,
+    pub required_documents: String,
 }
 
 impl From<&Tenant> for TenantRecord {
@@ -83,6 +85,7 @@ impl From<&Tenant> for TenantRecord {
             country: t.country.as_str().to_owned(),
             phone_region: t.phone_region.as_str().to_owned(),
             created_at: t.created_at.into(),
+            required_documents: t.required_documents.to_stored(),
         }
     }
 }
@@ -96,6 +99,7 @@ impl TryFrom<TenantRecord> for Tenant {
             phone_region: PhoneRegion::parse(&r.phone_region).map_err(|_| corrupt("phone region", &r.phone_region))?,
             name: r.name,
             created_at: r.created_at.0,
+            required_documents: RequiredDocuments::from_stored(&r.required_documents),
         })
     }
 }
@@ -508,6 +512,8 @@ pub(crate) struct AuditRecord {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    pub seq: Option<i64>,
+    pub hash: Option<String>,
 }
 
 impl From<&AuditEntry> for AuditRecord {
@@ -528,6 +534,8 @@ impl From<&AuditEntry> for AuditRecord {
             ip: e.ip.clone(),
             user_agent: e.user_agent.clone(),
             request_id: e.request_id.clone(),
+            seq: Some(e.seq),
+            hash: e.hash.clone(),
         }
     }
 }
@@ -541,6 +549,8 @@ impl TryFrom<AuditRecord> for AuditEntry {
             other => return Err(corrupt("audit outcome", other)),
         };
         Ok(AuditEntry {
+            seq: r.seq.unwrap_or(0),
+            hash: r.hash,
             id: AuditId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             at: r.at.0,
@@ -561,29 +571,6 @@ impl TryFrom<AuditRecord> for AuditEntry {
 }
 
 /// Binds the 15 fields of an [`AuditRecord`] in column order.
-macro_rules! bind_audit {
-    ($query:expr, $r:expr) => {
-        $query
-            .bind($r.tenant_id)
-            .bind($r.id)
-            .bind($r.at)
-            .bind($r.actor_id)
-            .bind(&$r.actor_role)
-            .bind(&$r.action)
-            .bind(&$r.object_type)
-            .bind($r.object_id)
-            .bind($r.customer_id)
-            .bind(&$r.outcome)
-            .bind(&$r.reason)
-            .bind(&$r.changes)
-            .bind(&$r.ip)
-            .bind(&$r.user_agent)
-            .bind(&$r.request_id)
-    };
-}
-
-pub(crate) use bind_audit;
-
 macro_rules! blacklist_entry_columns {
     () => {
         "tenant_id, id, customer_id, scope, reason_code, note, created_at, created_by, lifted_at, lifted_by, \
@@ -845,6 +832,8 @@ macro_rules! push_audit_values {
         $b.push_bind(&$r.ip);
         $b.push_bind(&$r.user_agent);
         $b.push_bind(&$r.request_id);
+        $b.push_bind($r.seq);
+        $b.push_bind(&$r.hash);
     }};
 }
 

@@ -9,9 +9,14 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use clientele_core::app::{NewUser, TokenSubject};
 use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::vault::{MasterKey, Vault};
 use clientele_core::{App, AppConfig};
 use clientele_server::AppState;
 use clientele_store::{SqlStore, StoreOptions};
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
 
 use crate::config::{Config, DEFAULT_TOML, Overrides};
 use crate::demo;
@@ -65,6 +70,12 @@ pub enum Command {
     /// The global blacklist.
     #[command(subcommand)]
     Blacklist(BlacklistCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Document storage.
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
     /// Benchmarks: print a table and write it to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -92,6 +103,22 @@ pub enum BenchCommand {
         #[arg(long, default_value = "BENCHMARKS.md")]
         output: PathBuf,
     },
+}
+
+/// `audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every tenant's audit chain; names the first altered or missing entry and exits 1.
+    Verify,
+}
+
+/// `documents ...`
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// Re-wrap every document's file key with documents.master_key. Rotate by making the new key
+    /// master_key and moving the old one to previous_master_keys, running this, then removing
+    /// the old key. Servers may keep running: they open files wrapped by either key.
+    RotateKey,
 }
 
 /// `blacklist ...`
@@ -220,6 +247,23 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             println!("{rekeyed}");
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify) => {
+            let app = app(&config).await?;
+            match app.verify_audit().await.map_err(explain)? {
+                Ok(checked) => {
+                    say!("audit log intact: {checked} entries checked");
+                    Ok(())
+                }
+                Err(broken) => Err(anyhow!("audit chain broken: {broken}")),
+            }
+        }
+        Command::Documents(DocumentsCommand::RotateKey) => {
+            let app = app(&config).await?;
+            let rewrapped = app.rotate_document_keys().await.map_err(explain)?;
+            eprintln!("re-wrapped {rewrapped} file keys with the current master key");
+            say!("{rewrapped}");
+            Ok(())
+        }
         Command::Bench(BenchCommand::Search { customers, requests, baseline_samples, output }) => {
             // The bench loads a large data set: never into the service's own database by default.
             let database_url = if config.database_url == Config::default().database_url {
@@ -336,8 +380,51 @@ async fn app(config: &Config) -> anyhow::Result<App> {
         blacklist_key: config.blacklist.key.as_ref().map(|s| s.expose().to_vec()),
         global_entry_months: config.blacklist.global_entry_months,
         data_protection_contact: config.blacklist.data_protection_contact.clone(),
+        vault: vault(&config.documents)?,
+        max_document_bytes: config.documents.max_file_mib.saturating_mul(1024 * 1024),
     };
     App::new(store, app_config).await.map_err(explain)
+}
+
+/// The document vault over the configured object store, if a master key is configured.
+fn vault(config: &crate::config::DocumentsConfig) -> anyhow::Result<Option<Vault>> {
+    use base64::Engine;
+    let Some(master) = &config.master_key else { return Ok(None) };
+    let key = |secret: &crate::config::Secret, name: &str| -> anyhow::Result<MasterKey> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.expose().trim_ascii())
+            .map_err(|_| anyhow!("{name} must be base64 (head -c 32 /dev/urandom | base64)"))?;
+        MasterKey::new(&bytes).map_err(|_| anyhow!("{name} must be 32 bytes, base64-encoded"))
+    };
+    let current = key(master, "documents.master_key")?;
+    let previous = config
+        .previous_master_keys
+        .iter()
+        .map(|k| key(k, "documents.previous_master_keys"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let objects: Arc<dyn ObjectStore> = match config.store.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let s3 = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .with_context(|| format!("documents.store {}", config.store))?;
+            if prefix.trim_matches('/').is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(PrefixStore::new(s3, prefix.trim_matches('/')))
+            }
+        }
+        None => {
+            let dir = PathBuf::from(&config.store);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the documents directory {}", dir.display()))?;
+            Arc::new(
+                LocalFileSystem::new_with_prefix(&dir).with_context(|| format!("documents.store {}", dir.display()))?,
+            )
+        }
+    };
+    Ok(Some(Vault::new(objects, current, previous)))
 }
 
 /// `user disable` / `user enable`: prints nothing on stdout, the change on stderr.

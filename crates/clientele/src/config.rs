@@ -50,6 +50,22 @@ global_entry_months = 36
 # Where people turn with data-protection requests; shown with every blacklist refusal.
 data_protection_contact = "privacy@platform.invalid"
 
+[documents]
+# Where document files are kept, encrypted: a directory (created if missing), or
+# s3://bucket/prefix for an S3-compatible store, which reads its credentials and endpoint from the
+# AWS_* environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT,
+# AWS_ALLOW_HTTP). Environment: CLIENTELE_DOCUMENTS__STORE.
+store = "clientele-documents"
+# Master key: 32 random bytes, base64 (`head -c 32 /dev/urandom | base64`). It wraps each file's
+# own key and is never stored. Unset, documents are unavailable (503).
+# Environment: CLIENTELE_DOCUMENTS__MASTER_KEY.
+# master_key = "..."
+# Earlier master keys, still accepted for reading until `clientele documents rotate-key` has
+# re-wrapped every file key with master_key. Then remove them.
+previous_master_keys = []
+# Largest document file accepted, in MiB.
+max_file_mib = 20
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -72,6 +88,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The global blacklist.
     pub blacklist: BlacklistConfig,
+    /// Document storage.
+    pub documents: DocumentsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -116,6 +134,31 @@ impl Default for BlacklistConfig {
             key: None,
             global_entry_months: 36,
             data_protection_contact: clientele_core::app::DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
+        }
+    }
+}
+
+/// Document storage settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsConfig {
+    /// A directory, or `s3://bucket/prefix`.
+    pub store: String,
+    /// The master key, base64 of 32 bytes; documents are unavailable without it.
+    pub master_key: Option<Secret>,
+    /// Earlier master keys, for reading until re-wrapped.
+    pub previous_master_keys: Vec<Secret>,
+    /// Largest file, in MiB.
+    pub max_file_mib: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            store: "clientele-documents".to_owned(),
+            master_key: None,
+            previous_master_keys: Vec::new(),
+            max_file_mib: 20,
         }
     }
 }
@@ -166,6 +209,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             blacklist: BlacklistConfig::default(),
+            documents: DocumentsConfig::default(),
             log: LogConfig::default(),
         }
     }

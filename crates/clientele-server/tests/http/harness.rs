@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 
 /// The global blacklist's pseudonym key in tests.
 pub const BLACKLIST_KEY: &[u8; 32] = b"test-blacklist-key-of-32-bytes!!";
+/// The documents master key in tests.
+pub const DOCUMENTS_MASTER_KEY: &[u8; 32] = b"test-documents-key-of-32-bytes!!";
+/// The largest document file in tests (small, to test the limit cheaply).
+pub const MAX_DOCUMENT_BYTES: u64 = 256 * 1024;
 /// The data-protection contact in tests.
 pub const DATA_PROTECTION_CONTACT: &str = "dpo@rental-platform.example";
 
@@ -22,7 +26,10 @@ pub struct TestApp {
     pub app: Arc<App>,
     client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    // Dropped last: the database outlives the server.
+    /// Where the document vault keeps its (encrypted) objects.
+    pub documents_dir: std::path::PathBuf,
+    // Dropped last: the database and the files outlive the server.
+    _files: tempfile::TempDir,
     _db: TestDatabase,
 }
 
@@ -103,9 +110,15 @@ impl TestApp {
     }
 
     async fn start(db: TestDatabase) -> Self {
+        let files = tempfile::tempdir().unwrap();
+        let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
+        let master = clientele_core::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
+        let vault = clientele_core::vault::Vault::new(Arc::new(objects), master, Vec::new());
         let config = clientele_core::AppConfig {
             blacklist_key: Some(BLACKLIST_KEY.to_vec()),
             data_protection_contact: DATA_PROTECTION_CONTACT.into(),
+            vault: Some(vault),
+            max_document_bytes: MAX_DOCUMENT_BYTES,
             ..clientele_core::AppConfig::default()
         };
         let app = App::new(db.store(), config).await.unwrap();
@@ -118,7 +131,8 @@ impl TestApp {
             let _ = stopped.await;
         }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        Self { base, app, client, shutdown: Some(shutdown), _db: db }
+        let documents_dir = files.path().to_owned();
+        Self { base, app, client, shutdown: Some(shutdown), documents_dir, _files: files, _db: db }
     }
 
     /// A new tenant in Italy.
@@ -210,6 +224,24 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(session), Some(body)).await
     }
 
+    /// Uploads `bytes` as a document of `kind` (with more form fields) for `customer`.
+    pub async fn upload(
+        &self,
+        session: &Session,
+        customer: CustomerId,
+        kind: &str,
+        fields: &[(&str, &str)],
+        bytes: &[u8],
+    ) -> Reply {
+        let file = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("scan.pdf");
+        let mut form = reqwest::multipart::Form::new().text("kind", kind.to_owned()).part("file", file);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let path = format!("/api/v1/customers/{customer}/documents");
+        self.send(self.request(Method::POST, &path, session).multipart(form)).await
+    }
+
     /// Creates a client named `first last` as `session`; returns its id.
     pub async fn client(&self, session: &Session, first: &str, last: &str) -> CustomerId {
         self.post("/api/v1/customers", session, json!({"first_name": first, "last_name": last})).await.expect(201).id()
@@ -220,6 +252,9 @@ impl TestApp {
         self.post("/api/v1/customers", session, json!({"kind": "partner", "company_name": name})).await.expect(201).id()
     }
 }
+
+/// A small valid PDF.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 /// The ids of a list reply's items.
 pub fn ids(reply: &Reply) -> Vec<CustomerId> {

@@ -33,6 +33,7 @@ mod auth;
 mod bad_input;
 mod blacklist;
 mod customers;
+mod documents;
 mod harness;
 mod isolation;
 mod openapi;

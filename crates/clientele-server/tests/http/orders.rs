@@ -10,7 +10,7 @@ use clientele_core::time::Timestamp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{DATA_PROTECTION_CONTACT, Reply, Session, TestApp, ids};
+use crate::harness::{DATA_PROTECTION_CONTACT, PDF, Reply, Session, TestApp, ids};
 
 /// Now plus `days`, as RFC 3339.
 fn at(days: u64) -> String {
@@ -548,15 +548,21 @@ http_test! {
             "driver_license": licence("R1000001", 3 * 365),
             "id_document": {"type": "id_card", "number": "CA12345AB", "expires_on": day(15)}
         })).await.expect(201).id();
+        app.upload(&operator, ready, "id_card", &[("expires_on", &day(15))], PDF).await.expect(201);
+        app.upload(&operator, ready, "driver_license", &[("expires_on", &day(3 * 365))], PDF).await.expect(201);
         let bare = app.client(&operator, "Bare", "Renter").await;
         let expired = app.post("/api/v1/customers", &operator, json!({
             "first_name": "Old", "last_name": "Licence", "driver_license": licence("E1000001", -1),
             "id_document": {"type": "passport", "number": "YA1234567", "expires_on": day(-1)}
         })).await.expect(201).id();
+        app.upload(&operator, expired, "passport", &[("expires_on", &day(-1))], PDF).await.expect(201);
+        app.upload(&operator, expired, "driver_license", &[("expires_on", &day(-1))], PDF).await.expect(201);
         let soon = app.post("/api/v1/customers", &operator, json!({
             "first_name": "Soon", "last_name": "Expiring", "driver_license": licence("S1000001", 10),
             "id_document": {"type": "passport", "number": "YB1234567"}
         })).await.expect(201).id();
+        app.upload(&operator, soon, "passport", &[], PDF).await.expect(201);
+        app.upload(&operator, soon, "driver_license", &[("expires_on", &day(10))], PDF).await.expect(201);
         blacklist(app, &admin, bare).await;
         let form = |id: CustomerId, session: &Session| {
             let session = session.clone();
@@ -571,17 +577,17 @@ http_test! {
         assert_eq!(reply.body["customer"]["id_document"]["number"], "CA12345AB");
         assert_eq!(reply.body["customer"]["blacklist"], json!({"status": "none"}));
         assert_eq!(reply.body["customer"]["vip"], false);
-        assert_eq!(reply.body["documents"], json!({"complete": true, "missing": [], "expiring_soon": ["identity_document"]}));
+        assert_eq!(reply.body["documents"], json!({"complete": true, "missing": [], "expiring_soon": ["passport|id_card"]}));
         assert_eq!(reply.body["warnings"], json!([]));
 
         let reply = form(bare, &admin).await.expect(200);
         assert_eq!(reply.body["customer"]["blacklist"], json!({"status": "tenant"}));
-        assert_eq!(reply.body["documents"], json!({"complete": false, "missing": ["identity_document", "driver_license"], "expiring_soon": []}));
+        assert_eq!(reply.body["documents"], json!({"complete": false, "missing": ["passport|id_card", "driver_license"], "expiring_soon": []}));
         assert_eq!(codes(&reply.body), ["driver_license_missing"]);
         assert_eq!(reply.body["warnings"][0]["customer_id"], json!(bare));
 
         let reply = form(expired, &operator).await.expect(200);
-        assert_eq!(reply.body["documents"], json!({"complete": false, "missing": ["identity_document", "driver_license"], "expiring_soon": []}));
+        assert_eq!(reply.body["documents"], json!({"complete": false, "missing": ["passport|id_card", "driver_license"], "expiring_soon": []}));
         assert_eq!(codes(&reply.body), ["driver_license_expired"]);
 
         let reply = form(soon, &operator).await.expect(200);

@@ -100,7 +100,15 @@ conformance! {
         let entries = store.list_audit(t.id, &query).await.unwrap();
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["customer.deleted", "customer.created"]);
-        assert_eq!(entries[0], entry);
+        // As written, plus its place in the tenant's chain: the second entry, after the creation.
+        assert_eq!((entries[0].seq, entries[1].seq), (2, 1));
+        let hash = clientele_core::audit::chain_hash(
+            &hex_hash(entries[1].hash.as_deref().unwrap()),
+            2,
+            &entry,
+        );
+        assert_eq!(entries[0].hash.as_deref(), Some(hex(&hash).as_str()));
+        assert_eq!(clientele_core::audit::AuditEntry { seq: 0, hash: None, ..entries[0].clone() }, entry);
         let other = tenant(store, "Other").await;
         assert!(store.list_audit(other.id, &query).await.unwrap().is_empty());
     }
@@ -237,4 +245,13 @@ conformance! {
         assert_eq!(notes[1].author.id, None);
         assert!(store.list_notes(other.id, c.id).await.unwrap().is_empty());
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_hash(text: &str) -> [u8; 32] {
+    let bytes: Vec<u8> = (0..64).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect();
+    bytes.try_into().unwrap()
 }

@@ -61,6 +61,7 @@ macro_rules! app_conformance {
 }
 
 mod accounts;
+mod audit;
 mod customers;
 mod fixtures;
 mod invariant;

@@ -326,6 +326,104 @@ fn rotating_the_blacklist_key_keeps_global_entries_matching_under_the_new_key() 
 }
 
 #[test]
+fn documents_survive_a_master_key_rotation_and_audit_verify_finds_tampering() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+    let (old_key, new_key) = (b64(1), b64(2));
+    let tenant = one_line(dir.path(), &url, &["tenant", "create", "--name", "Docs"]);
+    let email = "admin@docs.example";
+    one_line(
+        dir.path(),
+        &url,
+        &["user", "create", "--tenant", &tenant, "--email", email, "--role", "admin", "--password", "s3cret-pass"],
+    );
+    let token = one_line(dir.path(), &url, &["token", "issue", "--tenant", &tenant, "--email", email]);
+    let pdf = b"%PDF-1.4\n% a scanned passport\n%%EOF\n".to_vec();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::new();
+    let document_id = {
+        let server = Server::start_with(dir.path(), &url, &[], &[("CLIENTELE_DOCUMENTS__MASTER_KEY", &old_key)]);
+        runtime.block_on(async {
+            let customer: Value = client
+                .post(format!("{}/api/v1/customers", server.base))
+                .bearer_auth(&token)
+                .json(&json!({"first_name": "Anna", "last_name": "Rossi"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let form = reqwest::multipart::Form::new()
+                .text("kind", "passport")
+                .part("file", reqwest::multipart::Part::bytes(pdf.clone()).file_name("passport.pdf"));
+            let uploaded = client
+                .post(format!("{}/api/v1/customers/{}/documents", server.base, customer["id"].as_str().unwrap()))
+                .bearer_auth(&token)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(uploaded.status(), 201);
+            uploaded.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        })
+    };
+    assert!(dir.path().join("clientele-documents").is_dir(), "the default store is a directory beside the data");
+
+    let verified = one_line(dir.path(), &url, &["audit", "verify"]);
+    assert_eq!(verified, "audit log intact: 2 entries checked");
+
+    // Rotate: the new key current, the old one still accepted while file keys are re-wrapped.
+    let previous = format!("[\"{old_key}\"]");
+    let rotate = |keys: &[(&str, &str)]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .env("CLIENTELE_DATABASE_URL", &url)
+            .envs(keys.iter().copied())
+            .args(["documents", "rotate-key"])
+            .output()
+            .unwrap()
+    };
+    let rotated = rotate(&[
+        ("CLIENTELE_DOCUMENTS__MASTER_KEY", &new_key),
+        ("CLIENTELE_DOCUMENTS__PREVIOUS_MASTER_KEYS", &previous),
+    ]);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    assert_eq!(String::from_utf8(rotated.stdout).unwrap().trim(), "1");
+    let again = rotate(&[("CLIENTELE_DOCUMENTS__MASTER_KEY", &new_key)]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), "0", "nothing left under the old key");
+    let unconfigured = rotate(&[]);
+    assert!(!unconfigured.status.success(), "rotating without a master key is an error");
+    {
+        let server = Server::start_with(dir.path(), &url, &[], &[("CLIENTELE_DOCUMENTS__MASTER_KEY", &new_key)]);
+        let bytes = runtime.block_on(async {
+            let reply = client
+                .get(format!("{}/api/v1/documents/{document_id}/file", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+            reply.bytes().await.unwrap().to_vec()
+        });
+        assert_eq!(bytes, pdf, "the new key alone opens the file");
+    }
+
+    // Someone with the database file edits an entry: verify names it and fails.
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor_role = 'operator' WHERE seq = 2").execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+    let broken = clientele(dir.path(), &url, &["audit", "verify"]);
+    assert!(!broken.status.success());
+    let message = String::from_utf8(broken.stderr).unwrap();
+    assert!(message.contains(&format!("tenant {tenant}: audit entry #2")) && message.contains("altered"), "{message}");
+}
+
+#[test]
 fn serve_demo_creates_the_demo_once_and_prints_how_to_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());

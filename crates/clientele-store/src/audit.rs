@@ -1,0 +1,210 @@
+//! The audit log: appended as a hash chain per tenant, read with filters, read back in chain
+//! order for `clientele audit verify`.
+
+use clientele_core::audit::{AuditEntry, CHAIN_START, chain_hash};
+use clientele_core::ids::TenantId;
+use clientele_core::store::AuditQuery;
+use clientele_core::{Error, Result};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::SqlStore;
+use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::records::{AuditRecord, audit_columns};
+
+/// The most audit rows per multi-row insert (17 values each).
+pub(crate) const AUDIT_ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Claims the chain head of `tenant` inside the transaction (locking it until commit on
+/// PostgreSQL; SQLite has one writer anyway): its length and last hash.
+pub(crate) const CLAIM_HEAD: &str = "INSERT INTO audit_chain (tenant_id, seq, hash) VALUES ($1, 0, $2) \
+    ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_chain.seq RETURNING seq, hash";
+pub(crate) const ADVANCE_HEAD: &str = "UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1";
+
+/// The stored hex form of a chain hash.
+pub(crate) fn parse_hash(text: &str) -> Result<[u8; 32]> {
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect::<Option<_>>()
+        .unwrap_or_default();
+    bytes
+        .try_into()
+        .map_err(|_| Error::internal(format!("audit chain: a stored hash is not 32 bytes of hex: {text:?}")))
+}
+
+pub(crate) fn hash_text(hash: &[u8; 32]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Numbers and hashes `entries` after the chain head `(seq, hash)`, as records to insert.
+pub(crate) fn chain_records(entries: &[&AuditEntry], head: (i64, [u8; 32])) -> (Vec<AuditRecord>, (i64, [u8; 32])) {
+    let (mut seq, mut previous) = head;
+    let records = entries
+        .iter()
+        .map(|entry| {
+            seq += 1;
+            previous = chain_hash(&previous, seq, entry);
+            let mut record = AuditRecord::from(*entry);
+            record.seq = Some(seq);
+            record.hash = Some(hash_text(&previous));
+            record
+        })
+        .collect();
+    (records, (seq, previous))
+}
+
+/// Appends audit entries inside the transaction `$tx`, each tenant's at the end of its chain.
+macro_rules! append_audit {
+    ($tx:ident, $entries:expr) => {{
+        let entries: &[clientele_core::audit::AuditEntry] = $entries;
+        let mut tenants: Vec<clientele_core::ids::TenantId> = Vec::new();
+        for entry in entries {
+            if !tenants.contains(&entry.tenant_id) {
+                tenants.push(entry.tenant_id);
+            }
+        }
+        for tenant in tenants {
+            let (seq, hash): (i64, String) = sqlx::query_as($crate::audit::CLAIM_HEAD)
+                .bind(tenant.as_uuid())
+                .bind($crate::audit::hash_text(&clientele_core::audit::CHAIN_START))
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+            let own: Vec<&clientele_core::audit::AuditEntry> =
+                entries.iter().filter(|e| e.tenant_id == tenant).collect();
+            let (records, head) = $crate::audit::chain_records(&own, (seq, $crate::audit::parse_hash(&hash)?));
+            for chunk in records.chunks($crate::audit::AUDIT_ROWS_PER_STATEMENT) {
+                let mut sql = sqlx::QueryBuilder::new(concat!(
+                    "INSERT INTO audit_log (",
+                    $crate::records::audit_columns!(),
+                    ") "
+                ));
+                sql.push_values(chunk, |mut b, record| {
+                    $crate::records::push_audit_values!(b, record);
+                });
+                sql.build().execute(&mut *$tx).await.map_err($crate::db::db_error)?;
+            }
+            sqlx::query($crate::audit::ADVANCE_HEAD)
+                .bind(tenant.as_uuid())
+                .bind(head.0)
+                .bind($crate::audit::hash_text(&head.1))
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?;
+        }
+    }};
+}
+
+pub(crate) use append_audit;
+
+impl SqlStore {
+    pub(crate) async fn audit_entries(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));
+            sql.push_bind(tenant.as_uuid());
+            if let Some(customer) = query.customer_id {
+                sql.push(" AND customer_id = ").push_bind(customer.as_uuid());
+            }
+            if let Some(actor) = query.actor_id {
+                sql.push(" AND actor_id = ").push_bind(actor);
+            }
+            if let Some(action) = &query.action {
+                sql.push(" AND action = ").push_bind(action.as_str());
+            }
+            if let Some(from) = query.from {
+                sql.push(" AND at >= ").push_bind(Ts(from));
+            }
+            if let Some(before) = query.before {
+                sql.push(" AND at < ").push_bind(Ts(before));
+            }
+            if let Some(after) = query.after {
+                sql.push(" AND id < ").push_bind(after.as_uuid());
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+            sql.build_query_as::<AuditRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    pub(crate) async fn audit_chain_heads(&self) -> Result<Vec<(TenantId, i64)>> {
+        let heads = with_reader!(self, |pool| {
+            sqlx::query_as::<_, (Uuid, i64)>("SELECT tenant_id, seq FROM audit_chain ORDER BY tenant_id")
+                .fetch_all(pool)
+                .await
+        });
+        Ok(heads.map_err(db_error)?.into_iter().map(|(t, seq)| (TenantId::from_uuid(t), seq)).collect())
+    }
+
+    pub(crate) async fn audit_chain_page(
+        &self,
+        tenant: TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let records = with_reader!(self, |pool| {
+            sqlx::query_as::<_, AuditRecord>(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(after_seq)
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(pool)
+            .await
+        });
+        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    /// Chains the entries written before the log was a chain (in id order, per tenant), once,
+    /// when the database is opened after the migration that added the chain.
+    pub(crate) async fn chain_unchained_audit(&self) -> Result<()> {
+        loop {
+            let tenant = with_reader!(self, |pool| {
+                sqlx::query_scalar::<_, Uuid>("SELECT tenant_id FROM audit_log WHERE seq IS NULL LIMIT 1")
+                    .fetch_optional(pool)
+                    .await
+            });
+            let Some(tenant) = tenant.map_err(db_error)? else { return Ok(()) };
+            in_transaction!(self, |tx| {
+                let (seq, hash): (i64, String) = sqlx::query_as(CLAIM_HEAD)
+                    .bind(tenant)
+                    .bind(hash_text(&CHAIN_START))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let unchained: Vec<AuditRecord> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    audit_columns!(),
+                    " FROM audit_log WHERE tenant_id = $1 AND seq IS NULL ORDER BY id LIMIT 5000"
+                ))
+                .bind(tenant)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let entries: Vec<AuditEntry> =
+                    unchained.into_iter().map(AuditEntry::try_from).collect::<Result<_>>()?;
+                let refs: Vec<&AuditEntry> = entries.iter().collect();
+                let (records, head) = chain_records(&refs, (seq, parse_hash(&hash)?));
+                for record in &records {
+                    sqlx::query("UPDATE audit_log SET seq = $3, hash = $4 WHERE tenant_id = $1 AND id = $2")
+                        .bind(record.tenant_id)
+                        .bind(record.id)
+                        .bind(record.seq)
+                        .bind(&record.hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                sqlx::query(ADVANCE_HEAD)
+                    .bind(tenant)
+                    .bind(head.0)
+                    .bind(hash_text(&head.1))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            });
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The audit log as a hash chain per tenant, and the documents' storage contract.
+
+use clientele_core::App;
+use clientele_core::audit::{AuditAction, ChainBreak};
+use clientele_core::document::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
+use clientele_core::ids::CustomerId;
+use clientele_core::store::{AuditQuery, Store};
+use clientele_core::time::Timestamp;
+use clientele_store::testing::TestDatabase;
+use uuid::Uuid;
+
+use crate::fixtures::{audit, audited, stored, tenant};
+
+/// Runs `check` on SQLite and, when configured, on PostgreSQL, with the raw database at hand.
+macro_rules! with_database {
+    ($($name:ident => $check:ident;)*) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$check(clientele_store::testing::TestDatabase::sqlite().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = clientele_store::testing::TestDatabase::postgres().await {
+                    super::$check(db).await;
+                }
+            }
+        }
+    )*};
+}
+
+with_database! {
+    the_chain_numbers_entries_and_names_the_first_altered_or_missing_one => chain_detects_tampering;
+}
+
+async fn chain_detects_tampering(db: TestDatabase) {
+    let store = db.store();
+    let app = App::new(db.store(), clientele_core::AppConfig::default()).await.unwrap();
+    let busy = tenant(&*store, "Busy").await;
+    let quiet = tenant(&*store, "Quiet").await;
+    // Single writes, a batch, and refusals recorded on their own: one chain per tenant.
+    let first = stored(&*store, &busy, "Anna", "Rossi").await;
+    stored(&*store, &quiet, "Luca", "Neri").await;
+    let batch: Vec<_> = (0..3)
+        .map(|i| {
+            let c =
+                crate::fixtures::customer(&busy, serde_json::json!({"first_name": format!("C{i}"), "last_name": "X"}));
+            let write = audited(&c, AuditAction::CustomerCreated);
+            (c, write)
+        })
+        .collect();
+    store.insert_customers(busy.id, &batch).await.unwrap();
+    store.record(&[audit(&first, AuditAction::DocumentsViewed)], &[]).await.unwrap();
+
+    let entries = store.audit_chain(busy.id, 0, 100).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(store.audit_chain(quiet.id, 0, 100).await.unwrap().len(), 1);
+    assert_eq!(store.audit_chain(busy.id, 3, 100).await.unwrap()[0].seq, 4, "pages by seq");
+    let mut heads = store.audit_heads().await.unwrap();
+    heads.sort_by_key(|(_, seq)| *seq);
+    assert_eq!(heads, [(quiet.id, 1), (busy.id, 5)]);
+    assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
+    // Entries written before the log was a chain are chained, in id order, when the store opens.
+    db.execute("UPDATE audit_log SET seq = NULL, hash = NULL").await;
+    db.execute("DELETE FROM audit_chain").await;
+    db.sql_store().migrate().await.unwrap();
+    assert_eq!(store.audit_chain(busy.id, 0, 100).await.unwrap(), entries, "the same numbers and hashes");
+    assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
+    // The listed entries carry their place in the chain too.
+    let listed = store.list_audit(busy.id, &AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert!(listed.iter().all(|e| e.seq > 0 && e.hash.as_ref().is_some_and(|h| h.len() == 64)));
+
+    // Someone with database access edits entry 3 (only the busy tenant has one).
+    db.execute("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 3").await;
+    let third = entries[2].id;
+    assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Altered { tenant_id: busy.id, seq: 3, id: third }));
+    db.execute("UPDATE audit_log SET reason = NULL WHERE seq = 3").await;
+    assert_eq!(app.verify_audit().await.unwrap(), Ok(6), "put back as it was, the chain holds again");
+    // A forged hash is caught as well.
+    let original = entries[2].hash.clone().unwrap();
+    let forged = format!("{}{}", if original.starts_with('0') { "1" } else { "0" }, &original[1..]);
+    db.execute(&format!("UPDATE audit_log SET hash = '{forged}' WHERE seq = 3")).await;
+    assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Altered { tenant_id: busy.id, seq: 3, id: third }));
+    db.execute(&format!("UPDATE audit_log SET hash = '{original}' WHERE seq = 3")).await;
+    // Entries removed: from the middle, then from the end.
+    db.execute("DELETE FROM audit_log WHERE seq = 5").await;
+    assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Missing { tenant_id: busy.id, seq: 5 }));
+    db.execute("DELETE FROM audit_log WHERE seq = 2").await;
+    assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Missing { tenant_id: busy.id, seq: 2 }));
+}
+
+fn document(tenant: &clientele_core::tenant::Tenant, customer: CustomerId, kind: DocumentKind) -> Document {
+    let now = Timestamp::now();
+    Document {
+        id: Uuid::now_v7(),
+        tenant_id: tenant.id,
+        customer_id: customer,
+        meta: DocumentMeta {
+            kind,
+            number: Some("AB123".into()),
+            issuing_country: None,
+            issuing_place: Some("Roma".into()),
+            issued_on: Some(time::macros::date!(2020 - 01 - 01)),
+            expires_on: Some(time::macros::date!(2030 - 01 - 01)),
+        },
+        file: DocumentFile {
+            name: Some("a.pdf".into()),
+            content_type: "application/pdf".into(),
+            size: 10,
+            sha256: "00".repeat(32),
+        },
+        sealed: SealedFile { object_key: "k".into(), key_id: "old".into(), wrapped_key: vec![1, 2, 3] },
+        created_at: now,
+        created_by: None,
+        updated_at: now,
+        version: 1,
+        deleted_at: None,
+    }
+}
+
+conformance! {
+    async fn documents_round_trip_are_scoped_and_versioned(store: &dyn Store) {
+        let a = tenant(store, "A").await;
+        let b = tenant(store, "B").await;
+        let customer = stored(store, &a, "Anna", "Rossi").await;
+        let passport = document(&a, customer.id, DocumentKind::Passport);
+        let entry = |d: &Document| {
+            clientele_core::audit::AuditEntry::new(
+                &clientele_core::auth::Actor::command_line(a.id),
+                a.id,
+                AuditAction::DocumentUploaded,
+                "document",
+                d.id,
+                Some(d.customer_id),
+            )
+        };
+        store.insert_document(&passport, &entry(&passport)).await.unwrap();
+        assert_eq!(store.get_document(a.id, passport.id).await.unwrap(), Some(passport.clone()));
+        assert_eq!(store.get_document(b.id, passport.id).await.unwrap(), None, "another tenant's document");
+        assert_eq!(store.list_documents(a.id, customer.id, false).await.unwrap(), std::slice::from_ref(&passport));
+        assert!(store.list_documents(b.id, customer.id, false).await.unwrap().is_empty());
+        assert_eq!(
+            store.documents_held(a.id, &[customer.id]).await.unwrap(),
+            [(customer.id, DocumentKind::Passport, passport.meta.expires_on)]
+        );
+        assert!(store.documents_held(b.id, &[customer.id]).await.unwrap().is_empty());
+
+        let deleted = Document { deleted_at: Some(Timestamp::now()), version: 2, ..passport.clone() };
+        let stale = store.update_document(&deleted, 5, &entry(&passport)).await.unwrap_err();
+        assert_eq!(stale.code(), clientele_core::ErrorCode::VersionConflict);
+        let elsewhere = Document { tenant_id: b.id, ..deleted.clone() };
+        assert_eq!(store.update_document(&elsewhere, 1, &entry(&passport)).await.unwrap_err().code(), clientele_core::ErrorCode::NotFound);
+        store.update_document(&deleted, 1, &entry(&passport)).await.unwrap();
+        assert!(store.list_documents(a.id, customer.id, false).await.unwrap().is_empty());
+        assert_eq!(store.list_documents(a.id, customer.id, true).await.unwrap(), std::slice::from_ref(&deleted));
+        assert!(store.documents_held(a.id, &[customer.id]).await.unwrap().is_empty());
+
+        // Key rotation: documents wrapped by other keys, in pages, across tenants.
+        let other = stored(store, &b, "Luca", "Neri").await;
+        let licence = document(&b, other.id, DocumentKind::DriverLicense);
+        store.insert_document(&licence, &clientele_core::audit::AuditEntry { tenant_id: b.id, ..entry(&licence) }).await.unwrap();
+        let page = store.documents_to_rewrap("new", None, 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        let last = (page[0].tenant_id, page[0].id);
+        let rest = store.documents_to_rewrap("new", Some(last), 10).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_ne!(rest[0].id, page[0].id);
+        let sealed = SealedFile { key_id: "new".into(), wrapped_key: vec![9], ..licence.sealed.clone() };
+        assert!(store.set_document_key(&licence, "old", &sealed).await.unwrap());
+        assert!(!store.set_document_key(&licence, "old", &sealed).await.unwrap(), "only if still under the old key");
+        assert_eq!(store.documents_to_rewrap("new", None, 10).await.unwrap().len(), 1);
+        assert_eq!(store.get_document(b.id, licence.id).await.unwrap().unwrap().sealed, sealed);
+    }
+}
