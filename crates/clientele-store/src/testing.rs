@@ -74,12 +74,29 @@ impl TestDatabase {
 
     /// Runs one SQL statement (for tests that need to set up a state the service never makes).
     pub async fn execute(&self, statement: &str) {
+        self.try_execute(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// Runs one SQL statement; the database's refusal as text.
+    pub async fn try_execute(&self, statement: &str) -> Result<(), String> {
         let sql = sqlx::AssertSqlSafe(statement.to_owned());
         let done = match &self.store.db {
             crate::db::Db::Sqlite { write, .. } => sqlx::query(sql).execute(write).await.map(|_| ()),
             crate::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
         };
-        done.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        done.map_err(|e| e.to_string())
+    }
+
+    /// Removes the database's own guard on the audit log, as someone with full access to the
+    /// database could: for tests of what `audit verify` then finds.
+    pub async fn allow_audit_tampering(&self) {
+        match &self.store.db {
+            crate::db::Db::Sqlite { .. } => {
+                self.execute("DROP TRIGGER audit_log_no_update").await;
+                self.execute("DROP TRIGGER audit_log_no_delete").await;
+            }
+            crate::db::Db::Postgres(_) => self.execute("DROP TRIGGER audit_log_append_only ON audit_log").await,
+        }
     }
 
     /// Every row of the global blacklist's tables as text, binary values in hex: what someone

@@ -46,3 +46,16 @@ CREATE TABLE audit_chain (
     seq       bigint NOT NULL,
     hash      text NOT NULL
 );
+
+-- Append-only, enforced by the database as well: an entry, once in the chain, never changes or
+-- goes. (Only entries from before the chain may be given their place in it, once.)
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.seq IS NULL THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'the audit log is append-only';
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();

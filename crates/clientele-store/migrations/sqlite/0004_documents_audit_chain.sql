@@ -46,3 +46,14 @@ CREATE TABLE audit_chain (
     seq       INTEGER NOT NULL,
     hash      TEXT NOT NULL
 ) STRICT;
+
+-- Append-only, enforced by the database as well: an entry, once in the chain, never changes or
+-- goes. (Only entries from before the chain may be given their place in it, once.)
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log WHEN OLD.seq IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;

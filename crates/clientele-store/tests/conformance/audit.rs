@@ -61,6 +61,12 @@ async fn chain_detects_tampering(db: TestDatabase) {
     heads.sort_by_key(|(_, seq)| *seq);
     assert_eq!(heads, [(quiet.id, 1), (busy.id, 5)]);
     assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
+    // The database itself refuses to change or remove a chained entry.
+    for statement in ["UPDATE audit_log SET reason = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 1"] {
+        let refused = db.try_execute(statement).await.unwrap_err();
+        assert!(refused.contains("append-only"), "{statement}: {refused}");
+    }
+    db.allow_audit_tampering().await;
     // Entries written before the log was a chain are chained, in id order, when the store opens.
     db.execute("UPDATE audit_log SET seq = NULL, hash = NULL").await;
     db.execute("DELETE FROM audit_chain").await;
