@@ -39,6 +39,8 @@ pub enum Capability {
     ManageSettings,
     /// Read the tenant's audit log.
     ReadAudit,
+    /// Import and export whole customer bases.
+    BulkExport,
 }
 
 impl Capability {
@@ -56,7 +58,8 @@ impl Capability {
             | Self::ManageBlacklist
             | Self::OverrideBlacklist
             | Self::ManageSettings
-            | Self::ReadAudit => {
+            | Self::ReadAudit
+            | Self::BulkExport => {
                 matches!(role, Admin)
             }
         }
@@ -78,6 +81,7 @@ impl Capability {
             Self::ReadOrders => "read orders",
             Self::ManageSettings => "change the tenant's settings",
             Self::ReadAudit => "read the audit log",
+            Self::BulkExport => "import or export customers",
         }
     }
 }
@@ -166,6 +170,7 @@ mod tests {
             (Capability::ReadOrders, [true, true, true, false]),
             (Capability::ManageSettings, [true, false, false, false]),
             (Capability::ReadAudit, [true, false, false, false]),
+            (Capability::BulkExport, [true, false, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

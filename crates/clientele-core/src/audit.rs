@@ -56,6 +56,10 @@ pub enum AuditAction {
     DocumentDeleted,
     /// The tenant's required documents changed.
     RequiredDocumentsChanged,
+    /// Customers were exported as CSV.
+    CustomersExported,
+    /// Everything held on one person was exported.
+    PersonalDataExported,
 }
 
 impl AuditAction {
@@ -83,6 +87,8 @@ impl AuditAction {
             Self::DocumentUpdated => "document.updated",
             Self::DocumentDeleted => "document.deleted",
             Self::RequiredDocumentsChanged => "settings.required_documents_changed",
+            Self::CustomersExported => "customers.exported",
+            Self::PersonalDataExported => "customer.personal_data_exported",
         }
     }
 }

@@ -397,7 +397,7 @@ impl App {
     /// of the customers on orders assigned to them.
     pub async fn list_customers(&self, actor: &Actor, params: &ListParams) -> Result<CustomerPage> {
         let grant = actor.require(Capability::ReadCustomers)?;
-        let mut query = parse_list_params(params, grant.scope)?;
+        let mut query = self.customer_query(&grant, params).await?;
         match grant.scope {
             CustomerScope::All => {}
             CustomerScope::Partner(own) => {
@@ -429,21 +429,6 @@ impl App {
                 }
             }
         }
-        if let Some(documents) = params.documents.as_deref() {
-            let complete = match documents {
-                "complete" => true,
-                "incomplete" => false,
-                _ => {
-                    return Err(Error::InvalidQuery(vec![crate::FieldError::new(
-                        "documents",
-                        FieldCode::Invalid,
-                        "must be complete or incomplete",
-                    )]));
-                }
-            };
-            let required = self.tenant(grant.tenant_id).await?.required_documents;
-            query.documents = Some(DocumentsFilter { complete, required, today: Timestamp::now().date() });
-        }
         let search = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let (customers, next_cursor) = match search {
             Some(q) => self.search(grant.tenant_id, q, query, params.cursor.as_deref()).await?,
@@ -463,6 +448,27 @@ impl App {
             }),
             _ => CustomerPage::Full(Page { items: self.views(grant.tenant_id, customers).await?, next_cursor }),
         })
+    }
+
+    /// The store query for the list parameters `params` under `grant`.
+    pub(crate) async fn customer_query(&self, grant: &Grant, params: &ListParams) -> Result<CustomerQuery> {
+        let mut query = parse_list_params(params, grant.scope)?;
+        if let Some(documents) = params.documents.as_deref() {
+            let complete = match documents {
+                "complete" => true,
+                "incomplete" => false,
+                _ => {
+                    return Err(Error::InvalidQuery(vec![crate::FieldError::new(
+                        "documents",
+                        FieldCode::Invalid,
+                        "must be complete or incomplete",
+                    )]));
+                }
+            };
+            let required = self.tenant(grant.tenant_id).await?.required_documents;
+            query.documents = Some(DocumentsFilter { complete, required, today: Timestamp::now().date() });
+        }
+        Ok(query)
     }
 
     /// Searches in tiers (exact word, prefix, substring, typo), each newest first, until the page

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod document;
 pub mod documents;
 pub mod error;
+pub mod export;
 pub mod ids;
 pub mod json;
 pub mod order;

@@ -64,6 +64,7 @@ impl AppState {
         (name = "orders", description = "Orders, blacklist overrides and the order form"),
         (name = "documents", description = "Identity, licence and insurance documents, encrypted at rest; every access logged"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "exports", description = "Customer lists as CSV; one person's data as JSON"),
         (name = "health", description = "Probes"),
     ),
     modifiers(&BearerAuth),
@@ -85,7 +86,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::customers::routes())
         .merge(routes::blacklist::routes())
         .merge(routes::orders::routes())
-        .merge(routes::documents::routes());
+        .merge(routes::documents::routes())
+        .merge(routes::exports::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 

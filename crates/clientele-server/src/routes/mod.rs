@@ -4,5 +4,6 @@ pub(crate) mod auth;
 pub(crate) mod blacklist;
 pub(crate) mod customers;
 pub(crate) mod documents;
+pub(crate) mod exports;
 pub(crate) mod health;
 pub(crate) mod orders;

@@ -34,6 +34,7 @@ mod bad_input;
 mod blacklist;
 mod customers;
 mod documents;
+mod exports;
 mod harness;
 mod isolation;
 mod openapi;

@@ -375,6 +375,16 @@ fn documents_survive_a_master_key_rotation_and_audit_verify_finds_tampering() {
     let verified = one_line(dir.path(), &url, &["audit", "verify"]);
     assert_eq!(verified, "audit log intact: 2 entries checked");
 
+    // The customers, exported from the command line (audited like any export).
+    let exported = clientele(dir.path(), &url, &["export", "--tenant", &tenant, "--columns", "first_name,last_name"]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    assert_eq!(String::from_utf8(exported.stdout).unwrap(), "first_name,last_name\nAnna,Rossi\n");
+    assert!(String::from_utf8(exported.stderr).unwrap().contains("exported 1 customers"));
+    let unknown = clientele(dir.path(), &url, &["export", "--tenant", &uuid::Uuid::now_v7().to_string()]);
+    assert!(!unknown.status.success() && unknown.stdout.is_empty());
+    let verified = one_line(dir.path(), &url, &["audit", "verify"]);
+    assert_eq!(verified, "audit log intact: 3 entries checked");
+
     // Rotate: the new key current, the old one still accepted while file keys are re-wrapped.
     let previous = format!("[\"{old_key}\"]");
     let rotate = |keys: &[(&str, &str)]| {
