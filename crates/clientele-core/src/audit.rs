@@ -264,6 +264,21 @@ pub enum ChainBreak {
         /// Its place.
         seq: i64,
     },
+    /// Entries stand outside the chain (inserted around it).
+    Unchained {
+        /// Their tenant.
+        tenant_id: TenantId,
+        /// How many.
+        count: i64,
+    },
+    /// An entry at `seq` lies past the chain's recorded end, or the recorded end does not
+    /// match the last entry: entries were added around the chain, or its head was altered.
+    HeadMismatch {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// Where.
+        seq: i64,
+    },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -273,13 +288,18 @@ impl std::fmt::Display for ChainBreak {
                 write!(f, "tenant {tenant_id}: audit entry #{seq} ({id}) was altered")
             }
             Self::Missing { tenant_id, seq } => write!(f, "tenant {tenant_id}: audit entry #{seq} is missing"),
+            Self::Unchained { tenant_id, count } => {
+                write!(f, "tenant {tenant_id}: {count} audit entries stand outside the chain (inserted)")
+            }
+            Self::HeadMismatch { tenant_id, seq } => {
+                write!(f, "tenant {tenant_id}: the chain's recorded end does not match its entries at #{seq}")
+            }
         }
     }
 }
 
 /// Checks one tenant's entries, read in `seq` order in pages, against the chain. `expected`
-/// carries the last good `(seq, hash)` from page to page; `head_seq` is the tenant's recorded
-/// length (entries cut from the end are missing too, once the last page is in).
+/// carries the last good `(seq, hash)` from page to page.
 pub fn verify_page(tenant_id: TenantId, expected: &mut (i64, [u8; 32]), page: &[AuditEntry]) -> Result<(), ChainBreak> {
     for entry in page {
         let seq = expected.0 + 1;

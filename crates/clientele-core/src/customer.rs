@@ -257,8 +257,10 @@ pub struct CustomerView {
     pub blacklist: BlacklistBadge,
     /// True when the customer is soft-deleted.
     pub deleted: bool,
-    /// Whether the customer holds every document the tenant requires.
-    pub documents: DocumentsStatus,
+    /// Whether the customer holds every document the tenant requires (absent for partner users,
+    /// who see no documents).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documents: Option<DocumentsStatus>,
 }
 
 impl CustomerView {
@@ -267,7 +269,7 @@ impl CustomerView {
         Self {
             deleted: customer.deleted_at.is_some(),
             blacklist: BlacklistBadge { status: customer.blacklist_status() },
-            documents,
+            documents: Some(documents),
             customer,
         }
     }

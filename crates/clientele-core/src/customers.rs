@@ -130,7 +130,7 @@ impl App {
         let (customer, write) = self.prepare_new_customer(actor, &grant, &rules, input, &mut HashSet::new()).await?;
         self.store().insert_customer(&customer, &write).await?;
         let warnings = self.warnings(&grant, &customer, !write.global_matches.is_empty()).await?;
-        Ok(SavedCustomer { view: self.view(customer).await?, warnings })
+        Ok(SavedCustomer { view: scoped(self.view(customer).await?, grant.scope), warnings })
     }
 
     /// Creates many customers at once, each validated exactly as [`App::create_customer`]
@@ -253,7 +253,7 @@ impl App {
             return Ok(CustomerRead::Contact(customer.into()));
         }
         let notes = self.store().list_notes(grant.tenant_id, id).await?;
-        Ok(CustomerRead::Full(CustomerDetail { view: self.view(customer).await?, notes }))
+        Ok(CustomerRead::Full(CustomerDetail { view: scoped(self.view(customer).await?, grant.scope), notes }))
     }
 
     /// Applies a JSON merge patch (RFC 7396) to a customer. `expected_version` (from `If-Match`)
@@ -404,6 +404,9 @@ impl App {
                 if query.include_deleted {
                     return Err(Error::Forbidden("partners cannot list deleted customers".into()));
                 }
+                if query.documents.is_some() {
+                    return Err(Error::Forbidden("partners see no documents, so cannot filter on them".into()));
+                }
                 if query.partner_id.is_some_and(|p| p != own) {
                     return Ok(CustomerPage::Full(Page { items: Vec::new(), next_cursor: None }));
                 }
@@ -446,7 +449,10 @@ impl App {
                 items: customers.into_iter().map(CustomerContact::from).collect(),
                 next_cursor,
             }),
-            _ => CustomerPage::Full(Page { items: self.views(grant.tenant_id, customers).await?, next_cursor }),
+            scope => {
+                let views = self.views(grant.tenant_id, customers).await?;
+                CustomerPage::Full(Page { items: views.into_iter().map(|v| scoped(v, scope)).collect(), next_cursor })
+            }
         })
     }
 
@@ -745,6 +751,14 @@ fn parse_list_params(params: &ListParams, scope: CustomerScope) -> Result<Custom
         after,
         limit,
     })
+}
+
+/// A view as the grant may see it: partner users see no documents, not even their status.
+fn scoped(mut view: CustomerView, scope: CustomerScope) -> CustomerView {
+    if let CustomerScope::Partner(_) = scope {
+        view.documents = None;
+    }
+    view
 }
 
 /// A `true`/`false` query parameter; anything else is recorded as an error on `name`.

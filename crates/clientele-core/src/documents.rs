@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::App;
 use crate::access::{Capability, CustomerScope, Grant};
-use crate::audit::{AuditAction, AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, ChainBreak, Outcome};
 use crate::auth::{Actor, Principal};
 use crate::customer::{Customer, CustomerView};
 use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, instant, next_cursor};
@@ -164,6 +164,11 @@ impl App {
         })
     }
 
+    /// Whether `actor`'s role may upload documents (checked again, and logged, by the upload).
+    pub fn may_upload_documents(&self, actor: &Actor) -> bool {
+        document_grant(actor, Access::Upload).is_ok()
+    }
+
     /// The largest file accepted, in bytes.
     pub fn max_document_bytes(&self) -> u64 {
         self.documents.max_bytes
@@ -191,24 +196,25 @@ impl App {
         match body(self, grant, attempt).await {
             Ok(value) => Ok(value),
             Err(error) => {
-                // Failures of our own (storage down) are not a decision about the request.
-                if !matches!(error, Error::Internal(_)) {
-                    self.deny(attempt, &error).await?;
-                }
+                self.deny(attempt, &error).await?;
                 Err(error)
             }
         }
     }
 
+    /// Writes the refusal (or failure) of `attempt`. Failing to write it fails the request, as
+    /// for an allowed access: an access the log cannot record does not happen silently.
     async fn deny(&self, attempt: &Attempt<'_>, error: &Error) -> Result<()> {
         let reason = match error {
             Error::Invalid(fields) => {
                 let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
                 format!("invalid: {}", names.join(", "))
             }
+            // Our own failure (storage down): recorded, without internals.
+            Error::Internal(_) => "failed: internal error".to_owned(),
             other => format!("{}: {other}", other.code().as_str()),
         };
-        self.store().record(&[attempt.entry(Outcome::Denied, reason)], &[]).await
+        self.store().record(&[attempt.entry(Outcome::Denied, clean_reason(&reason))], &[]).await
     }
 
     /// The customer a document request is about, if it exists in the tenant and the grant sees
@@ -319,7 +325,7 @@ impl App {
             Attempt { actor, tenant, access: Access::Download, object_type: "document", object_id: id, customer: None };
         self.attempt(&mut attempt, async |app, grant, attempt| {
             let document = app.live_document(&grant, id, attempt).await?;
-            let bytes = app.vault()?.open(document.id, &document.sealed, &document.file.sha256).await?;
+            let bytes = app.vault()?.open(tenant, document.id, &document.sealed, &document.file.sha256).await?;
             app.store().record(&[attempt.allowed(grant.role)], &[]).await?;
             Ok(Download { document, bytes })
         })
@@ -472,7 +478,7 @@ impl App {
 
     /// A customer's documents status (for the order form).
     pub(crate) async fn documents_status(&self, customer: &Customer) -> Result<DocumentsStatus> {
-        Ok(self.view(customer.clone()).await?.documents)
+        self.view(customer.clone()).await?.documents.ok_or_else(|| Error::internal("a view without documents"))
     }
 
     /// Audit entries, newest first: a tenant's admins read their tenant's log, platform admins
@@ -506,8 +512,8 @@ impl App {
             },
         };
         let action = params.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
-        if action.is_some_and(|a| a.len() > 64) {
-            return Err(query_error("action", "is too long"));
+        if action.is_some_and(|a| a.len() > 64 || a.chars().any(char::is_control)) {
+            return Err(query_error("action", "must be an action name such as document.downloaded"));
         }
         let mut errors = crate::error::FieldErrors::new();
         let from = params.from.as_deref().and_then(|v| instant(&mut errors, "from", v, false));
@@ -532,13 +538,17 @@ impl App {
 
     /// Checks every tenant's audit chain (`clientele audit verify`): the first break, or the
     /// number of entries checked.
-    pub async fn verify_audit(&self) -> Result<std::result::Result<u64, crate::audit::ChainBreak>> {
+    pub async fn verify_audit(&self) -> Result<std::result::Result<u64, ChainBreak>> {
         let mut checked = 0u64;
-        for (tenant, head) in self.store().audit_heads().await? {
+        for head in self.store().audit_heads().await? {
+            let tenant_id = head.tenant_id;
+            if head.unchained > 0 {
+                return Ok(Err(ChainBreak::Unchained { tenant_id, count: head.unchained }));
+            }
             let mut expected = (0i64, crate::audit::CHAIN_START);
             loop {
-                let page = self.store().audit_chain(tenant, expected.0, 1_000).await?;
-                if let Err(broken) = crate::audit::verify_page(tenant, &mut expected, &page) {
+                let page = self.store().audit_chain(tenant_id, expected.0, 1_000).await?;
+                if let Err(broken) = crate::audit::verify_page(tenant_id, &mut expected, &page) {
                     return Ok(Err(broken));
                 }
                 checked += page.len() as u64;
@@ -546,8 +556,12 @@ impl App {
                     break;
                 }
             }
-            if expected.0 < head {
-                return Ok(Err(crate::audit::ChainBreak::Missing { tenant_id: tenant, seq: expected.0 + 1 }));
+            if expected.0 < head.seq {
+                return Ok(Err(ChainBreak::Missing { tenant_id, seq: expected.0 + 1 }));
+            }
+            let last_hash = hex::encode(expected.1);
+            if expected.0 > head.seq || (expected.0 > 0 && head.hash.as_deref() != Some(last_hash.as_str())) {
+                return Ok(Err(ChainBreak::HeadMismatch { tenant_id, seq: expected.0 }));
             }
         }
         Ok(Ok(checked))
@@ -564,7 +578,7 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some((last.tenant_id, last.id));
             for document in &page {
-                if let Some(sealed) = vault.rewrap(document.id, &document.sealed)?
+                if let Some(sealed) = vault.rewrap(document.tenant_id, document.id, &document.sealed)?
                     && self.store().set_document_key(document, &document.sealed.key_id, &sealed).await?
                 {
                     done += 1;
@@ -590,6 +604,12 @@ fn document_grant(actor: &Actor, access: Access) -> Result<Grant> {
     } else {
         Err(Error::Forbidden(format!("your role may not {}", access.describe())))
     }
+}
+
+/// A reason fit for the log: no control characters (a NUL would not even store), at most 300
+/// characters (field names in it come from the client).
+fn clean_reason(reason: &str) -> String {
+    reason.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 fn query_error(field: &str, message: &str) -> Error {

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     MalformedJson,
     /// The body is not `application/json`.
     UnsupportedMediaType,
+    /// A `multipart/form-data` body could not be read.
+    MalformedForm,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// A path parameter (usually an id) is malformed.
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::ValidationFailed => "validation_failed",
             Self::MalformedJson => "malformed_json",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MalformedForm => "malformed_form",
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidPathParameter => "invalid_path_parameter",
             Self::InvalidQuery => "invalid_query",

@@ -203,6 +203,19 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// Where a tenant's audit chain ends, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The number of entries in the chain (0 without a head).
+    pub seq: i64,
+    /// The last entry's hash, hex (absent without a head).
+    pub hash: Option<String>,
+    /// Entries without a place in the chain.
+    pub unchained: i64,
+}
+
 /// Persistence for everything Clientele keeps. See the module documentation.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -282,8 +295,9 @@ pub trait Store: Send + Sync + 'static {
     /// Appends audit entries and global matches that accompany no other change (views,
     /// refusals), atomically.
     async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
-    /// Every tenant's audit chain head: how many entries its log should hold.
-    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64)>>;
+    /// Every tenant with an audit log or a chain head: how many entries its chain should hold,
+    /// the last hash, and how many entries stand outside the chain.
+    async fn audit_heads(&self) -> Result<Vec<AuditHead>>;
     /// A tenant's audit entries in chain order, from `after_seq + 1`, at most `limit`.
     async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 

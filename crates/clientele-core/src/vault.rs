@@ -116,7 +116,7 @@ impl Vault {
         object.extend_from_slice(MAGIC);
         object.extend_from_slice(&nonce);
         object.extend_from_slice(&ciphertext);
-        let wrapped_key = wrap(&self.current, document, &file_key)?;
+        let wrapped_key = wrap(&self.current, tenant, document, &file_key)?;
         self.objects
             .put(&Path::from(object_key.as_str()), PutPayload::from(object))
             .await
@@ -129,7 +129,7 @@ impl Vault {
 
     /// Reads, decrypts and checks document `document`'s file. A missing object, a wrong key, a
     /// flipped byte or a checksum mismatch is a `document_unreadable` error, never bytes.
-    pub async fn open(&self, document: Uuid, sealed: &SealedFile, sha256: &str) -> Result<Vec<u8>> {
+    pub async fn open(&self, tenant: TenantId, document: Uuid, sealed: &SealedFile, sha256: &str) -> Result<Vec<u8>> {
         let unreadable = |why: String| Error::server(ErrorCode::DocumentUnreadable, why);
         let path = Path::from(sealed.object_key.as_str());
         let object = match self.objects.get(&path).await {
@@ -146,7 +146,8 @@ impl Vault {
             return Err(tampered());
         }
         let (nonce, ciphertext) = body.split_at(NONCE_LEN);
-        let file_key = unwrap(self.key(&sealed.key_id)?, document, &sealed.wrapped_key).map_err(|_| tampered())?;
+        let file_key =
+            unwrap(self.key(&sealed.key_id)?, tenant, document, &sealed.wrapped_key).map_err(|_| tampered())?;
         let cipher = Aes256Gcm::new_from_slice(&file_key).map_err(|_| tampered())?;
         let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| tampered())?;
         let plaintext = cipher
@@ -159,12 +160,12 @@ impl Vault {
     }
 
     /// The file key of `sealed` wrapped with the current master key, or `None` when it already is.
-    pub fn rewrap(&self, document: Uuid, sealed: &SealedFile) -> Result<Option<SealedFile>> {
+    pub fn rewrap(&self, tenant: TenantId, document: Uuid, sealed: &SealedFile) -> Result<Option<SealedFile>> {
         if sealed.key_id == self.current.id {
             return Ok(None);
         }
-        let file_key = unwrap(self.key(&sealed.key_id)?, document, &sealed.wrapped_key)?;
-        let wrapped_key = wrap(&self.current, document, &file_key)?;
+        let file_key = unwrap(self.key(&sealed.key_id)?, tenant, document, &sealed.wrapped_key)?;
+        let wrapped_key = wrap(&self.current, tenant, document, &file_key)?;
         Ok(Some(SealedFile { key_id: self.current.id.clone(), wrapped_key, ..sealed.clone() }))
     }
 
@@ -177,25 +178,31 @@ impl Vault {
     }
 }
 
-/// Seals a file key with a master key, bound to its document.
-fn wrap(master: &MasterKey, document: Uuid, file_key: &[u8]) -> Result<Vec<u8>> {
+/// What a wrapped file key is bound to: its tenant, its document, and the master key's id.
+fn wrap_aad(master: &MasterKey, tenant: TenantId, document: Uuid) -> Vec<u8> {
+    [tenant.as_uuid().as_bytes().as_slice(), document.as_bytes(), master.id.as_bytes()].concat()
+}
+
+/// Seals a file key with a master key, bound to its tenant and document.
+fn wrap(master: &MasterKey, tenant: TenantId, document: Uuid, file_key: &[u8]) -> Result<Vec<u8>> {
     let nonce: [u8; NONCE_LEN] = random()?;
     let sealed = master
         .cipher
-        .encrypt(&nonce.into(), Payload { msg: file_key, aad: document.as_bytes() })
+        .encrypt(&nonce.into(), Payload { msg: file_key, aad: &wrap_aad(master, tenant, document) })
         .map_err(|_| Error::internal("wrapping a file key failed"))?;
     Ok([nonce.as_slice(), &sealed].concat())
 }
 
 /// Opens a wrapped file key.
-fn unwrap(master: &MasterKey, document: Uuid, wrapped: &[u8]) -> Result<Vec<u8>> {
+fn unwrap(master: &MasterKey, tenant: TenantId, document: Uuid, wrapped: &[u8]) -> Result<Vec<u8>> {
     let fail = || Error::server(ErrorCode::DocumentUnreadable, "the document's file key does not open");
     if wrapped.len() < NONCE_LEN {
         return Err(fail());
     }
     let (nonce, sealed) = wrapped.split_at(NONCE_LEN);
     let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| fail())?;
-    master.cipher.decrypt(&nonce, Payload { msg: sealed, aad: document.as_bytes() }).map_err(|_| fail())
+    let aad = wrap_aad(master, tenant, document);
+    master.cipher.decrypt(&nonce, Payload { msg: sealed, aad: &aad }).map_err(|_| fail())
 }
 
 fn random<const N: usize>() -> Result<[u8; N]> {
@@ -230,7 +237,7 @@ mod tests {
         let sealed = vault.seal(tenant, doc, &pdf).await?;
         let object = stored(&objects, &sealed.file).await;
         assert!(!object.windows(5).any(|w| w == b"%PDF-"), "the file signature shows in clear");
-        assert_eq!(vault.open(doc, &sealed.file, &sealed.sha256).await?, pdf);
+        assert_eq!(vault.open(tenant, doc, &sealed.file, &sealed.sha256).await?, pdf);
 
         // The same bytes again: a different ciphertext.
         let doc2 = Uuid::now_v7();
@@ -242,18 +249,20 @@ mod tests {
             let mut flipped = object.clone();
             flipped[at] ^= 0x01;
             objects.put(&Path::from(sealed.file.object_key.as_str()), flipped.into()).await.map_err(Error::internal)?;
-            let result = vault.open(doc, &sealed.file, &sealed.sha256).await;
+            let result = vault.open(tenant, doc, &sealed.file, &sealed.sha256).await;
             assert!(
                 matches!(&result, Err(e) if e.code() == ErrorCode::DocumentUnreadable),
                 "flipping byte {at} went unnoticed"
             );
         }
+        // Under another tenant's name, the file key does not open.
+        assert!(vault.open(TenantId::new(), doc, &sealed.file, &sealed.sha256).await.is_err());
         // Another document's object under this one's record does not open.
         let moved = SealedFile { object_key: again.file.object_key.clone(), ..sealed.file.clone() };
-        assert!(vault.open(doc, &moved, &sealed.sha256).await.is_err());
+        assert!(vault.open(tenant, doc, &moved, &sealed.sha256).await.is_err());
         // A missing object is a clear error.
         vault.remove(&again.file).await?;
-        let missing = vault.open(doc2, &again.file, &again.sha256).await;
+        let missing = vault.open(tenant, doc2, &again.file, &again.sha256).await;
         assert!(matches!(&missing, Err(e) if e.code() == ErrorCode::DocumentUnreadable));
 
         // Key rotation: the new key re-wraps, the file opens, and the old key is no longer needed.
@@ -261,11 +270,11 @@ mod tests {
         let Ok(old) = MasterKey::new(&[1; 32]) else { panic!("a 32-byte key") };
         let Ok(new) = MasterKey::new(&[2; 32]) else { panic!("a 32-byte key") };
         let rotating = Vault::new(objects.clone(), new, vec![old]);
-        let Some(rewrapped) = rotating.rewrap(doc, &sealed.file)? else { panic!("nothing to re-wrap") };
-        assert!(rotating.rewrap(doc, &rewrapped)?.is_none());
-        assert_eq!(vault_with(objects.clone(), 2).open(doc, &rewrapped, &sealed.sha256).await?, pdf);
+        let Some(rewrapped) = rotating.rewrap(tenant, doc, &sealed.file)? else { panic!("nothing to re-wrap") };
+        assert!(rotating.rewrap(tenant, doc, &rewrapped)?.is_none());
+        assert_eq!(vault_with(objects.clone(), 2).open(tenant, doc, &rewrapped, &sealed.sha256).await?, pdf);
         assert!(
-            vault_with(objects, 2).open(doc, &sealed.file, &sealed.sha256).await.is_err(),
+            vault_with(objects, 2).open(tenant, doc, &sealed.file, &sealed.sha256).await.is_err(),
             "old wrapping, key gone"
         );
         Ok(())

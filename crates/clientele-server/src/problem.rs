@@ -40,6 +40,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MalformedJson
+        | ErrorCode::MalformedForm
         | ErrorCode::InvalidPathParameter
         | ErrorCode::InvalidQuery
         | ErrorCode::InvalidCursor
@@ -69,6 +70,7 @@ fn title_of(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidCredentials => "Invalid credentials",
         ErrorCode::ValidationFailed => "Validation failed",
         ErrorCode::MalformedJson => "Malformed JSON",
+        ErrorCode::MalformedForm => "Malformed form",
         ErrorCode::UnsupportedMediaType => "Unsupported media type",
         ErrorCode::PayloadTooLarge => "Payload too large",
         ErrorCode::InvalidPathParameter => "Invalid path parameter",

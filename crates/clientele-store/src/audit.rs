@@ -3,7 +3,7 @@
 
 use clientele_core::audit::{AuditEntry, CHAIN_START, chain_hash};
 use clientele_core::ids::TenantId;
-use clientele_core::store::AuditQuery;
+use clientele_core::store::{AuditHead, AuditQuery};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -11,6 +11,9 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::db::{Ts, db_error, in_transaction, with_reader};
 use crate::records::{AuditRecord, audit_columns};
+
+/// Set once the entries from before the chain have been chained.
+const CHAINED_KEY: &str = "audit_log_chained";
 
 /// The most audit rows per multi-row insert (17 values each).
 pub(crate) const AUDIT_ROWS_PER_STATEMENT: usize = 1_000;
@@ -64,6 +67,8 @@ macro_rules! append_audit {
                 tenants.push(entry.tenant_id);
             }
         }
+        // One order of taking the heads' locks for every writer.
+        tenants.sort();
         for tenant in tenants {
             let (seq, hash): (i64, String) = sqlx::query_as($crate::audit::CLAIM_HEAD)
                 .bind(tenant.as_uuid())
@@ -127,13 +132,27 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
     }
 
-    pub(crate) async fn audit_chain_heads(&self) -> Result<Vec<(TenantId, i64)>> {
+    pub(crate) async fn audit_chain_heads(&self) -> Result<Vec<AuditHead>> {
         let heads = with_reader!(self, |pool| {
-            sqlx::query_as::<_, (Uuid, i64)>("SELECT tenant_id, seq FROM audit_chain ORDER BY tenant_id")
-                .fetch_all(pool)
-                .await
+            sqlx::query_as::<_, (Uuid, Option<i64>, Option<String>, i64)>(
+                "SELECT t.tenant_id, h.seq, h.hash, \
+                 (SELECT count(*) FROM audit_log u WHERE u.tenant_id = t.tenant_id AND u.seq IS NULL) \
+                 FROM (SELECT tenant_id FROM audit_chain UNION SELECT tenant_id FROM audit_log) t \
+                 LEFT JOIN audit_chain h ON h.tenant_id = t.tenant_id ORDER BY t.tenant_id",
+            )
+            .fetch_all(pool)
+            .await
         });
-        Ok(heads.map_err(db_error)?.into_iter().map(|(t, seq)| (TenantId::from_uuid(t), seq)).collect())
+        Ok(heads
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(tenant, seq, hash, unchained)| AuditHead {
+                tenant_id: TenantId::from_uuid(tenant),
+                seq: seq.unwrap_or(0),
+                hash,
+                unchained,
+            })
+            .collect())
     }
 
     pub(crate) async fn audit_chain_page(
@@ -158,15 +177,25 @@ impl SqlStore {
     }
 
     /// Chains the entries written before the log was a chain (in id order, per tenant), once,
-    /// when the database is opened after the migration that added the chain.
+    /// when the database is first opened after the migration that added the chain. Never again:
+    /// an unchained entry found later was slipped in, and `audit verify` reports it.
     pub(crate) async fn chain_unchained_audit(&self) -> Result<()> {
+        let done = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT value FROM platform_settings WHERE key = $1")
+                .bind(CHAINED_KEY)
+                .fetch_optional(pool)
+                .await
+        });
+        if done.map_err(db_error)?.is_some() {
+            return Ok(());
+        }
         loop {
             let tenant = with_reader!(self, |pool| {
                 sqlx::query_scalar::<_, Uuid>("SELECT tenant_id FROM audit_log WHERE seq IS NULL LIMIT 1")
                     .fetch_optional(pool)
                     .await
             });
-            let Some(tenant) = tenant.map_err(db_error)? else { return Ok(()) };
+            let Some(tenant) = tenant.map_err(db_error)? else { break };
             in_transaction!(self, |tx| {
                 let (seq, hash): (i64, String) = sqlx::query_as(CLAIM_HEAD)
                     .bind(tenant)
@@ -206,5 +235,14 @@ impl SqlStore {
                     .map_err(db_error)?;
             });
         }
+        in_transaction!(self, |tx| {
+            sqlx::query("INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(CHAINED_KEY)
+                .bind(b"1".as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
     }
 }

@@ -28,7 +28,7 @@ use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
 use clientele_core::order::Order;
 use clientele_core::search::{SearchTerms, Tier};
 use clientele_core::store::{
-    AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, SearchMatch, Store,
+    AuditHead, AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, SearchMatch, Store,
 };
 use clientele_core::tenant::Tenant;
 use clientele_core::time::Timestamp;
@@ -320,7 +320,7 @@ impl Store for SqlStore {
         self.record_events(audit, matches).await
     }
 
-    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64)>> {
+    async fn audit_heads(&self) -> Result<Vec<AuditHead>> {
         self.audit_chain_heads().await
     }
 

@@ -23,7 +23,7 @@ use crate::extract::{CurrentUser, Id, IfMatch, Json, Query, TenantMember, etag};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    // Uploads are limited by the documents' own size limit, checked while the file streams in.
+    // Uploads are limited by the documents' own size limit (see `upload`), not the API's 1 MiB.
     let uploads = OpenApiRouter::new().routes(routes!(upload, list)).layer(DefaultBodyLimit::disable());
     OpenApiRouter::new()
         .merge(uploads)
@@ -104,7 +104,16 @@ async fn upload(
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
     let max = state.app.max_document_bytes();
-    let upload = read_upload(request, &state, max).await;
+    // Someone who may not upload is refused (and logged) without the body being read.
+    let upload = if state.app.may_upload_documents(&actor) {
+        // The whole body, form parts and all, stays within the file limit plus the fields'.
+        let limit = max.saturating_add((MAX_FIELDS * MAX_FIELD_BYTES) as u64 + 64 * 1024);
+        let (parts, body) = request.into_parts();
+        let limited = Body::new(http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)));
+        read_upload(Request::from_parts(parts, limited), &state, max).await
+    } else {
+        Upload::default()
+    };
     let document = state.app.upload_document(&actor, id, upload).await?;
     let location = format!("/api/v1/documents/{}", document.id);
     let [etag] = etag(document.version);
@@ -132,7 +141,7 @@ async fn read_form(request: Request, state: &AppState, max: u64, upload: &mut Up
     while let Some(mut field) = form.next_field().await.map_err(malformed)? {
         fields += 1;
         if fields > MAX_FIELDS + 1 {
-            return Err(Error::bad_request(ErrorCode::MalformedJson, "the form has too many parts"));
+            return Err(Error::bad_request(ErrorCode::MalformedForm, "the form has too many parts"));
         }
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
@@ -176,7 +185,10 @@ async fn read_limited(field: &mut Field<'_>, max: u64) -> Result<Vec<u8>, Error>
 }
 
 fn malformed(error: MultipartError) -> Error {
-    Error::bad_request(ErrorCode::MalformedJson, format!("the multipart form could not be read: {}", error.body_text()))
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Error::bad_request(ErrorCode::PayloadTooLarge, "the upload is larger than the document size limit");
+    }
+    Error::bad_request(ErrorCode::MalformedForm, format!("the multipart form could not be read: {}", error.body_text()))
 }
 
 /// A customer's documents: metadata only (admins, operators, and drivers of the customer's

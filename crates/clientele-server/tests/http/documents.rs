@@ -159,6 +159,64 @@ http_test! {
         assert!(stored_files(&app.documents_dir).is_empty(), "a refused upload left a file");
         let listed = app.get(&path, &admin).await.expect(200);
         assert_eq!(listed.body["items"], json!([]));
+
+        // Each refusal was logged, with why.
+        let entries = document_entries(app, tenant).await;
+        let refused: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.action == "document.uploaded")
+            .map(|e| {
+                assert_eq!(e.outcome.as_str(), "denied");
+                e.reason.as_deref().unwrap()
+            })
+            .collect();
+        assert_eq!(refused.len(), 10, "{refused:?}");
+        assert_eq!(refused[0], "invalid: file");
+        assert!(refused[2].starts_with("payload_too_large"), "{}", refused[2]);
+        assert!(refused[7].starts_with("unsupported_media_type"), "{}", refused[7]);
+        assert!(refused[8].starts_with("not_found"), "{}", refused[8]);
+
+        // A file of exactly the limit is fine.
+        let exact = [PDF, &vec![b'x'; MAX_DOCUMENT_BYTES as usize - PDF.len()]].concat();
+        app.upload(&admin, customer, "insurance", &[], &exact).await.expect(201);
+    }
+
+    async fn documents_of_another_tenant_are_not_found_and_odd_input_is_a_4xx(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let customer = app.client(&admin, "Mario", "Rossi").await;
+        let document = app.upload(&admin, customer, "passport", &[], PDF).await.expect(201).body;
+        let id = document["id"].as_str().unwrap().to_owned();
+        let other = app.tenant().await;
+        let intruder = app.user(other, "admin").await;
+        let (status, _, _) = download(app, &intruder, &id).await;
+        assert_eq!(status, 404);
+        app.patch(&format!("/api/v1/documents/{id}"), &intruder, json!({"number": "X"})).await.problem(404, "not_found");
+        app.delete(&format!("/api/v1/documents/{id}"), &intruder).await.problem(404, "not_found");
+        app.get(&format!("/api/v1/customers/{customer}/documents"), &intruder).await.problem(404, "not_found");
+        let theirs = document_entries(app, other).await;
+        assert_eq!(theirs.len(), 4, "each attempt logged in the intruder's own tenant");
+        assert!(theirs.iter().all(|e| e.outcome.as_str() == "denied"));
+        assert!(theirs[..3].iter().all(|e| e.customer_id.is_none()), "nothing of the other tenant's record is copied");
+        assert!(document_entries(app, tenant).await.iter().all(|e| e.outcome.as_str() == "allowed"));
+        let (status, bytes, _) = download(app, &admin, &id).await;
+        assert_eq!((status, bytes.as_slice()), (200, PDF), "untouched");
+
+        // A NUL or a huge unknown member: a clear 422, never a 500.
+        let path = format!("/api/v1/documents/{id}");
+        let reply = app.patch(&path, &admin, json!({"\u{0}": 1})).await.problem(422, "validation_failed");
+        assert_eq!(reply.fields()[0].1, "unknown_field");
+        app.patch(&path, &admin, json!({"x".repeat(100_000): 1})).await.problem(422, "validation_failed");
+        app.patch(&path, &admin, json!(["not", "an", "object"])).await.problem(422, "validation_failed");
+        app.get("/api/v1/audit?action=%00", &admin).await.problem(400, "invalid_query");
+        let form = reqwest::multipart::Form::new().text("kind\u{0}", "passport");
+        let reply = app.send(app.request(Method::POST, &format!("/api/v1/customers/{customer}/documents"), &admin).multipart(form)).await;
+        assert!(reply.status.is_client_error(), "{}", reply.body);
+        let garbage = app
+            .request(Method::POST, &format!("/api/v1/customers/{customer}/documents"), &admin)
+            .header("content-type", "multipart/form-data; boundary=XYZ")
+            .body("--XYZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n%PDF-1.4 no closing boundary");
+        app.send(garbage).await.problem(400, "malformed_form");
     }
 
     async fn metadata_changes_are_versioned_and_deletes_are_soft(app: &TestApp) {
@@ -339,6 +397,8 @@ http_test! {
         let reply = app.get("/api/v1/customers?documents=maybe", &operator).await.problem(400, "invalid_query");
         assert_eq!(reply.fields()[0].0, "documents");
 
+
+
         // A deleted document no longer counts.
         let held = app.get(&format!("/api/v1/customers/{ready}/documents"), &admin).await.expect(200);
         let licence = held.body["items"].as_array().unwrap().iter().find(|d| d["kind"] == "driver_license").unwrap();
@@ -358,6 +418,18 @@ http_test! {
         assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
         app.call(Method::PUT, settings, Some(&admin), Some(json!({"required": []}))).await.expect(200);
         assert_eq!(list("documents=incomplete").await, Vec::<CustomerId>::new());
+
+        // Partners see no documents: not their status, not a filter on them.
+        let agency = app.partner_company(&admin, "Agency").await;
+        let partner = app.partner_user(tenant, agency).await;
+        let theirs = app.post("/api/v1/customers", &partner, json!({"first_name": "Via", "last_name": "Agency"})).await;
+        let theirs = theirs.expect(201);
+        assert!(theirs.body.get("documents").is_none(), "{}", theirs.body);
+        let listed = app.get("/api/v1/customers", &partner).await.expect(200);
+        assert!(listed.body["items"][0].get("documents").is_none());
+        let one = app.get(&format!("/api/v1/customers/{}", theirs.id()), &partner).await.expect(200);
+        assert!(one.body.get("documents").is_none());
+        app.get("/api/v1/customers?documents=incomplete", &partner).await.problem(403, "forbidden");
     }
 
     async fn the_audit_log_is_for_admins_filtered_and_paged(app: &TestApp) {
@@ -388,7 +460,7 @@ http_test! {
         let tomorrow = day(1);
         let none = app.get(&format!("/api/v1/audit?from={tomorrow}"), &admin).await.expect(200);
         assert_eq!(none.body["items"], json!([]));
-        let today = app.get(&format!("/api/v1/audit?to={}", day(0)), &admin).await.expect(200);
+        let today = app.get(&format!("/api/v1/audit?to={}", day(1)), &admin).await.expect(200);
         assert_eq!(today.body["items"].as_array().unwrap().len(), 4);
 
         app.get("/api/v1/audit", &operator).await.problem(403, "forbidden");

@@ -3,7 +3,7 @@
 use clientele_core::App;
 use clientele_core::audit::{AuditAction, ChainBreak};
 use clientele_core::document::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
-use clientele_core::ids::CustomerId;
+use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::store::{AuditQuery, Store};
 use clientele_core::time::Timestamp;
 use clientele_store::testing::TestDatabase;
@@ -57,9 +57,10 @@ async fn chain_detects_tampering(db: TestDatabase) {
     assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
     assert_eq!(store.audit_chain(quiet.id, 0, 100).await.unwrap().len(), 1);
     assert_eq!(store.audit_chain(busy.id, 3, 100).await.unwrap()[0].seq, 4, "pages by seq");
-    let mut heads = store.audit_heads().await.unwrap();
-    heads.sort_by_key(|(_, seq)| *seq);
-    assert_eq!(heads, [(quiet.id, 1), (busy.id, 5)]);
+    let mut heads: Vec<(TenantId, i64, i64)> =
+        store.audit_heads().await.unwrap().into_iter().map(|h| (h.tenant_id, h.seq, h.unchained)).collect();
+    heads.sort_by_key(|(_, seq, _)| *seq);
+    assert_eq!(heads, [(quiet.id, 1, 0), (busy.id, 5, 0)]);
     assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
     // The database itself refuses to change or remove a chained entry.
     for statement in ["UPDATE audit_log SET reason = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 1"] {
@@ -70,12 +71,23 @@ async fn chain_detects_tampering(db: TestDatabase) {
     // Entries written before the log was a chain are chained, in id order, when the store opens.
     db.execute("UPDATE audit_log SET seq = NULL, hash = NULL").await;
     db.execute("DELETE FROM audit_chain").await;
+    db.execute("DELETE FROM platform_settings WHERE key = 'audit_log_chained'").await;
     db.sql_store().migrate().await.unwrap();
     assert_eq!(store.audit_chain(busy.id, 0, 100).await.unwrap(), entries, "the same numbers and hashes");
     assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
     // The listed entries carry their place in the chain too.
     let listed = store.list_audit(busy.id, &AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(listed.len(), 5);
     assert!(listed.iter().all(|e| e.seq > 0 && e.hash.as_ref().is_some_and(|h| h.len() == 64)));
+
+    // That happens once: an entry slipped in outside the chain later stays outside, and is named.
+    db.execute("UPDATE audit_log SET seq = NULL, hash = NULL WHERE seq = 5").await;
+    db.sql_store().migrate().await.unwrap();
+    let unchained = app.verify_audit().await.unwrap();
+    assert_eq!(unchained, Err(ChainBreak::Unchained { tenant_id: busy.id, count: 1 }));
+    let fifth = entries[4].hash.clone().unwrap();
+    db.execute(&format!("UPDATE audit_log SET seq = 5, hash = '{fifth}' WHERE seq IS NULL")).await;
+    assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
 
     // Someone with database access edits entry 3 (only the busy tenant has one).
     db.execute("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 3").await;
@@ -89,7 +101,17 @@ async fn chain_detects_tampering(db: TestDatabase) {
     db.execute(&format!("UPDATE audit_log SET hash = '{forged}' WHERE seq = 3")).await;
     assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Altered { tenant_id: busy.id, seq: 3, id: third }));
     db.execute(&format!("UPDATE audit_log SET hash = '{original}' WHERE seq = 3")).await;
-    // Entries removed: from the middle, then from the end.
+    // The head altered: its hash, then the row itself gone.
+    db.execute("UPDATE audit_chain SET hash = '00' WHERE seq = 5").await;
+    assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::HeadMismatch { tenant_id: busy.id, seq: 5 }));
+    db.execute("DELETE FROM audit_chain WHERE seq = 5").await;
+    assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::HeadMismatch { tenant_id: busy.id, seq: 5 }));
+    // Entries removed: the last one, then one in the middle (the first break is named).
+    db.execute(
+        "INSERT INTO audit_chain (tenant_id, seq, hash) SELECT tenant_id, seq, hash FROM audit_log WHERE seq = 5",
+    )
+    .await;
+    assert_eq!(app.verify_audit().await.unwrap(), Ok(6));
     db.execute("DELETE FROM audit_log WHERE seq = 5").await;
     assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Missing { tenant_id: busy.id, seq: 5 }));
     db.execute("DELETE FROM audit_log WHERE seq = 2").await;
