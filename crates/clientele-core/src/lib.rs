@@ -14,6 +14,7 @@ pub mod documents;
 pub mod error;
 pub mod export;
 pub mod ids;
+pub mod import;
 pub mod json;
 pub mod order;
 pub mod orders;

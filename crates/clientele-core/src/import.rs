@@ -1,0 +1,465 @@
+//! Reading customer CSV files as people have them: the encoding (UTF-8 with or without BOM,
+//! UTF-16 from Excel's "Unicode text", Windows-1252), the delimiter (comma, semicolon, tab), and
+//! the headers of common exports (ours, Google Contacts, Outlook, Thunderbird, HubSpot,
+//! Salesforce, Italian spreadsheets), each row turned into the same input the API takes.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, FieldCode, FieldError, Result};
+
+/// Where a column's values go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A customer field, dotted for nested ones (`address.city`).
+    Field(&'static str),
+    /// A column of our own export that is not written back (`id`, `created_at`, ...).
+    ReadOnly,
+}
+
+/// The customer fields a column may fill, as the API names them.
+pub const FIELDS: [&str; 35] = [
+    "kind",
+    "first_name",
+    "last_name",
+    "company_name",
+    "vat_number",
+    "email",
+    "phone",
+    "birth_date",
+    "birth_place.city",
+    "birth_place.country",
+    "birth_place.code",
+    "citizenship",
+    "tax_code",
+    "address.line1",
+    "address.line2",
+    "address.city",
+    "address.postal_code",
+    "address.region",
+    "address.country",
+    "language",
+    "driver_license.number",
+    "driver_license.country",
+    "driver_license.issuing_place",
+    "driver_license.issued_on",
+    "driver_license.expires_on",
+    "id_document.type",
+    "id_document.number",
+    "id_document.issuing_country",
+    "id_document.issuing_place",
+    "id_document.expires_on",
+    "vip",
+    "partner_id",
+    "external_ref",
+    "notes",
+    "phone_2",
+];
+
+/// Columns of our own export that describe the record rather than the person.
+const READ_ONLY: [&str; 9] =
+    ["id", "phone_status", "blacklist", "created_at", "updated_at", "created_by", "deleted_at", "version", "deleted"];
+
+/// Other names for fields, as other systems' exports write them, folded (lower case, letters
+/// and digits only).
+const ALIASES: &[(&str, &[&str])] = &[
+    ("first_name", &["firstname", "givenname", "first", "nome", "vorname", "prenom", "forename"]),
+    ("last_name", &["lastname", "familyname", "surname", "cognome", "nachname", "nom"]),
+    (
+        "company_name",
+        &["company", "companyname", "organization", "organizationname", "organization1name", "ragionesociale", "azienda", "accountname"],
+    ),
+    ("vat_number", &["vat", "vatnumber", "partitaiva", "piva", "vatid"]),
+    (
+        "email",
+        &["email", "emailaddress", "email1value", "primaryemail", "email1", "emailaddress1", "posta", "postaelettronica", "mail"],
+    ),
+    (
+        "phone",
+        &[
+            "phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "cellphone", "cellulare", "cell",
+            "telefono", "phone1value", "primaryphone", "homephone", "businessphone", "workphone", "tel", "telephone",
+        ],
+    ),
+    ("phone_2", &["phone2value", "otherphone", "homephone2", "businessphone2", "telefono2"]),
+    ("birth_date", &["birthdate", "birthday", "dateofbirth", "dob", "datadinascita", "datanascita"]),
+    ("birth_place.city", &["birthplace", "placeofbirth", "luogodinascita", "comunedinascita"]),
+    ("citizenship", &["nationality", "cittadinanza", "nazionalita"]),
+    ("tax_code", &["taxcode", "codicefiscale", "cf", "fiscalcode", "taxid"]),
+    (
+        "address.line1",
+        &["address", "street", "streetaddress", "address1street", "homestreet", "businessstreet", "mailingstreet", "indirizzo", "via", "homeaddress", "workaddress"],
+    ),
+    ("address.line2", &["address2", "address1extendedaddress", "homestreet2", "businessstreet2"]),
+    ("address.city", &["city", "town", "address1city", "homecity", "businesscity", "mailingcity", "citta", "comune", "workcity"]),
+    (
+        "address.postal_code",
+        &["postalcode", "zip", "zipcode", "postcode", "cap", "address1postalcode", "homepostalcode", "homezipcode", "businesspostalcode", "mailingpostalcode", "workzipcode"],
+    ),
+    ("address.region", &["region", "state", "province", "provincia", "address1region", "homestate", "businessstate", "mailingstate", "stateprovince", "workstate"]),
+    ("address.country", &["country", "countrycode", "address1country", "homecountry", "businesscountry", "mailingcountry", "nazione", "paese", "workcountry", "countryregion", "homecountryregion"]),
+    ("language", &["language", "lingua", "preferredlanguage"]),
+    ("driver_license.number", &["driverlicense", "driverslicense", "drivinglicence", "drivinglicense", "licensenumber", "patente", "numeropatente"]),
+    ("driver_license.issued_on", &["licenseissuedon", "licenceissuedon", "patenterilasciata"]),
+    ("driver_license.expires_on", &["licenseexpireson", "licenceexpireson", "licenseexpiry", "scadenzapatente"]),
+    ("external_ref", &["externalref", "externalid", "recordid", "contactid", "customernumber", "codicecliente", "legacyid"]),
+    ("notes", &["notes", "note", "comments", "description", "descrizione"]),
+    ("kind", &["kind", "customerkind"]),
+    ("vip", &["vip"]),
+];
+
+/// Folds a header for matching: accents off, lower case, letters and digits only.
+fn fold(header: &str) -> String {
+    deunicode::deunicode(header).chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// The target of a header: an exact field name (ours, dotted), an alias, or `None` (unmapped).
+pub fn map_header(header: &str) -> Option<Target> {
+    let trimmed = header.trim().trim_start_matches('\u{feff}');
+    if let Some(field) = FIELDS.iter().find(|f| f.eq_ignore_ascii_case(trimmed)) {
+        return Some(Target::Field(field));
+    }
+    if READ_ONLY.iter().any(|f| f.eq_ignore_ascii_case(trimmed)) {
+        return Some(Target::ReadOnly);
+    }
+    let folded = fold(trimmed);
+    if folded.is_empty() {
+        return None;
+    }
+    if let Some(field) = FIELDS.iter().find(|f| fold(f) == folded) {
+        return Some(Target::Field(field));
+    }
+    ALIASES.iter().find(|(_, names)| names.contains(&folded.as_str())).map(|(field, _)| {
+        let field = FIELDS.iter().find(|f| *f == field).copied().unwrap_or("notes");
+        Target::Field(field)
+    })
+}
+
+/// How the columns of a file map to fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// The file's headers, as written.
+    pub headers: Vec<String>,
+    /// Per column: where its values go, if anywhere.
+    pub targets: Vec<Option<Target>>,
+}
+
+impl Mapping {
+    /// Maps `headers` automatically, with `explicit` (header → field, or → `""` to ignore)
+    /// taking precedence. An explicit mapping to an unknown field is a `422` naming it.
+    pub fn new(headers: Vec<String>, explicit: &Map<String, Value>) -> Result<Self> {
+        let mut errors = Vec::new();
+        for (header, field) in explicit {
+            let known = field.as_str().is_some_and(|f| f.is_empty() || FIELDS.contains(&f));
+            if !known {
+                errors.push(FieldError::new(
+                    format!("mapping.{header}"),
+                    FieldCode::Invalid,
+                    format!("must be one of: {}, or \"\" to ignore the column", FIELDS.join(", ")),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let targets = headers
+            .iter()
+            .map(|header| match explicit.get(header.trim()).and_then(Value::as_str) {
+                Some("") => Some(Target::ReadOnly),
+                Some(field) => FIELDS.iter().find(|f| **f == field).map(|f| Target::Field(f)),
+                None => map_header(header),
+            })
+            .collect();
+        Ok(Self { headers, targets })
+    }
+
+    /// The headers of columns that go nowhere (reported, never silently dropped).
+    pub fn unmapped(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .zip(&self.targets)
+            .filter(|(header, target)| target.is_none() && !header.trim().is_empty())
+            .map(|(header, _)| header.clone())
+            .collect()
+    }
+
+    /// Whether any column fills a customer field.
+    pub fn maps_anything(&self) -> bool {
+        self.targets.iter().any(|t| matches!(t, Some(Target::Field(_))))
+    }
+
+    /// One row as API input (a JSON object), or the field problems of its cells. Empty cells
+    /// are absent; where several columns fill one field, the first non-empty wins.
+    pub fn row(&self, cells: &[String]) -> std::result::Result<Value, Vec<FieldError>> {
+        let mut object = Map::new();
+        let mut errors = Vec::new();
+        let mut second_phone = None;
+        for (cell, target) in cells.iter().zip(&self.targets) {
+            let Some(Target::Field(field)) = target else { continue };
+            let value = cell.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let json = match *field {
+                "vip" => match value.to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "y" | "1" | "si" | "sì" | "x" => Value::Bool(true),
+                    "false" | "no" | "n" | "0" | "" => Value::Bool(false),
+                    _ => {
+                        errors.push(FieldError::new("vip", FieldCode::Invalid, "must be true or false"));
+                        continue;
+                    }
+                },
+                "notes" => Value::Array(vec![Value::String(value.to_owned())]),
+                "phone_2" => {
+                    second_phone.get_or_insert_with(|| value.to_owned());
+                    continue;
+                }
+                f if f.ends_with("_on") || f == "birth_date" || f.ends_with("expires_on") => Value::String(iso_date(value)),
+                _ => Value::String(value.to_owned()),
+            };
+            insert(&mut object, field, json);
+        }
+        if let Some(phone) = second_phone {
+            insert(&mut object, "phone", Value::String(phone));
+        }
+        if errors.is_empty() { Ok(Value::Object(object)) } else { Err(errors) }
+    }
+}
+
+/// Sets `path` (dotted) in `object` unless already set.
+fn insert(object: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        Some((head, rest)) => {
+            let inner = object.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = inner {
+                insert(inner, rest, value);
+            }
+        }
+        None => {
+            object.entry(path.to_owned()).or_insert(value);
+        }
+    }
+}
+
+/// Dates as spreadsheets write them: `YYYY-MM-DD` stays; `DD/MM/YYYY`, `DD.MM.YYYY` and
+/// `DD-MM-YYYY` (day first, as in Italy and most of Europe) become `YYYY-MM-DD`. Anything else
+/// is left for the validation to name.
+pub fn iso_date(value: &str) -> String {
+    let parts: Vec<&str> = value.split(['/', '.', '-']).collect();
+    if let [day, month, year] = parts.as_slice()
+        && year.len() == 4
+        && (1..=2).contains(&day.len())
+        && (1..=2).contains(&month.len())
+        && [day, month, year].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return format!("{year}-{month:0>2}-{day:0>2}");
+    }
+    value.to_owned()
+}
+
+/// A file decoded to text, with what was found out about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The text, without a byte-order mark.
+    pub text: String,
+    /// `utf-8`, `utf-16le`, `utf-16be` or `windows-1252`.
+    pub encoding: &'static str,
+    /// The delimiter found: `,`, `;` or tab.
+    pub delimiter: u8,
+}
+
+/// Decodes a CSV file and finds its delimiter. A file that is empty or binary is refused with
+/// the reason.
+pub fn decode(bytes: &[u8]) -> std::result::Result<Decoded, String> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("the file is empty".into());
+    }
+    let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        (String::from_utf8_lossy(rest).into_owned(), "utf-8")
+    } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let (encoding, name) = if bytes[0] == 0xFF {
+            (encoding_rs::UTF_16LE, "utf-16le")
+        } else {
+            (encoding_rs::UTF_16BE, "utf-16be")
+        };
+        let (text, _) = encoding.decode_with_bom_removal(bytes);
+        (text.into_owned(), name)
+    } else if let Ok(text) = std::str::from_utf8(bytes) {
+        (text.to_owned(), "utf-8")
+    } else {
+        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+        (text.into_owned(), "windows-1252")
+    };
+    let text = text.trim_start_matches('\u{feff}').to_owned();
+    // Text files have no NULs or other C0 controls besides tab, CR, LF (and the odd form feed).
+    let head: String = text.chars().take(8192).collect();
+    let controls = head.chars().filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{c}')).count();
+    if controls > 0 {
+        return Err("the file is not a CSV text file (it holds binary data)".into());
+    }
+    Ok(Decoded { delimiter: sniff_delimiter(&text), text, encoding })
+}
+
+/// The delimiter of the header line: whichever of `,` `;` tab occurs most outside quotes.
+fn sniff_delimiter(text: &str) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' if !quoted => break,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], usize::from(i == 0))).unwrap_or(0);
+    [b',', b';', b'\t'][best]
+}
+
+/// A CSV reader over decoded text, tolerant of ragged rows (they are judged row by row).
+pub fn reader(decoded: &Decoded) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(decoded.delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(decoded.text.as_bytes())
+}
+
+/// The cells of a record, with trailing empty cells beyond `width` dropped; `Err` names a row
+/// with a different number of cells.
+pub fn cells(record: &csv::StringRecord, width: usize) -> std::result::Result<Vec<String>, FieldError> {
+    let mut cells: Vec<String> = record.iter().map(str::to_owned).collect();
+    while cells.len() > width && cells.last().is_some_and(|c| c.trim().is_empty()) {
+        cells.pop();
+    }
+    if cells.len() > width {
+        return Err(FieldError::new(
+            "row",
+            FieldCode::Invalid,
+            format!("the row has {} cells but the header has {width}", cells.len()),
+        ));
+    }
+    cells.resize(width, String::new());
+    Ok(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mapped(headers: &[&str]) -> Vec<Option<&'static str>> {
+        let mapping = Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new());
+        mapping
+            .map(|m| {
+                m.targets
+                    .into_iter()
+                    .map(|t| match t {
+                        Some(Target::Field(f)) => Some(f),
+                        Some(Target::ReadOnly) => Some("(read-only)"),
+                        None => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn headers_of_common_exports_map_to_fields() {
+        // Google Contacts.
+        assert_eq!(
+            mapped(&["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value", "Organization 1 - Name", "Group Membership"]),
+            [Some("first_name"), Some("last_name"), Some("email"), Some("phone"), Some("company_name"), None]
+        );
+        // Outlook.
+        assert_eq!(
+            mapped(&["First Name", "Last Name", "E-mail Address", "Mobile Phone", "Business Street", "Business City"]),
+            [Some("first_name"), Some("last_name"), Some("email"), Some("phone"), Some("address.line1"), Some("address.city")]
+        );
+        // Thunderbird, HubSpot, Salesforce.
+        assert_eq!(mapped(&["Primary Email", "Record ID", "Mailing Zip/Postal Code"]), [Some("email"), Some("external_ref"), None]);
+        assert_eq!(mapped(&["FirstName", "LastName", "Email", "MailingPostalCode"]), [
+            Some("first_name"),
+            Some("last_name"),
+            Some("email"),
+            Some("address.postal_code")
+        ]);
+        // Italian spreadsheets, and our own export.
+        assert_eq!(
+            mapped(&["Nome", "Cognome", "Telefono", "Codice Fiscale", "Città", "Data di nascita"]),
+            [Some("first_name"), Some("last_name"), Some("phone"), Some("tax_code"), Some("address.city"), Some("birth_date")]
+        );
+        assert_eq!(
+            mapped(&["id", "first_name", "address.city", "driver_license.expires_on", "created_at"]),
+            [Some("(read-only)"), Some("first_name"), Some("address.city"), Some("driver_license.expires_on"), Some("(read-only)")]
+        );
+    }
+
+    #[test]
+    fn explicit_mappings_win_and_are_checked() {
+        let headers = vec!["Cliente".to_owned(), "Nome".to_owned(), "Extra".to_owned()];
+        let explicit = json!({"Cliente": "external_ref", "Extra": ""});
+        let mapping = Mapping::new(headers.clone(), explicit.as_object().unwrap_or(&Map::new())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mapping.targets[0], Some(Target::Field("external_ref")));
+        assert_eq!(mapping.targets[2], Some(Target::ReadOnly));
+        assert!(mapping.unmapped().is_empty());
+        let bad = json!({"Cliente": "password"});
+        let Err(Error::Invalid(errors)) = Mapping::new(headers, bad.as_object().unwrap_or(&Map::new())) else {
+            panic!("an unknown target field was accepted")
+        };
+        assert_eq!(errors[0].field, "mapping.Cliente");
+    }
+
+    #[test]
+    fn rows_become_api_input() {
+        let headers = ["Nome", "Cognome", "Mobile", "Phone 2 - Value", "Città", "Data di nascita", "VIP", "Notes"];
+        let mapping = Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new()).unwrap_or_else(|e| panic!("{e}"));
+        let row = |cells: &[&str]| mapping.row(&cells.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            row(&["Nicolò", " Rossi ", "", "333 1234567", "Roma", "29/02/1980", "sì", "pays cash"]),
+            Ok(json!({"first_name": "Nicolò", "last_name": "Rossi", "phone": "333 1234567",
+                "address": {"city": "Roma"}, "birth_date": "1980-02-29", "vip": true, "notes": ["pays cash"]}))
+        );
+        let Err(errors) = row(&["A", "B", "", "", "", "", "maybe", ""]) else { panic!("vip=maybe was accepted") };
+        assert_eq!(errors[0].field, "vip");
+    }
+
+    #[test]
+    fn encodings_and_delimiters_are_recognised() {
+        let utf8 = decode("\u{feff}Nome;Cognome\r\nNicolò;Rossi\r\n".as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((utf8.encoding, utf8.delimiter, utf8.text.starts_with("Nome")), ("utf-8", b';', true));
+        let latin = decode(b"Nome,Cognome\nNicol\xf2,M\xfcller\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((latin.encoding, latin.text.as_str()), ("windows-1252", "Nome,Cognome\nNicolò,Müller\n"));
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("Nome\tCognome\r\nZoë\tŽáková\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+        let utf16 = decode(&utf16).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((utf16.encoding, utf16.delimiter), ("utf-16le", b'\t'));
+        assert!(utf16.text.contains("Žáková"));
+        let quoted = decode(b"\"Name, full\";City\nx;y\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(quoted.delimiter, b';', "a comma inside quotes is not a delimiter");
+        assert!(decode(b"").is_err());
+        assert!(decode(b" \n \r\n").is_err());
+        assert!(decode(b"\x7fELF\x02\x01\x01\x00\x00\x00\x00").is_err(), "a binary file");
+        assert!(decode(b"%PDF-1.7\n\x00\x01\x02binary").is_err());
+    }
+
+    #[test]
+    fn ragged_rows_are_judged_and_trailing_empty_cells_forgiven() {
+        let decoded = decode(b"a,b\n1,2,,\n1,2,3\n1\n\n\"multi\nline\",\"say \"\"hi\"\"\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let records: Vec<csv::StringRecord> = reader(&decoded).records().map(|r| r.unwrap_or_default()).collect();
+        assert_eq!(records.len(), 5, "the blank line is skipped");
+        assert_eq!(cells(&records[1], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), "2".to_owned()]));
+        assert!(cells(&records[2], 2).is_err());
+        assert_eq!(cells(&records[3], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), String::new()]));
+        assert_eq!(cells(&records[4], 2).map_err(|e| e.field), Ok(vec!["multi\nline".to_owned(), "say \"hi\"".to_owned()]));
+    }
+
+    #[test]
+    fn day_first_dates_become_iso() {
+        assert_eq!(iso_date("1/2/1980"), "1980-02-01");
+        assert_eq!(iso_date("29.02.1980"), "1980-02-29");
+        assert_eq!(iso_date("1980-02-29"), "1980-02-29");
+        assert_eq!(iso_date("Feb 29 1980"), "Feb 29 1980");
+    }
+}
