@@ -38,6 +38,8 @@ pub struct AppConfig {
     pub vault: Option<crate::vault::Vault>,
     /// The largest document file accepted, in bytes.
     pub max_document_bytes: u64,
+    /// The largest import file accepted, in bytes.
+    pub max_import_bytes: u64,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for AppConfig {
             .field("data_protection_contact", &self.data_protection_contact)
             .field("vault", &self.vault)
             .field("max_document_bytes", &self.max_document_bytes)
+            .field("max_import_bytes", &self.max_import_bytes)
             .finish()
     }
 }
@@ -64,12 +67,21 @@ impl Default for AppConfig {
             data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
             vault: None,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            max_import_bytes: crate::imports::DEFAULT_MAX_IMPORT_BYTES,
         }
     }
 }
 
 /// The default largest document file: 20 MiB.
 pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Import jobs, as the services use them.
+#[derive(Debug, Clone)]
+pub(crate) struct ImportSettings {
+    pub max_bytes: u64,
+    /// Wakes this process's import worker when a job is queued here.
+    pub wake: Arc<tokio::sync::Notify>,
+}
 
 /// Document storage, as the services use it.
 #[derive(Debug, Clone)]
@@ -97,6 +109,7 @@ pub struct App {
     token_ttl: Duration,
     pub(crate) blacklist: BlacklistSettings,
     pub(crate) documents: DocumentSettings,
+    pub(crate) imports: ImportSettings,
 }
 
 impl std::fmt::Debug for App {
@@ -155,7 +168,9 @@ impl App {
             contact: config.data_protection_contact,
         };
         let documents = DocumentSettings { vault: config.vault, max_bytes: config.max_document_bytes.max(1) };
-        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents })
+        let imports =
+            ImportSettings { max_bytes: config.max_import_bytes.max(1), wake: Arc::new(tokio::sync::Notify::new()) };
+        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents, imports })
     }
 
     /// The store the services run on.

@@ -60,6 +60,10 @@ pub enum AuditAction {
     CustomersExported,
     /// Everything held on one person was exported.
     PersonalDataExported,
+    /// An import job was started.
+    ImportStarted,
+    /// An import job finished.
+    ImportFinished,
 }
 
 impl AuditAction {
@@ -89,6 +93,8 @@ impl AuditAction {
             Self::RequiredDocumentsChanged => "settings.required_documents_changed",
             Self::CustomersExported => "customers.exported",
             Self::PersonalDataExported => "customer.personal_data_exported",
+            Self::ImportStarted => "import.started",
+            Self::ImportFinished => "import.finished",
         }
     }
 }

@@ -127,7 +127,8 @@ impl App {
     pub async fn create_customer(&self, actor: &Actor, input: CustomerInput) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::CreateCustomer)?;
         let rules = self.rules(grant.tenant_id).await?;
-        let (customer, write) = self.prepare_new_customer(actor, &grant, &rules, input, &mut HashSet::new()).await?;
+        let (customer, write) =
+            self.prepare_new_customer(actor, &grant, &rules, CustomerId::new(), input, &mut HashSet::new()).await?;
         self.store().insert_customer(&customer, &write).await?;
         let warnings = self.warnings(&grant, &customer, !write.global_matches.is_empty()).await?;
         Ok(SavedCustomer { view: scoped(self.view(customer).await?, grant.scope), warnings })
@@ -137,13 +138,23 @@ impl App {
     /// validates one. Valid rows are committed together; each invalid row is reported with its
     /// index and never takes the others down. (The import jobs build on this.)
     pub async fn create_customers(&self, actor: &Actor, inputs: Vec<CustomerInput>) -> Result<BulkOutcome> {
+        self.create_customers_with_ids(actor, inputs.into_iter().map(|i| (CustomerId::new(), i)).collect()).await
+    }
+
+    /// [`App::create_customers`] with the ids chosen by the caller (imports choose ids that a
+    /// resumed job recognises).
+    pub(crate) async fn create_customers_with_ids(
+        &self,
+        actor: &Actor,
+        inputs: Vec<(CustomerId, CustomerInput)>,
+    ) -> Result<BulkOutcome> {
         let grant = actor.require(Capability::CreateCustomer)?;
         let rules = self.rules(grant.tenant_id).await?;
         let mut outcome = BulkOutcome::default();
         let mut batch = Vec::with_capacity(inputs.len());
         let mut refs_in_batch = HashSet::new();
-        for (index, input) in inputs.into_iter().enumerate() {
-            match self.prepare_new_customer(actor, &grant, &rules, input, &mut refs_in_batch).await {
+        for (index, (id, input)) in inputs.into_iter().enumerate() {
+            match self.prepare_new_customer(actor, &grant, &rules, id, input, &mut refs_in_batch).await {
                 Ok((customer, write)) => {
                     outcome.created.push(customer.id);
                     outcome.globally_blacklisted += usize::from(!write.global_matches.is_empty());
@@ -156,6 +167,25 @@ impl App {
         Ok(outcome)
     }
 
+    /// Validates new customers as [`App::create_customers_with_ids`] would, writing nothing (dry
+    /// runs): the refused ones, by index, with why.
+    pub(crate) async fn check_new_customers(
+        &self,
+        actor: &Actor,
+        inputs: Vec<(CustomerId, CustomerInput)>,
+    ) -> Result<Vec<(usize, Error)>> {
+        let grant = actor.require(Capability::CreateCustomer)?;
+        let rules = self.rules(grant.tenant_id).await?;
+        let mut refs_in_batch = HashSet::new();
+        let mut rejected = Vec::new();
+        for (index, (id, input)) in inputs.into_iter().enumerate() {
+            if let Err(error) = self.prepare_new_customer(actor, &grant, &rules, id, input, &mut refs_in_batch).await {
+                rejected.push((index, error));
+            }
+        }
+        Ok(rejected)
+    }
+
     /// Validates a new customer and builds it with everything written with it: first notes,
     /// audit entries, and the global check's matches. `external_refs` collects the refs of a
     /// batch, so that a batch cannot hold one twice.
@@ -164,6 +194,7 @@ impl App {
         actor: &Actor,
         grant: &Grant,
         rules: &Rules,
+        id: CustomerId,
         input: CustomerInput,
         external_refs: &mut HashSet<String>,
     ) -> Result<(Customer, CustomerWrite)> {
@@ -201,7 +232,7 @@ impl App {
 
         let now = Timestamp::now();
         let mut customer = Customer {
-            id: CustomerId::new(),
+            id,
             tenant_id: grant.tenant_id,
             phone_status: data.phone.as_ref().map(|_| PhoneStatus::Valid),
             data,

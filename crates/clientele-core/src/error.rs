@@ -123,7 +123,7 @@ impl FieldError {
 }
 
 /// Stable codes for field-level validation failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldCode {
     /// The field is missing or empty.

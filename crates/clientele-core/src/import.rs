@@ -55,9 +55,26 @@ pub const FIELDS: [&str; 35] = [
     "phone_2",
 ];
 
-/// Columns of our own export that describe the record rather than the person.
-const READ_ONLY: [&str; 9] =
-    ["id", "phone_status", "blacklist", "created_at", "updated_at", "created_by", "deleted_at", "version", "deleted"];
+/// The columns an import's `errors.csv` puts before the rows' own cells.
+pub const ERROR_COLUMNS: [&str; 4] = ["import_row", "import_field", "import_code", "import_message"];
+
+/// Columns of our own export that describe the record rather than the person, and the
+/// explaining columns of an `errors.csv` (so that the fixed file imports cleanly).
+const READ_ONLY: [&str; 13] = [
+    "id",
+    "phone_status",
+    "blacklist",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "deleted_at",
+    "version",
+    "deleted",
+    "import_row",
+    "import_field",
+    "import_code",
+    "import_message",
+];
 
 /// Other names for fields, as other systems' exports write them, folded (lower case, letters
 /// and digits only).
@@ -66,18 +83,51 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("last_name", &["lastname", "familyname", "surname", "cognome", "nachname", "nom"]),
     (
         "company_name",
-        &["company", "companyname", "organization", "organizationname", "organization1name", "ragionesociale", "azienda", "accountname"],
+        &[
+            "company",
+            "companyname",
+            "organization",
+            "organizationname",
+            "organization1name",
+            "ragionesociale",
+            "azienda",
+            "accountname",
+        ],
     ),
     ("vat_number", &["vat", "vatnumber", "partitaiva", "piva", "vatid"]),
     (
         "email",
-        &["email", "emailaddress", "email1value", "primaryemail", "email1", "emailaddress1", "posta", "postaelettronica", "mail"],
+        &[
+            "email",
+            "emailaddress",
+            "email1value",
+            "primaryemail",
+            "email1",
+            "emailaddress1",
+            "posta",
+            "postaelettronica",
+            "mail",
+        ],
     ),
     (
         "phone",
         &[
-            "phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "cellphone", "cellulare", "cell",
-            "telefono", "phone1value", "primaryphone", "homephone", "businessphone", "workphone", "tel", "telephone",
+            "phone",
+            "phonenumber",
+            "mobile",
+            "mobilephone",
+            "mobilenumber",
+            "cellphone",
+            "cellulare",
+            "cell",
+            "telefono",
+            "phone1value",
+            "primaryphone",
+            "homephone",
+            "businessphone",
+            "workphone",
+            "tel",
+            "telephone",
         ],
     ),
     ("phone_2", &["phone2value", "otherphone", "homephone2", "businessphone2", "telefono2"]),
@@ -87,21 +137,91 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("tax_code", &["taxcode", "codicefiscale", "cf", "fiscalcode", "taxid"]),
     (
         "address.line1",
-        &["address", "street", "streetaddress", "address1street", "homestreet", "businessstreet", "mailingstreet", "indirizzo", "via", "homeaddress", "workaddress"],
+        &[
+            "address",
+            "street",
+            "streetaddress",
+            "address1street",
+            "homestreet",
+            "businessstreet",
+            "mailingstreet",
+            "indirizzo",
+            "via",
+            "homeaddress",
+            "workaddress",
+        ],
     ),
     ("address.line2", &["address2", "address1extendedaddress", "homestreet2", "businessstreet2"]),
-    ("address.city", &["city", "town", "address1city", "homecity", "businesscity", "mailingcity", "citta", "comune", "workcity"]),
+    (
+        "address.city",
+        &["city", "town", "address1city", "homecity", "businesscity", "mailingcity", "citta", "comune", "workcity"],
+    ),
     (
         "address.postal_code",
-        &["postalcode", "zip", "zipcode", "postcode", "cap", "address1postalcode", "homepostalcode", "homezipcode", "businesspostalcode", "mailingpostalcode", "workzipcode"],
+        &[
+            "postalcode",
+            "zip",
+            "zipcode",
+            "postcode",
+            "cap",
+            "address1postalcode",
+            "homepostalcode",
+            "homezipcode",
+            "businesspostalcode",
+            "mailingpostalcode",
+            "workzipcode",
+        ],
     ),
-    ("address.region", &["region", "state", "province", "provincia", "address1region", "homestate", "businessstate", "mailingstate", "stateprovince", "workstate"]),
-    ("address.country", &["country", "countrycode", "address1country", "homecountry", "businesscountry", "mailingcountry", "nazione", "paese", "workcountry", "countryregion", "homecountryregion"]),
+    (
+        "address.region",
+        &[
+            "region",
+            "state",
+            "province",
+            "provincia",
+            "address1region",
+            "homestate",
+            "businessstate",
+            "mailingstate",
+            "stateprovince",
+            "workstate",
+        ],
+    ),
+    (
+        "address.country",
+        &[
+            "country",
+            "countrycode",
+            "address1country",
+            "homecountry",
+            "businesscountry",
+            "mailingcountry",
+            "nazione",
+            "paese",
+            "workcountry",
+            "countryregion",
+            "homecountryregion",
+        ],
+    ),
     ("language", &["language", "lingua", "preferredlanguage"]),
-    ("driver_license.number", &["driverlicense", "driverslicense", "drivinglicence", "drivinglicense", "licensenumber", "patente", "numeropatente"]),
+    (
+        "driver_license.number",
+        &[
+            "driverlicense",
+            "driverslicense",
+            "drivinglicence",
+            "drivinglicense",
+            "licensenumber",
+            "patente",
+            "numeropatente",
+        ],
+    ),
     ("driver_license.issued_on", &["licenseissuedon", "licenceissuedon", "patenterilasciata"]),
     ("driver_license.expires_on", &["licenseexpireson", "licenceexpireson", "licenseexpiry", "scadenzapatente"]),
-    ("external_ref", &["externalref", "externalid", "recordid", "contactid", "customernumber", "codicecliente", "legacyid"]),
+    (
+        "external_ref",
+        &["externalref", "externalid", "recordid", "contactid", "customernumber", "codicecliente", "legacyid"],
+    ),
     ("notes", &["notes", "note", "comments", "description", "descrizione"]),
     ("kind", &["kind", "customerkind"]),
     ("vip", &["vip"]),
@@ -213,7 +333,9 @@ impl Mapping {
                     second_phone.get_or_insert_with(|| value.to_owned());
                     continue;
                 }
-                f if f.ends_with("_on") || f == "birth_date" || f.ends_with("expires_on") => Value::String(iso_date(value)),
+                f if f.ends_with("_on") || f == "birth_date" || f.ends_with("expires_on") => {
+                    Value::String(iso_date(value))
+                }
                 _ => Value::String(value.to_owned()),
             };
             insert(&mut object, field, json);
@@ -276,11 +398,8 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<Decoded, String> {
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         (String::from_utf8_lossy(rest).into_owned(), "utf-8")
     } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-        let (encoding, name) = if bytes[0] == 0xFF {
-            (encoding_rs::UTF_16LE, "utf-16le")
-        } else {
-            (encoding_rs::UTF_16BE, "utf-16be")
-        };
+        let (encoding, name) =
+            if bytes[0] == 0xFF { (encoding_rs::UTF_16LE, "utf-16le") } else { (encoding_rs::UTF_16BE, "utf-16be") };
         let (text, _) = encoding.decode_with_bom_removal(bytes);
         (text.into_owned(), name)
     } else if let Ok(text) = std::str::from_utf8(bytes) {
@@ -369,30 +488,58 @@ mod tests {
     fn headers_of_common_exports_map_to_fields() {
         // Google Contacts.
         assert_eq!(
-            mapped(&["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value", "Organization 1 - Name", "Group Membership"]),
+            mapped(&[
+                "Given Name",
+                "Family Name",
+                "E-mail 1 - Value",
+                "Phone 1 - Value",
+                "Organization 1 - Name",
+                "Group Membership"
+            ]),
             [Some("first_name"), Some("last_name"), Some("email"), Some("phone"), Some("company_name"), None]
         );
         // Outlook.
         assert_eq!(
             mapped(&["First Name", "Last Name", "E-mail Address", "Mobile Phone", "Business Street", "Business City"]),
-            [Some("first_name"), Some("last_name"), Some("email"), Some("phone"), Some("address.line1"), Some("address.city")]
+            [
+                Some("first_name"),
+                Some("last_name"),
+                Some("email"),
+                Some("phone"),
+                Some("address.line1"),
+                Some("address.city")
+            ]
         );
         // Thunderbird, HubSpot, Salesforce.
-        assert_eq!(mapped(&["Primary Email", "Record ID", "Mailing Zip/Postal Code"]), [Some("email"), Some("external_ref"), None]);
-        assert_eq!(mapped(&["FirstName", "LastName", "Email", "MailingPostalCode"]), [
-            Some("first_name"),
-            Some("last_name"),
-            Some("email"),
-            Some("address.postal_code")
-        ]);
+        assert_eq!(
+            mapped(&["Primary Email", "Record ID", "Mailing Zip/Postal Code"]),
+            [Some("email"), Some("external_ref"), None]
+        );
+        assert_eq!(
+            mapped(&["FirstName", "LastName", "Email", "MailingPostalCode"]),
+            [Some("first_name"), Some("last_name"), Some("email"), Some("address.postal_code")]
+        );
         // Italian spreadsheets, and our own export.
         assert_eq!(
             mapped(&["Nome", "Cognome", "Telefono", "Codice Fiscale", "Città", "Data di nascita"]),
-            [Some("first_name"), Some("last_name"), Some("phone"), Some("tax_code"), Some("address.city"), Some("birth_date")]
+            [
+                Some("first_name"),
+                Some("last_name"),
+                Some("phone"),
+                Some("tax_code"),
+                Some("address.city"),
+                Some("birth_date")
+            ]
         );
         assert_eq!(
             mapped(&["id", "first_name", "address.city", "driver_license.expires_on", "created_at"]),
-            [Some("(read-only)"), Some("first_name"), Some("address.city"), Some("driver_license.expires_on"), Some("(read-only)")]
+            [
+                Some("(read-only)"),
+                Some("first_name"),
+                Some("address.city"),
+                Some("driver_license.expires_on"),
+                Some("(read-only)")
+            ]
         );
     }
 
@@ -400,7 +547,8 @@ mod tests {
     fn explicit_mappings_win_and_are_checked() {
         let headers = vec!["Cliente".to_owned(), "Nome".to_owned(), "Extra".to_owned()];
         let explicit = json!({"Cliente": "external_ref", "Extra": ""});
-        let mapping = Mapping::new(headers.clone(), explicit.as_object().unwrap_or(&Map::new())).unwrap_or_else(|e| panic!("{e}"));
+        let mapping = Mapping::new(headers.clone(), explicit.as_object().unwrap_or(&Map::new()))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(mapping.targets[0], Some(Target::Field("external_ref")));
         assert_eq!(mapping.targets[2], Some(Target::ReadOnly));
         assert!(mapping.unmapped().is_empty());
@@ -414,7 +562,8 @@ mod tests {
     #[test]
     fn rows_become_api_input() {
         let headers = ["Nome", "Cognome", "Mobile", "Phone 2 - Value", "Città", "Data di nascita", "VIP", "Notes"];
-        let mapping = Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new()).unwrap_or_else(|e| panic!("{e}"));
+        let mapping = Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new())
+            .unwrap_or_else(|e| panic!("{e}"));
         let row = |cells: &[&str]| mapping.row(&cells.iter().map(|c| c.to_string()).collect::<Vec<_>>());
         assert_eq!(
             row(&["Nicolò", " Rossi ", "", "333 1234567", "Roma", "29/02/1980", "sì", "pays cash"]),
@@ -446,13 +595,17 @@ mod tests {
 
     #[test]
     fn ragged_rows_are_judged_and_trailing_empty_cells_forgiven() {
-        let decoded = decode(b"a,b\n1,2,,\n1,2,3\n1\n\n\"multi\nline\",\"say \"\"hi\"\"\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let decoded =
+            decode(b"a,b\n1,2,,\n1,2,3\n1\n\n\"multi\nline\",\"say \"\"hi\"\"\"\n").unwrap_or_else(|e| panic!("{e}"));
         let records: Vec<csv::StringRecord> = reader(&decoded).records().map(|r| r.unwrap_or_default()).collect();
         assert_eq!(records.len(), 5, "the blank line is skipped");
         assert_eq!(cells(&records[1], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), "2".to_owned()]));
         assert!(cells(&records[2], 2).is_err());
         assert_eq!(cells(&records[3], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), String::new()]));
-        assert_eq!(cells(&records[4], 2).map_err(|e| e.field), Ok(vec!["multi\nline".to_owned(), "say \"hi\"".to_owned()]));
+        assert_eq!(
+            cells(&records[4], 2).map_err(|e| e.field),
+            Ok(vec!["multi\nline".to_owned(), "say \"hi\"".to_owned()])
+        );
     }
 
     #[test]

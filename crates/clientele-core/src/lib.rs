@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod ids;
 pub mod import;
+pub mod imports;
 pub mod json;
 pub mod order;
 pub mod orders;

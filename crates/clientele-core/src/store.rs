@@ -16,6 +16,7 @@ use crate::customer::{Customer, CustomerKind, Note};
 use crate::document::{Document, DocumentKind, DocumentsFilter, RequiredDocuments, SealedFile};
 use crate::error::Result;
 use crate::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
+use crate::imports::{ImportJob, ImportRowError};
 use crate::order::Order;
 use crate::tenant::Tenant;
 use crate::time::Timestamp;
@@ -300,6 +301,45 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_heads(&self) -> Result<Vec<AuditHead>>;
     /// A tenant's audit entries in chain order, from `after_seq + 1`, at most `limit`.
     async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// Stores a new import job with its audit entry, atomically.
+    async fn insert_import_job(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()>;
+    /// Stores piece number `chunk` of a job's file.
+    async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()>;
+    /// A job's whole file, its pieces in order.
+    async fn import_file(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>>;
+    /// Drops a job's file (once done with).
+    async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()>;
+    /// Saves a job's status and progress; with `worker`, only while that worker holds the job
+    /// (renewing its lease). False when another worker took it over.
+    async fn save_import_job(&self, job: &ImportJob, worker: Option<Uuid>) -> Result<bool>;
+    /// A job by id.
+    async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>>;
+    /// A tenant's jobs, newest first, after `after`.
+    async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>>;
+    /// Leases the oldest queued job, or a running one whose lease ran out, to `worker` until
+    /// `until`.
+    async fn claim_import_job(&self, worker: Uuid, now: Timestamp, until: Timestamp) -> Result<Option<ImportJob>>;
+    /// Records a job file's header row.
+    async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()>;
+    /// A job file's header row.
+    async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>>;
+    /// Records refused rows (a row recorded before is left as it was).
+    async fn add_import_errors(&self, tenant: TenantId, job: Uuid, rows: &[ImportRowError]) -> Result<()>;
+    /// Refused rows after row `after_row`, in row order.
+    async fn import_errors(
+        &self,
+        tenant: TenantId,
+        job: Uuid,
+        after_row: i64,
+        limit: u32,
+    ) -> Result<Vec<ImportRowError>>;
+    /// Which of these customer ids exist in the tenant (deleted or not).
+    async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>>;
+    /// The tenant's customers holding any of these external refs: (ref, id).
+    async fn customers_by_external_refs(&self, tenant: TenantId, refs: &[String]) -> Result<Vec<(String, CustomerId)>>;
+    /// The tenant's live customers holding any of these emails: (email, id).
+    async fn customers_by_emails(&self, tenant: TenantId, emails: &[String]) -> Result<Vec<(String, CustomerId)>>;
 
     /// Stores a new document with its audit entry, atomically.
     async fn insert_document(&self, document: &Document, audit: &AuditEntry) -> Result<()>;

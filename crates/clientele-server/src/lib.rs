@@ -65,6 +65,7 @@ impl AppState {
         (name = "documents", description = "Identity, licence and insurance documents, encrypted at rest; every access logged"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "exports", description = "Customer lists as CSV; one person's data as JSON"),
+        (name = "imports", description = "Customer imports from CSV, as background jobs"),
         (name = "health", description = "Probes"),
     ),
     modifiers(&BearerAuth),
@@ -87,7 +88,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::blacklist::routes())
         .merge(routes::orders::routes())
         .merge(routes::documents::routes())
-        .merge(routes::exports::routes());
+        .merge(routes::exports::routes())
+        .merge(routes::imports::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 
@@ -124,8 +126,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Import jobs run beside the requests, in this process and any other on the same database.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let app = state.app.clone();
+    let worker = tokio::spawn(async move { app.run_import_worker(stopped).await });
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    // A job under way is left to finish for a moment; then it stops between two statements
+    // (its batch rolls back) and this or another process resumes it from its last saved batch.
+    let _ = stop.send(true);
+    let mut worker = worker;
+    if tokio::time::timeout(Duration::from_secs(5), &mut worker).await.is_err() {
+        worker.abort();
+    }
+    served
 }
 
 async fn not_found() -> ApiError {

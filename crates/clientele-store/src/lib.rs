@@ -9,6 +9,7 @@ mod audit;
 mod customers;
 mod db;
 mod documents;
+mod imports;
 mod orders;
 mod records;
 mod risk;
@@ -25,6 +26,7 @@ use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use clientele_core::customer::{Customer, Note};
 use clientele_core::document::{Document, DocumentKind, RequiredDocuments, SealedFile};
 use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
+use clientele_core::imports::{ImportJob, ImportRowError};
 use clientele_core::order::Order;
 use clientele_core::search::{SearchTerms, Tier};
 use clientele_core::store::{
@@ -326,6 +328,72 @@ impl Store for SqlStore {
 
     async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>> {
         self.audit_chain_page(tenant, after_seq, limit).await
+    }
+
+    async fn insert_import_job(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()> {
+        self.insert_import_job_row(job, audit).await
+    }
+
+    async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()> {
+        self.add_import_chunk_row(tenant, job, chunk, bytes).await
+    }
+
+    async fn import_file(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>> {
+        self.import_file_bytes(tenant, job).await
+    }
+
+    async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()> {
+        self.delete_import_file_rows(tenant, job).await
+    }
+
+    async fn save_import_job(&self, job: &ImportJob, worker: Option<Uuid>) -> Result<bool> {
+        self.save_import_job_row(job, worker).await
+    }
+
+    async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
+        self.import_job_by_id(tenant, id).await
+    }
+
+    async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>> {
+        self.import_jobs_of(tenant, after, limit).await
+    }
+
+    async fn claim_import_job(&self, worker: Uuid, now: Timestamp, until: Timestamp) -> Result<Option<ImportJob>> {
+        self.claim_import_job_row(worker, now, until).await
+    }
+
+    async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
+        self.set_import_headers_row(tenant, job, headers).await
+    }
+
+    async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>> {
+        self.import_headers_of(tenant, job).await
+    }
+
+    async fn add_import_errors(&self, tenant: TenantId, job: Uuid, rows: &[ImportRowError]) -> Result<()> {
+        self.add_import_error_rows(tenant, job, rows).await
+    }
+
+    async fn import_errors(
+        &self,
+        tenant: TenantId,
+        job: Uuid,
+        after_row: i64,
+        limit: u32,
+    ) -> Result<Vec<ImportRowError>> {
+        self.import_error_rows(tenant, job, after_row, limit).await
+    }
+
+    async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {
+        self.existing_customer_ids(tenant, ids).await
+    }
+
+    async fn customers_by_external_refs(&self, tenant: TenantId, refs: &[String]) -> Result<Vec<(String, CustomerId)>> {
+        self.customers_with_keys(tenant, imports::KeyColumn::ExternalRef, refs).await
+    }
+
+    async fn customers_by_emails(&self, tenant: TenantId, emails: &[String]) -> Result<Vec<(String, CustomerId)>> {
+        self.customers_with_keys(tenant, imports::KeyColumn::Email, emails).await
     }
 
     async fn insert_document(&self, document: &Document, audit: &AuditEntry) -> Result<()> {

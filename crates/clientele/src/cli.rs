@@ -70,6 +70,8 @@ pub enum Command {
     /// The global blacklist.
     #[command(subcommand)]
     Blacklist(BlacklistCommand),
+    /// Import customers from a CSV file; failed rows go to FILE.errors.csv.
+    Import(ImportArgs),
     /// Export a tenant's customers as CSV on standard output (see --columns and the filters).
     Export(ExportArgs),
     /// The audit log.
@@ -105,6 +107,25 @@ pub enum BenchCommand {
         #[arg(long, default_value = "BENCHMARKS.md")]
         output: PathBuf,
     },
+}
+
+/// `import` arguments.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// The tenant to import into.
+    #[arg(long)]
+    pub tenant: TenantId,
+    /// create (default): new customers only; upsert: update those matching by external_ref or email.
+    #[arg(long, default_value = "create")]
+    pub mode: String,
+    /// Report what would happen; write no customer.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Explicit column mapping as JSON, e.g. '{"Cliente": "external_ref"}'.
+    #[arg(long)]
+    pub mapping: Option<String>,
 }
 
 /// `export` arguments: the columns, the format, and the list's filters.
@@ -285,6 +306,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(args) => export(&config, args).await,
+        Command::Import(args) => import(&config, args).await,
         Command::Audit(AuditCommand::Verify) => {
             let app = app(&config).await?;
             match app.verify_audit().await.map_err(explain)? {
@@ -420,6 +442,7 @@ async fn app(config: &Config) -> anyhow::Result<App> {
         data_protection_contact: config.blacklist.data_protection_contact.clone(),
         vault: vault(&config.documents)?,
         max_document_bytes: config.documents.max_file_mib.saturating_mul(1024 * 1024),
+        max_import_bytes: config.imports.max_file_mib.saturating_mul(1024 * 1024),
     };
     App::new(store, app_config).await.map_err(explain)
 }
@@ -463,6 +486,97 @@ fn vault(config: &crate::config::DocumentsConfig) -> anyhow::Result<Option<Vault
         }
     };
     Ok(Some(Vault::new(objects, current, previous)))
+}
+
+/// `import`: runs the job here (or watches another process run it), shows progress on a
+/// terminal, prints a summary line, and writes the refused rows next to the file.
+async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    use clientele_core::imports::{CHUNK_BYTES, ImportOptions, ImportStatus};
+    use std::io::{IsTerminal, Read, Write};
+    let app = app(config).await?;
+    app.tenant(args.tenant).await.map_err(explain)?;
+    let mut file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > app.max_import_bytes() {
+        return Err(anyhow!("{} is larger than imports.max_file_mib", args.file.display()));
+    }
+    let options = ImportOptions {
+        mode: Some(args.mode),
+        dry_run: args.dry_run.then(|| "true".to_owned()),
+        mapping: args.mapping,
+        file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()),
+    };
+    let started = std::time::Instant::now();
+    let actor = clientele_core::auth::Actor::command_line(args.tenant);
+    let mut job = app.begin_import(&actor, &options).await.map_err(explain)?;
+    let mut buffer = vec![0u8; CHUNK_BYTES];
+    let mut pieces = 0i64;
+    let mut read_total = 0i64;
+    loop {
+        let mut filled = 0;
+        while filled < CHUNK_BYTES {
+            let n = file.read(&mut buffer[filled..]).context("reading the file")?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            break;
+        }
+        app.add_import_chunk(&job, pieces, &buffer[..filled]).await.map_err(explain)?;
+        pieces += 1;
+        read_total += filled as i64;
+    }
+    app.finish_import_upload(&mut job, read_total).await.map_err(explain)?;
+    let terminal = std::io::stderr().is_terminal();
+    let worker = uuid::Uuid::new_v4();
+    let job = loop {
+        // Run queued jobs here (ours among them); if a server took ours, watch it.
+        let ran = app.run_next_import(worker).await.map_err(explain)?;
+        let current = app.import_job(&actor, job.id).await.map_err(explain)?;
+        if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
+            break current;
+        }
+        if terminal {
+            eprint!("\r{} rows read, {} failed", current.rows_read, current.failed);
+        }
+        if !ran {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    if terminal {
+        eprintln!();
+    }
+    if let Some(failure) = &job.failure {
+        return Err(anyhow!("import failed: {failure}"));
+    }
+    if !job.unmapped_columns.is_empty() {
+        eprintln!("columns not imported (no matching field): {}", job.unmapped_columns.join(", "));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let verb = if job.dry_run { "dry run: would create" } else { "created" };
+    eprintln!(
+        "{verb} {}, updated {}, unchanged {}, failed {} of {} rows in {seconds:.1} s ({:.0} rows/s)",
+        job.created,
+        job.updated,
+        job.unchanged,
+        job.failed,
+        job.rows_read,
+        job.rows_read as f64 / seconds.max(1e-9)
+    );
+    if job.failed > 0 {
+        let errors = app.import_errors_csv(&actor, job.id).await.map_err(explain)?;
+        let mut path = args.file.clone().into_os_string();
+        path.push(".errors.csv");
+        let path = PathBuf::from(path);
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(&errors))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("failed rows, with why: {}", path.display());
+    }
+    say!("{}", job.id);
+    Ok(())
 }
 
 /// `export`: the CSV on standard output, a summary on standard error.

@@ -66,6 +66,10 @@ previous_master_keys = []
 # Largest document file accepted, in MiB.
 max_file_mib = 20
 
+[imports]
+# Largest import file accepted, in MiB (uploads over it are refused as they stream in).
+max_file_mib = 512
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -90,6 +94,8 @@ pub struct Config {
     pub blacklist: BlacklistConfig,
     /// Document storage.
     pub documents: DocumentsConfig,
+    /// Import jobs.
+    pub imports: ImportsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -135,6 +141,20 @@ impl Default for BlacklistConfig {
             global_entry_months: 36,
             data_protection_contact: clientele_core::app::DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
         }
+    }
+}
+
+/// Import settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportsConfig {
+    /// Largest file, in MiB.
+    pub max_file_mib: u64,
+}
+
+impl Default for ImportsConfig {
+    fn default() -> Self {
+        Self { max_file_mib: 512 }
     }
 }
 
@@ -210,6 +230,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             blacklist: BlacklistConfig::default(),
             documents: DocumentsConfig::default(),
+            imports: ImportsConfig::default(),
             log: LogConfig::default(),
         }
     }

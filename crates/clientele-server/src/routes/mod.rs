@@ -6,4 +6,5 @@ pub(crate) mod customers;
 pub(crate) mod documents;
 pub(crate) mod exports;
 pub(crate) mod health;
+pub(crate) mod imports;
 pub(crate) mod orders;

@@ -17,6 +17,8 @@ pub const BLACKLIST_KEY: &[u8; 32] = b"test-blacklist-key-of-32-bytes!!";
 pub const DOCUMENTS_MASTER_KEY: &[u8; 32] = b"test-documents-key-of-32-bytes!!";
 /// The largest document file in tests (small, to test the limit cheaply).
 pub const MAX_DOCUMENT_BYTES: u64 = 256 * 1024;
+/// The largest import file in tests.
+pub const MAX_IMPORT_BYTES: u64 = 4 * 1024 * 1024;
 /// The data-protection contact in tests.
 pub const DATA_PROTECTION_CONTACT: &str = "dpo@rental-platform.example";
 
@@ -119,6 +121,7 @@ impl TestApp {
             data_protection_contact: DATA_PROTECTION_CONTACT.into(),
             vault: Some(vault),
             max_document_bytes: MAX_DOCUMENT_BYTES,
+            max_import_bytes: MAX_IMPORT_BYTES,
             ..clientele_core::AppConfig::default()
         };
         let app = App::new(db.store(), config).await.unwrap();

@@ -36,6 +36,7 @@ mod customers;
 mod documents;
 mod exports;
 mod harness;
+mod imports;
 mod isolation;
 mod openapi;
 mod orders;

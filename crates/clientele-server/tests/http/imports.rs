@@ -1,0 +1,214 @@
+//! Imports: CSV as people have it, every row accounted for, upserts that settle, dry runs that
+//! write nothing, and bad files answered clearly.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{MAX_IMPORT_BYTES, Session, TestApp};
+
+/// Posts `body` as an import with `query`, and waits for the job to finish; returns it.
+async fn import(app: &TestApp, session: &Session, query: &str, body: Vec<u8>) -> Value {
+    let request = app
+        .request(Method::POST, &format!("/api/v1/imports?{query}"), session)
+        .header("content-type", "text/csv")
+        .body(body);
+    let reply = app.send(request).await.expect(202);
+    let location = reply.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(reply.body["status"], "queued");
+    finished(app, session, &location).await
+}
+
+async fn finished(app: &TestApp, session: &Session, location: &str) -> Value {
+    for _ in 0..400 {
+        let job = app.get(location, session).await.expect(200).body;
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import at {location} did not finish");
+}
+
+fn counts(job: &Value) -> [i64; 5] {
+    ["rows_read", "created", "updated", "unchanged", "failed"].map(|k| job[k].as_i64().unwrap())
+}
+
+/// The customers of the tenant as `last_name → customer`.
+async fn customers(app: &TestApp, session: &Session) -> Vec<Value> {
+    app.get("/api/v1/customers?limit=200", session).await.expect(200).body["items"].as_array().unwrap().clone()
+}
+
+http_test! {
+    async fn an_italian_excel_file_imports_its_valid_rows_and_reports_the_rest(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        // Windows-1252, semicolons, CRLF, a blank line, quotes and a newline inside a cell,
+        // trailing empty columns, an unknown column, and rows that must fail.
+        let mut file = b"Nome;Cognome;Telefono;E-mail;Codice Fiscale;Citt\xe0;Data di nascita;Colore preferito\r\n".to_vec();
+        file.extend_from_slice(b"Nicol\xf2;Rossi;333 123 4567;nicolo@example.com;RSSNCL80B29H501U;Roma;29/02/1980;blu\r\n");
+        file.extend_from_slice(b"J\xfcrgen;M\xfcller;+49 30 1234567;;;\"Berlin; Mitte\";;\"blu\r\nscuro\";;\r\n");
+        file.extend_from_slice(b"\r\n");
+        file.extend_from_slice(b"Anna;;333 000;anna@example.com;;;;\r\n");
+        file.extend_from_slice(b"Marco;Bianchi;;nicolo@example.com;;;;\r\n");
+        file.extend_from_slice(b"\"Zo\xeb \"\"Z\"\"\";Verdi;;;;;31/02/1990;\r\n");
+        file.extend_from_slice(b"Luca;Neri;;;;;;;extra;cells\r\n");
+        let job = import(app, &admin, "file_name=clienti.csv", file).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(counts(&job), [6, 2, 0, 0, 4], "{job}");
+        assert_eq!((job["encoding"].as_str(), job["delimiter"].as_str()), (Some("windows-1252"), Some(";")));
+        assert_eq!(job["unmapped_columns"], json!(["Colore preferito"]));
+        assert_eq!(job["file_name"], "clienti.csv");
+
+        let people = customers(app, &admin).await;
+        let rossi = people.iter().find(|c| c["last_name"] == "Rossi").unwrap();
+        assert_eq!(rossi["first_name"], "Nicolò");
+        assert_eq!(rossi["phone"], "+393331234567");
+        assert_eq!(rossi["birth_date"], "1980-02-29");
+        assert_eq!(rossi["address"]["city"], "Roma");
+        let muller = people.iter().find(|c| c["last_name"] == "Müller").unwrap();
+        assert_eq!(muller["address"]["city"], "Berlin; Mitte");
+        // Searchable at once.
+        let found = app.get("/api/v1/customers?q=jurgen%20muller", &admin).await.expect(200);
+        assert_eq!(found.body["items"][0]["last_name"], "Müller");
+
+        // The refused rows, as they were, with why: ready to fix and upload again.
+        let location = format!("/api/v1/imports/{}/errors.csv", job["id"].as_str().unwrap());
+        let response = app.request(Method::GET, &location, &admin).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let text = response.text().await.unwrap();
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header[..6], ["import_row", "import_field", "import_code", "import_message", "Nome", "Cognome"]);
+        let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        let problems: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+        assert!(problems.contains(&("3", "last_name")), "{problems:?}");
+        assert!(problems.contains(&("3", "phone")), "{problems:?}");
+        assert!(problems.contains(&("4", "email")), "a duplicate inside the file: {problems:?}");
+        assert!(problems.contains(&("5", "birth_date")), "{problems:?}");
+        assert!(problems.contains(&("6", "row")), "too many cells: {problems:?}");
+        let zoe = rows.iter().find(|r| r[0] == "5").unwrap();
+        assert_eq!(zoe[4], "Zoë \"Z\"", "the cells as they were");
+        assert_eq!(zoe[2], "invalid_date");
+
+        // Fixed and uploaded again, the refused rows import (the explaining columns are ignored).
+        let fixed = text.replace("Anna;;333 000", "Anna;Ferri;333 0001234").replace(",Anna,,333 000,", ",Anna,Ferri,333 0001234,");
+        let again = import(app, &admin, "", fixed.into_bytes()).await;
+        assert_eq!(again["unmapped_columns"], json!(["Colore preferito"]), "{again}");
+        assert!(again["created"].as_i64().unwrap() >= 1, "{again}");
+
+        let listed = app.get("/api/v1/imports", &admin).await.expect(200);
+        assert_eq!(listed.body["items"][1]["id"], job["id"], "newest first");
+        let audit = app.get("/api/v1/audit?action=import.finished", &admin).await.expect(200);
+        assert_eq!(audit.body["items"][1]["changes"]["created"], 2);
+    }
+
+    async fn upserts_update_matches_and_running_the_file_again_changes_nothing(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let existing = app.post("/api/v1/customers", &admin, json!({
+            "first_name": "Anna", "last_name": "Bianchi", "external_ref": "C-1", "address": {"city": "Milano"},
+            "phone": "333 111 2222"
+        })).await.expect(201).id();
+        let by_email = app.post("/api/v1/customers", &admin, json!({
+            "first_name": "Luca", "last_name": "Neri", "email": "luca@example.com"
+        })).await.expect(201).id();
+        let file = "external_ref,First Name,Last Name,Email,City\n\
+                    C-1,Anna,Bianchi,,Torino\n\
+                    ,Luca,Neri,LUCA@example.com,Napoli\n\
+                    C-3,Sara,Galli,sara@example.com,Bari\n";
+        let job = import(app, &admin, "mode=upsert", file.into()).await;
+        assert_eq!(counts(&job), [3, 1, 2, 0, 0], "{job}");
+        let anna = app.get(&format!("/api/v1/customers/{existing}"), &admin).await.expect(200).body;
+        assert_eq!(anna["address"]["city"], "Torino");
+        assert_eq!(anna["phone"], "+393331112222", "a field the file leaves empty is kept");
+        assert_eq!(anna["version"], 2);
+        let luca = app.get(&format!("/api/v1/customers/{by_email}"), &admin).await.expect(200).body;
+        assert_eq!(luca["address"]["city"], "Napoli");
+
+        let again = import(app, &admin, "mode=upsert", file.into()).await;
+        assert_eq!(counts(&again), [3, 0, 0, 3, 0], "{again}");
+        assert_eq!(customers(app, &admin).await.len(), 3);
+        let anna = app.get(&format!("/api/v1/customers/{existing}"), &admin).await.expect(200).body;
+        assert_eq!(anna["version"], 2, "nothing written");
+
+        // In create mode the same rows are duplicates, refused with the customer they match.
+        let create = import(app, &admin, "", file.into()).await;
+        assert_eq!(counts(&create), [3, 0, 0, 0, 3], "{create}");
+        assert_eq!(customers(app, &admin).await.len(), 3);
+    }
+
+    async fn a_dry_run_reports_and_writes_nothing(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        app.post("/api/v1/customers", &admin, json!({"first_name": "A", "last_name": "B", "external_ref": "X1"})).await.expect(201);
+        let file = "external_ref;first_name;last_name\nX1;Anna;Bianchi\nX2;Luca;Neri\nX3;;Galli\n";
+        let job = import(app, &admin, "mode=upsert&dry_run=true", file.into()).await;
+        assert_eq!(job["dry_run"], true);
+        assert_eq!(counts(&job), [3, 1, 1, 0, 1], "{job}");
+        let people = customers(app, &admin).await;
+        assert_eq!(people.len(), 1);
+        assert_eq!(people[0]["first_name"], "A", "not updated either");
+    }
+
+    async fn explicit_mappings_and_multipart_uploads_work(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let file = "Cliente,Nome,Cognome,Interno\n17,Anna,Rossi,x\n";
+        let form = reqwest::multipart::Form::new()
+            .text("mode", "upsert")
+            .text("mapping", r#"{"Cliente": "external_ref", "Interno": ""}"#)
+            .part("file", reqwest::multipart::Part::bytes(file.as_bytes().to_vec()).file_name("legacy.csv"));
+        let reply = app.send(app.request(Method::POST, "/api/v1/imports", &admin).multipart(form)).await.expect(202);
+        let job = finished(app, &admin, reply.headers["location"].to_str().unwrap()).await;
+        assert_eq!(counts(&job), [1, 1, 0, 0, 0], "{job}");
+        assert_eq!((job["mode"].as_str(), job["file_name"].as_str()), (Some("upsert"), Some("legacy.csv")));
+        assert_eq!(job["unmapped_columns"], json!([]));
+        assert_eq!(customers(app, &admin).await[0]["external_ref"], "17");
+    }
+
+    async fn bad_files_and_requests_get_clear_answers(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let operator = app.user(tenant, "operator").await;
+        let failed = |job: &Value| (job["status"].as_str().unwrap().to_owned(), job["failure"].as_str().unwrap_or("").to_owned());
+
+        let empty = import(app, &admin, "", Vec::new()).await;
+        assert_eq!(failed(&empty).0, "failed");
+        assert!(failed(&empty).1.contains("empty"), "{empty}");
+        let binary = import(app, &admin, "", b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00".to_vec()).await;
+        assert!(failed(&binary).1.contains("binary"), "{binary}");
+        let png = import(app, &admin, "", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec()).await;
+        assert_eq!(failed(&png).0, "failed");
+        let unmapped = import(app, &admin, "", "colour,size\nred,XL\n".into()).await;
+        assert!(failed(&unmapped).1.contains("no column maps"), "{unmapped}");
+        let header_only = import(app, &admin, "", "first_name,last_name\r\n".into()).await;
+        assert_eq!(header_only["status"], "succeeded");
+        assert_eq!(counts(&header_only), [0, 0, 0, 0, 0]);
+        let few = import(app, &admin, "", "first_name,last_name,email\nAnna,Rossi\n".into()).await;
+        assert_eq!(counts(&few), [1, 1, 0, 0, 0], "a short row is read with empty cells: {few}");
+
+        let oversize = vec![b'a'; MAX_IMPORT_BYTES as usize + 1];
+        let request = app.request(Method::POST, "/api/v1/imports", &admin).header("content-type", "text/csv").body(oversize);
+        app.send(request).await.problem(413, "payload_too_large");
+        let abandoned = app.get("/api/v1/imports?limit=1", &admin).await.expect(200);
+        assert_eq!(abandoned.body["items"][0]["status"], "failed");
+
+        app.send(app.request(Method::POST, "/api/v1/imports", &operator).body("first_name\nA\n")).await.problem(403, "forbidden");
+        let reply = app.send(app.request(Method::POST, "/api/v1/imports?mode=merge&dry_run=perhaps", &admin).body("a\n")).await;
+        let reply = reply.problem(400, "invalid_query");
+        assert_eq!(reply.fields().iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["mode", "dry_run"]);
+        let reply = app.send(app.request(Method::POST, "/api/v1/imports?mapping=%7B%22A%22%3A%22password%22%7D", &admin).body("a\n")).await;
+        assert_eq!(reply.problem(400, "invalid_query").fields()[0].0, "mapping.A");
+
+        let other = app.tenant().await;
+        let other_admin = app.user(other, "admin").await;
+        let id = header_only["id"].as_str().unwrap();
+        app.get(&format!("/api/v1/imports/{id}"), &other_admin).await.problem(404, "not_found");
+        let response = app.request(Method::GET, &format!("/api/v1/imports/{id}/errors.csv"), &other_admin).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        assert_eq!(app.get("/api/v1/imports", &other_admin).await.expect(200).body["items"], json!([]));
+        app.get("/api/v1/imports", &operator).await.problem(403, "forbidden");
+    }
+}

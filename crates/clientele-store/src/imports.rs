@@ -1,0 +1,448 @@
+//! Import jobs, their files and their refused rows.
+
+use clientele_core::audit::AuditEntry;
+use clientele_core::error::FieldError;
+use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::imports::{ImportJob, ImportMode, ImportRowError, ImportStatus};
+use clientele_core::time::Timestamp;
+use clientele_core::{Error, Result};
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use crate::SqlStore;
+use crate::audit::append_audit;
+use crate::db::{Ts, db_error, in_transaction, with_reader};
+
+macro_rules! import_columns {
+    () => {
+        "tenant_id, id, status, mode, dry_run, mapping, file_name, file_size, encoding, delimiter, unmapped, \
+         rows_read, created, updated, unchanged, failed, next_row, failure, created_at, created_by, actor_role, \
+         started_at, finished_at"
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ImportRecord {
+    tenant_id: Uuid,
+    id: Uuid,
+    status: String,
+    mode: String,
+    dry_run: bool,
+    mapping: String,
+    file_name: Option<String>,
+    file_size: i64,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    unmapped: String,
+    rows_read: i64,
+    created: i64,
+    updated: i64,
+    unchanged: i64,
+    failed: i64,
+    next_row: i64,
+    failure: Option<String>,
+    created_at: Ts,
+    created_by: Option<Uuid>,
+    actor_role: String,
+    started_at: Option<Ts>,
+    finished_at: Option<Ts>,
+}
+
+impl TryFrom<ImportRecord> for ImportJob {
+    type Error = Error;
+    fn try_from(r: ImportRecord) -> Result<Self> {
+        let corrupt = |what: &str, value: &str| Error::internal(format!("stored import {what} is unknown: {value}"));
+        Ok(ImportJob {
+            id: r.id,
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            status: ImportStatus::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
+            mode: ImportMode::parse(&r.mode).ok_or_else(|| corrupt("mode", &r.mode))?,
+            dry_run: r.dry_run,
+            mapping: serde_json::from_str(&r.mapping).unwrap_or_default(),
+            file_name: r.file_name,
+            file_size: r.file_size,
+            encoding: r.encoding,
+            delimiter: r.delimiter,
+            unmapped_columns: serde_json::from_str(&r.unmapped).unwrap_or_default(),
+            rows_read: r.rows_read,
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            failed: r.failed,
+            failure: r.failure,
+            created_at: r.created_at.0,
+            created_by: r.created_by,
+            actor_role: r.actor_role,
+            started_at: r.started_at.map(|t| t.0),
+            finished_at: r.finished_at.map(|t| t.0),
+            next_row: r.next_row,
+        })
+    }
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+impl SqlStore {
+    pub(crate) async fn insert_import_job_row(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query(concat!(
+                "INSERT INTO import_jobs (",
+                import_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                 $20, $21, $22, $23)"
+            ))
+            .bind(job.tenant_id.as_uuid())
+            .bind(job.id)
+            .bind(job.status.as_str())
+            .bind(job.mode.as_str())
+            .bind(job.dry_run)
+            .bind(json_text(&job.mapping))
+            .bind(&job.file_name)
+            .bind(job.file_size)
+            .bind(&job.encoding)
+            .bind(&job.delimiter)
+            .bind(json_text(&job.unmapped_columns))
+            .bind(job.rows_read)
+            .bind(job.created)
+            .bind(job.updated)
+            .bind(job.unchanged)
+            .bind(job.failed)
+            .bind(job.next_row)
+            .bind(&job.failure)
+            .bind(Ts(job.created_at))
+            .bind(job.created_by)
+            .bind(&job.actor_role)
+            .bind(job.started_at.map(Ts))
+            .bind(job.finished_at.map(Ts))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            append_audit!(tx, std::slice::from_ref(audit));
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn add_import_chunk_row(
+        &self,
+        tenant: TenantId,
+        job: Uuid,
+        chunk: i64,
+        bytes: &[u8],
+    ) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("INSERT INTO import_files (tenant_id, job_id, chunk, bytes) VALUES ($1, $2, $3, $4)")
+                .bind(tenant.as_uuid())
+                .bind(job)
+                .bind(chunk)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn import_file_bytes(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        let mut next = 0i64;
+        loop {
+            // A few chunks at a time, so that reading holds no more than that in rows at once.
+            let chunks = with_reader!(self, |pool| {
+                sqlx::query_as::<_, (i64, Vec<u8>)>(
+                    "SELECT chunk, bytes FROM import_files WHERE tenant_id = $1 AND job_id = $2 AND chunk >= $3 \
+                     ORDER BY chunk LIMIT 8",
+                )
+                .bind(tenant.as_uuid())
+                .bind(job)
+                .bind(next)
+                .fetch_all(pool)
+                .await
+            });
+            let chunks = chunks.map_err(db_error)?;
+            let done = chunks.len() < 8;
+            for (chunk, piece) in chunks {
+                if chunk != next {
+                    return Err(Error::internal(format!("import {job}: file piece {next} is missing")));
+                }
+                bytes.extend_from_slice(&piece);
+                next += 1;
+            }
+            if done {
+                return Ok(bytes);
+            }
+        }
+    }
+
+    pub(crate) async fn delete_import_file_rows(&self, tenant: TenantId, job: Uuid) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("DELETE FROM import_files WHERE tenant_id = $1 AND job_id = $2")
+                .bind(tenant.as_uuid())
+                .bind(job)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn save_import_job_row(&self, job: &ImportJob, worker: Option<Uuid>) -> Result<bool> {
+        let lease_until = Timestamp::now().add(clientele_core::imports::LEASE);
+        let updated = in_transaction!(self, |tx| {
+            let mut sql = QueryBuilder::new("UPDATE import_jobs SET status = ");
+            sql.push_bind(job.status.as_str())
+                .push(", file_size = ")
+                .push_bind(job.file_size)
+                .push(", encoding = ")
+                .push_bind(job.encoding.clone())
+                .push(", delimiter = ")
+                .push_bind(job.delimiter.clone())
+                .push(", unmapped = ")
+                .push_bind(json_text(&job.unmapped_columns))
+                .push(", rows_read = ")
+                .push_bind(job.rows_read)
+                .push(", created = ")
+                .push_bind(job.created)
+                .push(", updated = ")
+                .push_bind(job.updated)
+                .push(", unchanged = ")
+                .push_bind(job.unchanged)
+                .push(", failed = ")
+                .push_bind(job.failed)
+                .push(", next_row = ")
+                .push_bind(job.next_row)
+                .push(", failure = ")
+                .push_bind(job.failure.clone())
+                .push(", finished_at = ")
+                .push_bind(job.finished_at.map(Ts));
+            if worker.is_some() {
+                sql.push(", lease_until = ").push_bind(Ts(lease_until));
+            }
+            sql.push(" WHERE tenant_id = ").push_bind(job.tenant_id.as_uuid()).push(" AND id = ").push_bind(job.id);
+            if let Some(worker) = worker {
+                sql.push(" AND worker = ").push_bind(worker);
+            }
+            sql.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    pub(crate) async fn import_job_by_id(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, ImportRecord>(concat!(
+                "SELECT ",
+                import_columns!(),
+                " FROM import_jobs WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        });
+        record.map_err(db_error)?.map(ImportJob::try_from).transpose()
+    }
+
+    pub(crate) async fn import_jobs_of(
+        &self,
+        tenant: TenantId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ImportJob>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql =
+                QueryBuilder::new(concat!("SELECT ", import_columns!(), " FROM import_jobs WHERE tenant_id = "));
+            sql.push_bind(tenant.as_uuid());
+            if let Some(after) = after {
+                sql.push(" AND id < ").push_bind(after);
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
+            sql.build_query_as::<ImportRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(ImportJob::try_from).collect()
+    }
+
+    pub(crate) async fn claim_import_job_row(
+        &self,
+        worker: Uuid,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<ImportJob>> {
+        // The conditions stand in the outer WHERE too: when two workers race for a job on
+        // PostgreSQL, the second one re-checks them on the row the first one changed, and skips it.
+        let claimed = in_transaction!(self, |tx| {
+            sqlx::query_as::<_, ImportRecord>(concat!(
+                "UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
+                 started_at = COALESCE(started_at, $2) \
+                 WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
+                 AND (tenant_id, id) = (SELECT tenant_id, id FROM import_jobs \
+                     WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
+                     ORDER BY created_at LIMIT 1) \
+                 RETURNING ",
+                import_columns!()
+            ))
+            .bind(worker)
+            .bind(Ts(now))
+            .bind(Ts(until))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+        });
+        claimed.map(ImportJob::try_from).transpose()
+    }
+
+    pub(crate) async fn set_import_headers_row(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("UPDATE import_jobs SET headers = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_uuid())
+                .bind(job)
+                .bind(json_text(&headers))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn import_headers_of(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>> {
+        let headers = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Option<String>>("SELECT headers FROM import_jobs WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_uuid())
+                .bind(job)
+                .fetch_optional(pool)
+                .await
+        });
+        Ok(headers.map_err(db_error)?.flatten().and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default())
+    }
+
+    pub(crate) async fn add_import_error_rows(
+        &self,
+        tenant: TenantId,
+        job: Uuid,
+        rows: &[ImportRowError],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        in_transaction!(self, |tx| {
+            for chunk in rows.chunks(500) {
+                let mut sql =
+                    QueryBuilder::new("INSERT INTO import_errors (tenant_id, job_id, row_no, cells, errors) ");
+                sql.push_values(chunk, |mut b, row| {
+                    b.push_bind(tenant.as_uuid())
+                        .push_bind(job)
+                        .push_bind(row.row)
+                        .push_bind(json_text(&row.cells))
+                        .push_bind(json_text(&row.errors));
+                });
+                sql.push(" ON CONFLICT DO NOTHING");
+                sql.build().execute(&mut *tx).await.map_err(db_error)?;
+            }
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn import_error_rows(
+        &self,
+        tenant: TenantId,
+        job: Uuid,
+        after_row: i64,
+        limit: u32,
+    ) -> Result<Vec<ImportRowError>> {
+        let rows = with_reader!(self, |pool| {
+            sqlx::query_as::<_, (i64, String, String)>(
+                "SELECT row_no, cells, errors FROM import_errors WHERE tenant_id = $1 AND job_id = $2 AND row_no > $3 \
+                 ORDER BY row_no LIMIT $4",
+            )
+            .bind(tenant.as_uuid())
+            .bind(job)
+            .bind(after_row)
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(pool)
+            .await
+        });
+        Ok(rows
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(row, cells, errors)| ImportRowError {
+                row,
+                cells: serde_json::from_str(&cells).unwrap_or_default(),
+                errors: serde_json::from_str::<Vec<StoredProblem>>(&errors)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(StoredProblem::into_error)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn existing_customer_ids(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(500) {
+            let rows = with_reader!(self, |pool| {
+                let mut sql = QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
+                sql.push_bind(tenant.as_uuid()).push(" AND id IN (");
+                let mut list = sql.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.as_uuid());
+                }
+                sql.push(")");
+                sql.build_query_scalar::<Uuid>().fetch_all(pool).await
+            });
+            found.extend(rows.map_err(db_error)?.into_iter().map(CustomerId::from_uuid));
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn customers_with_keys(
+        &self,
+        tenant: TenantId,
+        column: KeyColumn,
+        keys: &[String],
+    ) -> Result<Vec<(String, CustomerId)>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(500) {
+            let rows = with_reader!(self, |pool| {
+                let mut sql = QueryBuilder::new(match column {
+                    KeyColumn::ExternalRef => "SELECT external_ref, id FROM customers WHERE tenant_id = ",
+                    KeyColumn::Email => "SELECT email, id FROM customers WHERE tenant_id = ",
+                });
+                sql.push_bind(tenant.as_uuid());
+                sql.push(match column {
+                    KeyColumn::ExternalRef => " AND external_ref IN (",
+                    KeyColumn::Email => " AND deleted_at IS NULL AND email IN (",
+                });
+                let mut list = sql.separated(", ");
+                for key in chunk {
+                    list.push_bind(key.as_str());
+                }
+                sql.push(")");
+                sql.build_query_as::<(String, Uuid)>().fetch_all(pool).await
+            });
+            found.extend(rows.map_err(db_error)?.into_iter().map(|(key, id)| (key, CustomerId::from_uuid(id))));
+        }
+        Ok(found)
+    }
+}
+
+/// Which key to match customers on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyColumn {
+    ExternalRef,
+    Email,
+}
+
+/// A field problem as stored (its code as text, so that an unknown one still reads).
+#[derive(Debug, serde::Deserialize)]
+struct StoredProblem {
+    field: String,
+    code: serde_json::Value,
+    message: String,
+}
+
+impl StoredProblem {
+    fn into_error(self) -> FieldError {
+        let code = serde_json::from_value(self.code).unwrap_or(clientele_core::FieldCode::Invalid);
+        FieldError::new(self.field, code, self.message)
+    }
+}
