@@ -40,6 +40,11 @@ pub struct AppConfig {
     pub max_document_bytes: u64,
     /// The largest import file accepted, in bytes.
     pub max_import_bytes: u64,
+    /// How long an import worker holds a job without saving progress before another process
+    /// may resume it.
+    pub import_lease: Duration,
+    /// Import jobs one server process runs at once.
+    pub import_workers: usize,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -53,6 +58,8 @@ impl std::fmt::Debug for AppConfig {
             .field("vault", &self.vault)
             .field("max_document_bytes", &self.max_document_bytes)
             .field("max_import_bytes", &self.max_import_bytes)
+            .field("import_lease", &self.import_lease)
+            .field("import_workers", &self.import_workers)
             .finish()
     }
 }
@@ -68,6 +75,8 @@ impl Default for AppConfig {
             vault: None,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             max_import_bytes: crate::imports::DEFAULT_MAX_IMPORT_BYTES,
+            import_lease: crate::imports::DEFAULT_LEASE,
+            import_workers: 2,
         }
     }
 }
@@ -79,6 +88,8 @@ pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 20 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct ImportSettings {
     pub max_bytes: u64,
+    pub lease: Duration,
+    pub workers: usize,
     /// Wakes this process's import worker when a job is queued here.
     pub wake: Arc<tokio::sync::Notify>,
 }
@@ -168,8 +179,12 @@ impl App {
             contact: config.data_protection_contact,
         };
         let documents = DocumentSettings { vault: config.vault, max_bytes: config.max_document_bytes.max(1) };
-        let imports =
-            ImportSettings { max_bytes: config.max_import_bytes.max(1), wake: Arc::new(tokio::sync::Notify::new()) };
+        let imports = ImportSettings {
+            max_bytes: config.max_import_bytes.max(1),
+            lease: config.import_lease.max(Duration::from_secs(1)),
+            workers: config.import_workers.clamp(1, 64),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
         Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents, imports })
     }
 

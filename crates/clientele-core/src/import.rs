@@ -608,6 +608,59 @@ mod tests {
         );
     }
 
+    /// Everything the importer does with a file short of the database: never a panic.
+    fn read_everything(bytes: &[u8]) {
+        let Ok(decoded) = decode(bytes) else { return };
+        let mut records = reader(&decoded).into_records();
+        let Some(Ok(header)) = records.next() else { return };
+        let headers: Vec<String> = header.iter().map(str::to_owned).collect();
+        let Ok(mapping) = Mapping::new(headers.clone(), &Map::new()) else { return };
+        let _ = mapping.unmapped();
+        for record in records.flatten() {
+            if let Ok(cells) = cells(&record, headers.len())
+                && let Ok(value) = mapping.row(&cells)
+            {
+                let _ = crate::json::from_value::<crate::customer::CustomerInput>(value);
+            }
+        }
+    }
+
+    const VALID: &str = "Nome;Cognome;Telefono;E-mail;Città;Data di nascita;VIP;Notes\r\n\
+        Nicolò;Rossi;333 1234567;nicolo@example.com;\"Roma; centro\";29/02/1980;sì;\"multi\r\nline \"\"note\"\"\"\r\n\
+        Zoë;Žáková;+420 601 123 456;;Praha;1.1.1990;no;\r\n";
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            read_everything(&bytes);
+        }
+
+        #[test]
+        fn mutated_files_never_panic(
+            edits in proptest::collection::vec((0usize..400, proptest::num::u8::ANY, 0u8..3), 1..12)
+        ) {
+            let mut bytes = VALID.as_bytes().to_vec();
+            for (at, byte, kind) in edits {
+                let at = at % (bytes.len() + 1);
+                match kind {
+                    0 => bytes.insert(at, byte),
+                    1 if at < bytes.len() => { bytes.remove(at); }
+                    _ if at < bytes.len() => bytes[at] = byte,
+                    _ => {}
+                }
+            }
+            read_everything(&bytes);
+        }
+    }
+
+    #[test]
+    fn the_valid_file_reads_whole() {
+        let decoded = decode(VALID.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let records: Vec<csv::StringRecord> = reader(&decoded).records().map(|r| r.unwrap_or_default()).collect();
+        assert_eq!(records.len(), 3);
+        assert_eq!(&records[1][7], "multi\r\nline \"note\"");
+    }
+
     #[test]
     fn day_first_dates_become_iso() {
         assert_eq!(iso_date("1/2/1980"), "1980-02-01");

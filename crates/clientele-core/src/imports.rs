@@ -30,8 +30,9 @@ use crate::values::Email;
 
 /// Rows validated and committed together.
 const BATCH: usize = 500;
-/// How long a worker holds a job without saving progress before another may take it over.
-pub const LEASE: Duration = Duration::from_secs(60);
+/// How long a worker holds a job without saving progress before another may take it over, by
+/// default.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Stored file chunk size.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// The default largest import file.
@@ -269,6 +270,11 @@ impl App {
         self.imports.max_bytes
     }
 
+    /// How many import jobs a server process runs at once.
+    pub fn import_workers(&self) -> usize {
+        self.imports.workers
+    }
+
     /// Starts an import job (admins): the job is `receiving` until [`App::finish_import_upload`].
     pub async fn begin_import(&self, actor: &Actor, options: &ImportOptions) -> Result<ImportJob> {
         let grant = actor.require(Capability::BulkExport)?;
@@ -419,7 +425,7 @@ impl App {
     /// Claims and runs one job; false when none was waiting.
     pub async fn run_next_import(&self, worker: Uuid) -> Result<bool> {
         let now = Timestamp::now();
-        let Some(job) = self.store().claim_import_job(worker, now, now.add(LEASE)).await? else {
+        let Some(job) = self.store().claim_import_job(worker, now, now.add(self.imports.lease)).await? else {
             return Ok(false);
         };
         self.run_import(job, worker).await?;
@@ -496,7 +502,7 @@ impl App {
         }
         job.status = ImportStatus::Succeeded;
         job.finished_at = Some(Timestamp::now());
-        self.store().save_import_job(&job, Some(worker)).await?;
+        self.store().save_import_job(&job, Some(self.lease(worker))).await?;
         self.store().delete_import_file(job.tenant_id, job.id).await?;
         let entry = AuditEntry::new(&actor, job.tenant_id, AuditAction::ImportFinished, "import", job.id, None)
             .with_changes(serde_json::json!({
@@ -510,8 +516,13 @@ impl App {
         job.status = ImportStatus::Failed;
         job.failure = Some(why.chars().take(500).collect());
         job.finished_at = Some(Timestamp::now());
-        self.store().save_import_job(job, Some(worker)).await?;
+        self.store().save_import_job(job, Some(self.lease(worker))).await?;
         self.store().delete_import_file(job.tenant_id, job.id).await
+    }
+
+    /// `worker`'s lease on a job, renewed from now.
+    fn lease(&self, worker: Uuid) -> (Uuid, Timestamp) {
+        (worker, Timestamp::now().add(self.imports.lease))
     }
 
     /// The actor a job runs as: its creator, with the rights of a tenant admin.
@@ -650,7 +661,7 @@ impl App {
         self.store().add_import_errors(tenant, job.id, &failures).await?;
         job.next_row = last_row;
         job.status = ImportStatus::Running;
-        if !self.store().save_import_job(job, Some(worker)).await? {
+        if !self.store().save_import_job(job, Some(self.lease(worker))).await? {
             return Err(Error::internal(format!("import {}: another worker took the job over", job.id)));
         }
         Ok(())

@@ -310,9 +310,9 @@ pub trait Store: Send + Sync + 'static {
     async fn import_file(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>>;
     /// Drops a job's file (once done with).
     async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()>;
-    /// Saves a job's status and progress; with `worker`, only while that worker holds the job
-    /// (renewing its lease). False when another worker took it over.
-    async fn save_import_job(&self, job: &ImportJob, worker: Option<Uuid>) -> Result<bool>;
+    /// Saves a job's status and progress; with a `(worker, lease_until)` lease, only while that
+    /// worker holds the job, renewing its lease. False when another worker took it over.
+    async fn save_import_job(&self, job: &ImportJob, lease: Option<(Uuid, Timestamp)>) -> Result<bool>;
     /// A job by id.
     async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>>;
     /// A tenant's jobs, newest first, after `after`.

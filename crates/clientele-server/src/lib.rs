@@ -128,16 +128,19 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Import jobs run beside the requests, in this process and any other on the same database.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let app = state.app.clone();
-    let worker = tokio::spawn(async move { app.run_import_worker(stopped).await });
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..state.app.import_workers() {
+        let (app, stopped) = (state.app.clone(), stopped.clone());
+        workers.spawn(async move { app.run_import_worker(stopped).await });
+    }
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     // A job under way is left to finish for a moment; then it stops between two statements
     // (its batch rolls back) and this or another process resumes it from its last saved batch.
     let _ = stop.send(true);
-    let mut worker = worker;
-    if tokio::time::timeout(Duration::from_secs(5), &mut worker).await.is_err() {
-        worker.abort();
+    let finished = async { while workers.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), finished).await.is_err() {
+        workers.abort_all();
     }
     served
 }

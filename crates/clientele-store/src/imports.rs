@@ -187,8 +187,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn save_import_job_row(&self, job: &ImportJob, worker: Option<Uuid>) -> Result<bool> {
-        let lease_until = Timestamp::now().add(clientele_core::imports::LEASE);
+    pub(crate) async fn save_import_job_row(&self, job: &ImportJob, lease: Option<(Uuid, Timestamp)>) -> Result<bool> {
         let updated = in_transaction!(self, |tx| {
             let mut sql = QueryBuilder::new("UPDATE import_jobs SET status = ");
             sql.push_bind(job.status.as_str())
@@ -216,11 +215,11 @@ impl SqlStore {
                 .push_bind(job.failure.clone())
                 .push(", finished_at = ")
                 .push_bind(job.finished_at.map(Ts));
-            if worker.is_some() {
-                sql.push(", lease_until = ").push_bind(Ts(lease_until));
+            if let Some((_, until)) = lease {
+                sql.push(", lease_until = ").push_bind(Ts(until));
             }
             sql.push(" WHERE tenant_id = ").push_bind(job.tenant_id.as_uuid()).push(" AND id = ").push_bind(job.id);
-            if let Some(worker) = worker {
+            if let Some((worker, _)) = lease {
                 sql.push(" AND worker = ").push_bind(worker);
             }
             sql.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected()

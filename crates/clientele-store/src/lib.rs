@@ -346,8 +346,8 @@ impl Store for SqlStore {
         self.delete_import_file_rows(tenant, job).await
     }
 
-    async fn save_import_job(&self, job: &ImportJob, worker: Option<Uuid>) -> Result<bool> {
-        self.save_import_job_row(job, worker).await
+    async fn save_import_job(&self, job: &ImportJob, lease: Option<(Uuid, Timestamp)>) -> Result<bool> {
+        self.save_import_job_row(job, lease).await
     }
 
     async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {

@@ -443,6 +443,8 @@ async fn app(config: &Config) -> anyhow::Result<App> {
         vault: vault(&config.documents)?,
         max_document_bytes: config.documents.max_file_mib.saturating_mul(1024 * 1024),
         max_import_bytes: config.imports.max_file_mib.saturating_mul(1024 * 1024),
+        import_lease: config.imports.lease,
+        import_workers: config.imports.workers,
     };
     App::new(store, app_config).await.map_err(explain)
 }

@@ -69,6 +69,11 @@ max_file_mib = 20
 [imports]
 # Largest import file accepted, in MiB (uploads over it are refused as they stream in).
 max_file_mib = 512
+# How long a server may work on an import without saving progress before another server (or
+# the same one, restarted) resumes the job from its last saved batch.
+lease = "1m"
+# Import jobs one server process runs at once.
+workers = 2
 
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
@@ -150,11 +155,16 @@ impl Default for BlacklistConfig {
 pub struct ImportsConfig {
     /// Largest file, in MiB.
     pub max_file_mib: u64,
+    /// How long a job is held without progress before another process resumes it.
+    #[serde(with = "humantime_serde_compat")]
+    pub lease: Duration,
+    /// Jobs run at once per process.
+    pub workers: usize,
 }
 
 impl Default for ImportsConfig {
     fn default() -> Self {
-        Self { max_file_mib: 512 }
+        Self { max_file_mib: 512, lease: Duration::from_secs(60), workers: 2 }
     }
 }
 

@@ -168,6 +168,66 @@ http_test! {
         assert_eq!(customers(app, &admin).await[0]["external_ref"], "17");
     }
 
+    async fn imports_running_at_once_in_one_tenant_do_not_interfere(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let file = |prefix: &str, rows: usize| {
+            let mut text = String::from("external_ref,first_name,last_name\n");
+            for i in 0..rows {
+                text.push_str(&format!("{prefix}{i},Anna,{}\n", if i % 50 == 0 { "" } else { "Rossi" }));
+            }
+            text.into_bytes()
+        };
+        let (a, b) = tokio::join!(import(app, &admin, "", file("A", 1_200)), import(app, &admin, "mode=upsert", file("B", 900)));
+        assert_eq!(counts(&a), [1_200, 1_176, 0, 0, 24], "{a}");
+        assert_eq!(counts(&b), [900, 882, 0, 0, 18], "{b}");
+        let exported = app.request(Method::GET, "/api/v1/exports/customers.csv?columns=external_ref", &admin).send().await.unwrap();
+        let text = exported.text().await.unwrap();
+        let mut refs: Vec<&str> = text.lines().skip(1).collect();
+        refs.sort_unstable();
+        refs.dedup();
+        assert_eq!(refs.len(), 1_176 + 882);
+    }
+
+    async fn mangled_files_end_in_a_clear_state_with_every_row_counted(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let valid = "Nome;Cognome;Telefono;E-mail;Città\r\nNicolò;Rossi;333 1234567;n@example.com;Roma\r\n\
+            \"Zoë\";\"Žáková\";;z@example.com;\"Praha\r\n1\"\r\nAnna;Bianchi;;;\r\n";
+        // A small deterministic generator: the same mangled files on every run.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..12 {
+            let mut bytes = valid.as_bytes().to_vec();
+            for _ in 0..(next() % 8 + 1) {
+                let at = (next() as usize) % (bytes.len() + 1);
+                let byte = (next() % 256) as u8;
+                match next() % 3 {
+                    0 => bytes.insert(at, byte),
+                    1 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ if at < bytes.len() => bytes[at] = byte,
+                    _ => {}
+                }
+            }
+            let job = import(app, &admin, "mode=upsert", bytes).await;
+            match job["status"].as_str() {
+                Some("succeeded") => {
+                    let [read, created, updated, unchanged, failed] = counts(&job);
+                    assert_eq!(read, created + updated + unchanged + failed, "every row accounted for: {job}");
+                }
+                Some("failed") => assert!(job["failure"].is_string(), "{job}"),
+                other => panic!("unexpected status {other:?}: {job}"),
+            }
+        }
+    }
+
     async fn bad_files_and_requests_get_clear_answers(app: &TestApp) {
         let tenant = app.tenant().await;
         let admin = app.user(tenant, "admin").await;

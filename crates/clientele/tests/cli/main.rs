@@ -439,6 +439,93 @@ fn documents_survive_a_master_key_rotation_and_audit_verify_finds_tampering() {
 }
 
 #[test]
+fn an_import_survives_a_crash_of_its_server_and_finishes_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let tenant = one_line(dir.path(), &url, &["tenant", "create", "--name", "Crashy"]);
+    let email = "admin@crashy.example";
+    one_line(
+        dir.path(),
+        &url,
+        &["user", "create", "--tenant", &tenant, "--email", email, "--role", "admin", "--password", "s3cret-pass"],
+    );
+    let token = one_line(dir.path(), &url, &["token", "issue", "--tenant", &tenant, "--email", email]);
+    // Every tenth row lacks its last name.
+    let rows = 6_000;
+    let mut file = String::from("external_ref,first_name,last_name,email\n");
+    for i in 0..rows {
+        let last = if i % 10 == 7 { String::new() } else { format!("Rossi{i}") };
+        file.push_str(&format!("R{i},Mario,{last},m{i}@example.com\n"));
+    }
+    let (valid, invalid) = (rows - rows / 10, rows / 10);
+    let lease = [("CLIENTELE_IMPORTS__LEASE", "1s")];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::new();
+    let job = |base: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            move |location: String| {
+                let (client, token, base) = (client.clone(), token.clone(), base.clone());
+                async move {
+                    let reply = client.get(format!("{base}{location}")).bearer_auth(&token).send().await.unwrap();
+                    reply.json::<Value>().await.unwrap()
+                }
+            }
+        }
+    };
+    let location = {
+        let server = Server::start_with(dir.path(), &url, &[], &lease);
+        runtime.block_on(async {
+            let reply = client
+                .post(format!("{}/api/v1/imports", server.base))
+                .bearer_auth(&token)
+                .header("content-type", "text/csv")
+                .body(file.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 202);
+            let location = reply.headers()["location"].to_str().unwrap().to_owned();
+            let get = job(server.base.clone()).await;
+            // Kill the server once the job is part-way.
+            loop {
+                let state = get(location.clone()).await;
+                assert_ne!(state["status"], "succeeded", "the job finished before the crash: make the file longer");
+                if state["rows_read"].as_i64().unwrap() > 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            location
+        })
+        // The server is killed (SIGKILL) here, mid-import.
+    };
+    let server = Server::start_with(dir.path(), &url, &[], &lease);
+    let done = runtime.block_on(async {
+        let get = job(server.base.clone()).await;
+        for _ in 0..600 {
+            let state = get(location.clone()).await;
+            if state["status"] == "succeeded" {
+                return state;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the import did not resume");
+    });
+    assert_eq!(done["rows_read"], rows, "{done}");
+    assert_eq!(done["created"], valid, "{done}");
+    assert_eq!(done["failed"], invalid, "{done}");
+    drop(server);
+    let exported = clientele(dir.path(), &url, &["export", "--tenant", &tenant, "--columns", "external_ref"]);
+    let text = String::from_utf8(exported.stdout).unwrap();
+    let mut refs: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(refs.len(), valid, "every valid row once");
+    refs.sort_unstable();
+    refs.dedup();
+    assert_eq!(refs.len(), valid, "no row twice");
+}
+
+#[test]
 fn serve_demo_creates_the_demo_once_and_prints_how_to_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
