@@ -64,6 +64,8 @@ pub enum AuditAction {
     ImportStarted,
     /// An import job finished.
     ImportFinished,
+    /// An import was undone.
+    ImportUndone,
 }
 
 impl AuditAction {
@@ -95,6 +97,7 @@ impl AuditAction {
             Self::PersonalDataExported => "customer.personal_data_exported",
             Self::ImportStarted => "import.started",
             Self::ImportFinished => "import.finished",
+            Self::ImportUndone => "import.undone",
         }
     }
 }

@@ -527,6 +527,7 @@ impl App {
             action: action.map(str::to_owned),
             from,
             before,
+            request_id: None,
             after: params.cursor.as_deref().map(decode_cursor).transpose()?.map(AuditId::from_uuid),
             limit: limit + 1,
         };

@@ -57,6 +57,8 @@ pub enum ErrorCode {
     OrderNotAwaitingOverride,
     /// The order cannot move from its status to the one asked for.
     InvalidStatusTransition,
+    /// The import cannot be undone (not finished, a dry run, or undone already).
+    ImportNotUndoable,
     /// The HTTP method is not allowed on this resource.
     MethodNotAllowed,
     /// The service cannot answer now (for example, the database is unreachable).
@@ -95,6 +97,7 @@ impl ErrorCode {
             Self::CustomerBlacklisted => "customer_blacklisted",
             Self::OrderNotAwaitingOverride => "order_not_awaiting_override",
             Self::InvalidStatusTransition => "invalid_status_transition",
+            Self::ImportNotUndoable => "import_not_undoable",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::ServiceUnavailable => "service_unavailable",
             Self::DocumentsUnavailable => "documents_unavailable",

@@ -198,6 +198,8 @@ pub struct AuditQuery {
     pub from: Option<Timestamp>,
     /// Only entries before this instant.
     pub before: Option<Timestamp>,
+    /// Only entries of this request (or import: `import:{id}`).
+    pub request_id: Option<String>,
     /// Keyset position: only entries with an id below this one.
     pub after: Option<AuditId>,
     /// At most this many.
@@ -334,6 +336,15 @@ pub trait Store: Send + Sync + 'static {
         after_row: i64,
         limit: u32,
     ) -> Result<Vec<ImportRowError>>;
+    /// The tenant's customers with ids from `low` to `high`, in id order, after `after`.
+    async fn customers_in_id_range(
+        &self,
+        tenant: TenantId,
+        low: CustomerId,
+        high: CustomerId,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>>;
     /// Which of these customer ids exist in the tenant (deleted or not).
     async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>>;
     /// The tenant's customers holding any of these external refs: (ref, id).

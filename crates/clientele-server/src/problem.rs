@@ -55,7 +55,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotBlacklisted
         | ErrorCode::CustomerBlacklisted
         | ErrorCode::OrderNotAwaitingOverride
-        | ErrorCode::InvalidStatusTransition => StatusCode::CONFLICT,
+        | ErrorCode::InvalidStatusTransition
+        | ErrorCode::ImportNotUndoable => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::ServiceUnavailable | ErrorCode::DocumentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal | ErrorCode::DocumentUnreadable => StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,6 +87,7 @@ fn title_of(code: ErrorCode) -> &'static str {
         ErrorCode::CustomerBlacklisted => "Customer blacklisted",
         ErrorCode::OrderNotAwaitingOverride => "Order not awaiting an override",
         ErrorCode::InvalidStatusTransition => "Invalid status transition",
+        ErrorCode::ImportNotUndoable => "Import cannot be undone",
         ErrorCode::MethodNotAllowed => "Method not allowed",
         ErrorCode::ServiceUnavailable => "Service unavailable",
         ErrorCode::DocumentsUnavailable => "Documents unavailable",

@@ -123,6 +123,9 @@ impl SqlStore {
             if let Some(before) = query.before {
                 sql.push(" AND at < ").push_bind(Ts(before));
             }
+            if let Some(request_id) = &query.request_id {
+                sql.push(" AND request_id = ").push_bind(request_id.as_str());
+            }
             if let Some(after) = query.after {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }

@@ -17,7 +17,7 @@ macro_rules! import_columns {
     () => {
         "tenant_id, id, status, mode, dry_run, mapping, file_name, file_size, encoding, delimiter, unmapped, \
          rows_read, created, updated, unchanged, failed, next_row, failure, created_at, created_by, actor_role, \
-         started_at, finished_at"
+         started_at, finished_at, undo"
     };
 }
 
@@ -46,6 +46,7 @@ struct ImportRecord {
     actor_role: String,
     started_at: Option<Ts>,
     finished_at: Option<Ts>,
+    undo: Option<String>,
 }
 
 impl TryFrom<ImportRecord> for ImportJob {
@@ -76,6 +77,7 @@ impl TryFrom<ImportRecord> for ImportJob {
             started_at: r.started_at.map(|t| t.0),
             finished_at: r.finished_at.map(|t| t.0),
             next_row: r.next_row,
+            undo: r.undo.and_then(|u| serde_json::from_str(&u).ok()),
         })
     }
 }
@@ -91,7 +93,7 @@ impl SqlStore {
                 "INSERT INTO import_jobs (",
                 import_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                 $20, $21, $22, $23)"
+                 $20, $21, $22, $23, $24)"
             ))
             .bind(job.tenant_id.as_uuid())
             .bind(job.id)
@@ -116,6 +118,7 @@ impl SqlStore {
             .bind(&job.actor_role)
             .bind(job.started_at.map(Ts))
             .bind(job.finished_at.map(Ts))
+            .bind(job.undo.as_ref().map(json_text))
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -214,7 +217,9 @@ impl SqlStore {
                 .push(", failure = ")
                 .push_bind(job.failure.clone())
                 .push(", finished_at = ")
-                .push_bind(job.finished_at.map(Ts));
+                .push_bind(job.finished_at.map(Ts))
+                .push(", undo = ")
+                .push_bind(job.undo.as_ref().map(json_text));
             if let Some((_, until)) = lease {
                 sql.push(", lease_until = ").push_bind(Ts(until));
             }
@@ -373,6 +378,34 @@ impl SqlStore {
                     .collect(),
             })
             .collect())
+    }
+
+    pub(crate) async fn customers_in_range(
+        &self,
+        tenant: TenantId,
+        low: CustomerId,
+        high: CustomerId,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<clientele_core::customer::Customer>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!(
+                "SELECT ",
+                crate::records::customer_columns!(),
+                " FROM customers WHERE tenant_id = "
+            ));
+            sql.push_bind(tenant.as_uuid())
+                .push(" AND id >= ")
+                .push_bind(low.as_uuid())
+                .push(" AND id <= ")
+                .push_bind(high.as_uuid());
+            if let Some(after) = after {
+                sql.push(" AND id > ").push_bind(after.as_uuid());
+            }
+            sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.max(1)));
+            sql.build_query_as::<crate::records::CustomerRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(clientele_core::customer::Customer::try_from).collect()
     }
 
     pub(crate) async fn existing_customer_ids(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {

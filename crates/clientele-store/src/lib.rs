@@ -384,6 +384,17 @@ impl Store for SqlStore {
         self.import_error_rows(tenant, job, after_row, limit).await
     }
 
+    async fn customers_in_id_range(
+        &self,
+        tenant: TenantId,
+        low: CustomerId,
+        high: CustomerId,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>> {
+        self.customers_in_range(tenant, low, high, after, limit).await
+    }
+
     async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {
         self.existing_customer_ids(tenant, ids).await
     }

@@ -21,7 +21,7 @@ use crate::problem::{ApiError, Problem};
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     // Import files are limited by their own size limit (imports.max_file_mib), counted as they stream in.
     let uploads = OpenApiRouter::new().routes(routes!(create, list)).layer(DefaultBodyLimit::disable());
-    OpenApiRouter::new().merge(uploads).routes(routes!(get)).routes(routes!(errors_csv))
+    OpenApiRouter::new().merge(uploads).routes(routes!(get)).routes(routes!(errors_csv)).routes(routes!(undo))
 }
 
 /// A page of import jobs.
@@ -262,4 +262,27 @@ async fn errors_csv(
         Body::from(csv),
     )
         .into_response())
+}
+
+/// Undo a finished import (admins; audited): the customers it created are soft-deleted and the
+/// fields it updated restored, each only if nobody changed it since (those are counted as kept).
+#[utoipa::path(
+    post,
+    path = "/imports/{id}/undo",
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "Import job id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The job, with what the undo did in `undo`", body = ImportJob),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not finished, a dry run, or undone already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn undo(
+    State(state): State<AppState>,
+    TenantMember(actor): TenantMember,
+    Id(id): Id<Uuid>,
+) -> Result<axum::Json<ImportJob>, ApiError> {
+    Ok(axum::Json(state.app.undo_import(&actor, id).await?))
 }

@@ -139,6 +139,45 @@ http_test! {
         assert_eq!(customers(app, &admin).await.len(), 3);
     }
 
+    async fn an_import_is_undone_as_a_whole_except_what_changed_since(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let operator = app.user(tenant, "operator").await;
+        let anna = app.post("/api/v1/customers", &admin, json!({
+            "first_name": "Anna", "last_name": "Bianchi", "external_ref": "C-1", "address": {"city": "Milano"}
+        })).await.expect(201).id();
+        let file = "external_ref,first_name,last_name,city,email\n\
+                    C-1,Anna,Bianchi,Torino,anna@example.com\n\
+                    C-2,Luca,Neri,,\n\
+                    C-3,Sara,Galli,,\n";
+        let job = import(app, &admin, "mode=upsert", file.into()).await;
+        assert_eq!(counts(&job), [3, 2, 1, 0, 0], "{job}");
+        let id = job["id"].as_str().unwrap();
+        // Someone changes Sara after the import: she stays.
+        let sara = customers(app, &admin).await.into_iter().find(|c| c["external_ref"] == "C-3").unwrap();
+        app.patch(&format!("/api/v1/customers/{}", sara["id"].as_str().unwrap()), &admin, json!({"phone": "333 1234567"})).await.expect(200);
+
+        app.post(&format!("/api/v1/imports/{id}/undo"), &operator, json!({})).await.problem(403, "forbidden");
+        let undone = app.post(&format!("/api/v1/imports/{id}/undo"), &admin, json!({})).await.expect(200);
+        assert_eq!(
+            (undone.body["undo"]["deleted"].as_i64(), undone.body["undo"]["restored"].as_i64(), undone.body["undo"]["kept"].as_i64()),
+            (Some(1), Some(1), Some(1)),
+            "{}", undone.body
+        );
+        let back = app.get(&format!("/api/v1/customers/{anna}"), &admin).await.expect(200).body;
+        assert_eq!(back["address"]["city"], "Milano");
+        assert_eq!(back["email"], json!(null), "the email the import added is gone again");
+        let left: Vec<String> = customers(app, &admin).await.iter().map(|c| c["external_ref"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(left.len(), 2);
+        assert!(left.contains(&"C-1".to_owned()) && left.contains(&"C-3".to_owned()), "{left:?}");
+        app.post(&format!("/api/v1/imports/{id}/undo"), &admin, json!({})).await.problem(409, "import_not_undoable");
+        let audit = app.get("/api/v1/audit?action=import.undone", &admin).await.expect(200);
+        assert_eq!(audit.body["items"][0]["changes"]["deleted"], 1);
+        let dry = import(app, &admin, "dry_run=true", "first_name,last_name\nA,B\n".into()).await;
+        let dry_id = dry["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/imports/{dry_id}/undo"), &admin, json!({})).await.problem(409, "import_not_undoable");
+    }
+
     async fn a_dry_run_reports_and_writes_nothing(app: &TestApp) {
         let tenant = app.tenant().await;
         let admin = app.user(tenant, "admin").await;

@@ -25,6 +25,7 @@ CREATE TABLE import_jobs (
     actor_role  text NOT NULL,
     started_at  timestamptz,
     finished_at timestamptz,
+    undo        text,
     worker      uuid,
     lease_until timestamptz,
     PRIMARY KEY (tenant_id, id)

@@ -26,6 +26,7 @@ CREATE TABLE import_jobs (
     actor_role  TEXT NOT NULL,
     started_at  TEXT,
     finished_at TEXT,
+    undo        TEXT,
     worker      BLOB,
     lease_until TEXT,
     PRIMARY KEY (tenant_id, id)
