@@ -168,6 +168,75 @@ impl SqlStore {
         Ok(found.map_err(db_error)?.len())
     }
 
+    /// The import benchmark's baseline: the database's own bulk loader on the same CSV file, into
+    /// a plain table of text columns (`bench_import_raw`, made afresh): PostgreSQL `COPY … FROM
+    /// STDIN`; on SQLite, what its shell's `.import` does (one prepared multi-row insert after
+    /// another, in one transaction). `delimiter` and the file's header row as given. Returns the
+    /// rows loaded. Not used by the service.
+    pub async fn baseline_bulk_load(&self, path: &std::path::Path, delimiter: u8, columns: usize) -> Result<u64> {
+        let failed = |e: sqlx::Error| Error::internal(format!("baseline load: {e}"));
+        let io = |e: std::io::Error| Error::internal(format!("baseline load: {e}"));
+        let names: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+        let create = format!(
+            "CREATE TABLE bench_import_raw ({})",
+            names.iter().map(|n| format!("{n} TEXT")).collect::<Vec<_>>().join(", ")
+        );
+        match &self.db {
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(failed)?;
+                sqlx::query("DROP TABLE IF EXISTS bench_import_raw").execute(&mut *conn).await.map_err(failed)?;
+                sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *conn).await.map_err(failed)?;
+                let delimiter = char::from(delimiter);
+                let copy =
+                    format!("COPY bench_import_raw FROM STDIN (FORMAT csv, HEADER true, DELIMITER '{delimiter}')");
+                let mut sink = conn.copy_in_raw(&copy).await.map_err(failed)?;
+                let mut file = std::fs::File::open(path).map_err(io)?;
+                let mut buffer = vec![0u8; 1 << 20];
+                loop {
+                    let n = std::io::Read::read(&mut file, &mut buffer).map_err(io)?;
+                    if n == 0 {
+                        break;
+                    }
+                    sink.send(&buffer[..n]).await.map_err(failed)?;
+                }
+                sink.finish().await.map_err(failed)
+            }
+            Db::Sqlite { write, .. } => {
+                let mut tx = write.begin().await.map_err(failed)?;
+                sqlx::query("DROP TABLE IF EXISTS bench_import_raw").execute(&mut *tx).await.map_err(failed)?;
+                sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await.map_err(failed)?;
+                let mut reader = csv::ReaderBuilder::new()
+                    .delimiter(delimiter)
+                    .flexible(true)
+                    .from_path(path)
+                    .map_err(|e| Error::internal(format!("baseline load: {e}")))?;
+                let per_statement = (32_000 / columns.max(1)).clamp(1, 500);
+                let mut rows: Vec<csv::StringRecord> = Vec::with_capacity(per_statement);
+                let mut loaded = 0u64;
+                let mut records = reader.records();
+                loop {
+                    rows.clear();
+                    for record in records.by_ref().take(per_statement) {
+                        rows.push(record.map_err(|e| Error::internal(format!("baseline load: {e}")))?);
+                    }
+                    if rows.is_empty() {
+                        break;
+                    }
+                    let mut sql = sqlx::QueryBuilder::new("INSERT INTO bench_import_raw ");
+                    sql.push_values(&rows, |mut b, row| {
+                        for i in 0..columns {
+                            b.push_bind(row.get(i).unwrap_or_default().to_owned());
+                        }
+                    });
+                    sql.build().execute(&mut *tx).await.map_err(failed)?;
+                    loaded += rows.len() as u64;
+                }
+                tx.commit().await.map_err(failed)?;
+                Ok(loaded)
+            }
+        }
+    }
+
     /// Refreshes the planner's statistics (PostgreSQL `ANALYZE`, SQLite `PRAGMA optimize`). Worth
     /// calling early in and after a bulk load into empty tables: until then PostgreSQL keeps
     /// planning for empty tables, foreign-key checks included, and loads slow down several-fold.

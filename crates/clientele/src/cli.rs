@@ -107,6 +107,17 @@ pub enum BenchCommand {
         #[arg(long, default_value = "BENCHMARKS.md")]
         output: PathBuf,
     },
+    /// Import speed (CSV to validated, committed customers) beside the database's own bulk loader,
+    /// and export speed. Default database sqlite://clientele-bench.db; the file goes to
+    /// ./bench-import.csv.
+    Import {
+        /// Data rows in the generated file.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// The report file.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        output: PathBuf,
+    },
 }
 
 /// `import` arguments.
@@ -333,6 +344,14 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             };
             let options = crate::bench::search::Options { customers, requests, baseline_samples, database_url, output };
             crate::bench::search::run(&options).await
+        }
+        Command::Bench(BenchCommand::Import { rows, output }) => {
+            let database_url = if config.database_url == Config::default().database_url {
+                "sqlite://clientele-bench.db".to_owned()
+            } else {
+                config.database_url.clone()
+            };
+            crate::bench::import::run(&crate::bench::import::Options { rows, database_url, output }).await
         }
         Command::Config(ConfigCommand::Default) => {
             print!("{DEFAULT_TOML}");

@@ -2,6 +2,7 @@
 //! `BENCHMARKS.md`, every figure beside a baseline measured in the same run, with the machine it
 //! ran on: absolute times on shared machines are noisy, ratios much less so.
 
+pub mod import;
 pub mod report;
 pub mod search;
 
