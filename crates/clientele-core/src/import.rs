@@ -436,6 +436,82 @@ fn sniff_delimiter(text: &str) -> u8 {
     [b',', b';', b'\t'][best]
 }
 
+/// How a file is written, found from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    /// `utf-8`, `utf-16le`, `utf-16be` or `windows-1252`: what the first bytes are. A UTF-8 file
+    /// with a stray Windows-1252 row later on still reads: such a row is decoded on its own.
+    pub encoding: &'static str,
+    /// `,`, `;` or tab.
+    pub delimiter: u8,
+}
+
+/// The format of a file from its first bytes (64 KiB is plenty), or why it is no CSV.
+pub fn sniff(prefix: &[u8]) -> std::result::Result<Format, String> {
+    // The prefix may end inside a multi-byte character: judge the part that is whole.
+    let whole = match std::str::from_utf8(prefix) {
+        Err(e) if e.error_len().is_none() => &prefix[..e.valid_up_to()],
+        _ => prefix,
+    };
+    let decoded = decode(whole)?;
+    Ok(Format { encoding: decoded.encoding, delimiter: decoded.delimiter })
+}
+
+/// A record's cells as text: UTF-8 where it is, Windows-1252 for a row that is not.
+pub fn record_text(record: &csv::ByteRecord, format: Format) -> Vec<String> {
+    let utf8: Option<Vec<String>> =
+        record.iter().map(|cell| std::str::from_utf8(cell).ok().map(str::to_owned)).collect();
+    match utf8 {
+        Some(cells) if format.encoding != "windows-1252" => cells,
+        _ => record.iter().map(|cell| encoding_rs::WINDOWS_1252.decode(cell).0.into_owned()).collect(),
+    }
+}
+
+/// Reads UTF-16 as UTF-8, piece by piece (for Excel's "Unicode text" files).
+pub struct Utf16Reader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    done: bool,
+}
+
+impl<R: std::io::Read> Utf16Reader<R> {
+    /// Decodes `inner`, whose BOM says which UTF-16 it is.
+    pub fn new(inner: R, big_endian: bool) -> Self {
+        let encoding = if big_endian { encoding_rs::UTF_16BE } else { encoding_rs::UTF_16LE };
+        Self {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            input: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.start == self.end && !self.done {
+                self.start = 0;
+                self.end = self.inner.read(&mut self.input)?;
+                self.done = self.end == 0;
+            }
+            if out.len() < 4 {
+                return Err(std::io::Error::other("the read buffer is too small for UTF-8"));
+            }
+            let (_, read, written, _) = self.decoder.decode_to_utf8(&self.input[self.start..self.end], out, self.done);
+            self.start += read;
+            if written > 0 || self.done {
+                return Ok(written);
+            }
+        }
+    }
+}
+
 /// A CSV reader over decoded text, tolerant of ragged rows (they are judged row by row).
 pub fn reader(decoded: &Decoded) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
@@ -448,7 +524,12 @@ pub fn reader(decoded: &Decoded) -> csv::Reader<&[u8]> {
 /// The cells of a record, with trailing empty cells beyond `width` dropped; `Err` names a row
 /// with a different number of cells.
 pub fn cells(record: &csv::StringRecord, width: usize) -> std::result::Result<Vec<String>, FieldError> {
-    let mut cells: Vec<String> = record.iter().map(str::to_owned).collect();
+    fit(record.iter().map(str::to_owned).collect(), width)
+}
+
+/// `cells` with trailing empty cells beyond `width` dropped and short rows padded; `Err` names a
+/// row with more cells than the header.
+pub fn fit(mut cells: Vec<String>, width: usize) -> std::result::Result<Vec<String>, FieldError> {
     while cells.len() > width && cells.last().is_some_and(|c| c.trim().is_empty()) {
         cells.pop();
     }

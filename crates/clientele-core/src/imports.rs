@@ -23,7 +23,7 @@ use crate::customer::CustomerInput;
 use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor};
 use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
-use crate::import::{Mapping, cells, decode, reader};
+use crate::import::{Mapping, fit};
 use crate::store::AuditQuery;
 use crate::time::Timestamp;
 use crate::user::Role;
@@ -546,22 +546,51 @@ impl App {
         Ok(true)
     }
 
-    /// Runs a claimed job to its end, saving progress after each batch.
+    /// Runs a claimed job to its end, saving progress after each batch. The file streams from a
+    /// spool file, so a job holds a batch of rows in memory, never the file.
     async fn run_import(&self, mut job: ImportJob, worker: Uuid) -> Result<()> {
-        let bytes = self.store().import_file(job.tenant_id, job.id).await?;
-        let decoded = match decode(&bytes) {
-            Ok(decoded) => decoded,
+        let spool = self.spool_import(&job).await?;
+        let io = |e: std::io::Error| Error::internal(format!("import spool: {e}"));
+        let mut file = std::fs::File::open(&spool.0).map_err(io)?;
+        let mut prefix = vec![0u8; 64 * 1024];
+        let mut filled = 0;
+        while filled < prefix.len() {
+            match std::io::Read::read(&mut file, &mut prefix[filled..]).map_err(io)? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        let format = match crate::import::sniff(&prefix[..filled]) {
+            Ok(format) => format,
             Err(why) => return self.fail_import(&mut job, worker, &why).await,
         };
-        drop(bytes);
-        job.encoding = Some(decoded.encoding.to_owned());
-        job.delimiter = Some(match decoded.delimiter {
+        drop(prefix);
+        let file = std::fs::File::open(&spool.0).map_err(io)?;
+        let source: Box<dyn std::io::Read + Send> = match format.encoding {
+            "utf-16le" => Box::new(crate::import::Utf16Reader::new(file, false)),
+            "utf-16be" => Box::new(crate::import::Utf16Reader::new(file, true)),
+            _ => Box::new(file),
+        };
+        job.encoding = Some(format.encoding.to_owned());
+        job.delimiter = Some(match format.delimiter {
             b'\t' => "tab".to_owned(),
             other => char::from(other).to_string(),
         });
-        let mut records = reader(&decoded).into_records();
+        let mut records = csv::ReaderBuilder::new()
+            .delimiter(format.delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .buffer_capacity(256 * 1024)
+            .from_reader(source)
+            .into_byte_records();
         let headers: Vec<String> = match records.next() {
-            Some(Ok(header)) => header.iter().map(str::to_owned).collect(),
+            Some(Ok(header)) => {
+                let mut headers = crate::import::record_text(&header, format);
+                if let Some(first) = headers.first_mut() {
+                    *first = first.trim_start_matches('\u{feff}').to_owned();
+                }
+                headers
+            }
             Some(Err(e)) => {
                 return self.fail_import(&mut job, worker, &format!("the header cannot be read: {e}")).await;
             }
@@ -587,12 +616,13 @@ impl App {
         for record in records {
             row += 1;
             let line = match record {
-                Ok(record) => match cells(&record, headers.len()) {
-                    Ok(cells) => Line { row, cells, problem: None },
-                    Err(problem) => {
-                        Line { row, cells: record.iter().map(str::to_owned).collect(), problem: Some(problem) }
+                Ok(record) => {
+                    let text = crate::import::record_text(&record, format);
+                    match fit(text.clone(), headers.len()) {
+                        Ok(cells) => Line { row, cells, problem: None },
+                        Err(problem) => Line { row, cells: text, problem: Some(problem) },
                     }
-                },
+                }
                 Err(e) => Line {
                     row,
                     cells: Vec::new(),
@@ -624,6 +654,21 @@ impl App {
                 "unchanged": job.unchanged, "failed": job.failed, "dry_run": job.dry_run,
             }));
         self.store().record(&[entry], &[]).await
+    }
+
+    /// Copies a job's stored file to a spool file of this process, piece by piece.
+    async fn spool_import(&self, job: &ImportJob) -> Result<Spool> {
+        use std::io::Write;
+        let spool = Spool(std::env::temp_dir().join(format!("clientele-import-{}.csv", job.id)));
+        let io = |e: std::io::Error| Error::internal(format!("import spool {}: {e}", spool.0.display()));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&spool.0).map_err(io)?);
+        let mut piece = 0i64;
+        while let Some(bytes) = self.store().import_file_chunk(job.tenant_id, job.id, piece).await? {
+            out.write_all(&bytes).map_err(io)?;
+            piece += 1;
+        }
+        out.flush().map_err(io)?;
+        Ok(spool)
     }
 
     async fn fail_import(&self, job: &mut ImportJob, worker: Uuid, why: &str) -> Result<()> {
@@ -863,6 +908,16 @@ fn row_errors(error: Error) -> Vec<FieldError> {
             vec![FieldError::new("external_ref", FieldCode::Invalid, message)]
         }
         other => vec![FieldError::new("row", FieldCode::Invalid, other.to_string())],
+    }
+}
+
+/// A job's file spooled to disk; removed when dropped.
+#[derive(Debug)]
+struct Spool(std::path::PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

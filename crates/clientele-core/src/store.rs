@@ -308,8 +308,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_import_job(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()>;
     /// Stores piece number `chunk` of a job's file.
     async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()>;
-    /// A job's whole file, its pieces in order.
-    async fn import_file(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>>;
+    /// Piece number `chunk` of a job's file, if there is one.
+    async fn import_file_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>>;
     /// Drops a job's file (once done with).
     async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()>;
     /// Saves a job's status and progress; with a `(worker, lease_until)` lease, only while that

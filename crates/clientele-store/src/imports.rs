@@ -147,35 +147,18 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn import_file_bytes(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        let mut next = 0i64;
-        loop {
-            // A few chunks at a time, so that reading holds no more than that in rows at once.
-            let chunks = with_reader!(self, |pool| {
-                sqlx::query_as::<_, (i64, Vec<u8>)>(
-                    "SELECT chunk, bytes FROM import_files WHERE tenant_id = $1 AND job_id = $2 AND chunk >= $3 \
-                     ORDER BY chunk LIMIT 8",
-                )
-                .bind(tenant.as_uuid())
-                .bind(job)
-                .bind(next)
-                .fetch_all(pool)
-                .await
-            });
-            let chunks = chunks.map_err(db_error)?;
-            let done = chunks.len() < 8;
-            for (chunk, piece) in chunks {
-                if chunk != next {
-                    return Err(Error::internal(format!("import {job}: file piece {next} is missing")));
-                }
-                bytes.extend_from_slice(&piece);
-                next += 1;
-            }
-            if done {
-                return Ok(bytes);
-            }
-        }
+    pub(crate) async fn import_file_piece(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>> {
+        let piece = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Vec<u8>>(
+                "SELECT bytes FROM import_files WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3",
+            )
+            .bind(tenant.as_uuid())
+            .bind(job)
+            .bind(chunk)
+            .fetch_optional(pool)
+            .await
+        });
+        piece.map_err(db_error)
     }
 
     pub(crate) async fn delete_import_file_rows(&self, tenant: TenantId, job: Uuid) -> Result<()> {

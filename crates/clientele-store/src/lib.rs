@@ -407,8 +407,8 @@ impl Store for SqlStore {
         self.add_import_chunk_row(tenant, job, chunk, bytes).await
     }
 
-    async fn import_file(&self, tenant: TenantId, job: Uuid) -> Result<Vec<u8>> {
-        self.import_file_bytes(tenant, job).await
+    async fn import_file_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>> {
+        self.import_file_piece(tenant, job, chunk).await
     }
 
     async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()> {

@@ -178,6 +178,26 @@ http_test! {
         app.post(&format!("/api/v1/imports/{dry_id}/undo"), &admin, json!({})).await.problem(409, "import_not_undoable");
     }
 
+    async fn utf16_files_and_stray_windows_1252_rows_read_right(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        // Excel's "Unicode text": UTF-16 LE with a BOM, tab-separated.
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("Nome\tCognome\r\nZoë\tŽáková\r\nJürgen\tMüller\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+        let job = import(app, &admin, "", utf16).await;
+        assert_eq!((job["encoding"].as_str(), job["delimiter"].as_str()), (Some("utf-16le"), Some("tab")), "{job}");
+        assert_eq!(counts(&job), [2, 2, 0, 0, 0], "{job}");
+        // A UTF-8 file with one row pasted from a Windows-1252 source.
+        let mut mixed = "first_name,last_name\nNicolò,Rossi\n".as_bytes().to_vec();
+        mixed.extend_from_slice(b"Fran\xe7ois,Lef\xe8vre\n");
+        let job = import(app, &admin, "", mixed).await;
+        assert_eq!(counts(&job), [2, 2, 0, 0, 0], "{job}");
+        let names: Vec<String> = customers(app, &admin).await.iter().map(|c| c["last_name"].as_str().unwrap().to_owned()).collect();
+        for expected in ["Žáková", "Müller", "Rossi", "Lefèvre"] {
+            assert!(names.contains(&expected.to_owned()), "{expected} in {names:?}");
+        }
+    }
+
     async fn a_dry_run_reports_and_writes_nothing(app: &TestApp) {
         let tenant = app.tenant().await;
         let admin = app.user(tenant, "admin").await;

@@ -526,6 +526,51 @@ fn an_import_survives_a_crash_of_its_server_and_finishes_without_duplicates() {
 }
 
 #[test]
+fn import_runs_a_file_prints_a_summary_and_writes_the_failed_rows_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let tenant = one_line(dir.path(), &url, &["tenant", "create", "--name", "Importer"]);
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(
+        &file,
+        "Given Name,Family Name,E-mail 1 - Value,Phone 1 - Value,Group Membership\n\
+        Anna,Rossi,anna@example.com,333 1234567,* myContacts\n\
+        Luca,,luca@example.com,,* myContacts\n\
+        Sara,Galli,sara@example.com,,\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let dry = clientele(dir.path(), &url, &["import", path, "--tenant", &tenant, "--dry-run"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let summary = String::from_utf8(dry.stderr).unwrap();
+    assert!(summary.contains("dry run: would create 2, updated 0, unchanged 0, failed 1 of 3 rows"), "{summary}");
+    assert!(summary.contains("columns not imported (no matching field): Group Membership"), "{summary}");
+
+    let run = clientele(dir.path(), &url, &["import", path, "--tenant", &tenant]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let job_id = String::from_utf8(run.stdout).unwrap().trim().to_owned();
+    assert!(uuid::Uuid::parse_str(&job_id).is_ok(), "prints the job id: {job_id}");
+    assert!(String::from_utf8(run.stderr).unwrap().contains("created 2, updated 0, unchanged 0, failed 1 of 3 rows"));
+    let errors = std::fs::read_to_string(dir.path().join("contacts.csv.errors.csv")).unwrap();
+    let mut lines = errors.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "import_row,import_field,import_code,import_message,Given Name,Family Name,E-mail 1 - Value,Phone 1 - Value,Group Membership"
+        )
+    );
+    assert!(lines.next().unwrap().starts_with("2,last_name,required,"), "{errors}");
+
+    let exported = clientele(dir.path(), &url, &["export", "--tenant", &tenant, "--columns", "last_name,email"]);
+    let text = String::from_utf8(exported.stdout).unwrap();
+    assert!(text.contains("Rossi,anna@example.com") && text.contains("Galli,sara@example.com"), "{text}");
+    let again = clientele(dir.path(), &url, &["import", path, "--tenant", &tenant, "--mode", "upsert"]);
+    assert!(String::from_utf8(again.stderr).unwrap().contains("created 0, updated 0, unchanged 2, failed 1 of 3 rows"));
+    let missing = clientele(dir.path(), &url, &["import", "nope.csv", "--tenant", &tenant]);
+    assert!(!missing.status.success());
+}
+
+#[test]
 fn serve_demo_creates_the_demo_once_and_prints_how_to_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
