@@ -439,17 +439,33 @@ fn documents_survive_a_master_key_rotation_and_audit_verify_finds_tampering() {
 }
 
 #[test]
-fn an_import_survives_a_crash_of_its_server_and_finishes_without_duplicates() {
+fn an_import_survives_a_crash_of_its_server_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let tenant = one_line(dir.path(), &url, &["tenant", "create", "--name", "Crashy"]);
+    import_survives_a_crash(dir.path(), &sqlite_url(dir.path()));
+}
+
+#[test]
+fn an_import_survives_a_crash_of_its_server_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(db) = runtime.block_on(clientele_store::testing::TestDatabase::postgres()) else { return };
+    runtime.block_on(db.sql_store().close());
+    let dir = tempfile::tempdir().unwrap();
+    import_survives_a_crash(dir.path(), db.url());
+    drop(db);
+}
+
+/// A server is killed in the middle of an import; another one resumes it: every valid row is
+/// created exactly once, every invalid one reported.
+fn import_survives_a_crash(dir: &Path, url: &str) {
+    let url = url.to_owned();
+    let tenant = one_line(dir, &url, &["tenant", "create", "--name", "Crashy"]);
     let email = "admin@crashy.example";
     one_line(
-        dir.path(),
+        dir,
         &url,
         &["user", "create", "--tenant", &tenant, "--email", email, "--role", "admin", "--password", "s3cret-pass"],
     );
-    let token = one_line(dir.path(), &url, &["token", "issue", "--tenant", &tenant, "--email", email]);
+    let token = one_line(dir, &url, &["token", "issue", "--tenant", &tenant, "--email", email]);
     // Every tenth row lacks its last name.
     let rows = 6_000;
     let mut file = String::from("external_ref,first_name,last_name,email\n");
@@ -474,7 +490,7 @@ fn an_import_survives_a_crash_of_its_server_and_finishes_without_duplicates() {
         }
     };
     let location = {
-        let server = Server::start_with(dir.path(), &url, &[], &lease);
+        let server = Server::start_with(dir, &url, &[], &lease);
         runtime.block_on(async {
             let reply = client
                 .post(format!("{}/api/v1/imports", server.base))
@@ -500,7 +516,7 @@ fn an_import_survives_a_crash_of_its_server_and_finishes_without_duplicates() {
         })
         // The server is killed (SIGKILL) here, mid-import.
     };
-    let server = Server::start_with(dir.path(), &url, &[], &lease);
+    let server = Server::start_with(dir, &url, &[], &lease);
     let done = runtime.block_on(async {
         let get = job(server.base.clone()).await;
         for _ in 0..600 {
@@ -516,7 +532,7 @@ fn an_import_survives_a_crash_of_its_server_and_finishes_without_duplicates() {
     assert_eq!(done["created"], valid, "{done}");
     assert_eq!(done["failed"], invalid, "{done}");
     drop(server);
-    let exported = clientele(dir.path(), &url, &["export", "--tenant", &tenant, "--columns", "external_ref"]);
+    let exported = clientele(dir, &url, &["export", "--tenant", &tenant, "--columns", "external_ref"]);
     let text = String::from_utf8(exported.stdout).unwrap();
     let mut refs: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(refs.len(), valid, "every valid row once");
