@@ -549,7 +549,7 @@ impl App {
     /// Runs a claimed job to its end, saving progress after each batch. The file streams from a
     /// spool file, so a job holds a batch of rows in memory, never the file.
     async fn run_import(&self, mut job: ImportJob, worker: Uuid) -> Result<()> {
-        let spool = self.spool_import(&job).await?;
+        let spool = self.spool_import(&job, worker).await?;
         let io = |e: std::io::Error| Error::internal(format!("import spool: {e}"));
         let mut file = std::fs::File::open(&spool.0).map_err(io)?;
         let mut prefix = vec![0u8; 64 * 1024];
@@ -656,10 +656,10 @@ impl App {
         self.store().record(&[entry], &[]).await
     }
 
-    /// Copies a job's stored file to a spool file of this process, piece by piece.
-    async fn spool_import(&self, job: &ImportJob) -> Result<Spool> {
+    /// Copies a job's stored file to a spool file of this worker, piece by piece.
+    async fn spool_import(&self, job: &ImportJob, worker: Uuid) -> Result<Spool> {
         use std::io::Write;
-        let spool = Spool(std::env::temp_dir().join(format!("clientele-import-{}.csv", job.id)));
+        let spool = Spool(std::env::temp_dir().join(format!("clientele-import-{}-{worker}.csv", job.id)));
         let io = |e: std::io::Error| Error::internal(format!("import spool {}: {e}", spool.0.display()));
         let mut out = std::io::BufWriter::new(std::fs::File::create(&spool.0).map_err(io)?);
         let mut piece = 0i64;

@@ -192,51 +192,62 @@ impl SqlStore {
         if done.map_err(db_error)?.is_some() {
             return Ok(());
         }
-        loop {
-            let tenant = with_reader!(self, |pool| {
-                sqlx::query_scalar::<_, Uuid>("SELECT tenant_id FROM audit_log WHERE seq IS NULL LIMIT 1")
-                    .fetch_optional(pool)
-                    .await
-            });
-            let Some(tenant) = tenant.map_err(db_error)? else { break };
-            in_transaction!(self, |tx| {
-                let (seq, hash): (i64, String) = sqlx::query_as(CLAIM_HEAD)
+        let tenants = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Uuid>("SELECT id FROM tenants ORDER BY id").fetch_all(pool).await
+        });
+        for tenant in tenants.map_err(db_error)? {
+            // In id order through the primary key, a page per transaction.
+            let mut after = Uuid::nil();
+            loop {
+                let (read, last) = in_transaction!(self, |tx| {
+                    let (seq, hash): (i64, String) = sqlx::query_as(CLAIM_HEAD)
+                        .bind(tenant)
+                        .bind(hash_text(&CHAIN_START))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    let page: Vec<AuditRecord> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        audit_columns!(),
+                        " FROM audit_log WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 5000"
+                    ))
                     .bind(tenant)
-                    .bind(hash_text(&CHAIN_START))
-                    .fetch_one(&mut *tx)
+                    .bind(after)
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(db_error)?;
-                let unchained: Vec<AuditRecord> = sqlx::query_as(concat!(
-                    "SELECT ",
-                    audit_columns!(),
-                    " FROM audit_log WHERE tenant_id = $1 AND seq IS NULL ORDER BY id LIMIT 5000"
-                ))
-                .bind(tenant)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-                let entries: Vec<AuditEntry> =
-                    unchained.into_iter().map(AuditEntry::try_from).collect::<Result<_>>()?;
-                let refs: Vec<&AuditEntry> = entries.iter().collect();
-                let (records, head) = chain_records(&refs, (seq, parse_hash(&hash)?));
-                for record in &records {
-                    sqlx::query("UPDATE audit_log SET seq = $3, hash = $4 WHERE tenant_id = $1 AND id = $2")
-                        .bind(record.tenant_id)
-                        .bind(record.id)
-                        .bind(record.seq)
-                        .bind(&record.hash)
+                    let (read, last) = (page.len(), page.last().map(|r| r.id));
+                    let entries: Vec<AuditEntry> = page
+                        .into_iter()
+                        .filter(|r| r.seq.is_none())
+                        .map(AuditEntry::try_from)
+                        .collect::<Result<_>>()?;
+                    let refs: Vec<&AuditEntry> = entries.iter().collect();
+                    let (records, head) = chain_records(&refs, (seq, parse_hash(&hash)?));
+                    for record in &records {
+                        sqlx::query("UPDATE audit_log SET seq = $3, hash = $4 WHERE tenant_id = $1 AND id = $2")
+                            .bind(record.tenant_id)
+                            .bind(record.id)
+                            .bind(record.seq)
+                            .bind(&record.hash)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                    }
+                    sqlx::query(ADVANCE_HEAD)
+                        .bind(tenant)
+                        .bind(head.0)
+                        .bind(hash_text(&head.1))
                         .execute(&mut *tx)
                         .await
                         .map_err(db_error)?;
+                    (read, last)
+                });
+                match last {
+                    Some(last) if read == 5000 => after = last,
+                    _ => break,
                 }
-                sqlx::query(ADVANCE_HEAD)
-                    .bind(tenant)
-                    .bind(head.0)
-                    .bind(hash_text(&head.1))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            });
+            }
         }
         in_transaction!(self, |tx| {
             sqlx::query("INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
