@@ -280,6 +280,13 @@ pub fn customer_id_for_row(job: Uuid, row: i64) -> CustomerId {
     CustomerId::from_uuid(Uuid::from_bytes(bytes))
 }
 
+/// The row of `job` that created customer `id`, if this job created it.
+fn row_of(job: Uuid, id: CustomerId) -> Option<i64> {
+    let bytes = id.as_uuid().into_bytes();
+    (bytes[..12] == job.as_bytes()[..12])
+        .then(|| i64::from(u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])))
+}
+
 impl App {
     /// The largest import file, in bytes.
     pub fn max_import_bytes(&self) -> u64 {
@@ -630,8 +637,9 @@ impl App {
                 },
             };
             if row <= job.next_row {
-                // Done before a restart: only remembered, for duplicates later in the file.
-                if line.problem.is_none() {
+                // Done before a restart. A dry run remembers it, for duplicates later in the file
+                // (a real run finds those among the customers it created).
+                if job.dry_run && line.problem.is_none() {
                     seen.remember(&mapping, &line.cells, row);
                 }
                 continue;
@@ -710,6 +718,12 @@ impl App {
         worker: Uuid,
     ) -> Result<()> {
         let tenant = job.tenant_id;
+        // A real run finds duplicates of earlier batches among the customers it created, so it
+        // remembers one batch only: memory does not grow with the file. A dry run, which creates
+        // nothing, remembers every row.
+        if !job.dry_run {
+            *seen = Seen::default();
+        }
         let last_row = rows.last().map_or(job.next_row, |line| line.row);
         let mut failures: Vec<ImportRowError> = Vec::new();
         let mut candidates: Vec<(i64, Vec<String>, CustomerInput)> = Vec::new();
@@ -756,6 +770,16 @@ impl App {
             // A customer this job created before a restart is matched, not duplicated.
             let own = customer_id_for_row(job.id, row);
             let matched = by_ref.or_else(|| (by_mail.len() == 1).then(|| by_mail[0])).filter(|id| *id != own);
+            if let Some(earlier) = matched.and_then(|id| row_of(job.id, id)).filter(|earlier| *earlier < row) {
+                let field = if by_ref.is_some() { "external_ref" } else { "email" };
+                let problem = FieldError::new(
+                    field,
+                    FieldCode::Invalid,
+                    format!("row {earlier} of this file has the same {field}"),
+                );
+                failures.push(ImportRowError { row, cells, errors: vec![problem] });
+                continue;
+            }
             match (job.mode, matched) {
                 (ImportMode::Upsert, Some(id)) => updates.push((row, cells, id, input)),
                 (ImportMode::Upsert, None) if by_mail.len() > 1 && by_ref.is_none() => {

@@ -198,6 +198,26 @@ http_test! {
         }
     }
 
+    async fn duplicates_far_apart_in_a_big_file_are_caught(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        // Rows 1 and 1,200 share an email, rows 2 and 1,300 an external_ref: batches apart.
+        let mut file = String::from("external_ref,first_name,last_name,email\n");
+        for i in 1..=1_400 {
+            let email = if i == 1 || i == 1_200 { "first@example.com".to_owned() } else { format!("p{i}@example.com") };
+            let external_ref = if i == 1_300 { "R2".to_owned() } else { format!("R{i}") };
+            file.push_str(&format!("{external_ref},Anna,Rossi,{email}\n"));
+        }
+        for (query, expected) in [("", [1_400, 1_398, 0, 0, 2]), ("mode=upsert&dry_run=true", [1_400, 0, 0, 0, 2])] {
+            let job = import(app, &admin, query, file.clone().into_bytes()).await;
+            let got = counts(&job);
+            assert_eq!((got[0], got[4]), (expected[0], expected[4]), "{query}: {job}");
+            let csv = app.request(Method::GET, &format!("/api/v1/imports/{}/errors.csv", job["id"].as_str().unwrap()), &admin).send().await.unwrap().text().await.unwrap();
+            assert!(csv.contains("1200,email,invalid,row 1 of this file has the same email"), "{query}: {csv}");
+            assert!(csv.contains("1300,external_ref,invalid,row 2 of this file has the same external_ref"), "{query}: {csv}");
+        }
+    }
+
     async fn a_dry_run_reports_and_writes_nothing(app: &TestApp) {
         let tenant = app.tenant().await;
         let admin = app.user(tenant, "admin").await;
