@@ -545,10 +545,18 @@ impl App {
 
     /// Claims and runs one job; false when none was waiting.
     pub async fn run_next_import(&self, worker: Uuid) -> Result<bool> {
+        self.claim_and_run(worker, None).await
+    }
+
+    /// Runs job `id` of `tenant` here, unless another worker holds it; false then.
+    pub async fn run_import_job(&self, tenant: TenantId, id: Uuid, worker: Uuid) -> Result<bool> {
+        self.claim_and_run(worker, Some((tenant, id))).await
+    }
+
+    async fn claim_and_run(&self, worker: Uuid, only: Option<(TenantId, Uuid)>) -> Result<bool> {
         let now = Timestamp::now();
-        let Some(job) = self.store().claim_import_job(worker, now, now.add(self.imports.lease)).await? else {
-            return Ok(false);
-        };
+        let claimed = self.store().claim_import_job(worker, now, now.add(self.imports.lease), only).await?;
+        let Some(job) = claimed else { return Ok(false) };
         self.run_import(job, worker).await?;
         Ok(true)
     }
@@ -618,6 +626,7 @@ impl App {
         self.store().set_import_headers(job.tenant_id, job.id, &headers).await?;
         let actor = self.import_actor(&job);
         let mut seen = Seen::default();
+        let job_start = job.next_row;
         let mut batch: Vec<Line> = Vec::with_capacity(BATCH);
         let mut row = 0i64;
         for record in records {
@@ -647,6 +656,12 @@ impl App {
             batch.push(line);
             if batch.len() == BATCH {
                 self.import_batch(&mut job, &actor, &mapping, &mut seen, std::mem::take(&mut batch), worker).await?;
+                // A tenant that grows by thousands of customers at once outgrows the planner's
+                // picture of it: without fresh statistics, PostgreSQL would plan the batch
+                // lookups as if the tenant were still small, and scan it for every batch.
+                if [2_000, 20_000, 200_000].contains(&(row - job_start)) {
+                    self.store().refresh_customer_statistics().await?;
+                }
             }
         }
         if !batch.is_empty() {

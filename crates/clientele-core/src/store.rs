@@ -319,9 +319,15 @@ pub trait Store: Send + Sync + 'static {
     async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>>;
     /// A tenant's jobs, newest first, after `after`.
     async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>>;
-    /// Leases the oldest queued job, or a running one whose lease ran out, to `worker` until
-    /// `until`.
-    async fn claim_import_job(&self, worker: Uuid, now: Timestamp, until: Timestamp) -> Result<Option<ImportJob>>;
+    /// Leases the oldest queued job (or only job `only`), or a running one whose lease ran out,
+    /// to `worker` until `until`.
+    async fn claim_import_job(
+        &self,
+        worker: Uuid,
+        now: Timestamp,
+        until: Timestamp,
+        only: Option<(TenantId, Uuid)>,
+    ) -> Result<Option<ImportJob>>;
     /// Records a job file's header row.
     async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()>;
     /// A job file's header row.
@@ -345,6 +351,9 @@ pub trait Store: Send + Sync + 'static {
         after: Option<CustomerId>,
         limit: u32,
     ) -> Result<Vec<Customer>>;
+    /// Refreshes the query planner's statistics on customers (PostgreSQL `ANALYZE`), as after
+    /// a bulk write into a tenant the planner still thinks empty; a no-op where not needed.
+    async fn refresh_customer_statistics(&self) -> Result<()>;
     /// Which of these customer ids exist in the tenant (deleted or not).
     async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>>;
     /// The tenant's customers holding any of these external refs: (ref, id).

@@ -254,9 +254,11 @@ impl SqlStore {
         worker: Uuid,
         now: Timestamp,
         until: Timestamp,
+        only: Option<(TenantId, Uuid)>,
     ) -> Result<Option<ImportJob>> {
         // The conditions stand in the outer WHERE too: when two workers race for a job on
         // PostgreSQL, the second one re-checks them on the row the first one changed, and skips it.
+        let (tenant, id) = only.map_or((None, None), |(t, j)| (Some(t.as_uuid()), Some(j)));
         let claimed = in_transaction!(self, |tx| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
@@ -264,6 +266,7 @@ impl SqlStore {
                  WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
                  AND (tenant_id, id) = (SELECT tenant_id, id FROM import_jobs \
                      WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
+                     AND ($4 IS NULL OR (tenant_id = $4 AND id = $5)) \
                      ORDER BY created_at LIMIT 1) \
                  RETURNING ",
                 import_columns!()
@@ -271,6 +274,8 @@ impl SqlStore {
             .bind(worker)
             .bind(Ts(now))
             .bind(Ts(until))
+            .bind(tenant)
+            .bind(id)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?
@@ -423,9 +428,11 @@ impl SqlStore {
                     KeyColumn::Email => "SELECT email, id FROM customers WHERE tenant_id = ",
                 });
                 sql.push_bind(tenant.as_uuid());
+                // The `IS NOT NULL` terms name the partial indexes' predicates, so that PostgreSQL
+                // uses them for a long IN list of parameters (it cannot prove them from the list).
                 sql.push(match column {
-                    KeyColumn::ExternalRef => " AND external_ref IN (",
-                    KeyColumn::Email => " AND deleted_at IS NULL AND email IN (",
+                    KeyColumn::ExternalRef => " AND external_ref IS NOT NULL AND external_ref IN (",
+                    KeyColumn::Email => " AND email IS NOT NULL AND deleted_at IS NULL AND email IN (",
                 });
                 let mut list = sql.separated(", ");
                 for key in chunk {

@@ -427,8 +427,14 @@ impl Store for SqlStore {
         self.import_jobs_of(tenant, after, limit).await
     }
 
-    async fn claim_import_job(&self, worker: Uuid, now: Timestamp, until: Timestamp) -> Result<Option<ImportJob>> {
-        self.claim_import_job_row(worker, now, until).await
+    async fn claim_import_job(
+        &self,
+        worker: Uuid,
+        now: Timestamp,
+        until: Timestamp,
+        only: Option<(TenantId, Uuid)>,
+    ) -> Result<Option<ImportJob>> {
+        self.claim_import_job_row(worker, now, until, only).await
     }
 
     async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
@@ -462,6 +468,14 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<Customer>> {
         self.customers_in_range(tenant, low, high, after, limit).await
+    }
+
+    async fn refresh_customer_statistics(&self) -> Result<()> {
+        match &self.db {
+            Db::Postgres(pool) => sqlx::query("ANALYZE customers").execute(pool).await.map(drop).map_err(db_error),
+            // SQLite plans these lookups by its indexes alone.
+            Db::Sqlite { .. } => Ok(()),
+        }
     }
 
     async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {

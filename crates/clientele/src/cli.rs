@@ -553,8 +553,8 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let terminal = std::io::stderr().is_terminal();
     let worker = uuid::Uuid::new_v4();
     let job = loop {
-        // Run queued jobs here (ours among them); if a server took ours, watch it.
-        let ran = app.run_next_import(worker).await.map_err(explain)?;
+        // Run ours here, unless a server took it: then watch it.
+        let ran = app.run_import_job(args.tenant, job.id, worker).await.map_err(explain)?;
         let current = app.import_job(&actor, job.id).await.map_err(explain)?;
         if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
             break current;
