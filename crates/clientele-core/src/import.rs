@@ -474,7 +474,10 @@ pub struct Utf16Reader<R> {
     input: Vec<u8>,
     start: usize,
     end: usize,
+    /// The input has ended.
     done: bool,
+    /// The decoder has been told so and has given all it had: it must not be called again.
+    finished: bool,
 }
 
 impl<R: std::io::Read> Utf16Reader<R> {
@@ -488,6 +491,7 @@ impl<R: std::io::Read> Utf16Reader<R> {
             start: 0,
             end: 0,
             done: false,
+            finished: false,
         }
     }
 }
@@ -495,6 +499,9 @@ impl<R: std::io::Read> Utf16Reader<R> {
 impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         loop {
+            if self.finished {
+                return Ok(0);
+            }
             if self.start == self.end && !self.done {
                 self.start = 0;
                 self.end = self.inner.read(&mut self.input)?;
@@ -503,9 +510,13 @@ impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
             if out.len() < 4 {
                 return Err(std::io::Error::other("the read buffer is too small for UTF-8"));
             }
-            let (_, read, written, _) = self.decoder.decode_to_utf8(&self.input[self.start..self.end], out, self.done);
+            let (result, read, written, _) =
+                self.decoder.decode_to_utf8(&self.input[self.start..self.end], out, self.done);
             self.start += read;
-            if written > 0 || self.done {
+            if self.done && result == encoding_rs::CoderResult::InputEmpty {
+                self.finished = true;
+            }
+            if written > 0 || self.finished {
                 return Ok(written);
             }
         }
@@ -732,6 +743,31 @@ mod tests {
             }
             read_everything(&bytes);
         }
+    }
+
+    #[test]
+    fn utf16_reads_to_the_end_however_the_file_ends() {
+        for text in ["Nome\tCognome\r\nZoë\tŽáková", "Nome\tCognome\r\nZoë\tŽáková\r\n", ""] {
+            let mut bytes = vec![0xFF, 0xFE];
+            bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+            let reader = Utf16Reader::new(bytes.as_slice(), false);
+            let records: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+                .delimiter(b'\t')
+                .has_headers(false)
+                .from_reader(reader)
+                .records()
+                .map(|r| r.unwrap_or_default())
+                .collect();
+            assert_eq!(records.len(), if text.is_empty() { 0 } else { 2 }, "{text:?}");
+        }
+        // Reading again after the end stays at the end.
+        let mut reader = Utf16Reader::new([0xFF, 0xFE, b'a', 0].as_slice(), false);
+        let mut out = [0u8; 16];
+        let mut total = 0;
+        for _ in 0..4 {
+            total += std::io::Read::read(&mut reader, &mut out).unwrap_or(99);
+        }
+        assert_eq!(total, 1);
     }
 
     #[test]

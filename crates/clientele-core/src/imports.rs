@@ -36,6 +36,13 @@ const BATCH: usize = 500;
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Stored file chunk size.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
+/// A job taken up this many times without finishing is failed: its file keeps failing the
+/// server (a bug, or more than the server can take), and retrying it for ever helps nobody.
+const MAX_ATTEMPTS: i64 = 5;
+/// An upload still `receiving` after this long lost its request (uploads time out after an hour).
+const STALE_UPLOAD: Duration = Duration::from_secs(2 * 3600);
+/// The longest row accepted (an unclosed quote can swallow the rest of a file).
+const MAX_ROW_BYTES: usize = 1024 * 1024;
 /// The default largest import file.
 pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -160,6 +167,8 @@ pub struct ImportJob {
     pub next_row: i64,
     /// What undoing the import did, once it was undone.
     pub undo: Option<ImportUndo>,
+    /// How many times a worker has taken the job up (more than once after a crash or restart).
+    pub attempts: i64,
 }
 
 /// What undoing an import did.
@@ -327,6 +336,7 @@ impl App {
             finished_at: None,
             next_row: 0,
             undo: None,
+            attempts: 0,
         };
         let entry = AuditEntry::new(actor, grant.tenant_id, AuditAction::ImportStarted, "import", job.id, None)
             .with_changes(
@@ -543,8 +553,12 @@ impl App {
         }
     }
 
-    /// Claims and runs one job; false when none was waiting.
+    /// Claims and runs one job; false when none was waiting. Uploads that died long ago (their
+    /// request is past any deadline) are marked failed on the way.
     pub async fn run_next_import(&self, worker: Uuid) -> Result<bool> {
+        let now = Timestamp::now();
+        let stale = now.sub(STALE_UPLOAD);
+        self.store().abandon_stale_uploads(stale, now).await?;
         self.claim_and_run(worker, None).await
     }
 
@@ -564,7 +578,13 @@ impl App {
     /// Runs a claimed job to its end, saving progress after each batch. The file streams from a
     /// spool file, so a job holds a batch of rows in memory, never the file.
     async fn run_import(&self, mut job: ImportJob, worker: Uuid) -> Result<()> {
+        if job.attempts > MAX_ATTEMPTS {
+            let why = format!("gave up after {MAX_ATTEMPTS} attempts that failed on the server (its log says why)");
+            return self.fail_import(&mut job, worker, &why).await;
+        }
         let spool = self.spool_import(&job, worker).await?;
+        // Spooling a large file takes a while: make sure the job is still this worker's.
+        self.keep_lease(&job, worker).await?;
         let io = |e: std::io::Error| Error::internal(format!("import spool: {e}"));
         let mut file = std::fs::File::open(&spool.0).map_err(io)?;
         let mut prefix = vec![0u8; 64 * 1024];
@@ -632,6 +652,15 @@ impl App {
         for record in records {
             row += 1;
             let line = match record {
+                Ok(record) if record.as_slice().len() > MAX_ROW_BYTES => Line {
+                    row,
+                    cells: Vec::new(),
+                    problem: Some(FieldError::new(
+                        "row",
+                        FieldCode::TooLong,
+                        "the row is longer than 1 MiB (an unclosed quote?)",
+                    )),
+                },
                 Ok(record) => {
                     let text = crate::import::record_text(&record, format);
                     match fit(text.clone(), headers.len()) {
@@ -669,7 +698,7 @@ impl App {
         }
         job.status = ImportStatus::Succeeded;
         job.finished_at = Some(Timestamp::now());
-        self.store().save_import_job(&job, Some(self.lease(worker))).await?;
+        self.keep_lease(&job, worker).await?;
         self.store().delete_import_file(job.tenant_id, job.id).await?;
         let entry = AuditEntry::new(&actor, job.tenant_id, AuditAction::ImportFinished, "import", job.id, None)
             .with_changes(serde_json::json!({
@@ -696,10 +725,20 @@ impl App {
 
     async fn fail_import(&self, job: &mut ImportJob, worker: Uuid, why: &str) -> Result<()> {
         job.status = ImportStatus::Failed;
-        job.failure = Some(why.chars().take(500).collect());
+        job.failure = Some(why.chars().filter(|c| !c.is_control()).take(500).collect());
         job.finished_at = Some(Timestamp::now());
-        self.store().save_import_job(job, Some(self.lease(worker))).await?;
+        self.keep_lease(job, worker).await?;
         self.store().delete_import_file(job.tenant_id, job.id).await
+    }
+
+    /// Saves the job while this worker still holds it (renewing the lease); an error when
+    /// another worker took it over, so that this one stops before writing anything more.
+    async fn keep_lease(&self, job: &ImportJob, worker: Uuid) -> Result<()> {
+        if self.store().save_import_job(job, Some(self.lease(worker))).await? {
+            Ok(())
+        } else {
+            Err(Error::internal(format!("import {}: another worker took the job over", job.id)))
+        }
     }
 
     /// `worker`'s lease on a job, renewed from now.
@@ -780,6 +819,16 @@ impl App {
                 continue;
             }
             let email = input.email.as_deref().and_then(|e| Email::parse(e).ok()).map(|e| e.as_str().to_owned());
+            if job.mode == ImportMode::Upsert && email.is_none() && key(&input.external_ref).is_none() {
+                // Without a key it could never be matched: each run of the file would add it again.
+                let problem = FieldError::new(
+                    "external_ref",
+                    FieldCode::Required,
+                    "an upsert needs an external_ref or an email to match the row to a customer",
+                );
+                failures.push(ImportRowError { row, cells, errors: vec![problem] });
+                continue;
+            }
             let by_ref = key(&input.external_ref).and_then(|r| by_ref.get(&r).copied());
             let by_mail = email.as_ref().and_then(|e| by_email.get(e)).cloned().unwrap_or_default();
             // A customer this job created before a restart is matched, not duplicated.
@@ -840,7 +889,26 @@ impl App {
             }
             job.updated += updates.len() as i64;
         } else {
-            let outcome = self.create_customers_with_ids(actor, fresh).await?;
+            let outcome = match self.create_customers_with_ids(actor, fresh.clone()).await {
+                Ok(outcome) => outcome,
+                // Another writer took an external_ref of the batch since it was checked (another
+                // import running at once): the rows go one by one, and only that one fails.
+                Err(Error::Conflict { code: ErrorCode::DuplicateExternalRef, .. }) => {
+                    let mut outcome = crate::customers::BulkOutcome::default();
+                    for (index, one) in fresh.into_iter().enumerate() {
+                        match self.create_customers_with_ids(actor, vec![one]).await {
+                            Ok(single) => {
+                                outcome.created.extend(single.created);
+                                outcome.rejected.extend(single.rejected.into_iter().map(|(_, e)| (index, e)));
+                            }
+                            Err(error @ Error::Conflict { .. }) => outcome.rejected.push((index, error)),
+                            Err(other) => return Err(other),
+                        }
+                    }
+                    outcome
+                }
+                Err(other) => return Err(other),
+            };
             job.created += outcome.created.len() as i64;
             for (index, error) in outcome.rejected {
                 let (row, cells) = fresh_rows[index].clone();
@@ -859,10 +927,7 @@ impl App {
         self.store().add_import_errors(tenant, job.id, &failures).await?;
         job.next_row = last_row;
         job.status = ImportStatus::Running;
-        if !self.store().save_import_job(job, Some(self.lease(worker))).await? {
-            return Err(Error::internal(format!("import {}: another worker took the job over", job.id)));
-        }
-        Ok(())
+        self.keep_lease(job, worker).await
     }
 
     /// Applies a row to an existing customer as a merge patch; whether anything changed.

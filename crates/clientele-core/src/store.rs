@@ -328,6 +328,9 @@ pub trait Store: Send + Sync + 'static {
         until: Timestamp,
         only: Option<(TenantId, Uuid)>,
     ) -> Result<Option<ImportJob>>;
+    /// Fails the jobs whose upload began before `before` and never completed (the request
+    /// died), dropping what arrived of their files; how many.
+    async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64>;
     /// Records a job file's header row.
     async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()>;
     /// A job file's header row.

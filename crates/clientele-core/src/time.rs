@@ -63,6 +63,12 @@ impl Timestamp {
         Self::from_datetime(self.0.saturating_add(d))
     }
 
+    /// This instant minus `duration` (saturating at the calendar's limits).
+    pub fn sub(&self, duration: std::time::Duration) -> Self {
+        let d = time::Duration::try_from(duration).unwrap_or(time::Duration::MAX);
+        Self::from_datetime(self.0.saturating_sub(d))
+    }
+
     /// Fixed-width RFC 3339 with six fractional digits, so that text order is time order.
     pub fn to_fixed_string(&self) -> String {
         let d = self.0;

@@ -21,7 +21,6 @@ use clientele_core::{App, Error, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -35,6 +34,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub(crate) const BODY_LIMIT_TEXT: &str = "1 MiB";
 /// Longest a request may take before it is answered `408`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest an upload (an import file, a document) may take: large files on slow links.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -110,7 +111,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(axum::middleware::from_fn(deadline))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -143,6 +144,19 @@ pub async fn serve(
         workers.abort_all();
     }
     served
+}
+
+/// Answers `408` when a request takes longer than its deadline: [`REQUEST_TIMEOUT`], or
+/// [`UPLOAD_TIMEOUT`] for uploads, whose handlers abandon a half-received file themselves.
+async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let upload = request.method() == axum::http::Method::POST
+        && (path == "/api/v1/imports" || (path.starts_with("/api/v1/customers/") && path.ends_with("/documents")));
+    let limit = if upload { UPLOAD_TIMEOUT } else { REQUEST_TIMEOUT };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -17,7 +17,7 @@ macro_rules! import_columns {
     () => {
         "tenant_id, id, status, mode, dry_run, mapping, file_name, file_size, encoding, delimiter, unmapped, \
          rows_read, created, updated, unchanged, failed, next_row, failure, created_at, created_by, actor_role, \
-         started_at, finished_at, undo"
+         started_at, finished_at, undo, attempts"
     };
 }
 
@@ -47,6 +47,7 @@ struct ImportRecord {
     started_at: Option<Ts>,
     finished_at: Option<Ts>,
     undo: Option<String>,
+    attempts: i64,
 }
 
 impl TryFrom<ImportRecord> for ImportJob {
@@ -78,6 +79,7 @@ impl TryFrom<ImportRecord> for ImportJob {
             finished_at: r.finished_at.map(|t| t.0),
             next_row: r.next_row,
             undo: r.undo.and_then(|u| serde_json::from_str(&u).ok()),
+            attempts: r.attempts,
         })
     }
 }
@@ -93,7 +95,7 @@ impl SqlStore {
                 "INSERT INTO import_jobs (",
                 import_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                 $20, $21, $22, $23, $24)"
+                 $20, $21, $22, $23, $24, $25)"
             ))
             .bind(job.tenant_id.as_uuid())
             .bind(job.id)
@@ -119,6 +121,7 @@ impl SqlStore {
             .bind(job.started_at.map(Ts))
             .bind(job.finished_at.map(Ts))
             .bind(job.undo.as_ref().map(json_text))
+            .bind(job.attempts)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -262,7 +265,7 @@ impl SqlStore {
         let claimed = in_transaction!(self, |tx| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
-                 started_at = COALESCE(started_at, $2) \
+                 started_at = COALESCE(started_at, $2), attempts = attempts + 1 \
                  WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
                  AND (tenant_id, id) = (SELECT tenant_id, id FROM import_jobs \
                      WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
@@ -281,6 +284,30 @@ impl SqlStore {
             .map_err(db_error)?
         });
         claimed.map(ImportJob::try_from).transpose()
+    }
+
+    pub(crate) async fn abandon_stale_upload_rows(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
+        let abandoned = in_transaction!(self, |tx| {
+            sqlx::query(
+                "DELETE FROM import_files WHERE (tenant_id, job_id) IN \
+                 (SELECT tenant_id, id FROM import_jobs WHERE status = 'receiving' AND created_at < $1)",
+            )
+            .bind(Ts(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            sqlx::query(
+                "UPDATE import_jobs SET status = 'failed', failure = 'the upload never completed', finished_at = $2 \
+                 WHERE status = 'receiving' AND created_at < $1",
+            )
+            .bind(Ts(before))
+            .bind(Ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+        });
+        Ok(abandoned)
     }
 
     pub(crate) async fn set_import_headers_row(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {

@@ -437,6 +437,10 @@ impl Store for SqlStore {
         self.claim_import_job_row(worker, now, until, only).await
     }
 
+    async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
+        self.abandon_stale_upload_rows(before, now).await
+    }
+
     async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
         self.set_import_headers_row(tenant, job, headers).await
     }

@@ -19,6 +19,7 @@ CREATE TABLE import_jobs (
     unchanged   bigint NOT NULL,
     failed      bigint NOT NULL,
     next_row    bigint NOT NULL,
+    attempts    bigint NOT NULL DEFAULT 0,
     failure     text,
     created_at  timestamptz NOT NULL,
     created_by  uuid,

@@ -20,6 +20,7 @@ CREATE TABLE import_jobs (
     unchanged   INTEGER NOT NULL,
     failed      INTEGER NOT NULL,
     next_row    INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
     failure     TEXT,
     created_at  TEXT NOT NULL,
     created_by  BLOB,
