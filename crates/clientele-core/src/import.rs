@@ -315,7 +315,7 @@ impl Mapping {
         let mut second_phone = None;
         for (cell, target) in cells.iter().zip(&self.targets) {
             let Some(Target::Field(field)) = target else { continue };
-            let value = cell.trim();
+            let value = unneutralise(cell.trim());
             if value.is_empty() {
                 continue;
             }
@@ -344,6 +344,15 @@ impl Mapping {
             insert(&mut object, "phone", Value::String(phone));
         }
         if errors.is_empty() { Ok(Value::Object(object)) } else { Err(errors) }
+    }
+}
+
+/// A cell as our exports wrote it: a leading `'` before `=`, `+`, `-` or `@` was added so that
+/// spreadsheets would not run it as a formula, and is taken off again.
+fn unneutralise(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => value,
     }
 }
 
@@ -664,6 +673,11 @@ mod tests {
         );
         let Err(errors) = row(&["A", "B", "", "", "", "", "maybe", ""]) else { panic!("vip=maybe was accepted") };
         assert_eq!(errors[0].field, "vip");
+        // Cells our export neutralised come back as they were; a plain apostrophe stays.
+        assert_eq!(
+            row(&["'=A", "O'Brien", "'+39 333 1234567", "", "", "", "", "'tis"]),
+            Ok(json!({"first_name": "=A", "last_name": "O'Brien", "phone": "+39 333 1234567", "notes": ["'tis"]}))
+        );
     }
 
     #[test]

@@ -219,6 +219,33 @@ http_test! {
         }
     }
 
+    async fn our_own_export_imports_back_unchanged(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        app.post("/api/v1/customers", &admin, json!({
+            "first_name": "Nicolò", "last_name": "Rossi", "email": "nicolo@example.com", "phone": "333 123 4567",
+            "external_ref": "-7", "address": {"line1": "Via Roma 1", "city": "Roma", "country": "IT"},
+            "driver_license": {"number": "U1234567A", "issued_on": "2015-01-01", "expires_on": "2035-01-01"}
+        })).await.expect(201);
+        app.post("/api/v1/customers", &admin, json!({"kind": "partner", "company_name": "=Agenzia", "email": "a@example.com"}))
+            .await
+            .expect(201);
+        for format in ["csv", "excel"] {
+            let exported = app
+                .request(Method::GET, &format!("/api/v1/exports/customers.csv?format={format}"), &admin)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec();
+            let job = import(app, &admin, "mode=upsert", exported).await;
+            assert_eq!(counts(&job), [2, 0, 0, 2, 0], "{format}: {job}");
+            assert_eq!(job["unmapped_columns"], json!([]), "{format}: every column of our export is known");
+        }
+    }
+
     async fn a_dry_run_reports_and_writes_nothing(app: &TestApp) {
         let tenant = app.tenant().await;
         let admin = app.user(tenant, "admin").await;
