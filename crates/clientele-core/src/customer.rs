@@ -465,7 +465,7 @@ pub struct CustomerInput {
 }
 
 /// Address as sent by clients.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     /// Street and number.
@@ -483,7 +483,7 @@ pub struct AddressInput {
 }
 
 /// Birth place as sent by clients.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BirthPlaceInput {
     /// City.
@@ -495,7 +495,7 @@ pub struct BirthPlaceInput {
 }
 
 /// Driving licence as sent by clients.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DriverLicenseInput {
     /// Licence number.
@@ -513,7 +513,7 @@ pub struct DriverLicenseInput {
 }
 
 /// Identity document as sent by clients.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdDocumentInput {
     /// Document type.

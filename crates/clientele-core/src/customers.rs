@@ -494,13 +494,7 @@ impl App {
             let complete = match documents {
                 "complete" => true,
                 "incomplete" => false,
-                _ => {
-                    return Err(Error::InvalidQuery(vec![crate::FieldError::new(
-                        "documents",
-                        FieldCode::Invalid,
-                        "must be complete or incomplete",
-                    )]));
-                }
+                _ => return Err(Error::invalid_query("documents", "must be complete or incomplete")),
             };
             let required = self.tenant(grant.tenant_id).await?.required_documents;
             query.documents = Some(DocumentsFilter { complete, required, today: Timestamp::now().date() });
@@ -890,7 +884,7 @@ pub(crate) fn parse_paging(limit: Option<&str>, cursor: Option<&str>) -> Result<
     Ok(Paging { after: cursor.map(decode_cursor).transpose()?, limit })
 }
 
-fn parse_limit(errors: &mut FieldErrors, limit: Option<&str>) -> u32 {
+pub(crate) fn parse_limit(errors: &mut FieldErrors, limit: Option<&str>) -> u32 {
     match limit.map(str::parse::<u32>) {
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),

@@ -14,10 +14,10 @@ use crate::access::{Capability, CustomerScope, Grant};
 use crate::audit::{AuditAction, AuditEntry, ChainBreak, Outcome};
 use crate::auth::{Actor, Principal};
 use crate::customer::{Customer, CustomerView};
-use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, instant, next_cursor};
+use crate::customers::{Page, decode_cursor, instant, next_cursor, parse_limit};
 use crate::document::{
-    Document, DocumentFile, DocumentMetaInput, DocumentsStatus, RequiredDocuments, RequiredDocumentsInput,
-    RequiredDocumentsView, check_file, clean_file_name,
+    Document, DocumentFile, DocumentMetaInput, RequiredDocuments, RequiredDocumentsInput, RequiredDocumentsView,
+    check_file, clean_file_name,
 };
 use crate::error::{Error, ErrorCode, FieldCode, Result};
 use crate::ids::{AuditId, CustomerId, TenantId};
@@ -217,12 +217,6 @@ impl App {
         self.store().record(&[attempt.entry(Outcome::Denied, clean_reason(&reason))], &[]).await
     }
 
-    /// The customer a document request is about, if it exists in the tenant and the grant sees
-    /// it (drivers: on a confirmed or active order assigned to them).
-    async fn document_customer(&self, grant: &Grant, id: CustomerId) -> Result<Customer> {
-        self.visible_customer(grant, id).await
-    }
-
     /// Uploads a document for a customer (admins and operators).
     pub async fn upload_document(&self, actor: &Actor, customer_id: CustomerId, upload: Upload) -> Result<Document> {
         let vault = self.vault()?.clone();
@@ -237,7 +231,7 @@ impl App {
             customer: Some(customer_id),
         };
         self.attempt(&mut attempt, async |app, grant, attempt| {
-            let customer = app.document_customer(&grant, customer_id).await?;
+            let customer = app.visible_customer(&grant, customer_id).await?;
             if customer.deleted_at.is_some() {
                 return Err(Error::conflict(ErrorCode::CustomerDeleted, "the customer is deleted; restore it first"));
             }
@@ -309,7 +303,7 @@ impl App {
             customer: Some(customer_id),
         };
         self.attempt(&mut attempt, async |app, grant, attempt| {
-            app.document_customer(&grant, customer_id).await?;
+            app.visible_customer(&grant, customer_id).await?;
             let with_deleted = include_deleted && grant.scope == CustomerScope::All;
             let documents = app.store().list_documents(tenant, customer_id, with_deleted).await?;
             app.store().record(&[attempt.allowed(grant.role)], &[]).await?;
@@ -408,7 +402,7 @@ impl App {
         let document = self.store().get_document(grant.tenant_id, id).await?;
         let document = document.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound("document"))?;
         attempt.customer = Some(document.customer_id);
-        self.document_customer(grant, document.customer_id).await.map_err(|e| match e {
+        self.visible_customer(grant, document.customer_id).await.map_err(|e| match e {
             Error::NotFound(_) => Error::NotFound("document"),
             other => other,
         })?;
@@ -476,46 +470,36 @@ impl App {
         views.pop().ok_or_else(|| Error::internal("a view of one customer is one view"))
     }
 
-    /// A customer's documents status (for the order form).
-    pub(crate) async fn documents_status(&self, customer: &Customer) -> Result<DocumentsStatus> {
-        self.view(customer.clone()).await?.documents.ok_or_else(|| Error::internal("a view without documents"))
-    }
-
     /// Audit entries, newest first: a tenant's admins read their tenant's log, platform admins
     /// any tenant's (naming it).
     pub async fn audit_log(&self, actor: &Actor, params: &AuditParams) -> Result<Page<AuditEntry>> {
         let uuid = |field: &str, value: &Option<String>| -> Result<Option<Uuid>> {
             value
                 .as_deref()
-                .map(|v| Uuid::parse_str(v.trim()).map_err(|_| query_error(field, "must be a UUID")))
+                .map(|v| Uuid::parse_str(v.trim()).map_err(|_| Error::invalid_query(field, "must be a UUID")))
                 .transpose()
         };
         let tenant = match *actor.principal() {
             Principal::PlatformAdmin(_) => {
-                let tenant = uuid("tenant_id", &params.tenant_id)?
-                    .ok_or_else(|| query_error("tenant_id", "platform admins name the tenant whose log to read"))?;
+                let tenant = uuid("tenant_id", &params.tenant_id)?.ok_or_else(|| {
+                    Error::invalid_query("tenant_id", "platform admins name the tenant whose log to read")
+                })?;
                 self.tenant(TenantId::from_uuid(tenant)).await?.id
             }
             _ => {
                 let grant = actor.require(Capability::ReadAudit)?;
                 if params.tenant_id.is_some() {
-                    return Err(query_error("tenant_id", "only platform admins choose the tenant"));
+                    return Err(Error::invalid_query("tenant_id", "only platform admins choose the tenant"));
                 }
                 grant.tenant_id
             }
         };
-        let limit = match params.limit.as_deref() {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.trim().parse::<u32>() {
-                Ok(0) | Err(_) => return Err(query_error("limit", "must be a whole number from 1 to 200")),
-                Ok(n) => n.min(MAX_LIMIT),
-            },
-        };
         let action = params.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
         if action.is_some_and(|a| a.len() > 64 || a.chars().any(char::is_control)) {
-            return Err(query_error("action", "must be an action name such as document.downloaded"));
+            return Err(Error::invalid_query("action", "must be an action name such as document.downloaded"));
         }
         let mut errors = crate::error::FieldErrors::new();
+        let limit = parse_limit(&mut errors, params.limit.as_deref());
         let from = params.from.as_deref().and_then(|v| instant(&mut errors, "from", v, false));
         let before = params.to.as_deref().and_then(|v| instant(&mut errors, "to", v, true));
         if !errors.is_empty() {
@@ -611,8 +595,4 @@ fn document_grant(actor: &Actor, access: Access) -> Result<Grant> {
 /// characters (field names in it come from the client).
 fn clean_reason(reason: &str) -> String {
     reason.chars().filter(|c| !c.is_control()).take(300).collect()
-}
-
-fn query_error(field: &str, message: &str) -> Error {
-    Error::InvalidQuery(vec![crate::FieldError::new(field, FieldCode::Invalid, message)])
 }

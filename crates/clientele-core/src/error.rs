@@ -248,6 +248,11 @@ impl Error {
         Self::Internal(context.to_string())
     }
 
+    /// One invalid query parameter (`400 invalid_query`).
+    pub fn invalid_query(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidQuery(vec![FieldError::new(field, FieldCode::Invalid, message)])
+    }
+
     /// One invalid field.
     pub fn invalid(field: impl Into<String>, code: FieldCode, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(field, code, message)])

@@ -15,7 +15,7 @@ use crate::blacklist::{BlacklistEntry, BlacklistStatus};
 use crate::customer::{Customer, CustomerView, Note};
 use crate::customers::ListParams;
 use crate::document::Document;
-use crate::error::{Error, FieldCode, Result};
+use crate::error::{Error, Result};
 use crate::ids::{CustomerId, TenantId};
 use crate::order::Order;
 use crate::store::{AuditQuery, CustomerQuery};
@@ -127,7 +127,7 @@ impl App {
         let excel = match params.format.as_deref().map(str::trim) {
             None | Some("" | "csv") => false,
             Some("excel") => true,
-            Some(_) => return Err(query_error("format", "must be csv or excel")),
+            Some(_) => return Err(Error::invalid_query("format", "must be csv or excel")),
         };
         let list = ListParams {
             kind: params.kind.clone(),
@@ -278,21 +278,17 @@ fn parse_columns(text: Option<&str>) -> Result<Vec<usize>> {
             Some(_) => {}
             None => {
                 let shown: String = name.chars().take(60).collect();
-                return Err(query_error(
+                return Err(Error::invalid_query(
                     "columns",
-                    &format!("unknown column {shown:?}; known: {}", COLUMNS.join(", ")),
+                    format!("unknown column {shown:?}; known: {}", COLUMNS.join(", ")),
                 ));
             }
         }
     }
     if columns.is_empty() {
-        return Err(query_error("columns", "name at least one column"));
+        return Err(Error::invalid_query("columns", "name at least one column"));
     }
     Ok(columns)
-}
-
-fn query_error(field: &str, message: &str) -> Error {
-    Error::InvalidQuery(vec![crate::FieldError::new(field, FieldCode::Invalid, message)])
 }
 
 /// A cell a spreadsheet would evaluate (`=`, `+`, `-`, `@`, or a tab or carriage return first)

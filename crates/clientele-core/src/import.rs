@@ -58,24 +58,6 @@ pub const FIELDS: [&str; 35] = [
 /// The columns an import's `errors.csv` puts before the rows' own cells.
 pub const ERROR_COLUMNS: [&str; 4] = ["import_row", "import_field", "import_code", "import_message"];
 
-/// Columns of our own export that describe the record rather than the person, and the
-/// explaining columns of an `errors.csv` (so that the fixed file imports cleanly).
-const READ_ONLY: [&str; 13] = [
-    "id",
-    "phone_status",
-    "blacklist",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "deleted_at",
-    "version",
-    "deleted",
-    "import_row",
-    "import_field",
-    "import_code",
-    "import_message",
-];
-
 /// Other names for fields, as other systems' exports write them, folded (lower case, letters
 /// and digits only).
 const ALIASES: &[(&str, &[&str])] = &[
@@ -238,7 +220,9 @@ pub fn map_header(header: &str) -> Option<Target> {
     if let Some(field) = FIELDS.iter().find(|f| f.eq_ignore_ascii_case(trimmed)) {
         return Some(Target::Field(field));
     }
-    if READ_ONLY.iter().any(|f| f.eq_ignore_ascii_case(trimmed)) {
+    // The other columns of our own export describe the record, not the person (`id`,
+    // `created_at`, ...); the explaining columns of an `errors.csv` are ours too.
+    if crate::export::COLUMNS.iter().chain(&ERROR_COLUMNS).any(|f| f.eq_ignore_ascii_case(trimmed)) {
         return Some(Target::ReadOnly);
     }
     let folded = fold(trimmed);
@@ -532,23 +516,29 @@ impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
     }
 }
 
-/// A CSV reader over decoded text, tolerant of ragged rows (they are judged row by row).
-pub fn reader(decoded: &Decoded) -> csv::Reader<&[u8]> {
+/// The records of a file of `format`, streamed from `source` (UTF-16 read as UTF-8), tolerant
+/// of ragged rows: they are judged row by row ([`fit`]). Turn each into text with
+/// [`record_text`].
+pub fn records<R: std::io::Read + Send + 'static>(
+    source: R,
+    format: Format,
+) -> csv::ByteRecordsIntoIter<Box<dyn std::io::Read + Send>> {
+    let source: Box<dyn std::io::Read + Send> = match format.encoding {
+        "utf-16le" => Box::new(Utf16Reader::new(source, false)),
+        "utf-16be" => Box::new(Utf16Reader::new(source, true)),
+        _ => Box::new(source),
+    };
     csv::ReaderBuilder::new()
-        .delimiter(decoded.delimiter)
+        .delimiter(format.delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(decoded.text.as_bytes())
+        .buffer_capacity(256 * 1024)
+        .from_reader(source)
+        .into_byte_records()
 }
 
-/// The cells of a record, with trailing empty cells beyond `width` dropped; `Err` names a row
-/// with a different number of cells.
-pub fn cells(record: &csv::StringRecord, width: usize) -> std::result::Result<Vec<String>, FieldError> {
-    fit(record.iter().map(str::to_owned).collect(), width)
-}
-
-/// `cells` with trailing empty cells beyond `width` dropped and short rows padded; `Err` names a
-/// row with more cells than the header.
+/// A row's cells with trailing empty cells beyond `width` dropped and short rows padded; `Err`
+/// names a row with more cells than the header.
 pub fn fit(mut cells: Vec<String>, width: usize) -> std::result::Result<Vec<String>, FieldError> {
     while cells.len() > width && cells.last().is_some_and(|c| c.trim().is_empty()) {
         cells.pop();
@@ -699,31 +689,40 @@ mod tests {
         assert!(decode(b"%PDF-1.7\n\x00\x01\x02binary").is_err());
     }
 
+    /// A file's records as the import job reads them.
+    fn read(bytes: &'static [u8]) -> (Format, Vec<csv::ByteRecord>) {
+        let format = sniff(bytes).unwrap_or_else(|e| panic!("{e}"));
+        (format, records(bytes, format).map(|r| r.unwrap_or_default()).collect())
+    }
+
+    /// The cells of a record as the import job judges them.
+    fn cells(format: Format, record: &csv::ByteRecord, width: usize) -> std::result::Result<Vec<String>, FieldError> {
+        fit(record_text(record, format), width)
+    }
+
     #[test]
     fn ragged_rows_are_judged_and_trailing_empty_cells_forgiven() {
-        let decoded =
-            decode(b"a,b\n1,2,,\n1,2,3\n1\n\n\"multi\nline\",\"say \"\"hi\"\"\"\n").unwrap_or_else(|e| panic!("{e}"));
-        let records: Vec<csv::StringRecord> = reader(&decoded).records().map(|r| r.unwrap_or_default()).collect();
+        let (format, records) = read(b"a,b\n1,2,,\n1,2,3\n1\n\n\"multi\nline\",\"say \"\"hi\"\"\"\n");
         assert_eq!(records.len(), 5, "the blank line is skipped");
-        assert_eq!(cells(&records[1], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), "2".to_owned()]));
-        assert!(cells(&records[2], 2).is_err());
-        assert_eq!(cells(&records[3], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), String::new()]));
+        assert_eq!(cells(format, &records[1], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), "2".to_owned()]));
+        assert!(cells(format, &records[2], 2).is_err());
+        assert_eq!(cells(format, &records[3], 2).map_err(|e| e.field), Ok(vec!["1".to_owned(), String::new()]));
         assert_eq!(
-            cells(&records[4], 2).map_err(|e| e.field),
+            cells(format, &records[4], 2).map_err(|e| e.field),
             Ok(vec!["multi\nline".to_owned(), "say \"hi\"".to_owned()])
         );
     }
 
     /// Everything the importer does with a file short of the database: never a panic.
     fn read_everything(bytes: &[u8]) {
-        let Ok(decoded) = decode(bytes) else { return };
-        let mut records = reader(&decoded).into_records();
+        let Ok(format) = sniff(bytes) else { return };
+        let mut records = records(std::io::Cursor::new(bytes.to_vec()), format);
         let Some(Ok(header)) = records.next() else { return };
-        let headers: Vec<String> = header.iter().map(str::to_owned).collect();
+        let headers = record_text(&header, format);
         let Ok(mapping) = Mapping::new(headers.clone(), &Map::new()) else { return };
         let _ = mapping.unmapped();
         for record in records.flatten() {
-            if let Ok(cells) = cells(&record, headers.len())
+            if let Ok(cells) = fit(record_text(&record, format), headers.len())
                 && let Ok(value) = mapping.row(&cells)
             {
                 let _ = crate::json::from_value::<crate::customer::CustomerInput>(value);
@@ -786,10 +785,9 @@ mod tests {
 
     #[test]
     fn the_valid_file_reads_whole() {
-        let decoded = decode(VALID.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let records: Vec<csv::StringRecord> = reader(&decoded).records().map(|r| r.unwrap_or_default()).collect();
+        let (format, records) = read(VALID.as_bytes());
         assert_eq!(records.len(), 3);
-        assert_eq!(&records[1][7], "multi\r\nline \"note\"");
+        assert_eq!(record_text(&records[1], format)[7], "multi\r\nline \"note\"");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::access::Capability;
 use crate::audit::{AuditAction, AuditEntry};
 use crate::auth::{Actor, Member, Origin, Principal};
 use crate::customer::CustomerInput;
-use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor};
+use crate::customers::{Page, decode_cursor, next_cursor, parse_limit};
 use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
 use crate::import::{Mapping, fit};
@@ -351,6 +351,30 @@ impl App {
         self.store().add_import_chunk(job.tenant_id, job.id, chunk, bytes).await
     }
 
+    /// Stores a receiving job's whole file from `file`, piece by piece, and queues the job (the
+    /// command line and the benchmark; the HTTP upload stores pieces as they arrive).
+    pub async fn upload_import_file(&self, job: &mut ImportJob, mut file: impl std::io::Read) -> Result<()> {
+        let mut buffer = vec![0u8; CHUNK_BYTES];
+        let (mut piece, mut size) = (0i64, 0i64);
+        loop {
+            let mut filled = 0;
+            while filled < CHUNK_BYTES {
+                match file.read(&mut buffer[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) => return Err(Error::internal(format!("reading the import file: {e}"))),
+                }
+            }
+            if filled == 0 {
+                break;
+            }
+            self.add_import_chunk(job, piece, &buffer[..filled]).await?;
+            piece += 1;
+            size += filled as i64;
+        }
+        self.finish_import_upload(job, size).await
+    }
+
     /// Queues a job whose file has arrived (`size` bytes), for a worker to run.
     pub async fn finish_import_upload(&self, job: &mut ImportJob, size: i64) -> Result<()> {
         job.file_size = size;
@@ -378,19 +402,11 @@ impl App {
     /// The tenant's jobs, newest first (admins).
     pub async fn import_jobs(&self, actor: &Actor, params: &ImportListParams) -> Result<Page<ImportJob>> {
         let grant = actor.require(Capability::BulkExport)?;
-        let limit = match params.limit.as_deref() {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.trim().parse::<u32>() {
-                Ok(0) | Err(_) => {
-                    return Err(Error::InvalidQuery(vec![FieldError::new(
-                        "limit",
-                        FieldCode::Invalid,
-                        "must be a whole number from 1 to 200",
-                    )]));
-                }
-                Ok(n) => n.min(MAX_LIMIT),
-            },
-        };
+        let mut errors = crate::error::FieldErrors::new();
+        let limit = parse_limit(&mut errors, params.limit.as_deref());
+        if !errors.is_empty() {
+            return Err(Error::InvalidQuery(errors.into_vec()));
+        }
         let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
         let mut items = self.store().list_import_jobs(grant.tenant_id, after, limit + 1).await?;
         let next_cursor = next_cursor(&mut items, limit as usize, |j| j.id);
@@ -601,23 +617,12 @@ impl App {
         };
         drop(prefix);
         let file = std::fs::File::open(&spool.0).map_err(io)?;
-        let source: Box<dyn std::io::Read + Send> = match format.encoding {
-            "utf-16le" => Box::new(crate::import::Utf16Reader::new(file, false)),
-            "utf-16be" => Box::new(crate::import::Utf16Reader::new(file, true)),
-            _ => Box::new(file),
-        };
         job.encoding = Some(format.encoding.to_owned());
         job.delimiter = Some(match format.delimiter {
             b'\t' => "tab".to_owned(),
             other => char::from(other).to_string(),
         });
-        let mut records = csv::ReaderBuilder::new()
-            .delimiter(format.delimiter)
-            .flexible(true)
-            .has_headers(false)
-            .buffer_capacity(256 * 1024)
-            .from_reader(source)
-            .into_byte_records();
+        let mut records = crate::import::records(file, format);
         let headers: Vec<String> = match records.next() {
             Some(Ok(header)) => {
                 let mut headers = crate::import::record_text(&header, format);
@@ -780,29 +785,31 @@ impl App {
         }
         let last_row = rows.last().map_or(job.next_row, |line| line.row);
         let mut failures: Vec<ImportRowError> = Vec::new();
-        let mut candidates: Vec<(i64, Vec<String>, CustomerInput)> = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         for Line { row, cells, problem } in rows {
             job.rows_read += 1;
             if let Some(problem) = problem {
                 failures.push(ImportRowError { row, cells, errors: vec![problem] });
                 continue;
             }
-            let input = mapping.row(&cells).and_then(|value| {
-                crate::json::from_value::<CustomerInput>(value).map_err(|e| match e {
+            let parsed = mapping.row(&cells).and_then(|value| {
+                // An upsert applies the row's own fields as a merge patch: keep them.
+                let patch = (job.mode == ImportMode::Upsert).then(|| value.clone());
+                crate::json::from_value::<CustomerInput>(value).map(|input| (input, patch)).map_err(|e| match e {
                     Error::Invalid(errors) => errors,
                     other => vec![FieldError::new("row", FieldCode::Invalid, other.to_string())],
                 })
             });
-            match input {
-                Ok(input) => candidates.push((row, cells, input)),
+            match parsed {
+                Ok((input, patch)) => candidates.push(Candidate { row, cells, input, patch }),
                 Err(errors) => failures.push(ImportRowError { row, cells, errors }),
             }
         }
         // Matches against the tenant's customers, by external_ref and email.
-        let refs: Vec<String> = candidates.iter().filter_map(|(_, _, i)| key(&i.external_ref)).collect();
+        let refs: Vec<String> = candidates.iter().filter_map(|c| key(&c.input.external_ref)).collect();
         let emails: Vec<String> = candidates
             .iter()
-            .filter_map(|(_, _, i)| i.email.as_deref().and_then(|e| Email::parse(e).ok()))
+            .filter_map(|c| c.input.email.as_deref().and_then(|e| Email::parse(e).ok()))
             .map(|e| e.as_str().to_owned())
             .collect();
         let by_ref: HashMap<String, CustomerId> =
@@ -812,8 +819,8 @@ impl App {
             by_email.entry(email).or_default().push(id);
         }
         let mut creates: Vec<(i64, Vec<String>, CustomerInput)> = Vec::new();
-        let mut updates: Vec<(i64, Vec<String>, CustomerId, CustomerInput)> = Vec::new();
-        for (row, cells, input) in candidates {
+        let mut updates: Vec<(i64, Vec<String>, CustomerId, Value)> = Vec::new();
+        for Candidate { row, cells, input, patch } in candidates {
             if let Some(problem) = seen.duplicate(&input, row) {
                 failures.push(ImportRowError { row, cells, errors: vec![problem] });
                 continue;
@@ -845,7 +852,7 @@ impl App {
                 continue;
             }
             match (job.mode, matched) {
-                (ImportMode::Upsert, Some(id)) => updates.push((row, cells, id, input)),
+                (ImportMode::Upsert, Some(id)) => updates.push((row, cells, id, patch.unwrap_or_default())),
                 (ImportMode::Upsert, None) if by_mail.len() > 1 && by_ref.is_none() => {
                     let problem = FieldError::new(
                         "email",
@@ -914,8 +921,8 @@ impl App {
                 let (row, cells) = fresh_rows[index].clone();
                 failures.push(ImportRowError { row, cells, errors: row_errors(error) });
             }
-            for (row, cells, id, input) in updates {
-                match self.import_update(actor, id, input).await {
+            for (row, cells, id, patch) in updates {
+                match self.import_update(actor, id, patch).await {
                     Ok(true) => job.updated += 1,
                     Ok(false) => job.unchanged += 1,
                     Err(error) => failures.push(ImportRowError { row, cells, errors: row_errors(error) }),
@@ -930,8 +937,10 @@ impl App {
         self.keep_lease(job, worker).await
     }
 
-    /// Applies a row to an existing customer as a merge patch; whether anything changed.
-    async fn import_update(&self, actor: &Actor, id: CustomerId, input: CustomerInput) -> Result<bool> {
+    /// Applies a row's fields to an existing customer as a merge patch; whether anything changed.
+    /// Not VIP, kind or notes: those are decisions, not data. (A row has no nulls: empty cells
+    /// are left out, so the fields the file leaves empty are kept.)
+    async fn import_update(&self, actor: &Actor, id: CustomerId, mut patch: Value) -> Result<bool> {
         let grant = actor.require(Capability::UpdateCustomer)?;
         let before = self.store().get_customer(grant.tenant_id, id).await?.ok_or(Error::NotFound("customer"))?;
         if before.deleted_at.is_some() {
@@ -940,63 +949,13 @@ impl App {
                 format!("customer {id} is deleted; restore it first"),
             ));
         }
-        let mut patch = serde_json::to_value(ImportPatch::from(input)).map_err(Error::internal)?;
-        strip_nulls(&mut patch);
+        if let Value::Object(fields) = &mut patch {
+            for decision in ["vip", "kind", "notes"] {
+                fields.remove(decision);
+            }
+        }
         let saved = self.update_customer(actor, id, patch, None).await?;
         Ok(saved.view.customer.version != before.version)
-    }
-}
-
-/// What an import row may change on an existing customer (not VIP, kind or notes: those are
-/// decisions, not data).
-#[derive(Debug, Serialize)]
-struct ImportPatch {
-    first_name: Option<String>,
-    last_name: Option<String>,
-    company_name: Option<String>,
-    vat_number: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    birth_date: Option<String>,
-    birth_place: Option<crate::customer::BirthPlaceInput>,
-    citizenship: Option<String>,
-    tax_code: Option<String>,
-    address: Option<crate::customer::AddressInput>,
-    language: Option<String>,
-    driver_license: Option<crate::customer::DriverLicenseInput>,
-    id_document: Option<crate::customer::IdDocumentInput>,
-    external_ref: Option<String>,
-}
-
-impl From<CustomerInput> for ImportPatch {
-    fn from(i: CustomerInput) -> Self {
-        Self {
-            first_name: i.first_name,
-            last_name: i.last_name,
-            company_name: i.company_name,
-            vat_number: i.vat_number,
-            email: i.email,
-            phone: i.phone,
-            birth_date: i.birth_date,
-            birth_place: i.birth_place,
-            citizenship: i.citizenship,
-            tax_code: i.tax_code,
-            address: i.address,
-            language: i.language,
-            driver_license: i.driver_license,
-            id_document: i.id_document,
-            external_ref: i.external_ref,
-        }
-    }
-}
-
-/// Removes `null` members: in a merge patch they would clear fields the file left empty.
-fn strip_nulls(value: &mut Value) {
-    if let Value::Object(map) = value {
-        map.retain(|_, v| !v.is_null());
-        for v in map.values_mut() {
-            strip_nulls(v);
-        }
     }
 }
 
@@ -1023,6 +982,15 @@ impl Drop for Spool {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// A row that parsed: its cells, the API input they make, and (upserts) its fields as a patch.
+#[derive(Debug)]
+struct Candidate {
+    row: i64,
+    cells: Vec<String>,
+    input: CustomerInput,
+    patch: Option<Value>,
 }
 
 /// A data row as read: its number, its cells, and what made it unreadable, if anything.

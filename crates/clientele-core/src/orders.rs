@@ -340,11 +340,12 @@ impl App {
             return Err(Error::conflict(ErrorCode::CustomerDeleted, "the customer is deleted; restore it first"));
         }
         let today = Timestamp::now().date();
-        let documents = self.documents_status(&customer).await?;
         let warnings = license_warnings(customer.id, customer.data.driver_license.as_ref(), today, Timestamp::now())
             .into_iter()
             .collect();
-        Ok(OrderForm { customer: self.view(customer).await?, documents, warnings })
+        let customer = self.view(customer).await?;
+        let documents = customer.documents.clone().ok_or_else(|| Error::internal("a view without documents"))?;
+        Ok(OrderForm { customer, documents, warnings })
     }
 
     async fn visible_order(&self, grant: &Grant, id: Uuid) -> Result<Order> {

@@ -512,11 +512,11 @@ fn vault(config: &crate::config::DocumentsConfig) -> anyhow::Result<Option<Vault
 /// `import`: runs the job here (or watches another process run it), shows progress on a
 /// terminal, prints a summary line, and writes the refused rows next to the file.
 async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
-    use clientele_core::imports::{CHUNK_BYTES, ImportOptions, ImportStatus};
-    use std::io::{IsTerminal, Read, Write};
+    use clientele_core::imports::{ImportOptions, ImportStatus};
+    use std::io::{IsTerminal, Write};
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
-    let mut file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > app.max_import_bytes() {
         return Err(anyhow!("{} is larger than imports.max_file_mib", args.file.display()));
@@ -530,26 +530,7 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let actor = clientele_core::auth::Actor::command_line(args.tenant);
     let mut job = app.begin_import(&actor, &options).await.map_err(explain)?;
-    let mut buffer = vec![0u8; CHUNK_BYTES];
-    let mut pieces = 0i64;
-    let mut read_total = 0i64;
-    loop {
-        let mut filled = 0;
-        while filled < CHUNK_BYTES {
-            let n = file.read(&mut buffer[filled..]).context("reading the file")?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        if filled == 0 {
-            break;
-        }
-        app.add_import_chunk(&job, pieces, &buffer[..filled]).await.map_err(explain)?;
-        pieces += 1;
-        read_total += filled as i64;
-    }
-    app.finish_import_upload(&mut job, read_total).await.map_err(explain)?;
+    app.upload_import_file(&mut job, file).await.map_err(explain)?;
     let terminal = std::io::stderr().is_terminal();
     let worker = uuid::Uuid::new_v4();
     let job = loop {

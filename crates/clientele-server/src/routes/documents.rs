@@ -214,14 +214,7 @@ async fn list(
     let include_deleted = match params.include_deleted.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
-        Some(_) => {
-            return Err(Error::InvalidQuery(vec![clientele_core::FieldError::new(
-                "include_deleted",
-                clientele_core::FieldCode::Invalid,
-                "must be true or false",
-            )])
-            .into());
-        }
+        Some(_) => return Err(Error::invalid_query("include_deleted", "must be true or false").into()),
     };
     Ok(axum::Json(DocumentList { items: state.app.documents(&actor, id, include_deleted).await? }))
 }

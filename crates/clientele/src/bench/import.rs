@@ -15,11 +15,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clientele_core::auth::Actor;
-use clientele_core::imports::{CHUNK_BYTES, ImportOptions, ImportStatus};
+use clientele_core::imports::{ImportOptions, ImportStatus};
 use clientele_core::{App, AppConfig};
 use clientele_store::{SqlStore, StoreOptions};
 
-use super::{machine, report};
+use super::{core_error, machine, report};
 use crate::dataset::{Names, SplitMix64, customer};
 
 /// Options of `bench import`.
@@ -52,10 +52,10 @@ const HEADER: [&str; 14] = [
 
 /// Runs the benchmark and writes its section of the report.
 pub async fn run(options: &Options) -> anyhow::Result<()> {
-    let store = SqlStore::connect(&options.database_url, &StoreOptions::default()).await.map_err(error)?;
-    store.migrate().await.map_err(error)?;
+    let store = SqlStore::connect(&options.database_url, &StoreOptions::default()).await.map_err(core_error)?;
+    store.migrate().await.map_err(core_error)?;
     let store = Arc::new(store);
-    let app = App::new(store.clone(), AppConfig::default()).await.map_err(error)?;
+    let app = App::new(store.clone(), AppConfig::default()).await.map_err(core_error)?;
     let backend = clientele_core::store::Store::backend(&*store);
 
     let path = PathBuf::from("bench-import.csv");
@@ -64,39 +64,23 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
 
     eprintln!("baseline: the database's own loader");
     let started = Instant::now();
-    let raw = store.baseline_bulk_load(&path, b';', HEADER.len()).await.map_err(error)?;
+    let raw = store.baseline_bulk_load(&path, b';', HEADER.len()).await.map_err(core_error)?;
     let baseline_time = started.elapsed().as_secs_f64();
 
     eprintln!("importing through an import job");
     let tenant =
-        app.create_tenant(&format!("Import bench {}", uuid::Uuid::now_v7()), "IT", None).await.map_err(error)?.id;
+        app.create_tenant(&format!("Import bench {}", uuid::Uuid::now_v7()), "IT", None).await.map_err(core_error)?.id;
     let actor = Actor::command_line(tenant);
     let options_ = ImportOptions { file_name: Some("bench-import.csv".into()), ..ImportOptions::default() };
     let started = Instant::now();
-    let mut job = app.begin_import(&actor, &options_).await.map_err(error)?;
+    let mut job = app.begin_import(&actor, &options_).await.map_err(core_error)?;
     // Uploaded piece by piece, as the HTTP endpoint does: the file is never in memory whole.
-    let mut file = std::fs::File::open(&path).context("reading the file back")?;
-    let mut buffer = vec![0u8; CHUNK_BYTES];
-    let mut piece = 0i64;
-    loop {
-        let mut filled = 0;
-        while filled < CHUNK_BYTES {
-            match std::io::Read::read(&mut file, &mut buffer[filled..]).context("reading the file back")? {
-                0 => break,
-                n => filled += n,
-            }
-        }
-        if filled == 0 {
-            break;
-        }
-        app.add_import_chunk(&job, piece, &buffer[..filled]).await.map_err(error)?;
-        piece += 1;
-    }
-    app.finish_import_upload(&mut job, bytes as i64).await.map_err(error)?;
+    let file = std::fs::File::open(&path).context("reading the file back")?;
+    app.upload_import_file(&mut job, file).await.map_err(core_error)?;
     let worker = uuid::Uuid::new_v4();
     let job = loop {
-        app.run_import_job(tenant, job.id, worker).await.map_err(error)?;
-        let current = app.import_job(&actor, job.id).await.map_err(error)?;
+        app.run_import_job(tenant, job.id, worker).await.map_err(core_error)?;
+        let current = app.import_job(&actor, job.id).await.map_err(core_error)?;
         if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
             break current;
         }
@@ -110,9 +94,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
 
     eprintln!("exporting");
     let started = Instant::now();
-    let mut export = app.export_customers(&actor, &Default::default()).await.map_err(error)?;
+    let mut export = app.export_customers(&actor, &Default::default()).await.map_err(core_error)?;
     let mut exported_bytes = 0usize;
-    while let Some(chunk) = export.next_chunk().await.map_err(error)? {
+    while let Some(chunk) = export.next_chunk().await.map_err(core_error)? {
         exported_bytes += chunk.len();
     }
     let export_time = started.elapsed().as_secs_f64();
@@ -243,8 +227,4 @@ fn status_mib(key: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: f64 = status.lines().find_map(|l| l.strip_prefix(key))?.split_whitespace().next()?.parse().ok()?;
     Some(kib / 1024.0)
-}
-
-fn error(error: clientele_core::Error) -> anyhow::Error {
-    anyhow::anyhow!(error.to_string())
 }

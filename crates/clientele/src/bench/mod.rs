@@ -101,6 +101,11 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A domain error as the benchmarks report it.
+pub fn core_error(error: clientele_core::Error) -> anyhow::Error {
+    anyhow::anyhow!(error.to_string())
+}
+
 /// What machine and build the figures come from.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

@@ -22,7 +22,7 @@ use clientele_core::search::fold;
 use clientele_core::{App, AppConfig};
 use clientele_store::{SqlStore, StoreOptions};
 
-use super::{Percentiles, ServerProcess, machine, ms, report};
+use super::{Percentiles, ServerProcess, core_error, machine, ms, report};
 use crate::dataset::{Names, SplitMix64, customer};
 
 /// Options of `bench search`.
@@ -54,10 +54,10 @@ struct Tenants {
 
 /// Runs the benchmark and writes its section of the report.
 pub async fn run(options: &Options) -> anyhow::Result<()> {
-    let store = SqlStore::connect(&options.database_url, &StoreOptions::default()).await.map_err(anyhow_error)?;
-    store.migrate().await.map_err(anyhow_error)?;
+    let store = SqlStore::connect(&options.database_url, &StoreOptions::default()).await.map_err(core_error)?;
+    store.migrate().await.map_err(core_error)?;
     let store = Arc::new(store);
-    let app = App::new(store.clone(), AppConfig::default()).await.map_err(anyhow_error)?;
+    let app = App::new(store.clone(), AppConfig::default()).await.map_err(core_error)?;
     let backend = clientele_core::store::Store::backend(&*store);
 
     let load_started = Instant::now();
@@ -77,7 +77,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let token = app
         .issue_token(&TokenSubject::User(tenants.large, OPERATOR.into()), Duration::from_secs(4 * 3600))
         .await
-        .map_err(anyhow_error)?
+        .map_err(core_error)?
         .access_token;
     let http = reqwest::Client::builder().pool_max_idle_per_host(16).build()?;
     let mix = QueryMix::build(&samples, &http, &server.base, &token).await?;
@@ -101,10 +101,6 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn anyhow_error(error: clientele_core::Error) -> anyhow::Error {
-    anyhow::anyhow!(error.to_string())
-}
-
 fn tenant_plan(customers: usize) -> Vec<(String, usize, u64)> {
     let mut plan = vec![(format!("Bench large ({customers})"), customers, 1)];
     let medium = (customers / 20).max(1_000);
@@ -123,16 +119,16 @@ async fn ensure_dataset(app: &App, store: &SqlStore, customers: usize) -> anyhow
     let mut large = None;
     let mut loaded = 0;
     for (index, (name, count, seed)) in tenant_plan(customers).into_iter().enumerate() {
-        let tenant = match app.store().find_tenant_by_name(&name).await.map_err(anyhow_error)? {
+        let tenant = match app.store().find_tenant_by_name(&name).await.map_err(core_error)? {
             Some(existing) => {
-                let done = app.store().find_user_by_email(existing.id, &marker()).await.map_err(anyhow_error)?;
+                let done = app.store().find_user_by_email(existing.id, &marker()).await.map_err(core_error)?;
                 if done.is_none() {
                     bail!("an earlier load of {name:?} did not finish: use a fresh bench database");
                 }
                 existing.id
             }
             None => {
-                let tenant = app.create_tenant(&name, "IT", None).await.map_err(anyhow_error)?;
+                let tenant = app.create_tenant(&name, "IT", None).await.map_err(core_error)?;
                 let actor = Actor::command_line(tenant.id);
                 let mut rng = SplitMix64(seed);
                 let started = Instant::now();
@@ -141,13 +137,13 @@ async fn ensure_dataset(app: &App, store: &SqlStore, customers: usize) -> anyhow
                     batch.push(customer(&mut rng, &names, &[], i));
                     if batch.len() == CHUNK || i + 1 == count {
                         let outcome =
-                            app.create_customers(&actor, std::mem::take(&mut batch)).await.map_err(anyhow_error)?;
+                            app.create_customers(&actor, std::mem::take(&mut batch)).await.map_err(core_error)?;
                         if let Some((row, error)) = outcome.rejected.first() {
                             bail!("generated customer {row} was refused: {error}");
                         }
                         if loaded == 0 || i + 1 == count {
                             // Plans made for empty tables would slow the rest of the load down.
-                            store.refresh_statistics().await.map_err(anyhow_error)?;
+                            store.refresh_statistics().await.map_err(core_error)?;
                         }
                         loaded += outcome.created.len();
                         if index == 0 && (i + 1) % (count / 10).max(CHUNK) < CHUNK {
@@ -164,7 +160,7 @@ async fn ensure_dataset(app: &App, store: &SqlStore, customers: usize) -> anyhow
                         password: "bench-password".into(),
                         partner_id: None,
                     };
-                    app.create_user(user).await.map_err(anyhow_error)?;
+                    app.create_user(user).await.map_err(core_error)?;
                 }
                 tenant.id
             }
@@ -324,7 +320,7 @@ async fn measure_baseline(
             let q =
                 query.split('&').next().unwrap_or("").trim_start_matches("q=").replace("%20", " ").replace("%2B", "+");
             let start = Instant::now();
-            store.baseline_like_search(tenant, &q, 20).await.map_err(anyhow_error)?;
+            store.baseline_like_search(tenant, &q, 20).await.map_err(core_error)?;
             timings.push(start.elapsed());
         }
         all.extend(timings.iter().copied());
@@ -354,11 +350,11 @@ fn render(options: &Options, backend: &str, results: &[Level], baseline: &(Measu
     );
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let (c1, c8) = (&results[0], &results[1]);
-    for kind in KINDS {
-        let (a, b, l) = (c1.per_kind[kind], c8.per_kind[kind], baseline.0[kind]);
+    // One row: its label, then latencies at c=1 and c=8, the baseline, and how far below it.
+    let row = |label: &str, a: Percentiles, b: Percentiles, l: Percentiles, bold: &str| {
         let ratio = l.p95.as_secs_f64() / a.p95.as_secs_f64().max(1e-9);
-        out.push_str(&format!(
-            "| {kind} | {} | {} | {} | {} | {} | {} | {} | {ratio:.0}× |\n",
+        format!(
+            "| {label} | {} | {bold}{}{bold} | {} | {} | {bold}{}{bold} | {} | {} | {bold}{ratio:.0}×{bold} |\n",
             ms(a.p50),
             ms(a.p95),
             ms(a.p99),
@@ -366,20 +362,15 @@ fn render(options: &Options, backend: &str, results: &[Level], baseline: &(Measu
             ms(b.p95),
             ms(b.p99),
             ms(l.p95)
-        ));
+        )
+    };
+    for kind in KINDS {
+        out.push_str(&row(kind, c1.per_kind[kind], c8.per_kind[kind], baseline.0[kind], ""));
     }
-    let (a, b, l) = (c1.overall, c8.overall, baseline.1);
-    let ratio = l.p95.as_secs_f64() / a.p95.as_secs_f64().max(1e-9);
-    out.push_str(&format!(
-        "| **all** | {} | **{}** | {} | {} | **{}** | {} | {} | **{ratio:.0}×** |\n\n",
-        ms(a.p50),
-        ms(a.p95),
-        ms(a.p99),
-        ms(b.p50),
-        ms(b.p95),
-        ms(b.p99),
-        ms(l.p95)
-    ));
+    out.push_str(&row("**all**", c1.overall, c8.overall, baseline.1, "**"));
+    out.push('\n');
+    let (a, b) = (c1.overall, c8.overall);
+    let ratio = baseline.1.p95.as_secs_f64() / a.p95.as_secs_f64().max(1e-9);
     for level in results {
         let (rss, peak) = level.memory;
         out.push_str(&format!(
