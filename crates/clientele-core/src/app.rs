@@ -40,11 +40,14 @@ pub struct AppConfig {
     pub max_document_bytes: u64,
     /// The largest import file accepted, in bytes.
     pub max_import_bytes: u64,
-    /// How long an import worker holds a job without saving progress before another process
-    /// may resume it.
+    /// How long an import worker's lease on a job lasts: the worker renews it while it works,
+    /// and once it runs out (the worker's process died) another process resumes the job.
     pub import_lease: Duration,
     /// Import jobs one server process runs at once.
     pub import_workers: usize,
+    /// Crash tests only: how long each import batch holds its transaction open between its
+    /// writes. Zero (the default) in any real use.
+    pub import_crash_test_pause: Duration,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for AppConfig {
             .field("max_import_bytes", &self.max_import_bytes)
             .field("import_lease", &self.import_lease)
             .field("import_workers", &self.import_workers)
+            .field("import_crash_test_pause", &self.import_crash_test_pause)
             .finish()
     }
 }
@@ -77,6 +81,7 @@ impl Default for AppConfig {
             max_import_bytes: crate::imports::DEFAULT_MAX_IMPORT_BYTES,
             import_lease: crate::imports::DEFAULT_LEASE,
             import_workers: 2,
+            import_crash_test_pause: Duration::ZERO,
         }
     }
 }
@@ -90,8 +95,7 @@ pub(crate) struct ImportSettings {
     pub max_bytes: u64,
     pub lease: Duration,
     pub workers: usize,
-    /// Wakes this process's import worker when a job is queued here.
-    pub wake: Arc<tokio::sync::Notify>,
+    pub crash_test_pause: Duration,
 }
 
 /// Document storage, as the services use it.
@@ -183,7 +187,7 @@ impl App {
             max_bytes: config.max_import_bytes.max(1),
             lease: config.import_lease.max(Duration::from_secs(1)),
             workers: config.import_workers.clamp(1, 64),
-            wake: Arc::new(tokio::sync::Notify::new()),
+            crash_test_pause: config.import_crash_test_pause,
         };
         Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents, imports })
     }

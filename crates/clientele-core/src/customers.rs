@@ -58,6 +58,40 @@ pub struct BulkOutcome {
     pub globally_blacklisted: usize,
 }
 
+/// New customers, validated and ready to write, and the inputs refused.
+#[derive(Debug, Default)]
+pub(crate) struct PreparedCustomers {
+    /// Each customer with what is written with it, in input order.
+    pub prepared: Vec<(Customer, CustomerWrite)>,
+    /// The inputs refused, by index, with why.
+    pub rejected: Vec<(usize, Error)>,
+}
+
+/// An update, validated and ready to write.
+#[derive(Debug)]
+pub(crate) enum PreparedUpdate {
+    /// The patch changes nothing; `write` holds the global check's matches, if any, to record.
+    Unchanged {
+        /// The customer as it is.
+        current: Customer,
+        /// Audit entries and matches of the check.
+        write: CustomerWrite,
+        /// Whether the global check matched.
+        matched: bool,
+    },
+    /// The customer as it will be, written only if still at `expected_version`.
+    Changed {
+        /// The new state, with its new version.
+        updated: Customer,
+        /// The version it was made from.
+        expected_version: i64,
+        /// Audit entries and matches written with it.
+        write: CustomerWrite,
+        /// Whether the global check matched.
+        matched: bool,
+    },
+}
+
 /// A customer as the reader may see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -141,49 +175,42 @@ impl App {
         self.create_customers_with_ids(actor, inputs.into_iter().map(|i| (CustomerId::new(), i)).collect()).await
     }
 
-    /// [`App::create_customers`] with the ids chosen by the caller (imports choose ids that a
-    /// resumed job recognises).
-    pub(crate) async fn create_customers_with_ids(
+    /// [`App::create_customers`] with the ids chosen by the caller.
+    async fn create_customers_with_ids(
         &self,
         actor: &Actor,
         inputs: Vec<(CustomerId, CustomerInput)>,
     ) -> Result<BulkOutcome> {
         let grant = actor.require(Capability::CreateCustomer)?;
-        let rules = self.rules(grant.tenant_id).await?;
-        let mut outcome = BulkOutcome::default();
-        let mut batch = Vec::with_capacity(inputs.len());
-        let mut refs_in_batch = HashSet::new();
-        for (index, (id, input)) in inputs.into_iter().enumerate() {
-            match self.prepare_new_customer(actor, &grant, &rules, id, input, &mut refs_in_batch).await {
-                Ok((customer, write)) => {
-                    outcome.created.push(customer.id);
-                    outcome.globally_blacklisted += usize::from(!write.global_matches.is_empty());
-                    batch.push((customer, write));
-                }
-                Err(error) => outcome.rejected.push((index, error)),
-            }
-        }
-        self.store().insert_customers(grant.tenant_id, &batch).await?;
+        let PreparedCustomers { prepared, rejected } = self.prepare_new_customers(actor, inputs).await?;
+        let outcome = BulkOutcome {
+            created: prepared.iter().map(|(customer, _)| customer.id).collect(),
+            globally_blacklisted: prepared.iter().filter(|(_, write)| !write.global_matches.is_empty()).count(),
+            rejected,
+        };
+        self.store().insert_customers(grant.tenant_id, &prepared).await?;
         Ok(outcome)
     }
 
-    /// Validates new customers as [`App::create_customers_with_ids`] would, writing nothing (dry
-    /// runs): the refused ones, by index, with why.
-    pub(crate) async fn check_new_customers(
+    /// Validates new customers (with ids chosen by the caller: imports choose ids that a
+    /// resumed job recognises) exactly as [`App::create_customer`] validates one, and builds
+    /// each with what is written with it; writes nothing.
+    pub(crate) async fn prepare_new_customers(
         &self,
         actor: &Actor,
         inputs: Vec<(CustomerId, CustomerInput)>,
-    ) -> Result<Vec<(usize, Error)>> {
+    ) -> Result<PreparedCustomers> {
         let grant = actor.require(Capability::CreateCustomer)?;
         let rules = self.rules(grant.tenant_id).await?;
         let mut refs_in_batch = HashSet::new();
-        let mut rejected = Vec::new();
+        let mut outcome = PreparedCustomers { prepared: Vec::with_capacity(inputs.len()), rejected: Vec::new() };
         for (index, (id, input)) in inputs.into_iter().enumerate() {
-            if let Err(error) = self.prepare_new_customer(actor, &grant, &rules, id, input, &mut refs_in_batch).await {
-                rejected.push((index, error));
+            match self.prepare_new_customer(actor, &grant, &rules, id, input, &mut refs_in_batch).await {
+                Ok(prepared) => outcome.prepared.push(prepared),
+                Err(error) => outcome.rejected.push((index, error)),
             }
         }
-        Ok(rejected)
+        Ok(outcome)
     }
 
     /// Validates a new customer and builds it with everything written with it: first notes,
@@ -298,10 +325,38 @@ impl App {
         expected_version: Option<i64>,
     ) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::UpdateCustomer)?;
+        if !patch.is_object() {
+            return Err(Error::invalid("body", FieldCode::InvalidType, "must be a JSON object"));
+        }
+        let current = self.visible_customer(&grant, id).await?;
+        let (customer, matched) = match self.prepare_update(actor, &grant, current, patch, expected_version).await? {
+            PreparedUpdate::Unchanged { current, write, matched } => {
+                // Nothing to write but the check itself, which is always audited when it matches.
+                self.store().record(&write.audit, &write.global_matches).await?;
+                (current, matched)
+            }
+            PreparedUpdate::Changed { updated, expected_version, write, matched } => {
+                self.store().update_customer(&updated, expected_version, &write).await?;
+                (updated, matched)
+            }
+        };
+        let warnings = self.warnings(&grant, &customer, matched).await?;
+        Ok(SavedCustomer { view: self.view(customer).await?, warnings })
+    }
+
+    /// Validates a merge patch of `current` (which the grant may see) and builds what to write,
+    /// writing nothing: the update services and the import jobs share it.
+    pub(crate) async fn prepare_update(
+        &self,
+        actor: &Actor,
+        grant: &Grant,
+        current: Customer,
+        patch: Value,
+        expected_version: Option<i64>,
+    ) -> Result<PreparedUpdate> {
         let Value::Object(mut patch) = patch else {
             return Err(Error::invalid("body", FieldCode::InvalidType, "must be a JSON object"));
         };
-        let current = self.visible_customer(&grant, id).await?;
         if current.deleted_at.is_some() {
             return Err(Error::conflict(ErrorCode::CustomerDeleted, "the customer is deleted; restore it first"));
         }
@@ -345,7 +400,7 @@ impl App {
         if data.kind != current.data.kind {
             return Err(Error::invalid("kind", FieldCode::NotAllowed, "cannot change after creation"));
         }
-        self.check_references(&grant, &data, Some(&current)).await?;
+        self.check_references(grant, &data, Some(&current)).await?;
 
         let now = Timestamp::now();
         let hit = self.check_blacklist(grant.tenant_id, &current, &data, "customer_updated").await?;
@@ -373,10 +428,7 @@ impl App {
         }
         let unchanged = changes.as_object().is_some_and(|c| c.is_empty());
         if unchanged && matched == current.global_match_at.is_some() {
-            // Nothing to write but the check itself, which is always audited when it matches.
-            self.store().record(&write.audit, &write.global_matches).await?;
-            let warnings = self.warnings(&grant, &current, matched).await?;
-            return Ok(SavedCustomer { view: self.view(current).await?, warnings });
+            return Ok(PreparedUpdate::Unchanged { current, write, matched });
         }
         updated.version = current.version + 1;
         updated.updated_at = now;
@@ -387,9 +439,7 @@ impl App {
             let action = if vip { AuditAction::VipSet } else { AuditAction::VipCleared };
             write.audit.push(self.audit(actor, &updated, action));
         }
-        self.store().update_customer(&updated, current.version, &write).await?;
-        let warnings = self.warnings(&grant, &updated, matched).await?;
-        Ok(SavedCustomer { view: self.view(updated).await?, warnings })
+        Ok(PreparedUpdate::Changed { updated, expected_version: current.version, write, matched })
     }
 
     /// Soft-deletes a customer: it leaves lists and search but keeps its history. Deleting a

@@ -554,6 +554,105 @@ pub fn fit(mut cells: Vec<String>, width: usize) -> std::result::Result<Vec<Stri
     Ok(cells)
 }
 
+/// The longest row accepted (an unclosed quote can swallow the rest of a file).
+const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+/// A data row as read: its number (1 is the first row after the header), its cells fitted to
+/// the header's width, and what made it unreadable, if anything.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub(crate) row: i64,
+    pub(crate) cells: Vec<String>,
+    pub(crate) problem: Option<FieldError>,
+}
+
+impl Line {
+    /// The row's number.
+    pub fn row(&self) -> i64 {
+        self.row
+    }
+}
+
+/// A file's header and then its data rows, a batch at a time, from a reader the caller owns
+/// (it reads from it, so run it where blocking is allowed).
+pub struct LineReader {
+    records: csv::ByteRecordsIntoIter<Box<dyn std::io::Read + Send>>,
+    format: Format,
+    headers: Vec<String>,
+    row: i64,
+}
+
+impl std::fmt::Debug for LineReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineReader").field("format", &self.format).field("row", &self.row).finish_non_exhaustive()
+    }
+}
+
+impl LineReader {
+    /// Reads the header row of `source`, a file of `format` (see [`sniff`]) from its start; or
+    /// says why the file cannot be read.
+    pub fn open<R: std::io::Read + Send + 'static>(source: R, format: Format) -> std::result::Result<Self, String> {
+        let mut records = records(source, format);
+        let headers = match records.next() {
+            Some(Ok(header)) => {
+                let mut headers = record_text(&header, format);
+                if let Some(first) = headers.first_mut() {
+                    *first = first.trim_start_matches('\u{feff}').to_owned();
+                }
+                headers
+            }
+            Some(Err(e)) => return Err(format!("the header cannot be read: {e}")),
+            None => return Err("the file is empty".into()),
+        };
+        Ok(Self { records, format, headers, row: 0 })
+    }
+
+    /// The file's format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The header row's cells.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The next data rows, at most `max`; none at the end of the file. A row that cannot be
+    /// read (bad quoting, too long, more cells than the header) comes with its problem.
+    pub fn next_lines(&mut self, max: usize) -> Vec<Line> {
+        let mut lines = Vec::with_capacity(max.min(4096));
+        while lines.len() < max {
+            let Some(record) = self.records.next() else { break };
+            self.row += 1;
+            let row = self.row;
+            lines.push(match record {
+                Ok(record) if record.as_slice().len() > MAX_ROW_BYTES => Line {
+                    row,
+                    cells: Vec::new(),
+                    problem: Some(FieldError::new(
+                        "row",
+                        FieldCode::TooLong,
+                        "the row is longer than 1 MiB (an unclosed quote?)",
+                    )),
+                },
+                Ok(record) => {
+                    let text = record_text(&record, self.format);
+                    match fit(text.clone(), self.headers.len()) {
+                        Ok(cells) => Line { row, cells, problem: None },
+                        Err(problem) => Line { row, cells: text, problem: Some(problem) },
+                    }
+                }
+                Err(e) => Line {
+                    row,
+                    cells: Vec::new(),
+                    problem: Some(FieldError::new("row", FieldCode::Invalid, format!("the row cannot be read: {e}"))),
+                },
+            });
+        }
+        lines
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,19 @@
 //! Import jobs: a CSV file of customers, validated row by row exactly as the API validates one
 //! customer, committed in batches; the failed rows kept with their reasons.
 //!
-//! A job is durable: its file is kept in the database until it is done, its progress is saved
-//! after each batch, and any server process may pick up a job whose worker stopped (its lease
-//! ran out). Customers a job creates get ids derived from the job and the row, so a batch that
-//! was committed before a crash is recognised on resume and never created twice; updates are
-//! merge patches, which change nothing when applied again.
+//! A job is durable: its file is kept in the database until it is done, and each batch of rows
+//! is committed together with its refused rows, its audit entries and the job's progress, in
+//! one transaction that first checks that the worker still holds the job. A crash therefore
+//! leaves a batch either wholly done, progress included, or not at all, and a worker that lost
+//! its job (its lease ran out and another took over) writes nothing more. Customers a job
+//! creates get ids derived from the job and the row, a second line of defence: a batch whose
+//! customers are somehow there already is recognised and not created twice.
+//!
+//! The services here are the steps of a job; the loop that claims jobs, keeps their leases
+//! alive, spools their files and reads their lines runs outside the core
+//! (`clientele-runtime`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -19,30 +25,32 @@ use crate::App;
 use crate::access::Capability;
 use crate::audit::{AuditAction, AuditEntry};
 use crate::auth::{Actor, Member, Origin, Principal};
-use crate::customer::CustomerInput;
-use crate::customers::{Page, decode_cursor, next_cursor, parse_limit};
+use crate::customer::{Customer, CustomerInput};
+use crate::customers::{Page, PreparedUpdate, decode_cursor, next_cursor, parse_limit};
 use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
-use crate::import::{Mapping, fit};
-use crate::store::AuditQuery;
+use crate::import::{Format, Line, Mapping};
+use crate::store::{AuditQuery, CustomerWrite, ImportBatch};
 use crate::time::Timestamp;
 use crate::user::Role;
 use crate::values::Email;
 
 /// Rows validated and committed together.
-const BATCH: usize = 500;
-/// How long a worker holds a job without saving progress before another may take it over, by
-/// default.
+pub const BATCH_ROWS: usize = 500;
+/// How long a worker's lease on a job lasts, by default: a worker renews it while it works, and
+/// another may take the job over once it runs out.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Stored file chunk size.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
-/// A job taken up this many times without finishing is failed: its file keeps failing the
-/// server (a bug, or more than the server can take), and retrying it for ever helps nobody.
-const MAX_ATTEMPTS: i64 = 5;
+/// A job taken up this many times in a row without making progress is failed: its file keeps
+/// failing the server (a bug, or more than the server can take), and retrying it for ever
+/// helps nobody. Attempts that saved progress before they were cut short (a restart, a deploy)
+/// do not count.
+pub const MAX_STALLED_ATTEMPTS: i64 = 5;
+/// How many times a batch is checked again after another writer got in its way.
+const MAX_CONFLICT_RETRIES: u32 = 5;
 /// An upload still `receiving` after this long lost its request (uploads time out after an hour).
 const STALE_UPLOAD: Duration = Duration::from_secs(2 * 3600);
-/// The longest row accepted (an unclosed quote can swallow the rest of a file).
-const MAX_ROW_BYTES: usize = 1024 * 1024;
 /// The default largest import file.
 pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -169,6 +177,54 @@ pub struct ImportJob {
     pub undo: Option<ImportUndo>,
     /// How many times a worker has taken the job up (more than once after a crash or restart).
     pub attempts: i64,
+    /// How many of the latest attempts in a row made no progress.
+    #[serde(skip)]
+    pub stalled_attempts: i64,
+}
+
+/// A worker's hold on a job, until it runs out: the worker renews it while it works, and once
+/// it has run out another worker may take the job over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLease {
+    /// The worker.
+    pub worker: Uuid,
+    /// Until when.
+    pub until: Timestamp,
+}
+
+/// What [`App::claim_import`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// No job is waiting (or the one asked for is another worker's, or has ended).
+    Nothing,
+    /// A job that made no progress in its last attempts, failed instead of run again.
+    GaveUp(ImportJob),
+    /// A job to run, leased to the worker.
+    Run(ImportJob),
+}
+
+/// A claimed job whose header row has been read: what running its lines needs.
+#[derive(Debug)]
+pub struct ImportRun {
+    job: ImportJob,
+    worker: Uuid,
+    actor: Actor,
+    mapping: Mapping,
+    seen: Seen,
+    /// `next_row` when this attempt began.
+    first_row: i64,
+}
+
+impl ImportRun {
+    /// The job as it stands.
+    pub fn job(&self) -> &ImportJob {
+        &self.job
+    }
+
+    /// The worker running it.
+    pub fn worker(&self) -> Uuid {
+        self.worker
+    }
 }
 
 /// What undoing an import did.
@@ -337,6 +393,7 @@ impl App {
             next_row: 0,
             undo: None,
             attempts: 0,
+            stalled_attempts: 0,
         };
         let entry = AuditEntry::new(actor, grant.tenant_id, AuditAction::ImportStarted, "import", job.id, None)
             .with_changes(
@@ -351,46 +408,21 @@ impl App {
         self.store().add_import_chunk(job.tenant_id, job.id, chunk, bytes).await
     }
 
-    /// Stores a receiving job's whole file from `file`, piece by piece, and queues the job (the
-    /// command line and the benchmark; the HTTP upload stores pieces as they arrive).
-    pub async fn upload_import_file(&self, job: &mut ImportJob, mut file: impl std::io::Read) -> Result<()> {
-        let mut buffer = vec![0u8; CHUNK_BYTES];
-        let (mut piece, mut size) = (0i64, 0i64);
-        loop {
-            let mut filled = 0;
-            while filled < CHUNK_BYTES {
-                match file.read(&mut buffer[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) => return Err(Error::internal(format!("reading the import file: {e}"))),
-                }
-            }
-            if filled == 0 {
-                break;
-            }
-            self.add_import_chunk(job, piece, &buffer[..filled]).await?;
-            piece += 1;
-            size += filled as i64;
-        }
-        self.finish_import_upload(job, size).await
-    }
-
     /// Queues a job whose file has arrived (`size` bytes), for a worker to run.
     pub async fn finish_import_upload(&self, job: &mut ImportJob, size: i64) -> Result<()> {
         job.file_size = size;
         job.status = ImportStatus::Queued;
         self.store().save_import_job(job, None).await?;
-        self.imports.wake.notify_one();
         Ok(())
     }
 
-    /// Abandons a job whose upload failed: its file is dropped, the job marked failed.
+    /// Abandons a job whose upload failed: the job is marked failed and its file dropped.
     pub async fn abandon_import(&self, job: &mut ImportJob, why: &str) -> Result<()> {
         job.status = ImportStatus::Failed;
         job.failure = Some(why.to_owned());
         job.finished_at = Some(Timestamp::now());
-        self.store().save_import_job(job, None).await?;
-        self.store().delete_import_file(job.tenant_id, job.id).await
+        self.store().end_import_job(job, None, &[]).await?;
+        Ok(())
     }
 
     /// A job of the actor's tenant (admins).
@@ -548,207 +580,159 @@ impl App {
         }
     }
 
-    /// Runs queued (and abandoned) jobs until `stop` says so. Any number of processes may run
-    /// this: a job is leased to one at a time.
-    pub async fn run_import_worker(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let worker = Uuid::new_v4();
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            match self.run_next_import(worker).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => tracing::error!(%error, "import worker"),
-            }
-            tokio::select! {
-                _ = self.imports.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = stop.changed() => {}
-            }
-        }
+    /// How long a worker's lease on a job lasts before it must be renewed.
+    pub fn import_lease_duration(&self) -> Duration {
+        self.imports.lease
     }
 
-    /// Claims and runs one job; false when none was waiting. Uploads that died long ago (their
-    /// request is past any deadline) are marked failed on the way.
-    pub async fn run_next_import(&self, worker: Uuid) -> Result<bool> {
+    /// `worker`'s lease on a job, from now.
+    pub fn import_lease(&self, worker: Uuid) -> ImportLease {
+        ImportLease { worker, until: Timestamp::now().add(self.imports.lease) }
+    }
+
+    /// Claims the oldest waiting job (or only job `only`) for `worker`: a queued one, or a
+    /// running one whose worker stopped renewing its lease. Uploads that died long ago (their
+    /// request is past any deadline) are marked failed on the way. A job that made no progress
+    /// in its last [`MAX_STALLED_ATTEMPTS`] attempts is failed instead of run again.
+    pub async fn claim_import(&self, worker: Uuid, only: Option<(TenantId, Uuid)>) -> Result<Claim> {
         let now = Timestamp::now();
-        let stale = now.sub(STALE_UPLOAD);
-        self.store().abandon_stale_uploads(stale, now).await?;
-        self.claim_and_run(worker, None).await
-    }
-
-    /// Runs job `id` of `tenant` here, unless another worker holds it; false then.
-    pub async fn run_import_job(&self, tenant: TenantId, id: Uuid, worker: Uuid) -> Result<bool> {
-        self.claim_and_run(worker, Some((tenant, id))).await
-    }
-
-    async fn claim_and_run(&self, worker: Uuid, only: Option<(TenantId, Uuid)>) -> Result<bool> {
-        let now = Timestamp::now();
-        let claimed = self.store().claim_import_job(worker, now, now.add(self.imports.lease), only).await?;
-        let Some(job) = claimed else { return Ok(false) };
-        self.run_import(job, worker).await?;
-        Ok(true)
-    }
-
-    /// Runs a claimed job to its end, saving progress after each batch. The file streams from a
-    /// spool file, so a job holds a batch of rows in memory, never the file.
-    async fn run_import(&self, mut job: ImportJob, worker: Uuid) -> Result<()> {
-        if job.attempts > MAX_ATTEMPTS {
-            let why = format!("gave up after {MAX_ATTEMPTS} attempts that failed on the server (its log says why)");
-            return self.fail_import(&mut job, worker, &why).await;
+        if only.is_none() {
+            self.store().abandon_stale_uploads(now.sub(STALE_UPLOAD), now).await?;
         }
-        let spool = self.spool_import(&job, worker).await?;
-        // Spooling a large file takes a while: make sure the job is still this worker's.
-        self.keep_lease(&job, worker).await?;
-        let io = |e: std::io::Error| Error::internal(format!("import spool: {e}"));
-        let mut file = std::fs::File::open(&spool.0).map_err(io)?;
-        let mut prefix = vec![0u8; 64 * 1024];
-        let mut filled = 0;
-        while filled < prefix.len() {
-            match std::io::Read::read(&mut file, &mut prefix[filled..]).map_err(io)? {
-                0 => break,
-                n => filled += n,
-            }
-        }
-        let format = match crate::import::sniff(&prefix[..filled]) {
-            Ok(format) => format,
-            Err(why) => return self.fail_import(&mut job, worker, &why).await,
+        let Some(mut job) = self.store().claim_import_job(&self.import_lease(worker), now, only).await? else {
+            return Ok(Claim::Nothing);
         };
-        drop(prefix);
-        let file = std::fs::File::open(&spool.0).map_err(io)?;
+        if job.stalled_attempts >= MAX_STALLED_ATTEMPTS {
+            let why = format!(
+                "gave up after {} attempts in a row that made no progress (the server's log says why)",
+                job.stalled_attempts
+            );
+            self.fail_import_job(&mut job, worker, &why).await?;
+            return Ok(Claim::GaveUp(job));
+        }
+        Ok(Claim::Run(job))
+    }
+
+    /// Piece number `piece` of a job's stored file (pieces of at most [`CHUNK_BYTES`]), if any.
+    pub async fn import_file_piece(&self, job: &ImportJob, piece: i64) -> Result<Option<Vec<u8>>> {
+        self.store().import_file_chunk(job.tenant_id, job.id, piece).await
+    }
+
+    /// Renews `worker`'s lease on a job; false when another worker took the job over.
+    pub async fn renew_import_lease(&self, job: &ImportJob, worker: Uuid) -> Result<bool> {
+        self.store().renew_import_lease(job.tenant_id, job.id, &self.import_lease(worker)).await
+    }
+
+    /// Begins running a claimed job whose file's header row has been read ([`LineReader`]):
+    /// checks the mapping and records what was found. `None` when the job failed instead (the
+    /// reason is in it) or another worker took it over.
+    pub async fn start_import_run(
+        &self,
+        mut job: ImportJob,
+        worker: Uuid,
+        format: Format,
+        headers: Vec<String>,
+    ) -> Result<Option<ImportRun>> {
         job.encoding = Some(format.encoding.to_owned());
         job.delimiter = Some(match format.delimiter {
             b'\t' => "tab".to_owned(),
             other => char::from(other).to_string(),
         });
-        let mut records = crate::import::records(file, format);
-        let headers: Vec<String> = match records.next() {
-            Some(Ok(header)) => {
-                let mut headers = crate::import::record_text(&header, format);
-                if let Some(first) = headers.first_mut() {
-                    *first = first.trim_start_matches('\u{feff}').to_owned();
-                }
-                headers
-            }
-            Some(Err(e)) => {
-                return self.fail_import(&mut job, worker, &format!("the header cannot be read: {e}")).await;
-            }
-            None => return self.fail_import(&mut job, worker, "the file is empty").await,
-        };
         let mapping = match Mapping::new(headers.clone(), &job.mapping) {
             Ok(mapping) => mapping,
-            Err(e) => return self.fail_import(&mut job, worker, &e.to_string()).await,
+            Err(e) => {
+                self.fail_import_job(&mut job, worker, &e.to_string()).await?;
+                return Ok(None);
+            }
         };
         if !mapping.maps_anything() {
             let why = format!(
                 "no column maps to a customer field (headers: {}); send an explicit mapping",
                 headers.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
             );
-            return self.fail_import(&mut job, worker, &why).await;
+            self.fail_import_job(&mut job, worker, &why).await?;
+            return Ok(None);
         }
         job.unmapped_columns = mapping.unmapped();
+        if !self.store().save_import_job(&job, Some(&self.import_lease(worker))).await? {
+            return Ok(None);
+        }
         self.store().set_import_headers(job.tenant_id, job.id, &headers).await?;
         let actor = self.import_actor(&job);
-        let mut seen = Seen::default();
-        let job_start = job.next_row;
-        let mut batch: Vec<Line> = Vec::with_capacity(BATCH);
-        let mut row = 0i64;
-        for record in records {
-            row += 1;
-            let line = match record {
-                Ok(record) if record.as_slice().len() > MAX_ROW_BYTES => Line {
-                    row,
-                    cells: Vec::new(),
-                    problem: Some(FieldError::new(
-                        "row",
-                        FieldCode::TooLong,
-                        "the row is longer than 1 MiB (an unclosed quote?)",
-                    )),
-                },
-                Ok(record) => {
-                    let text = crate::import::record_text(&record, format);
-                    match fit(text.clone(), headers.len()) {
-                        Ok(cells) => Line { row, cells, problem: None },
-                        Err(problem) => Line { row, cells: text, problem: Some(problem) },
-                    }
-                }
-                Err(e) => Line {
-                    row,
-                    cells: Vec::new(),
-                    problem: Some(FieldError::new("row", FieldCode::Invalid, format!("the row cannot be read: {e}"))),
-                },
-            };
-            if row <= job.next_row {
+        let first_row = job.next_row;
+        Ok(Some(ImportRun { job, worker, actor, mapping, seen: Seen::default(), first_row }))
+    }
+
+    /// Validates one batch of a running job's lines (of at most [`BATCH_ROWS`]; lines done
+    /// before a restart are skipped) and commits it with the job's progress, in one
+    /// transaction that first checks the job is still this worker's. False when another
+    /// worker took the job over: nothing of the batch was written, and this worker must stop.
+    pub async fn import_lines(&self, run: &mut ImportRun, lines: Vec<Line>) -> Result<bool> {
+        let mut fresh = Vec::with_capacity(lines.len());
+        for line in lines {
+            if line.row > run.job.next_row {
+                fresh.push(line);
+            } else if run.job.dry_run && line.problem.is_none() {
                 // Done before a restart. A dry run remembers it, for duplicates later in the file
                 // (a real run finds those among the customers it created).
-                if job.dry_run && line.problem.is_none() {
-                    seen.remember(&mapping, &line.cells, row);
-                }
-                continue;
-            }
-            batch.push(line);
-            if batch.len() == BATCH {
-                self.import_batch(&mut job, &actor, &mapping, &mut seen, std::mem::take(&mut batch), worker).await?;
-                // A tenant that grows by thousands of customers at once outgrows the planner's
-                // picture of it: without fresh statistics, PostgreSQL would plan the batch
-                // lookups as if the tenant were still small, and scan it for every batch.
-                if [2_000, 20_000, 200_000].contains(&(row - job_start)) {
-                    self.store().refresh_customer_statistics().await?;
-                }
+                run.seen.remember(&run.mapping, &line.cells, line.row);
             }
         }
-        if !batch.is_empty() {
-            self.import_batch(&mut job, &actor, &mapping, &mut seen, batch, worker).await?;
+        if fresh.is_empty() {
+            return Ok(true);
         }
+        let before = run.job.next_row - run.first_row;
+        let mut conflicts = 0;
+        loop {
+            let batch = self.plan_batch(run, &fresh).await?;
+            match self.store().commit_import_batch(&batch).await {
+                Ok(true) => {
+                    run.job = batch.job;
+                    break;
+                }
+                Ok(false) => return Ok(false),
+                // Another writer changed a customer of the batch, or took one of its
+                // external_refs, since the batch was checked: check it again, against what is
+                // there now (the row that collides is then refused on its own).
+                Err(Error::Conflict { code: ErrorCode::VersionConflict | ErrorCode::DuplicateExternalRef, .. })
+                    if conflicts < MAX_CONFLICT_RETRIES =>
+                {
+                    conflicts += 1;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        // A tenant that grows by thousands of customers at once outgrows the planner's picture
+        // of it: without fresh statistics, PostgreSQL would plan the batch lookups as if the
+        // tenant were still small, and scan it for every batch.
+        let after = run.job.next_row - run.first_row;
+        if !run.job.dry_run && [2_000, 20_000, 200_000].iter().any(|mark| before < *mark && after >= *mark) {
+            self.store().refresh_customer_statistics().await?;
+        }
+        Ok(true)
+    }
+
+    /// Ends a run whose every line was imported: the job succeeds, its file is dropped, and
+    /// the import's summary is audited, in one write. False when another worker took it over.
+    pub async fn finish_import_run(&self, run: ImportRun) -> Result<bool> {
+        let ImportRun { mut job, worker, actor, .. } = run;
         job.status = ImportStatus::Succeeded;
         job.finished_at = Some(Timestamp::now());
-        self.keep_lease(&job, worker).await?;
-        self.store().delete_import_file(job.tenant_id, job.id).await?;
         let entry = AuditEntry::new(&actor, job.tenant_id, AuditAction::ImportFinished, "import", job.id, None)
             .with_changes(serde_json::json!({
                 "rows": job.rows_read, "created": job.created, "updated": job.updated,
                 "unchanged": job.unchanged, "failed": job.failed, "dry_run": job.dry_run,
             }));
-        self.store().record(&[entry], &[]).await
+        self.store().end_import_job(&job, Some(&self.import_lease(worker)), &[entry]).await
     }
 
-    /// Copies a job's stored file to a spool file of this worker, piece by piece.
-    async fn spool_import(&self, job: &ImportJob, worker: Uuid) -> Result<Spool> {
-        use std::io::Write;
-        let spool = Spool(std::env::temp_dir().join(format!("clientele-import-{}-{worker}.csv", job.id)));
-        let io = |e: std::io::Error| Error::internal(format!("import spool {}: {e}", spool.0.display()));
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&spool.0).map_err(io)?);
-        let mut piece = 0i64;
-        while let Some(bytes) = self.store().import_file_chunk(job.tenant_id, job.id, piece).await? {
-            out.write_all(&bytes).map_err(io)?;
-            piece += 1;
-        }
-        out.flush().map_err(io)?;
-        Ok(spool)
-    }
-
-    async fn fail_import(&self, job: &mut ImportJob, worker: Uuid, why: &str) -> Result<()> {
+    /// Fails a claimed job as a whole (its file cannot be read, say): nothing more of it is
+    /// imported, and its file is dropped. False when another worker took it over.
+    pub async fn fail_import_job(&self, job: &mut ImportJob, worker: Uuid, why: &str) -> Result<bool> {
         job.status = ImportStatus::Failed;
         job.failure = Some(why.chars().filter(|c| !c.is_control()).take(500).collect());
         job.finished_at = Some(Timestamp::now());
-        self.keep_lease(job, worker).await?;
-        self.store().delete_import_file(job.tenant_id, job.id).await
-    }
-
-    /// Saves the job while this worker still holds it (renewing the lease); an error when
-    /// another worker took it over, so that this one stops before writing anything more.
-    async fn keep_lease(&self, job: &ImportJob, worker: Uuid) -> Result<()> {
-        if self.store().save_import_job(job, Some(self.lease(worker))).await? {
-            Ok(())
-        } else {
-            Err(Error::internal(format!("import {}: another worker took the job over", job.id)))
-        }
-    }
-
-    /// `worker`'s lease on a job, renewed from now.
-    fn lease(&self, worker: Uuid) -> (Uuid, Timestamp) {
-        (worker, Timestamp::now().add(self.imports.lease))
+        self.store().end_import_job(job, Some(&self.import_lease(worker)), &[]).await
     }
 
     /// The actor a job runs as: its creator, with the rights of a tenant admin.
@@ -766,33 +750,28 @@ impl App {
         Actor::new(principal, origin)
     }
 
-    /// Validates and commits one batch of rows, then saves the job's progress.
-    async fn import_batch(
-        &self,
-        job: &mut ImportJob,
-        actor: &Actor,
-        mapping: &Mapping,
-        seen: &mut Seen,
-        rows: Vec<Line>,
-        worker: Uuid,
-    ) -> Result<()> {
+    /// Validates one batch of rows against the tenant as it is now and builds everything the
+    /// batch writes, with the job's progress after it; writes nothing.
+    async fn plan_batch(&self, run: &mut ImportRun, lines: &[Line]) -> Result<ImportBatch> {
+        let mut job = run.job.clone();
         let tenant = job.tenant_id;
+        let actor = &run.actor;
         // A real run finds duplicates of earlier batches among the customers it created, so it
         // remembers one batch only: memory does not grow with the file. A dry run, which creates
-        // nothing, remembers every row.
-        if !job.dry_run {
-            *seen = Seen::default();
-        }
-        let last_row = rows.last().map_or(job.next_row, |line| line.row);
+        // nothing (and so never meets a conflict that would make it plan a batch again),
+        // remembers every row.
+        let mut batch_seen = Seen::default();
+        let seen = if job.dry_run { &mut run.seen } else { &mut batch_seen };
+        let last_row = lines.last().map_or(job.next_row, |line| line.row);
         let mut failures: Vec<ImportRowError> = Vec::new();
         let mut candidates: Vec<Candidate> = Vec::new();
-        for Line { row, cells, problem } in rows {
+        for Line { row, cells, problem } in lines.iter().cloned() {
             job.rows_read += 1;
             if let Some(problem) = problem {
                 failures.push(ImportRowError { row, cells, errors: vec![problem] });
                 continue;
             }
-            let parsed = mapping.row(&cells).and_then(|value| {
+            let parsed = run.mapping.row(&cells).and_then(|value| {
                 // An upsert applies the row's own fields as a merge patch: keep them.
                 let patch = (job.mode == ImportMode::Upsert).then(|| value.clone());
                 crate::json::from_value::<CustomerInput>(value).map(|input| (input, patch)).map_err(|e| match e {
@@ -875,8 +854,7 @@ impl App {
         }
         // Creations: ids derived from the rows; those already there were made before a restart.
         let ids: Vec<CustomerId> = creates.iter().map(|(row, _, _)| customer_id_for_row(job.id, *row)).collect();
-        let existing: std::collections::HashSet<CustomerId> =
-            self.store().existing_customers(tenant, &ids).await?.into_iter().collect();
+        let existing: HashSet<CustomerId> = self.store().existing_customers(tenant, &ids).await?.into_iter().collect();
         let mut fresh = Vec::new();
         let mut fresh_rows = Vec::new();
         for ((row, cells, input), id) in creates.into_iter().zip(ids) {
@@ -887,63 +865,67 @@ impl App {
                 fresh_rows.push((row, cells));
             }
         }
-        if job.dry_run {
-            let rejected = self.check_new_customers(actor, fresh).await?;
-            job.created += (fresh_rows.len() - rejected.len()) as i64;
-            for (index, error) in rejected {
-                let (row, cells) = fresh_rows[index].clone();
-                failures.push(ImportRowError { row, cells, errors: row_errors(error) });
-            }
-            job.updated += updates.len() as i64;
+        let new_customers = self.prepare_new_customers(actor, fresh).await?;
+        job.created += new_customers.prepared.len() as i64;
+        for (index, error) in new_customers.rejected {
+            let (row, cells) = fresh_rows[index].clone();
+            failures.push(ImportRowError { row, cells, errors: row_errors(error) });
+        }
+        let mut batch = ImportBatch {
+            job,
+            lease: self.import_lease(run.worker),
+            created: if run.job.dry_run { Vec::new() } else { new_customers.prepared },
+            updated: Vec::new(),
+            recorded: CustomerWrite::default(),
+            errors: Vec::new(),
+            hold_open: self.imports.crash_test_pause,
+        };
+        if batch.job.dry_run {
+            batch.job.updated += updates.len() as i64;
         } else {
-            let outcome = match self.create_customers_with_ids(actor, fresh.clone()).await {
-                Ok(outcome) => outcome,
-                // Another writer took an external_ref of the batch since it was checked (another
-                // import running at once): the rows go one by one, and only that one fails.
-                Err(Error::Conflict { code: ErrorCode::DuplicateExternalRef, .. }) => {
-                    let mut outcome = crate::customers::BulkOutcome::default();
-                    for (index, one) in fresh.into_iter().enumerate() {
-                        match self.create_customers_with_ids(actor, vec![one]).await {
-                            Ok(single) => {
-                                outcome.created.extend(single.created);
-                                outcome.rejected.extend(single.rejected.into_iter().map(|(_, e)| (index, e)));
-                            }
-                            Err(error @ Error::Conflict { .. }) => outcome.rejected.push((index, error)),
-                            Err(other) => return Err(other),
-                        }
-                    }
-                    outcome
-                }
-                Err(other) => return Err(other),
-            };
-            job.created += outcome.created.len() as i64;
-            for (index, error) in outcome.rejected {
-                let (row, cells) = fresh_rows[index].clone();
-                failures.push(ImportRowError { row, cells, errors: row_errors(error) });
-            }
+            // A customer that two rows update is changed by the second from what the first made.
+            let mut planned: HashMap<CustomerId, Customer> = HashMap::new();
             for (row, cells, id, patch) in updates {
-                match self.import_update(actor, id, patch).await {
-                    Ok(true) => job.updated += 1,
-                    Ok(false) => job.unchanged += 1,
+                match self.plan_update(actor, id, patch, planned.get(&id).cloned()).await {
+                    Ok(PreparedUpdate::Changed { updated, expected_version, write, .. }) => {
+                        batch.job.updated += 1;
+                        planned.insert(id, updated.clone());
+                        batch.updated.push((updated, expected_version, write));
+                    }
+                    Ok(PreparedUpdate::Unchanged { write, .. }) => {
+                        batch.job.unchanged += 1;
+                        batch.recorded.audit.extend(write.audit);
+                        batch.recorded.global_matches.extend(write.global_matches);
+                    }
                     Err(error) => failures.push(ImportRowError { row, cells, errors: row_errors(error) }),
                 }
             }
         }
-        job.failed += failures.len() as i64;
+        batch.job.failed += failures.len() as i64;
         failures.sort_by_key(|f| f.row);
-        self.store().add_import_errors(tenant, job.id, &failures).await?;
-        job.next_row = last_row;
-        job.status = ImportStatus::Running;
-        self.keep_lease(job, worker).await
+        batch.errors = failures;
+        batch.job.next_row = last_row;
+        batch.job.status = ImportStatus::Running;
+        Ok(batch)
     }
 
-    /// Applies a row's fields to an existing customer as a merge patch; whether anything changed.
-    /// Not VIP, kind or notes: those are decisions, not data. (A row has no nulls: empty cells
-    /// are left out, so the fields the file leaves empty are kept.)
-    async fn import_update(&self, actor: &Actor, id: CustomerId, mut patch: Value) -> Result<bool> {
+    /// Plans applying a row's fields to an existing customer (or to `planned`, what an earlier
+    /// row of the batch makes of it) as a merge patch. Not VIP, kind or notes: those are
+    /// decisions, not data. (A row has no nulls: empty cells are left out, so the fields the
+    /// file leaves empty are kept.)
+    async fn plan_update(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        mut patch: Value,
+        planned: Option<Customer>,
+    ) -> Result<PreparedUpdate> {
         let grant = actor.require(Capability::UpdateCustomer)?;
-        let before = self.store().get_customer(grant.tenant_id, id).await?.ok_or(Error::NotFound("customer"))?;
-        if before.deleted_at.is_some() {
+        let current = match planned {
+            Some(planned) => planned,
+            None => self.store().get_customer(grant.tenant_id, id).await?.ok_or(Error::NotFound("customer"))?,
+        };
+        if current.deleted_at.is_some() {
             return Err(Error::conflict(
                 ErrorCode::CustomerDeleted,
                 format!("customer {id} is deleted; restore it first"),
@@ -954,8 +936,7 @@ impl App {
                 fields.remove(decision);
             }
         }
-        let saved = self.update_customer(actor, id, patch, None).await?;
-        Ok(saved.view.customer.version != before.version)
+        self.prepare_update(actor, &grant, current, patch, None).await
     }
 }
 
@@ -974,16 +955,6 @@ fn row_errors(error: Error) -> Vec<FieldError> {
     }
 }
 
-/// A job's file spooled to disk; removed when dropped.
-#[derive(Debug)]
-struct Spool(std::path::PathBuf);
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// A row that parsed: its cells, the API input they make, and (upserts) its fields as a patch.
 #[derive(Debug)]
 struct Candidate {
@@ -991,14 +962,6 @@ struct Candidate {
     cells: Vec<String>,
     input: CustomerInput,
     patch: Option<Value>,
-}
-
-/// A data row as read: its number, its cells, and what made it unreadable, if anything.
-#[derive(Debug)]
-struct Line {
-    row: i64,
-    cells: Vec<String>,
-    problem: Option<FieldError>,
 }
 
 /// The emails and external refs met so far in the file, with their rows.

@@ -16,7 +16,7 @@ use crate::customer::{Customer, CustomerKind, Note};
 use crate::document::{Document, DocumentKind, DocumentsFilter, RequiredDocuments, SealedFile};
 use crate::error::Result;
 use crate::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
-use crate::imports::{ImportJob, ImportRowError};
+use crate::imports::{ImportJob, ImportLease, ImportRowError};
 use crate::order::Order;
 use crate::tenant::Tenant;
 use crate::time::Timestamp;
@@ -165,6 +165,33 @@ impl CustomerWrite {
     }
 }
 
+/// One batch of an import job: everything it writes, committed in one transaction that first
+/// checks that the job is still this worker's (and renews its lease), so that a worker that lost
+/// its job writes nothing, and a crash leaves either the whole batch with its progress or none
+/// of it.
+#[derive(Debug, Clone)]
+pub struct ImportBatch {
+    /// The job as it stands after the batch: its counts, `rows_read` and `next_row`.
+    pub job: ImportJob,
+    /// The worker's lease, renewed by the write.
+    pub lease: ImportLease,
+    /// New customers (ids derived from their rows), each with what is written with it. One
+    /// whose id is already taken was created by an earlier run of this very batch: it is left
+    /// as it is.
+    pub created: Vec<(Customer, CustomerWrite)>,
+    /// Changed customers, each written only if still at its expected version (the second
+    /// field), in order: a customer changed by two rows appears twice, the second made from
+    /// the first.
+    pub updated: Vec<(Customer, i64, CustomerWrite)>,
+    /// Audit entries and global matches of rows that changed nothing.
+    pub recorded: CustomerWrite,
+    /// The batch's refused rows.
+    pub errors: Vec<ImportRowError>,
+    /// Crash tests only: how long to hold the transaction open between its writes (zero
+    /// otherwise), so that a test can kill a server in the middle of one.
+    pub hold_open: std::time::Duration,
+}
+
 /// A search match before the customer is read: its place in recency order and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchMatch {
@@ -310,22 +337,30 @@ pub trait Store: Send + Sync + 'static {
     async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()>;
     /// Piece number `chunk` of a job's file, if there is one.
     async fn import_file_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>>;
-    /// Drops a job's file (once done with).
-    async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()>;
-    /// Saves a job's status and progress; with a `(worker, lease_until)` lease, only while that
-    /// worker holds the job, renewing its lease. False when another worker took it over.
-    async fn save_import_job(&self, job: &ImportJob, lease: Option<(Uuid, Timestamp)>) -> Result<bool>;
+    /// Saves a job's status and progress; with a lease, only while that worker holds the job,
+    /// renewing its lease. False when another worker took it over.
+    async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool>;
+    /// Renews a worker's lease on a job; false when another worker took it over (or it ended).
+    async fn renew_import_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool>;
+    /// Writes one batch of a job and its progress, atomically, if the batch's worker still
+    /// holds the job; false (and nothing written) when it does not. `409 version_conflict` or
+    /// `409 duplicate_external_ref` (nothing written) when another writer changed a customer or
+    /// took an external_ref since the batch was made.
+    async fn commit_import_batch(&self, batch: &ImportBatch) -> Result<bool>;
+    /// Saves a job that has ended (succeeded or failed) with its audit entries and drops its
+    /// file, atomically; with a lease, only while that worker holds the job (false otherwise).
+    async fn end_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>, audit: &[AuditEntry]) -> Result<bool>;
     /// A job by id.
     async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>>;
     /// A tenant's jobs, newest first, after `after`.
     async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>>;
     /// Leases the oldest queued job (or only job `only`), or a running one whose lease ran out,
-    /// to `worker` until `until`.
+    /// to `lease.worker`, counting the attempt (and, if the job's progress has not moved since
+    /// it was last claimed, the attempt without progress).
     async fn claim_import_job(
         &self,
-        worker: Uuid,
+        lease: &ImportLease,
         now: Timestamp,
-        until: Timestamp,
         only: Option<(TenantId, Uuid)>,
     ) -> Result<Option<ImportJob>>;
     /// Fails the jobs whose upload began before `before` and never completed (the request
@@ -335,8 +370,6 @@ pub trait Store: Send + Sync + 'static {
     async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()>;
     /// A job file's header row.
     async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>>;
-    /// Records refused rows (a row recorded before is left as it was).
-    async fn add_import_errors(&self, tenant: TenantId, job: Uuid, rows: &[ImportRowError]) -> Result<()>;
     /// Refused rows after row `after_row`, in row order.
     async fn import_errors(
         &self,

@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clientele_core::{App, Error, ErrorCode};
+use clientele_runtime::imports::ImportWake;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -42,12 +43,14 @@ pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 pub struct AppState {
     /// The services.
     pub app: Arc<App>,
+    /// Wakes this process's import workers when an upload queues a job.
+    pub import_wake: ImportWake,
 }
 
 impl AppState {
     /// State over `app`.
     pub fn new(app: App) -> Self {
-        Self { app: Arc::new(app) }
+        Self { app: Arc::new(app), import_wake: ImportWake::default() }
     }
 }
 
@@ -131,8 +134,9 @@ pub async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..state.app.import_workers() {
-        let (app, stopped) = (state.app.clone(), stopped.clone());
-        workers.spawn(async move { app.run_import_worker(stopped).await });
+        let worker =
+            clientele_runtime::imports::run_worker(state.app.clone(), state.import_wake.clone(), stopped.clone());
+        workers.spawn(worker);
     }
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;

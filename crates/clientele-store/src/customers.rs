@@ -22,7 +22,7 @@ use clientele_core::search::SearchDocument;
 /// Compare-and-set on `version` ($46): the row changes only if nobody changed it since it was read.
 /// Also sets `search_text` ($47), sets `global_match_at` only if $48 (the write ran the global
 /// check), and returns the search rowid.
-const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
+pub(crate) const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
     company_name = $6, vat_number = $7, email = $8, phone = $9, phone_status = $10, birth_date = $11, \
     birth_city = $12, birth_country = $13, birth_place_code = $14, citizenship = $15, tax_code = $16, \
     address_line1 = $17, address_line2 = $18, address_city = $19, address_postal_code = $20, \
@@ -35,10 +35,10 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, 
     global_match_at = CASE WHEN $48 THEN $45 ELSE global_match_at END, search_text = $47 \
     WHERE tenant_id = $1 AND id = $2 AND version = $46 RETURNING search_rowid";
 
-const INSERT_NOTE: &str = "INSERT INTO customer_notes (tenant_id, id, customer_id, author_id, body, created_at) \
+pub(crate) const INSERT_NOTE: &str = "INSERT INTO customer_notes (tenant_id, id, customer_id, author_id, body, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6)";
 
-fn customer_write_error(error: sqlx::Error) -> Error {
+pub(crate) fn customer_write_error(error: sqlx::Error) -> Error {
     if is_unique_violation(&error, "external_ref") {
         Error::conflict(ErrorCode::DuplicateExternalRef, "another customer of the tenant has this external_ref")
     } else {
@@ -123,9 +123,12 @@ macro_rules! push_customer_filters {
 
 pub(crate) use push_customer_filters;
 
-/// Writes everything a [`CustomerWrite`] carries, inside the transaction `$tx`, for the tenant
-/// `$tenant` (a `Uuid`). A macro so that it expands once per backend's transaction type.
-macro_rules! write_effects {
+/// Writes what a [`CustomerWrite`] carries but its audit entries (notes, blacklist changes,
+/// global matches) inside the transaction `$tx`, for the tenant `$tenant` (a `Uuid`). The
+/// caller appends the audit entries, after every row it locks: the tenant's audit chain head is
+/// the lock all of the tenant's writers take, held for as short a time as can be. A macro so
+/// that it expands once per backend's transaction type.
+macro_rules! write_side_effects {
     ($tx:ident, $tenant:expr, $write:expr) => {{
         let tenant: Uuid = $tenant;
         let write: &CustomerWrite = $write;
@@ -214,13 +217,15 @@ macro_rules! write_effects {
                 }
             }
         }
-        write_events!($tx, &write.audit, &write.global_matches);
+        write_events!($tx, &[], &write.global_matches);
     }};
 }
 
+pub(crate) use write_side_effects;
+
 /// The largest rows per multi-row statement: within SQLite's 32,766 and PostgreSQL's 65,535
 /// bind parameters for the widest row (47 values a customer on SQLite).
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// Writes audit entries and global matches inside the transaction `$tx`.
 macro_rules! write_events {
@@ -270,27 +275,161 @@ macro_rules! stale_write {
 
 pub(crate) use stale_write;
 
-const INSERT_GLOBAL_ENTRY: &str =
+pub(crate) const INSERT_GLOBAL_ENTRY: &str =
     concat!("INSERT INTO global_blacklist (", global_entry_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)");
-const INSERT_PSEUDONYM: &str = "INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)";
-const INSERT_BLACKLIST_ENTRY: &str = concat!(
+pub(crate) const INSERT_PSEUDONYM: &str =
+    "INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)";
+pub(crate) const INSERT_BLACKLIST_ENTRY: &str = concat!(
     "INSERT INTO blacklist_entries (",
     blacklist_entry_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9)"
 );
-const LIFT_BLACKLIST_ENTRY: &str = "UPDATE blacklist_entries SET lifted_at = $3, lifted_by = $4, lift_note = $5 \
+pub(crate) const LIFT_BLACKLIST_ENTRY: &str = "UPDATE blacklist_entries SET lifted_at = $3, lifted_by = $4, lift_note = $5 \
     WHERE tenant_id = $1 AND id = $2 AND lifted_at IS NULL";
 pub(crate) const INSERT_GLOBAL_MATCH: &str = "INSERT INTO global_blacklist_matches \
     (entry_id, tenant_id, customer_id, context, matched_at) VALUES ($1, $2, $3, $4, $5)";
 /// After entry $1 is lifted: the customers it matched lose the global badge, unless another
 /// active, unexpired entry ($2 = now) matched them too.
-const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = NULL \
+pub(crate) const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = NULL \
     WHERE global_match_at IS NOT NULL \
     AND EXISTS (SELECT 1 FROM global_blacklist_matches m WHERE m.entry_id = $1 \
         AND m.tenant_id = customers.tenant_id AND m.customer_id = customers.id) \
     AND NOT EXISTS (SELECT 1 FROM global_blacklist_matches m JOIN global_blacklist g ON g.id = m.entry_id \
         WHERE m.tenant_id = customers.tenant_id AND m.customer_id = customers.id \
         AND g.lifted_at IS NULL AND g.expires_at > $2)";
+
+/// Inserts new customers of tenant `$tenant` (`&[(&Customer, &CustomerWrite)]`) inside the
+/// transaction `$tx` with multi-row statements: the rows, their search documents, and what
+/// their writes carry but the audit entries, which the caller appends. Refuses a batch that
+/// mixes tenants.
+macro_rules! insert_customer_rows {
+    ($tx:ident, $sqlite:expr, $tenant:expr, $batch:expr) => {{
+        let (sqlite, tenant, batch): (bool, TenantId, &[(&Customer, &CustomerWrite)]) = ($sqlite, $tenant, $batch);
+        if batch.iter().any(|(c, w)| c.tenant_id != tenant || w.audit.iter().any(|a| a.tenant_id != tenant)) {
+            return Err(Error::internal("a customer batch must belong to one tenant"));
+        }
+        let tenant_id = tenant.as_uuid();
+        let docs: Vec<SearchDocument> = batch.iter().map(|(c, _)| SearchDocument::of(&c.data)).collect();
+        // On SQLite the search rowids continue the tenant's range; PostgreSQL draws them from
+        // its sequence. Either way they come back with each id.
+        let next_rowid: i64 = if sqlite {
+            sqlx::query_scalar(
+                "SELECT COALESCE((SELECT search_rowid FROM customers WHERE tenant_id = $1 \
+                 ORDER BY search_rowid DESC LIMIT 1), t.number * 1099511627776) + 1 FROM tenants t WHERE t.id = $1",
+            )
+            .bind(tenant_id)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(db_error)?
+        } else {
+            0
+        };
+        let mut rowids = std::collections::HashMap::with_capacity(batch.len());
+        for (chunk_index, chunk) in batch.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let columns = if sqlite { ", search_text, search_rowid) " } else { ", search_text) " };
+            let mut sql = QueryBuilder::new(concat!("INSERT INTO customers (", customer_columns!()));
+            sql.push(columns);
+            let offset = chunk_index * ROWS_PER_STATEMENT;
+            sql.push_values(chunk.iter().enumerate(), |mut b, (i, (customer, _))| {
+                let record = CustomerRecord::from(*customer);
+                push_customer_values!(b, record);
+                b.push_bind(docs[offset + i].text.clone());
+                if sqlite {
+                    b.push_bind(next_rowid + i64::try_from(offset + i).unwrap_or(i64::MAX));
+                }
+            });
+            sql.push(" RETURNING id, search_rowid");
+            let returned: Vec<(Uuid, i64)> =
+                sql.build_query_as().fetch_all(&mut *$tx).await.map_err(customer_write_error)?;
+            rowids.extend(returned);
+        }
+        let rowid_of = |c: &Customer| rowids.get(&c.id.as_uuid()).copied().unwrap_or_default();
+        if sqlite {
+            for chunk in batch.iter().zip(&docs).collect::<Vec<_>>().chunks(ROWS_PER_STATEMENT * 4) {
+                let mut sql = QueryBuilder::new("INSERT INTO customer_search (rowid, search_text) ");
+                sql.push_values(chunk, |mut b, ((customer, _), doc)| {
+                    b.push_bind(rowid_of(customer)).push_bind(doc.text.clone());
+                });
+                sql.build().execute(&mut *$tx).await.map_err(db_error)?;
+            }
+        }
+        let prefixes: Vec<(&String, i64)> = batch
+            .iter()
+            .zip(&docs)
+            .flat_map(|((customer, _), doc)| doc.prefixes.iter().map(move |t| (t, customer.id)))
+            .map(|(term, id)| (term, rowids.get(&id.as_uuid()).copied().unwrap_or_default()))
+            .collect();
+        for chunk in prefixes.chunks(ROWS_PER_STATEMENT * 10) {
+            let mut sql = QueryBuilder::new("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) ");
+            sql.push_values(chunk, |mut b, (term, rowid)| {
+                b.push_bind(tenant_id).push_bind((*term).clone()).push_bind(*rowid);
+            });
+            sql.build().execute(&mut *$tx).await.map_err(db_error)?;
+        }
+        // Vocabulary: the neighbourhoods of words the tenant has not seen yet.
+        let mut words: Vec<&String> = docs.iter().flat_map(|d| d.words.iter()).collect();
+        words.sort();
+        words.dedup();
+        let mut new_words = Vec::new();
+        for chunk in words.chunks(ROWS_PER_STATEMENT * 2) {
+            let mut sql = QueryBuilder::new("SELECT word FROM search_vocabulary WHERE tenant_id = ");
+            sql.push_bind(tenant_id).push(" AND variant = word AND variant IN (");
+            let mut list = sql.separated(", ");
+            for word in chunk {
+                list.push_bind((*word).clone());
+            }
+            sql.push(")");
+            let known: std::collections::HashSet<String> =
+                sql.build_query_scalar::<String>().fetch_all(&mut *$tx).await.map_err(db_error)?.into_iter().collect();
+            new_words.extend(chunk.iter().filter(|w| !known.contains(w.as_str())).map(|w| (*w).clone()));
+        }
+        let variants: Vec<(String, &String)> = new_words
+            .iter()
+            .flat_map(|w| clientele_core::search::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
+            .collect();
+        for chunk in variants.chunks(ROWS_PER_STATEMENT * 10) {
+            let mut sql = QueryBuilder::new("INSERT INTO search_vocabulary (tenant_id, variant, word) ");
+            sql.push_values(chunk, |mut b, (variant, word)| {
+                b.push_bind(tenant_id).push_bind(variant.clone()).push_bind((*word).clone());
+            });
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *$tx).await.map_err(db_error)?;
+        }
+        for (_, write) in
+            batch.iter().filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
+        {
+            write_side_effects!($tx, tenant_id, write);
+        }
+    }};
+}
+
+pub(crate) use insert_customer_rows;
+
+/// Writes a changed customer inside the transaction `$tx` if it is still at `$expected`
+/// (a version conflict or `not_found` otherwise), reindexes it, and writes what `$write` carries
+/// but its audit entries, which the caller appends.
+macro_rules! update_customer_row {
+    ($tx:ident, $sqlite:expr, $customer:expr, $expected:expr, $write:expr) => {{
+        let (sqlite, customer, expected_version, write): (bool, &Customer, i64, &CustomerWrite) =
+            ($sqlite, $customer, $expected, $write);
+        let record = CustomerRecord::from(customer);
+        let doc = SearchDocument::of(&customer.data);
+        let rowid: Option<i64> = bind_customer!(sqlx::query_scalar(UPDATE_CUSTOMER), record)
+            .bind(expected_version)
+            .bind(&doc.text)
+            .bind(write.global_checked)
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(customer_write_error)?;
+        let Some(rowid) = rowid else {
+            return Err(stale_write!($tx, "customers", "customer", record.tenant_id, record.id, expected_version));
+        };
+        index_customer!($tx, sqlite, record.tenant_id, rowid, &doc);
+        write_side_effects!($tx, record.tenant_id, write);
+    }};
+}
+
+pub(crate) use update_customer_row;
 
 impl SqlStore {
     /// One new customer: a batch of one, so that there is one way to insert customers.
@@ -306,116 +445,14 @@ impl SqlStore {
         tenant: TenantId,
         batch: &[(&Customer, &CustomerWrite)],
     ) -> Result<()> {
-        if batch.iter().any(|(c, w)| c.tenant_id != tenant || w.audit.iter().any(|a| a.tenant_id != tenant)) {
-            return Err(Error::internal("a customer batch must belong to one tenant"));
-        }
         if batch.is_empty() {
             return Ok(());
         }
         let sqlite = self.is_sqlite();
-        let tenant_id = tenant.as_uuid();
-        let docs: Vec<SearchDocument> = batch.iter().map(|(c, _)| SearchDocument::of(&c.data)).collect();
         in_transaction!(self, |tx| {
-            // On SQLite the search rowids continue the tenant's range; PostgreSQL draws them from
-            // its sequence. Either way they come back with each id.
-            let next_rowid: i64 = if sqlite {
-                sqlx::query_scalar(
-                    "SELECT COALESCE((SELECT search_rowid FROM customers WHERE tenant_id = $1 \
-                     ORDER BY search_rowid DESC LIMIT 1), t.number * 1099511627776) + 1 FROM tenants t WHERE t.id = $1",
-                )
-                .bind(tenant_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?
-            } else {
-                0
-            };
-            let mut rowids = std::collections::HashMap::with_capacity(batch.len());
-            for (chunk_index, chunk) in batch.chunks(ROWS_PER_STATEMENT).enumerate() {
-                let columns = if sqlite { ", search_text, search_rowid) " } else { ", search_text) " };
-                let mut sql = QueryBuilder::new(concat!("INSERT INTO customers (", customer_columns!()));
-                sql.push(columns);
-                let offset = chunk_index * ROWS_PER_STATEMENT;
-                sql.push_values(chunk.iter().enumerate(), |mut b, (i, (customer, _))| {
-                    let record = CustomerRecord::from(*customer);
-                    push_customer_values!(b, record);
-                    b.push_bind(docs[offset + i].text.clone());
-                    if sqlite {
-                        b.push_bind(next_rowid + i64::try_from(offset + i).unwrap_or(i64::MAX));
-                    }
-                });
-                sql.push(" RETURNING id, search_rowid");
-                let returned: Vec<(Uuid, i64)> =
-                    sql.build_query_as().fetch_all(&mut *tx).await.map_err(customer_write_error)?;
-                rowids.extend(returned);
-            }
-            let rowid_of = |c: &Customer| rowids.get(&c.id.as_uuid()).copied().unwrap_or_default();
-            if sqlite {
-                for chunk in batch.iter().zip(&docs).collect::<Vec<_>>().chunks(ROWS_PER_STATEMENT * 4) {
-                    let mut sql = QueryBuilder::new("INSERT INTO customer_search (rowid, search_text) ");
-                    sql.push_values(chunk, |mut b, ((customer, _), doc)| {
-                        b.push_bind(rowid_of(customer)).push_bind(doc.text.clone());
-                    });
-                    sql.build().execute(&mut *tx).await.map_err(db_error)?;
-                }
-            }
-            let prefixes: Vec<(&String, i64)> = batch
-                .iter()
-                .zip(&docs)
-                .flat_map(|((customer, _), doc)| doc.prefixes.iter().map(move |t| (t, customer.id)))
-                .map(|(term, id)| (term, rowids.get(&id.as_uuid()).copied().unwrap_or_default()))
-                .collect();
-            for chunk in prefixes.chunks(ROWS_PER_STATEMENT * 10) {
-                let mut sql =
-                    QueryBuilder::new("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) ");
-                sql.push_values(chunk, |mut b, (term, rowid)| {
-                    b.push_bind(tenant_id).push_bind((*term).clone()).push_bind(*rowid);
-                });
-                sql.build().execute(&mut *tx).await.map_err(db_error)?;
-            }
-            // Vocabulary: the neighbourhoods of words the tenant has not seen yet.
-            let mut words: Vec<&String> = docs.iter().flat_map(|d| d.words.iter()).collect();
-            words.sort();
-            words.dedup();
-            let mut new_words = Vec::new();
-            for chunk in words.chunks(ROWS_PER_STATEMENT * 2) {
-                let mut sql = QueryBuilder::new("SELECT word FROM search_vocabulary WHERE tenant_id = ");
-                sql.push_bind(tenant_id).push(" AND variant = word AND variant IN (");
-                let mut list = sql.separated(", ");
-                for word in chunk {
-                    list.push_bind((*word).clone());
-                }
-                sql.push(")");
-                let known: std::collections::HashSet<String> = sql
-                    .build_query_scalar::<String>()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?
-                    .into_iter()
-                    .collect();
-                new_words.extend(chunk.iter().filter(|w| !known.contains(w.as_str())).map(|w| (*w).clone()));
-            }
-            let variants: Vec<(String, &String)> = new_words
-                .iter()
-                .flat_map(|w| clientele_core::search::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
-                .collect();
-            for chunk in variants.chunks(ROWS_PER_STATEMENT * 10) {
-                let mut sql = QueryBuilder::new("INSERT INTO search_vocabulary (tenant_id, variant, word) ");
-                sql.push_values(chunk, |mut b, (variant, word)| {
-                    b.push_bind(tenant_id).push_bind(variant.clone()).push_bind((*word).clone());
-                });
-                sql.push(" ON CONFLICT DO NOTHING");
-                sql.build().execute(&mut *tx).await.map_err(db_error)?;
-            }
+            insert_customer_rows!(tx, sqlite, tenant, batch);
             let audit: Vec<AuditEntry> = batch.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
             append_audit!(tx, &audit);
-            for (_, write) in batch
-                .iter()
-                .filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
-            {
-                let rest = CustomerWrite { audit: Vec::new(), ..(*write).clone() };
-                write_effects!(tx, tenant_id, &rest);
-            }
         });
         Ok(())
     }
@@ -435,28 +472,16 @@ impl SqlStore {
         record.map_err(db_error)?.map(Customer::try_from).transpose()
     }
 
-    pub(crate) async fn update_customer_row(
+    pub(crate) async fn update_customer_in_place(
         &self,
         customer: &Customer,
         expected_version: i64,
         write: &CustomerWrite,
     ) -> Result<()> {
-        let record = CustomerRecord::from(customer);
-        let doc = SearchDocument::of(&customer.data);
         let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
-            let rowid: Option<i64> = bind_customer!(sqlx::query_scalar(UPDATE_CUSTOMER), record)
-                .bind(expected_version)
-                .bind(&doc.text)
-                .bind(write.global_checked)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(customer_write_error)?;
-            let Some(rowid) = rowid else {
-                return Err(stale_write!(tx, "customers", "customer", record.tenant_id, record.id, expected_version));
-            };
-            index_customer!(tx, sqlite, record.tenant_id, rowid, &doc);
-            write_effects!(tx, record.tenant_id, write);
+            update_customer_row!(tx, sqlite, customer, expected_version, write);
+            append_audit!(tx, &write.audit);
         });
         Ok(())
     }

@@ -1,23 +1,34 @@
 //! Import jobs, their files and their refused rows.
 
 use clientele_core::audit::AuditEntry;
+use clientele_core::customer::Customer;
 use clientele_core::error::FieldError;
 use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::imports::{ImportJob, ImportMode, ImportRowError, ImportStatus};
+use clientele_core::imports::{ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus};
+use clientele_core::search::SearchDocument;
+use clientele_core::store::{BlacklistChange, CustomerWrite, ImportBatch};
 use clientele_core::time::Timestamp;
-use clientele_core::{Error, Result};
+use clientele_core::{Error, ErrorCode, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
 use crate::audit::append_audit;
+// What the customer-writing macros name.
+use crate::customers::{
+    CLEAR_STALE_GLOBAL_BADGES, INSERT_BLACKLIST_ENTRY, INSERT_GLOBAL_ENTRY, INSERT_NOTE, INSERT_PSEUDONYM,
+    LIFT_BLACKLIST_ENTRY, ROWS_PER_STATEMENT, UPDATE_CUSTOMER, customer_write_error, insert_customer_rows, stale_write,
+    update_customer_row, write_events, write_side_effects,
+};
 use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::records::{CustomerRecord, bind_customer, customer_columns, push_customer_values};
+use crate::search::index_customer;
 
 macro_rules! import_columns {
     () => {
         "tenant_id, id, status, mode, dry_run, mapping, file_name, file_size, encoding, delimiter, unmapped, \
          rows_read, created, updated, unchanged, failed, next_row, failure, created_at, created_by, actor_role, \
-         started_at, finished_at, undo, attempts"
+         started_at, finished_at, undo, attempts, stalled_attempts"
     };
 }
 
@@ -48,6 +59,7 @@ struct ImportRecord {
     finished_at: Option<Ts>,
     undo: Option<String>,
     attempts: i64,
+    stalled_attempts: i64,
 }
 
 impl TryFrom<ImportRecord> for ImportJob {
@@ -80,12 +92,96 @@ impl TryFrom<ImportRecord> for ImportJob {
             next_row: r.next_row,
             undo: r.undo.and_then(|u| serde_json::from_str(&u).ok()),
             attempts: r.attempts,
+            stalled_attempts: r.stalled_attempts,
         })
     }
 }
 
 fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Saves a job's status and progress inside the transaction `$tx`; with a lease, only while its
+/// worker holds the job, renewing the lease. Whether the job was saved.
+macro_rules! save_job {
+    ($tx:ident, $job:expr, $lease:expr) => {{
+        let (job, lease): (&ImportJob, Option<&ImportLease>) = ($job, $lease);
+        let mut sql = QueryBuilder::new("UPDATE import_jobs SET status = ");
+        sql.push_bind(job.status.as_str())
+            .push(", file_size = ")
+            .push_bind(job.file_size)
+            .push(", encoding = ")
+            .push_bind(job.encoding.clone())
+            .push(", delimiter = ")
+            .push_bind(job.delimiter.clone())
+            .push(", unmapped = ")
+            .push_bind(json_text(&job.unmapped_columns))
+            .push(", rows_read = ")
+            .push_bind(job.rows_read)
+            .push(", created = ")
+            .push_bind(job.created)
+            .push(", updated = ")
+            .push_bind(job.updated)
+            .push(", unchanged = ")
+            .push_bind(job.unchanged)
+            .push(", failed = ")
+            .push_bind(job.failed)
+            .push(", next_row = ")
+            .push_bind(job.next_row)
+            .push(", failure = ")
+            .push_bind(job.failure.clone())
+            .push(", finished_at = ")
+            .push_bind(job.finished_at.map(Ts))
+            .push(", undo = ")
+            .push_bind(job.undo.as_ref().map(json_text));
+        if let Some(lease) = lease {
+            sql.push(", lease_until = ").push_bind(Ts(lease.until));
+        }
+        sql.push(" WHERE tenant_id = ").push_bind(job.tenant_id.as_uuid()).push(" AND id = ").push_bind(job.id);
+        if let Some(lease) = lease {
+            sql.push(" AND worker = ").push_bind(lease.worker);
+        }
+        sql.build().execute(&mut *$tx).await.map_err(db_error)?.rows_affected() == 1
+    }};
+}
+
+/// Which of the customer ids `$ids` exist in tenant `$tenant`, read through `$executor` (a pool,
+/// or `&mut *tx` inside a transaction).
+macro_rules! existing_ids {
+    ($executor:expr, $tenant:expr, $ids:expr) => {{
+        let (tenant, ids): (TenantId, &[CustomerId]) = ($tenant, $ids);
+        let mut found: Vec<Uuid> = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
+            sql.push_bind(tenant.as_uuid()).push(" AND id IN (");
+            let mut list = sql.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_uuid());
+            }
+            sql.push(")");
+            found.extend(sql.build_query_scalar::<Uuid>().fetch_all($executor).await.map_err(db_error)?);
+        }
+        found
+    }};
+}
+
+/// Records refused rows inside the transaction `$tx` (a row recorded before is left as it was).
+macro_rules! insert_import_errors {
+    ($tx:ident, $tenant:expr, $job:expr, $rows:expr) => {{
+        let (tenant, job, rows): (TenantId, Uuid, &[ImportRowError]) = ($tenant, $job, $rows);
+        for chunk in rows.chunks(500) {
+            let mut sql = QueryBuilder::new("INSERT INTO import_errors (tenant_id, job_id, row_no, cells, errors) ");
+            sql.push_values(chunk, |mut b, row| {
+                b.push_bind(tenant.as_uuid())
+                    .push_bind(job)
+                    .push_bind(row.row)
+                    .push_bind(json_text(&row.cells))
+                    .push_bind(json_text(&row.errors));
+            });
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *$tx).await.map_err(db_error)?;
+        }
+    }};
 }
 
 impl SqlStore {
@@ -95,7 +191,7 @@ impl SqlStore {
                 "INSERT INTO import_jobs (",
                 import_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                 $20, $21, $22, $23, $24, $25)"
+                 $20, $21, $22, $23, $24, $25, $26)"
             ))
             .bind(job.tenant_id.as_uuid())
             .bind(job.id)
@@ -122,6 +218,7 @@ impl SqlStore {
             .bind(job.finished_at.map(Ts))
             .bind(job.undo.as_ref().map(json_text))
             .bind(job.attempts)
+            .bind(job.stalled_attempts)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -164,58 +261,94 @@ impl SqlStore {
         piece.map_err(db_error)
     }
 
-    pub(crate) async fn delete_import_file_rows(&self, tenant: TenantId, job: Uuid) -> Result<()> {
+    pub(crate) async fn save_import_job_row(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool> {
+        let saved = in_transaction!(self, |tx| save_job!(tx, job, lease));
+        Ok(saved)
+    }
+
+    pub(crate) async fn renew_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool> {
+        let renewed = in_transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE import_jobs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 AND worker = $3 \
+                 AND status = 'running'",
+            )
+            .bind(tenant.as_uuid())
+            .bind(job)
+            .bind(lease.worker)
+            .bind(Ts(lease.until))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+        });
+        Ok(renewed == 1)
+    }
+
+    pub(crate) async fn commit_batch(&self, batch: &ImportBatch) -> Result<bool> {
+        let job = &batch.job;
+        let tenant = job.tenant_id;
+        let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
+            // First the fence: the job's progress, saved only while this worker holds it. On
+            // PostgreSQL this also locks the job's row until the commit, so no other worker can
+            // claim the job in the middle of the batch.
+            if !save_job!(tx, job, Some(&batch.lease)) {
+                return Ok(false);
+            }
+            // A customer already there was created by an earlier run of this very batch (its id
+            // is derived from the job and the row): it is left as it is.
+            let ids: Vec<CustomerId> = batch.created.iter().map(|(c, _)| c.id).collect();
+            let existing: std::collections::HashSet<Uuid> = existing_ids!(&mut *tx, tenant, &ids).into_iter().collect();
+            let created: Vec<(&Customer, &CustomerWrite)> = batch
+                .created
+                .iter()
+                .filter(|(c, _)| !existing.contains(&c.id.as_uuid()))
+                .map(|(c, w)| (c, w))
+                .collect();
+            let mut audit: Vec<AuditEntry> = created.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
+            if !created.is_empty() {
+                insert_customer_rows!(tx, sqlite, tenant, &created);
+            }
+            if !batch.hold_open.is_zero() {
+                tokio::time::sleep(batch.hold_open).await;
+            }
+            // Customers in id order, so that two batches changing the same customers lock them
+            // in the same order; a customer changed twice keeps its two changes in order.
+            let mut updated: Vec<&(Customer, i64, CustomerWrite)> = batch.updated.iter().collect();
+            updated.sort_by_key(|(c, expected, _)| (c.id, *expected));
+            for (customer, expected, write) in updated {
+                update_customer_row!(tx, sqlite, customer, *expected, write);
+                audit.extend(write.audit.iter().cloned());
+            }
+            write_events!(tx, &[], &batch.recorded.global_matches);
+            audit.extend(batch.recorded.audit.iter().cloned());
+            insert_import_errors!(tx, tenant, job.id, &batch.errors);
+            // Last, the audit entries: the tenant's chain head is the lock every writer of the
+            // tenant takes, held for as short a time as can be.
+            append_audit!(tx, &audit);
+        });
+        Ok(true)
+    }
+
+    pub(crate) async fn end_job(
+        &self,
+        job: &ImportJob,
+        lease: Option<&ImportLease>,
+        audit: &[AuditEntry],
+    ) -> Result<bool> {
+        in_transaction!(self, |tx| {
+            if !save_job!(tx, job, lease) {
+                return Ok(false);
+            }
             sqlx::query("DELETE FROM import_files WHERE tenant_id = $1 AND job_id = $2")
-                .bind(tenant.as_uuid())
-                .bind(job)
+                .bind(job.tenant_id.as_uuid())
+                .bind(job.id)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
+            append_audit!(tx, audit);
         });
-        Ok(())
-    }
-
-    pub(crate) async fn save_import_job_row(&self, job: &ImportJob, lease: Option<(Uuid, Timestamp)>) -> Result<bool> {
-        let updated = in_transaction!(self, |tx| {
-            let mut sql = QueryBuilder::new("UPDATE import_jobs SET status = ");
-            sql.push_bind(job.status.as_str())
-                .push(", file_size = ")
-                .push_bind(job.file_size)
-                .push(", encoding = ")
-                .push_bind(job.encoding.clone())
-                .push(", delimiter = ")
-                .push_bind(job.delimiter.clone())
-                .push(", unmapped = ")
-                .push_bind(json_text(&job.unmapped_columns))
-                .push(", rows_read = ")
-                .push_bind(job.rows_read)
-                .push(", created = ")
-                .push_bind(job.created)
-                .push(", updated = ")
-                .push_bind(job.updated)
-                .push(", unchanged = ")
-                .push_bind(job.unchanged)
-                .push(", failed = ")
-                .push_bind(job.failed)
-                .push(", next_row = ")
-                .push_bind(job.next_row)
-                .push(", failure = ")
-                .push_bind(job.failure.clone())
-                .push(", finished_at = ")
-                .push_bind(job.finished_at.map(Ts))
-                .push(", undo = ")
-                .push_bind(job.undo.as_ref().map(json_text));
-            if let Some((_, until)) = lease {
-                sql.push(", lease_until = ").push_bind(Ts(until));
-            }
-            sql.push(" WHERE tenant_id = ").push_bind(job.tenant_id.as_uuid()).push(" AND id = ").push_bind(job.id);
-            if let Some((worker, _)) = lease {
-                sql.push(" AND worker = ").push_bind(worker);
-            }
-            sql.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected()
-        });
-        Ok(updated == 1)
+        Ok(true)
     }
 
     pub(crate) async fn import_job_by_id(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
@@ -254,9 +387,8 @@ impl SqlStore {
 
     pub(crate) async fn claim_import_job_row(
         &self,
-        worker: Uuid,
+        lease: &ImportLease,
         now: Timestamp,
-        until: Timestamp,
         only: Option<(TenantId, Uuid)>,
     ) -> Result<Option<ImportJob>> {
         // The conditions stand in the outer WHERE too: when two workers race for a job on
@@ -265,7 +397,9 @@ impl SqlStore {
         let claimed = in_transaction!(self, |tx| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
-                 started_at = COALESCE(started_at, $2), attempts = attempts + 1 \
+                 started_at = COALESCE(started_at, $2), attempts = attempts + 1, \
+                 stalled_attempts = CASE WHEN claimed_row = next_row THEN stalled_attempts + 1 ELSE 0 END, \
+                 claimed_row = next_row \
                  WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
                  AND (tenant_id, id) = (SELECT tenant_id, id FROM import_jobs \
                      WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $2) \
@@ -274,9 +408,9 @@ impl SqlStore {
                  RETURNING ",
                 import_columns!()
             ))
-            .bind(worker)
+            .bind(lease.worker)
             .bind(Ts(now))
-            .bind(Ts(until))
+            .bind(Ts(lease.until))
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -332,33 +466,6 @@ impl SqlStore {
                 .await
         });
         Ok(headers.map_err(db_error)?.flatten().and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default())
-    }
-
-    pub(crate) async fn add_import_error_rows(
-        &self,
-        tenant: TenantId,
-        job: Uuid,
-        rows: &[ImportRowError],
-    ) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        in_transaction!(self, |tx| {
-            for chunk in rows.chunks(500) {
-                let mut sql =
-                    QueryBuilder::new("INSERT INTO import_errors (tenant_id, job_id, row_no, cells, errors) ");
-                sql.push_values(chunk, |mut b, row| {
-                    b.push_bind(tenant.as_uuid())
-                        .push_bind(job)
-                        .push_bind(row.row)
-                        .push_bind(json_text(&row.cells))
-                        .push_bind(json_text(&row.errors));
-                });
-                sql.push(" ON CONFLICT DO NOTHING");
-                sql.build().execute(&mut *tx).await.map_err(db_error)?;
-            }
-        });
-        Ok(())
     }
 
     pub(crate) async fn import_error_rows(
@@ -424,21 +531,8 @@ impl SqlStore {
     }
 
     pub(crate) async fn existing_customer_ids(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {
-        let mut found = Vec::new();
-        for chunk in ids.chunks(500) {
-            let rows = with_reader!(self, |pool| {
-                let mut sql = QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
-                sql.push_bind(tenant.as_uuid()).push(" AND id IN (");
-                let mut list = sql.separated(", ");
-                for id in chunk {
-                    list.push_bind(id.as_uuid());
-                }
-                sql.push(")");
-                sql.build_query_scalar::<Uuid>().fetch_all(pool).await
-            });
-            found.extend(rows.map_err(db_error)?.into_iter().map(CustomerId::from_uuid));
-        }
-        Ok(found)
+        let found = with_reader!(self, |pool| existing_ids!(pool, tenant, ids));
+        Ok(found.into_iter().map(CustomerId::from_uuid).collect())
     }
 
     pub(crate) async fn customers_with_keys(

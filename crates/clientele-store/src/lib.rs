@@ -26,11 +26,12 @@ use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
 use clientele_core::customer::{Customer, Note};
 use clientele_core::document::{Document, DocumentKind, RequiredDocuments, SealedFile};
 use clientele_core::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
-use clientele_core::imports::{ImportJob, ImportRowError};
+use clientele_core::imports::{ImportJob, ImportLease, ImportRowError};
 use clientele_core::order::Order;
 use clientele_core::search::{SearchTerms, Tier};
 use clientele_core::store::{
-    AuditHead, AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, NewNote, SearchMatch, Store,
+    AuditHead, AuditQuery, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, ImportBatch, NewNote, SearchMatch,
+    Store,
 };
 use clientele_core::tenant::Tenant;
 use clientele_core::time::Timestamp;
@@ -354,7 +355,7 @@ impl Store for SqlStore {
     }
 
     async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()> {
-        self.update_customer_row(customer, expected_version, write).await
+        self.update_customer_in_place(customer, expected_version, write).await
     }
 
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
@@ -411,12 +412,20 @@ impl Store for SqlStore {
         self.import_file_piece(tenant, job, chunk).await
     }
 
-    async fn delete_import_file(&self, tenant: TenantId, job: Uuid) -> Result<()> {
-        self.delete_import_file_rows(tenant, job).await
+    async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool> {
+        self.save_import_job_row(job, lease).await
     }
 
-    async fn save_import_job(&self, job: &ImportJob, lease: Option<(Uuid, Timestamp)>) -> Result<bool> {
-        self.save_import_job_row(job, lease).await
+    async fn renew_import_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool> {
+        self.renew_lease(tenant, job, lease).await
+    }
+
+    async fn commit_import_batch(&self, batch: &ImportBatch) -> Result<bool> {
+        self.commit_batch(batch).await
+    }
+
+    async fn end_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>, audit: &[AuditEntry]) -> Result<bool> {
+        self.end_job(job, lease, audit).await
     }
 
     async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
@@ -429,12 +438,11 @@ impl Store for SqlStore {
 
     async fn claim_import_job(
         &self,
-        worker: Uuid,
+        lease: &ImportLease,
         now: Timestamp,
-        until: Timestamp,
         only: Option<(TenantId, Uuid)>,
     ) -> Result<Option<ImportJob>> {
-        self.claim_import_job_row(worker, now, until, only).await
+        self.claim_import_job_row(lease, now, only).await
     }
 
     async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
@@ -447,10 +455,6 @@ impl Store for SqlStore {
 
     async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>> {
         self.import_headers_of(tenant, job).await
-    }
-
-    async fn add_import_errors(&self, tenant: TenantId, job: Uuid, rows: &[ImportRowError]) -> Result<()> {
-        self.add_import_error_rows(tenant, job, rows).await
     }
 
     async fn import_errors(

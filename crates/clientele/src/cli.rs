@@ -464,6 +464,7 @@ async fn app(config: &Config) -> anyhow::Result<App> {
         max_import_bytes: config.imports.max_file_mib.saturating_mul(1024 * 1024),
         import_lease: config.imports.lease,
         import_workers: config.imports.workers,
+        import_crash_test_pause: config.imports.crash_test_pause,
     };
     App::new(store, app_config).await.map_err(explain)
 }
@@ -516,8 +517,7 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
-    let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let size = tokio::fs::metadata(&args.file).await.with_context(|| format!("opening {}", args.file.display()))?.len();
     if size > app.max_import_bytes() {
         return Err(anyhow!("{} is larger than imports.max_file_mib", args.file.display()));
     }
@@ -530,12 +530,13 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let actor = clientele_core::auth::Actor::command_line(args.tenant);
     let mut job = app.begin_import(&actor, &options).await.map_err(explain)?;
-    app.upload_import_file(&mut job, file).await.map_err(explain)?;
+    clientele_runtime::imports::upload_file(&app, &mut job, &args.file).await.map_err(explain)?;
     let terminal = std::io::stderr().is_terminal();
     let worker = uuid::Uuid::new_v4();
     let job = loop {
         // Run ours here, unless a server took it: then watch it.
-        let ran = app.run_import_job(args.tenant, job.id, worker).await.map_err(explain)?;
+        let ran = clientele_runtime::imports::run_job(&app, args.tenant, job.id, worker).await.map_err(explain)?
+            != clientele_runtime::imports::Ran::Nothing;
         let current = app.import_job(&actor, job.id).await.map_err(explain)?;
         if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
             break current;

@@ -69,8 +69,9 @@ max_file_mib = 20
 [imports]
 # Largest import file accepted, in MiB (uploads over it are refused as they stream in).
 max_file_mib = 512
-# How long a server may work on an import without saving progress before another server (or
-# the same one, restarted) resumes the job from its last saved batch.
+# How long a server's lease on an import job lasts. The server renews it while it works; if the
+# server dies, another server (or the same one, restarted) resumes the job from its last saved
+# batch once the lease has run out.
 lease = "1m"
 # Import jobs one server process runs at once.
 workers = 2
@@ -155,16 +156,21 @@ impl Default for BlacklistConfig {
 pub struct ImportsConfig {
     /// Largest file, in MiB.
     pub max_file_mib: u64,
-    /// How long a job is held without progress before another process resumes it.
+    /// How long a worker's lease on a job lasts (renewed while it works) before another
+    /// process may resume the job.
     #[serde(with = "humantime_serde_compat")]
     pub lease: Duration,
     /// Jobs run at once per process.
     pub workers: usize,
+    /// Crash tests only: how long each batch holds its transaction open between its writes, so
+    /// that a test can kill a server in the middle of one. Not in the documented defaults.
+    #[serde(with = "humantime_serde_compat")]
+    pub crash_test_pause: Duration,
 }
 
 impl Default for ImportsConfig {
     fn default() -> Self {
-        Self { max_file_mib: 512, lease: Duration::from_secs(60), workers: 2 }
+        Self { max_file_mib: 512, lease: Duration::from_secs(60), workers: 2, crash_test_pause: Duration::ZERO }
     }
 }
 

@@ -88,6 +88,7 @@ async fn create(
                 }
                 .await;
                 finish(app, &mut started, sink, read).await?;
+                state.import_wake.job_queued();
                 job = Some(started);
                 break;
             }
@@ -125,6 +126,7 @@ async fn create(
         }
         .await;
         finish(app, &mut started, sink, read).await?;
+        state.import_wake.job_queued();
         started
     };
     let location = format!("/api/v1/imports/{}", job.id);

@@ -233,6 +233,7 @@ conformance! {
             next_row: 0,
             undo: None,
             attempts: 0,
+            stalled_attempts: 0,
         };
         let entry = |job: &ImportJob| {
             clientele_core::audit::AuditEntry::new(

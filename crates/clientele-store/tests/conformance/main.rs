@@ -64,6 +64,7 @@ mod accounts;
 mod audit;
 mod customers;
 mod fixtures;
+mod imports;
 mod invariant;
 mod risk;
 mod search;

@@ -75,11 +75,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut job = app.begin_import(&actor, &options_).await.map_err(core_error)?;
     // Uploaded piece by piece, as the HTTP endpoint does: the file is never in memory whole.
-    let file = std::fs::File::open(&path).context("reading the file back")?;
-    app.upload_import_file(&mut job, file).await.map_err(core_error)?;
+    clientele_runtime::imports::upload_file(&app, &mut job, &path).await.map_err(core_error)?;
     let worker = uuid::Uuid::new_v4();
     let job = loop {
-        app.run_import_job(tenant, job.id, worker).await.map_err(core_error)?;
+        clientele_runtime::imports::run_job(&app, tenant, job.id, worker).await.map_err(core_error)?;
         let current = app.import_job(&actor, job.id).await.map_err(core_error)?;
         if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
             break current;

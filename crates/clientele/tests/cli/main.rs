@@ -454,18 +454,80 @@ fn an_import_survives_a_crash_of_its_server_on_postgres() {
     drop(db);
 }
 
+/// A tenant with an admin, and that admin's token.
+fn tenant_with_admin(dir: &Path, url: &str, name: &str) -> (String, String) {
+    let tenant = one_line(dir, url, &["tenant", "create", "--name", name]);
+    let email = "admin@crashy.example";
+    one_line(
+        dir,
+        url,
+        &["user", "create", "--tenant", &tenant, "--email", email, "--role", "admin", "--password", "s3cret-pass"],
+    );
+    let token = one_line(dir, url, &["token", "issue", "--tenant", &tenant, "--email", email]);
+    (tenant, token)
+}
+
+/// Follows import jobs over HTTP.
+struct Jobs {
+    client: reqwest::Client,
+    token: String,
+}
+
+impl Jobs {
+    async fn upload(&self, server: &Server, file: String, query: &str) -> String {
+        let reply = self
+            .client
+            .post(format!("{}/api/v1/imports{query}", server.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "text/csv")
+            .body(file)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 202);
+        reply.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, server: &Server, location: &str) -> Value {
+        let reply =
+            self.client.get(format!("{}{location}", server.base)).bearer_auth(&self.token).send().await.unwrap();
+        reply.json().await.unwrap()
+    }
+
+    /// Waits until the job has read more than `rows` rows (or ended), failing only if it reads
+    /// nothing for a whole minute.
+    async fn progress_beyond(&self, server: &Server, location: &str, rows: i64) -> Value {
+        self.wait(server, location, |state| state["rows_read"].as_i64().unwrap() > rows).await
+    }
+
+    /// Waits until the job has ended, failing only if it reads nothing for a whole minute.
+    async fn ended(&self, server: &Server, location: &str) -> Value {
+        self.wait(server, location, |_| false).await
+    }
+
+    async fn wait(&self, server: &Server, location: &str, enough: impl Fn(&Value) -> bool) -> Value {
+        let patience = std::time::Duration::from_secs(60);
+        let (mut seen, mut since) = (-1, std::time::Instant::now());
+        loop {
+            let state = self.get(server, location).await;
+            if matches!(state["status"].as_str(), Some("succeeded" | "failed")) || enough(&state) {
+                return state;
+            }
+            let rows = state["rows_read"].as_i64().unwrap();
+            if rows != seen {
+                (seen, since) = (rows, std::time::Instant::now());
+            }
+            assert!(since.elapsed() < patience, "the import made no progress for a minute: {state}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// A server is killed in the middle of an import; another one resumes it: every valid row is
 /// created exactly once, every invalid one reported.
 fn import_survives_a_crash(dir: &Path, url: &str) {
     let url = url.to_owned();
-    let tenant = one_line(dir, &url, &["tenant", "create", "--name", "Crashy"]);
-    let email = "admin@crashy.example";
-    one_line(
-        dir,
-        &url,
-        &["user", "create", "--tenant", &tenant, "--email", email, "--role", "admin", "--password", "s3cret-pass"],
-    );
-    let token = one_line(dir, &url, &["token", "issue", "--tenant", &tenant, "--email", email]);
+    let (tenant, token) = tenant_with_admin(dir, &url, "Crashy");
     // Every tenth row lacks its last name.
     let rows = 6_000;
     let mut file = String::from("external_ref,first_name,last_name,email\n");
@@ -476,58 +538,21 @@ fn import_survives_a_crash(dir: &Path, url: &str) {
     let (valid, invalid) = (rows - rows / 10, rows / 10);
     let lease = [("CLIENTELE_IMPORTS__LEASE", "1s")];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client = reqwest::Client::new();
-    let job = |base: String| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            move |location: String| {
-                let (client, token, base) = (client.clone(), token.clone(), base.clone());
-                async move {
-                    let reply = client.get(format!("{base}{location}")).bearer_auth(&token).send().await.unwrap();
-                    reply.json::<Value>().await.unwrap()
-                }
-            }
-        }
-    };
+    let jobs = Jobs { client: reqwest::Client::new(), token };
     let location = {
         let server = Server::start_with(dir, &url, &[], &lease);
         runtime.block_on(async {
-            let reply = client
-                .post(format!("{}/api/v1/imports", server.base))
-                .bearer_auth(&token)
-                .header("content-type", "text/csv")
-                .body(file.clone())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(reply.status(), 202);
-            let location = reply.headers()["location"].to_str().unwrap().to_owned();
-            let get = job(server.base.clone()).await;
+            let location = jobs.upload(&server, file.clone(), "").await;
             // Kill the server once the job is part-way.
-            loop {
-                let state = get(location.clone()).await;
-                assert_ne!(state["status"], "succeeded", "the job finished before the crash: make the file longer");
-                if state["rows_read"].as_i64().unwrap() > 0 {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            let state = jobs.progress_beyond(&server, &location, 0).await;
+            assert_ne!(state["status"], "succeeded", "the job finished before the crash: make the file longer");
             location
         })
         // The server is killed (SIGKILL) here, mid-import.
     };
     let server = Server::start_with(dir, &url, &[], &lease);
-    let done = runtime.block_on(async {
-        let get = job(server.base.clone()).await;
-        for _ in 0..600 {
-            let state = get(location.clone()).await;
-            if state["status"] == "succeeded" {
-                return state;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("the import did not resume");
-    });
+    let done = runtime.block_on(jobs.ended(&server, &location));
+    assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["rows_read"], rows, "{done}");
     assert_eq!(done["created"], valid, "{done}");
     assert_eq!(done["failed"], invalid, "{done}");
@@ -539,6 +564,163 @@ fn import_survives_a_crash(dir: &Path, url: &str) {
     refs.sort_unstable();
     refs.dedup();
     assert_eq!(refs.len(), valid, "no row twice");
+}
+
+#[test]
+fn an_import_killed_again_and_again_finishes_exactly_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    import_survives_repeated_kills(dir.path(), &sqlite_url(dir.path()));
+}
+
+#[test]
+fn an_import_killed_again_and_again_finishes_exactly_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(db) = runtime.block_on(clientele_store::testing::TestDatabase::postgres()) else { return };
+    runtime.block_on(db.sql_store().close());
+    let dir = tempfile::tempdir().unwrap();
+    import_survives_repeated_kills(dir.path(), db.url());
+    drop(db);
+}
+
+/// Whether a write transaction is open on the database right now: a PostgreSQL session idle
+/// inside one, or the SQLite file's write lock held.
+async fn in_write_transaction(url: &str) -> bool {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        open > 0
+    } else {
+        use sqlx::ConnectOptions;
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let mut connection = options.busy_timeout(std::time::Duration::ZERO).connect().await.unwrap();
+        let locked = sqlx::query("BEGIN IMMEDIATE").execute(&mut connection).await.is_err();
+        if !locked {
+            sqlx::query("ROLLBACK").execute(&mut connection).await.unwrap();
+        }
+        locked
+    }
+}
+
+/// An upsert of 10,000 rows (2,000 of them updates of existing customers, a tenth of them
+/// invalid) whose server is killed eight times, every other time while a batch's transaction is
+/// open (held open by the crash-test pause) and otherwise at a random moment, each time with a
+/// short lease: the job still succeeds, with exact counts, every valid row applied exactly once
+/// (each update makes version 2, never 3), every refused row reported once, and the audit log
+/// holding one entry per change.
+fn import_survives_repeated_kills(dir: &Path, url: &str) {
+    let url = url.to_owned();
+    let (tenant, token) = tenant_with_admin(dir, &url, "Crashy");
+    let (existing, rows) = (2_000, 10_000);
+    let seed: String = std::iter::once("external_ref,first_name,last_name,email\n".to_owned())
+        .chain((0..existing).map(|i| format!("R{i},Mario,Rossi{i},m{i}@example.com\n")))
+        .collect();
+    std::fs::write(dir.join("seed.csv"), seed).unwrap();
+    let seeded = clientele(dir, &url, &["import", "seed.csv", "--tenant", &tenant]);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let mut file = String::from("external_ref,first_name,last_name,email\n");
+    for i in 0..rows {
+        let email = if i % 10 == 7 { format!("m{i}@") } else { format!("m{i}@example.com") };
+        file.push_str(&format!("R{i},Mario,Bianchi{i},{email}\n"));
+    }
+    let refused = (0..rows).filter(|i| i % 10 == 7).count();
+    let updated = (0..existing).filter(|i| i % 10 != 7).count();
+    let created = rows - existing - (existing..rows).filter(|i| i % 10 == 7).count();
+
+    let env = [("CLIENTELE_IMPORTS__LEASE", "1s"), ("CLIENTELE_IMPORTS__CRASH_TEST_PAUSE", "250ms")];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let jobs = Jobs { client: reqwest::Client::new(), token };
+    let mut random = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut location = None;
+    let mut read_at_kill = 0;
+    let mut inside = 0;
+    for kill in 0..8 {
+        let server = Server::start_with(dir, &url, &[], &env);
+        runtime.block_on(async {
+            let job = match &location {
+                Some(job) => job,
+                None => location.insert(jobs.upload(&server, file.clone(), "?mode=upsert").await),
+            };
+            // This attempt makes progress first: then the job never counts as stalled.
+            let state = jobs.progress_beyond(&server, job, read_at_kill).await;
+            assert_eq!(state["status"], "running", "the job ended before kill {kill}: make the file longer: {state}");
+            read_at_kill = state["rows_read"].as_i64().unwrap();
+            if kill % 2 == 0 {
+                // Kill it in the middle of a batch's transaction.
+                let patience = std::time::Instant::now();
+                while !in_write_transaction(&url).await {
+                    assert!(patience.elapsed() < std::time::Duration::from_secs(60), "no batch was written");
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                inside += 1;
+            } else {
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                tokio::time::sleep(std::time::Duration::from_millis(random % 800)).await;
+            }
+        });
+        drop(server);
+    }
+    assert_eq!(inside, 4);
+    let location = location.unwrap();
+    let server = Server::start_with(dir, &url, &[], &env);
+    let done = runtime.block_on(jobs.ended(&server, &location));
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["rows_read"], rows, "{done}");
+    assert_eq!(done["created"], created, "{done}");
+    assert_eq!(done["updated"], updated, "{done}");
+    assert_eq!(done["unchanged"], 0, "{done}");
+    assert_eq!(done["failed"], refused, "{done}");
+    assert!(done["attempts"].as_i64().unwrap() >= 9, "{done}");
+    let errors = runtime.block_on(async {
+        let reply = jobs
+            .client
+            .get(format!("{}{location}/errors.csv", server.base))
+            .bearer_auth(&jobs.token)
+            .send()
+            .await
+            .unwrap();
+        reply.text().await.unwrap()
+    });
+    let mut refused_rows: Vec<&str> = errors.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(refused_rows.len(), refused, "each refused row is reported once");
+    refused_rows.dedup();
+    assert_eq!(refused_rows.len(), refused);
+    drop(server);
+
+    let exported =
+        clientele(dir, &url, &["export", "--tenant", &tenant, "--columns", "external_ref,last_name,version"]);
+    let text = String::from_utf8(exported.stdout).unwrap();
+    let mut customers: Vec<(usize, String, String)> = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells[0][1..].parse().unwrap(), cells[1].to_owned(), cells[2].to_owned())
+        })
+        .collect();
+    customers.sort();
+    assert_eq!(customers.len(), existing + created, "every valid row once");
+    customers.dedup_by_key(|c| c.0);
+    assert_eq!(customers.len(), existing + created, "no row twice");
+    for (i, last_name, version) in &customers {
+        let expected = match (*i < existing, i % 10 == 7) {
+            (true, true) => (format!("Rossi{i}"), "1"),
+            (true, false) => (format!("Bianchi{i}"), "2"),
+            (false, _) => (format!("Bianchi{i}"), "1"),
+        };
+        assert_eq!((last_name.clone(), version.as_str()), (expected.0, expected.1), "customer R{i}");
+    }
+    // One entry per customer created or updated, each job's start and end, and the export.
+    let verified = one_line(dir, &url, &["audit", "verify"]);
+    let entries = existing + 2 + created + updated + 2 + 1;
+    assert_eq!(verified, format!("audit log intact: {entries} entries checked"));
 }
 
 #[test]
