@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use uuid::Uuid;
 
+use crate::error::Result;
+
 /// An OpenAPI `string` schema with an optional well-known format, for types that serialize as text.
 pub(crate) fn string_schema(
     format: Option<utoipa::openapi::KnownFormat>,

@@ -4,7 +4,7 @@
 //! or a bad enum value is `422 validation_failed` naming the field by its dotted path.
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
 
@@ -43,6 +43,85 @@ fn field_error(path: &str, message: &str) -> FieldError {
     let code = if message.starts_with("invalid type") { FieldCode::InvalidType } else { FieldCode::Invalid };
     let field = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
     FieldError::new(field, code, message)
+}
+
+/// Field-by-field difference of two JSON objects, with nested objects flattened to dotted
+/// paths: `{"address.city": {"from": "Roma", "to": "Milano"}}`. Equal fields are left out.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let mut changes = Map::new();
+    diff_into(&mut changes, "", before, after);
+    Value::Object(changes)
+}
+
+fn diff_into(changes: &mut Map<String, Value>, prefix: &str, before: &Value, after: &Value) {
+    let empty = Map::new();
+    match (before, after) {
+        (Value::Object(_), _) | (_, Value::Object(_)) => {
+            let b = before.as_object().unwrap_or(&empty);
+            let a = after.as_object().unwrap_or(&empty);
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                diff_into(changes, &path, b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
+            }
+        }
+        _ if before != after => {
+            changes.insert(prefix.to_owned(), serde_json::json!({"from": before, "to": after}));
+        }
+        _ => {}
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `target`: `null` removes a member, objects merge,
+/// anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_lists_changed_leaves_by_path() {
+        let before = json!({"a": 1, "b": {"c": "x", "d": null}, "e": null});
+        let after = json!({"a": 1, "b": {"c": "y", "d": null}, "e": {"f": 2}});
+        assert_eq!(diff(&before, &after), json!({"b.c": {"from": "x", "to": "y"}, "e.f": {"from": null, "to": 2}}));
+        assert_eq!(diff(&before, &before), json!({}));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // The example of RFC 7396 §3.
+        let mut target = json!({"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"},
+            "tags": ["example", "sample"], "content": "This will be unchanged"});
+        let patch = json!({"title": "Hello!", "phoneNumber": "+01-123-456-7890",
+            "author": {"familyName": null}, "tags": ["example"]});
+        merge_patch(&mut target, &patch);
+        assert_eq!(
+            target,
+            json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"],
+                "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"})
+        );
+    }
 }
 
 #[cfg(test)]

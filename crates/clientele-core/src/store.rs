@@ -9,242 +9,24 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::access::CustomerScope;
-use crate::audit::AuditEntry;
-use crate::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
-use crate::customer::{Customer, CustomerKind, Note};
-use crate::document::{Document, DocumentKind, DocumentsFilter, RequiredDocuments, SealedFile};
+use crate::accounts::tenant::Tenant;
+use crate::accounts::user::{PlatformAdmin, User};
+use crate::audit::entry::AuditEntry;
+use crate::audit::store::{AuditHead, AuditQuery};
+use crate::blacklist::record::{BlacklistEntry, GlobalEntry, GlobalMatch, GlobalQuery, Pseudonym};
+use crate::customers::notes::Note;
+use crate::customers::record::Customer;
+use crate::customers::store::{CustomerQuery, CustomerWrite, NewNote};
+use crate::documents::record::{Document, DocumentKind, SealedFile};
+use crate::documents::requirements::RequiredDocuments;
 use crate::error::Result;
-use crate::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
-use crate::imports::{ImportJob, ImportLease, ImportRowError};
-use crate::order::Order;
-use crate::tenant::Tenant;
+use crate::ids::{CustomerId, PlatformAdminId, TenantId, UserId};
+use crate::imports::job::{ImportJob, ImportLease, ImportRowError};
+use crate::imports::store::ImportBatch;
+use crate::orders::record::Order;
+use crate::search::store::SearchMatch;
 use crate::time::Timestamp;
-use crate::user::{PlatformAdmin, User};
 use crate::values::Email;
-
-/// Filters and keyset position for listing customers, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerQuery {
-    /// Which customers the caller may see.
-    pub scope: CustomerScope,
-    /// Only this kind.
-    pub kind: Option<CustomerKind>,
-    /// Only VIPs (`true`) or only non-VIPs (`false`).
-    pub vip: Option<bool>,
-    /// Only blacklisted customers (`true`, any badge) or only others (`false`).
-    pub blacklisted: Option<bool>,
-    /// Only customers whose phone has this status.
-    pub phone_status: Option<crate::values::PhoneStatus>,
-    /// Only clients of this partner company.
-    pub partner_id: Option<CustomerId>,
-    /// Created at or after this instant.
-    pub created_from: Option<Timestamp>,
-    /// Created before this instant.
-    pub created_before: Option<Timestamp>,
-    /// Only customers holding (or missing) required documents.
-    pub documents: Option<DocumentsFilter>,
-    /// Include soft-deleted customers.
-    pub include_deleted: bool,
-    /// Keyset position: only customers with an id below this one.
-    pub after: Option<CustomerId>,
-    /// At most this many.
-    pub limit: u32,
-}
-
-impl CustomerQuery {
-    /// The filters (not the scope, position or page size) as text, for cursor fingerprints.
-    pub fn filters_key(&self) -> String {
-        let kind = self.kind.map(CustomerKind::as_str);
-        let phone = self.phone_status.map(crate::values::PhoneStatus::as_str);
-        let partner = self.partner_id.map(|p| p.to_string());
-        let from = self.created_from.map(|t| t.to_fixed_string());
-        let before = self.created_before.map(|t| t.to_fixed_string());
-        let (vip, blacklisted, deleted) = (self.vip, self.blacklisted, self.include_deleted);
-        let documents = self.documents.as_ref().map(|d| d.complete);
-        format!("{kind:?}|{vip:?}|{blacklisted:?}|{phone:?}|{partner:?}|{from:?}|{before:?}|{deleted}|{documents:?}")
-    }
-
-    /// Everything the scope allows, first page of `limit`.
-    pub fn all(scope: CustomerScope, limit: u32) -> Self {
-        Self {
-            scope,
-            kind: None,
-            vip: None,
-            blacklisted: None,
-            phone_status: None,
-            partner_id: None,
-            created_from: None,
-            created_before: None,
-            documents: None,
-            include_deleted: false,
-            after: None,
-            limit,
-        }
-    }
-}
-
-/// A note as written, before the author's email is joined in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewNote {
-    /// The note's id.
-    pub id: NoteId,
-    /// The tenant.
-    pub tenant_id: TenantId,
-    /// The customer the note is about.
-    pub customer_id: CustomerId,
-    /// The author (absent for command-line actors).
-    pub author_id: Option<Uuid>,
-    /// The text.
-    pub body: String,
-    /// When it was written.
-    pub created_at: Timestamp,
-}
-
-/// A global-blacklist entry that matched a customer at a check (kept for platform admins).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GlobalMatch {
-    /// The entry that matched.
-    pub entry_id: Uuid,
-    /// The tenant that ran the check.
-    pub tenant_id: TenantId,
-    /// The customer checked.
-    pub customer_id: CustomerId,
-    /// Where: `customer_created`, `customer_updated`, `order_created`, `order_activated`,
-    /// `order_updated` (a new second driver), `order_approved`.
-    pub context: &'static str,
-    /// When.
-    pub matched_at: Timestamp,
-}
-
-/// A change to a customer's blacklist entries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlacklistChange {
-    /// A new entry, and for global scope the platform-wide entry made with it.
-    Add {
-        /// The tenant's entry.
-        entry: BlacklistEntry,
-        /// The global entry (global scope only).
-        global: Option<Box<GlobalEntry>>,
-    },
-    /// Lifts an entry, and the global entry made with it.
-    Lift {
-        /// The tenant's entry (absent when only a global entry is lifted).
-        entry_id: Option<Uuid>,
-        /// When.
-        at: Timestamp,
-        /// By whom.
-        by: Option<Uuid>,
-        /// Why.
-        note: Option<String>,
-        /// The global entry to lift with it.
-        global_entry_id: Option<Uuid>,
-    },
-}
-
-/// Everything written together with a customer row, in the same transaction.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CustomerWrite {
-    /// Notes to append.
-    pub notes: Vec<NewNote>,
-    /// Audit entries.
-    pub audit: Vec<AuditEntry>,
-    /// Global-blacklist matches found by the check that preceded the write.
-    pub global_matches: Vec<GlobalMatch>,
-    /// Blacklist changes, applied in order.
-    pub blacklist: Vec<BlacklistChange>,
-    /// Whether the write ran the global check: only then does an update change the customer's
-    /// `global_match_at` (which matches and lifts elsewhere change without a new version).
-    pub global_checked: bool,
-}
-
-impl CustomerWrite {
-    /// A write whose only side effect is one audit entry.
-    pub fn audited(entry: AuditEntry) -> Self {
-        Self { audit: vec![entry], ..Self::default() }
-    }
-}
-
-/// One batch of an import job: everything it writes, committed in one transaction that first
-/// checks that the job is still this worker's (and renews its lease), so that a worker that lost
-/// its job writes nothing, and a crash leaves either the whole batch with its progress or none
-/// of it.
-#[derive(Debug, Clone)]
-pub struct ImportBatch {
-    /// The job as it stands after the batch: its counts, `rows_read` and `next_row`.
-    pub job: ImportJob,
-    /// The worker's lease, renewed by the write.
-    pub lease: ImportLease,
-    /// New customers (ids derived from their rows), each with what is written with it. One
-    /// whose id is already taken was created by an earlier run of this very batch: it is left
-    /// as it is.
-    pub created: Vec<(Customer, CustomerWrite)>,
-    /// Changed customers, each written only if still at its expected version (the second
-    /// field), in order: a customer changed by two rows appears twice, the second made from
-    /// the first.
-    pub updated: Vec<(Customer, i64, CustomerWrite)>,
-    /// Audit entries and global matches of rows that changed nothing.
-    pub recorded: CustomerWrite,
-    /// The batch's refused rows.
-    pub errors: Vec<ImportRowError>,
-    /// Crash tests only: how long to hold the transaction open between its writes (zero
-    /// otherwise), so that a test can kill a server in the middle of one.
-    pub hold_open: std::time::Duration,
-}
-
-/// A search match before the customer is read: its place in recency order and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchMatch {
-    /// The search rowid: increases with creation within a tenant.
-    pub rowid: i64,
-    /// The folded text that matched.
-    pub text: String,
-}
-
-/// Keyset position for the platform's global list, newest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GlobalQuery {
-    /// Include lifted entries.
-    pub include_lifted: bool,
-    /// Only entries with an id below this one.
-    pub after: Option<Uuid>,
-    /// At most this many.
-    pub limit: u32,
-}
-
-/// Filters and keyset position for reading the audit log, newest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditQuery {
-    /// Only entries concerning this customer.
-    pub customer_id: Option<CustomerId>,
-    /// Only entries by this user or platform admin.
-    pub actor_id: Option<Uuid>,
-    /// Only entries of this action (`document.downloaded`, ...).
-    pub action: Option<String>,
-    /// Only entries at or after this instant.
-    pub from: Option<Timestamp>,
-    /// Only entries before this instant.
-    pub before: Option<Timestamp>,
-    /// Only entries of this request (or import: `import:{id}`).
-    pub request_id: Option<String>,
-    /// Keyset position: only entries with an id below this one.
-    pub after: Option<AuditId>,
-    /// At most this many.
-    pub limit: u32,
-}
-
-/// Where a tenant's audit chain ends, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditHead {
-    /// The tenant.
-    pub tenant_id: TenantId,
-    /// The number of entries in the chain (0 without a head).
-    pub seq: i64,
-    /// The last entry's hash, hex (absent without a head).
-    pub hash: Option<String>,
-    /// Entries without a place in the chain.
-    pub unchained: i64,
-}
 
 /// Persistence for everything Clientele keeps. See the module documentation.
 #[async_trait]
@@ -472,8 +254,8 @@ pub trait Store: Send + Sync + 'static {
     async fn search_matches(
         &self,
         tenant: TenantId,
-        terms: &crate::search::SearchTerms,
-        tier: crate::search::Tier,
+        terms: &crate::search::terms::SearchTerms,
+        tier: crate::search::terms::Tier,
         exclusive: bool,
         query: &CustomerQuery,
         after: Option<i64>,

@@ -11,7 +11,8 @@ use std::str::FromStr;
 use serde::{Serialize, Serializer};
 use time::Date;
 
-use crate::error::{FieldCode, FieldProblem};
+use crate::error::{FieldCode, FieldErrors, FieldProblem, Result};
+use crate::time::Timestamp;
 
 /// Trims `input`; `Ok(None)` when nothing is left. Rejects control characters and text longer
 /// than `max` characters.
@@ -300,6 +301,57 @@ macro_rules! display_and_serialize_as_str {
 }
 
 display_and_serialize_as_str!(PersonName, Email, PhoneE164, CountryCode, LanguageTag);
+
+/// A `true`/`false` query parameter; anything else is recorded as an error on `name`.
+pub(crate) fn bool_param(errors: &mut FieldErrors, name: &str, value: Option<&str>) -> Option<bool> {
+    match value {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.push(name, FieldCode::Invalid, "must be true or false");
+            None
+        }
+    }
+}
+
+/// A date or RFC 3339 instant. For the upper bound (`end`), a date means the whole day, and the
+/// bound returned is exclusive.
+pub(crate) fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Option<Timestamp> {
+    if let Some(timestamp) = Timestamp::parse(value) {
+        return Some(if end { timestamp.add(std::time::Duration::from_micros(1)) } else { timestamp });
+    }
+    let in_range = |date: &time::Date| (Timestamp::MIN_YEAR..=Timestamp::MAX_YEAR).contains(&date.year());
+    match parse_date(value) {
+        Ok(date) if in_range(&date) => {
+            let day = if end { date.next_day().unwrap_or(date) } else { date };
+            Some(Timestamp::from_datetime(day.midnight().assume_utc()))
+        }
+        Ok(_) => {
+            errors.push(name, FieldCode::OutOfRange, "must be between 1900 and 9998");
+            None
+        }
+        Err(_) => {
+            errors.push(name, FieldCode::InvalidDate, "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp");
+            None
+        }
+    }
+}
+
+/// Codes (tax code, VAT, document numbers): upper case, spaces removed, letters, digits, `-`, `/`.
+pub(crate) fn code_text(input: &str, max: usize) -> Result<Option<String>, FieldProblem> {
+    let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    if compact.is_empty() {
+        return Ok(None);
+    }
+    if compact.chars().count() > max {
+        return Err(FieldProblem::new(FieldCode::TooLong, format!("must be at most {max} characters")));
+    }
+    if !compact.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '/' || c == '.') {
+        return Err(FieldProblem::new(FieldCode::Invalid, "may contain only letters, digits, '-', '/' and '.'"));
+    }
+    Ok(Some(compact))
+}
 
 #[cfg(test)]
 mod tests {

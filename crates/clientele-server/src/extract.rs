@@ -11,8 +11,10 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
-use clientele_core::auth::{Actor, Origin, Principal};
-use clientele_core::user::Role;
+use clientele_core::accounts::auth::Actor;
+use clientele_core::accounts::auth::Origin;
+use clientele_core::accounts::auth::Principal;
+use clientele_core::accounts::user::Role;
 use clientele_core::{Error, ErrorCode};
 use serde::de::DeserializeOwned;
 

@@ -1,8 +1,11 @@
 //! Platform settings, tenants, users and platform admins.
 
-use clientele_core::ids::{PlatformAdminId, TenantId, UserId};
-use clientele_core::tenant::Tenant;
-use clientele_core::user::{PlatformAdmin, User};
+use clientele_core::accounts::tenant::Tenant;
+use clientele_core::accounts::user::PlatformAdmin;
+use clientele_core::accounts::user::User;
+use clientele_core::ids::PlatformAdminId;
+use clientele_core::ids::TenantId;
+use clientele_core::ids::UserId;
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode, Result};
 

@@ -1,9 +1,12 @@
 //! The audit log: appended as a hash chain per tenant, read with filters, read back in chain
 //! order for `clientele audit verify`.
 
-use clientele_core::audit::{AuditEntry, CHAIN_START, chain_hash};
+use clientele_core::audit::chain::CHAIN_START;
+use clientele_core::audit::chain::chain_hash;
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::audit::store::AuditHead;
+use clientele_core::audit::store::AuditQuery;
 use clientele_core::ids::TenantId;
-use clientele_core::store::{AuditHead, AuditQuery};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -60,7 +63,7 @@ pub(crate) fn chain_records(entries: &[&AuditEntry], head: (i64, [u8; 32])) -> (
 /// Appends audit entries inside the transaction `$tx`, each tenant's at the end of its chain.
 macro_rules! append_audit {
     ($tx:ident, $entries:expr) => {{
-        let entries: &[clientele_core::audit::AuditEntry] = $entries;
+        let entries: &[clientele_core::audit::entry::AuditEntry] = $entries;
         let mut tenants: Vec<clientele_core::ids::TenantId> = Vec::new();
         for entry in entries {
             if !tenants.contains(&entry.tenant_id) {
@@ -72,11 +75,11 @@ macro_rules! append_audit {
         for tenant in tenants {
             let (seq, hash): (i64, String) = sqlx::query_as($crate::audit::CLAIM_HEAD)
                 .bind(tenant.as_uuid())
-                .bind($crate::audit::hash_text(&clientele_core::audit::CHAIN_START))
+                .bind($crate::audit::hash_text(&clientele_core::audit::chain::CHAIN_START))
                 .fetch_one(&mut *$tx)
                 .await
                 .map_err($crate::db::db_error)?;
-            let own: Vec<&clientele_core::audit::AuditEntry> =
+            let own: Vec<&clientele_core::audit::entry::AuditEntry> =
                 entries.iter().filter(|e| e.tenant_id == tenant).collect();
             let (records, head) = $crate::audit::chain_records(&own, (seq, $crate::audit::parse_hash(&hash)?));
             for chunk in records.chunks($crate::audit::AUDIT_ROWS_PER_STATEMENT) {

@@ -1,9 +1,14 @@
 //! Customers, their notes, and the audit entries written with them.
 
-use clientele_core::audit::AuditEntry;
-use clientele_core::customer::{Customer, Note};
-use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::store::{BlacklistChange, CustomerQuery, CustomerWrite, NewNote};
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::blacklist::record::BlacklistChange;
+use clientele_core::customers::notes::Note;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::store::CustomerQuery;
+use clientele_core::customers::store::CustomerWrite;
+use clientele_core::customers::store::NewNote;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode, Result};
 use sqlx::QueryBuilder;
@@ -17,7 +22,7 @@ use crate::records::{
     push_customer_values,
 };
 use crate::search::index_customer;
-use clientele_core::search::SearchDocument;
+use clientele_core::search::terms::SearchDocument;
 
 /// Compare-and-set on `version` ($46): the row changes only if nobody changed it since it was read.
 /// Also sets `search_text` ($47), sets `global_match_at` only if $48 (the write ran the global
@@ -51,14 +56,14 @@ pub(crate) fn customer_write_error(error: sqlx::Error) -> Error {
 /// A macro so that it expands once per backend's query builder.
 macro_rules! push_customer_filters {
     ($sql:ident, $tenant:expr, $query:expr, $p:expr) => {{
-        let (tenant, query, p): (clientele_core::ids::TenantId, &clientele_core::store::CustomerQuery, &str) = ($tenant, $query, $p);
+        let (tenant, query, p): (clientele_core::ids::TenantId, &clientele_core::customers::store::CustomerQuery, &str) = ($tenant, $query, $p);
         match query.scope {
-            clientele_core::access::CustomerScope::All => {}
-            clientele_core::access::CustomerScope::Partner(partner) => {
+            clientele_core::accounts::access::CustomerScope::All => {}
+            clientele_core::accounts::access::CustomerScope::Partner(partner) => {
                 $sql.push(format!(" AND {p}partner_id = ")).push_bind(partner.as_uuid());
             }
             // Drivers reach customers only through confirmed or active orders assigned to them.
-            clientele_core::access::CustomerScope::Driver(driver) => {
+            clientele_core::accounts::access::CustomerScope::Driver(driver) => {
                 $sql.push(format!(" AND {p}id IN (SELECT customer_id FROM orders WHERE tenant_id = "))
                     .push_bind(tenant.as_uuid())
                     .push(" AND driver_id = ")
@@ -385,7 +390,7 @@ macro_rules! insert_customer_rows {
         }
         let variants: Vec<(String, &String)> = new_words
             .iter()
-            .flat_map(|w| clientele_core::search::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
+            .flat_map(|w| clientele_core::search::terms::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
             .collect();
         for chunk in variants.chunks(ROWS_PER_STATEMENT * 10) {
             let mut sql = QueryBuilder::new("INSERT INTO search_vocabulary (tenant_id, variant, word) ");

@@ -1,9 +1,15 @@
 //! Documents' metadata and wrapped file keys (the encrypted bytes live in the object store), and
 //! the tenant's required documents.
 
-use clientele_core::audit::AuditEntry;
-use clientele_core::document::{Document, DocumentFile, DocumentKind, DocumentMeta, RequiredDocuments, SealedFile};
-use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::documents::record::Document;
+use clientele_core::documents::record::DocumentFile;
+use clientele_core::documents::record::DocumentKind;
+use clientele_core::documents::record::DocumentMeta;
+use clientele_core::documents::record::SealedFile;
+use clientele_core::documents::requirements::RequiredDocuments;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
 use clientele_core::values::CountryCode;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;

@@ -1,12 +1,19 @@
 //! Import jobs, their files and their refused rows.
 
-use clientele_core::audit::AuditEntry;
-use clientele_core::customer::Customer;
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::blacklist::record::BlacklistChange;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::store::CustomerWrite;
 use clientele_core::error::FieldError;
-use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::imports::{ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus};
-use clientele_core::search::SearchDocument;
-use clientele_core::store::{BlacklistChange, CustomerWrite, ImportBatch};
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
+use clientele_core::imports::job::ImportJob;
+use clientele_core::imports::job::ImportLease;
+use clientele_core::imports::job::ImportMode;
+use clientele_core::imports::job::ImportRowError;
+use clientele_core::imports::job::ImportStatus;
+use clientele_core::imports::store::ImportBatch;
+use clientele_core::search::terms::SearchDocument;
 use clientele_core::time::Timestamp;
 use clientele_core::{Error, ErrorCode, Result};
 use sqlx::QueryBuilder;
@@ -509,7 +516,7 @@ impl SqlStore {
         high: CustomerId,
         after: Option<CustomerId>,
         limit: u32,
-    ) -> Result<Vec<clientele_core::customer::Customer>> {
+    ) -> Result<Vec<clientele_core::customers::record::Customer>> {
         let records = with_reader!(self, |pool| {
             let mut sql = QueryBuilder::new(concat!(
                 "SELECT ",
@@ -527,7 +534,7 @@ impl SqlStore {
             sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.max(1)));
             sql.build_query_as::<crate::records::CustomerRecord>().fetch_all(pool).await
         });
-        records.map_err(db_error)?.into_iter().map(clientele_core::customer::Customer::try_from).collect()
+        records.map_err(db_error)?.into_iter().map(clientele_core::customers::record::Customer::try_from).collect()
     }
 
     pub(crate) async fn existing_customer_ids(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {

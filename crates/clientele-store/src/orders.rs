@@ -1,10 +1,12 @@
 //! Orders.
 
 use clientele_core::Result;
-use clientele_core::audit::AuditEntry;
-use clientele_core::ids::{CustomerId, TenantId, UserId};
-use clientele_core::order::Order;
-use clientele_core::store::GlobalMatch;
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::blacklist::record::GlobalMatch;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
+use clientele_core::ids::UserId;
+use clientele_core::orders::record::Order;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 

@@ -3,18 +3,49 @@
 //! A record has exactly the columns of its table, in the order of its `*_columns!()` list, with
 //! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`]).
 
-use clientele_core::audit::{AuditEntry, Outcome};
-use clientele_core::blacklist::{BlacklistEntry, BlacklistStatus, GlobalEntry, ReasonCode, Scope};
-use clientele_core::customer::{
-    Address, BirthPlace, Customer, CustomerData, CustomerKind, DriverLicense, IdDocument, IdDocumentType, Note,
-    NoteAuthor,
-};
-use clientele_core::document::RequiredDocuments;
-use clientele_core::ids::{AuditId, CustomerId, NoteId, PlatformAdminId, TenantId, UserId};
-use clientele_core::order::{Order, OrderStatus, Override, OverrideRequest, PaymentType, Vehicle, VehicleType};
-use clientele_core::tenant::Tenant;
-use clientele_core::user::{PasswordHashString, PlatformAdmin, Role, User};
-use clientele_core::values::{CountryCode, Email, LanguageTag, PersonName, PhoneE164, PhoneRegion, PhoneStatus};
+use clientele_core::accounts::tenant::Tenant;
+use clientele_core::accounts::user::PasswordHashString;
+use clientele_core::accounts::user::PlatformAdmin;
+use clientele_core::accounts::user::Role;
+use clientele_core::accounts::user::User;
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::audit::entry::Outcome;
+use clientele_core::blacklist::record::BlacklistEntry;
+use clientele_core::blacklist::record::BlacklistStatus;
+use clientele_core::blacklist::record::GlobalEntry;
+use clientele_core::blacklist::record::ReasonCode;
+use clientele_core::blacklist::record::Scope;
+use clientele_core::customers::notes::Note;
+use clientele_core::customers::notes::NoteAuthor;
+use clientele_core::customers::record::Address;
+use clientele_core::customers::record::BirthPlace;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::record::CustomerData;
+use clientele_core::customers::record::CustomerKind;
+use clientele_core::customers::record::DriverLicense;
+use clientele_core::customers::record::IdDocument;
+use clientele_core::customers::record::IdDocumentType;
+use clientele_core::documents::requirements::RequiredDocuments;
+use clientele_core::ids::AuditId;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::NoteId;
+use clientele_core::ids::PlatformAdminId;
+use clientele_core::ids::TenantId;
+use clientele_core::ids::UserId;
+use clientele_core::orders::record::Order;
+use clientele_core::orders::record::OrderStatus;
+use clientele_core::orders::record::Override;
+use clientele_core::orders::record::OverrideRequest;
+use clientele_core::orders::record::PaymentType;
+use clientele_core::orders::record::Vehicle;
+use clientele_core::orders::record::VehicleType;
+use clientele_core::values::CountryCode;
+use clientele_core::values::Email;
+use clientele_core::values::LanguageTag;
+use clientele_core::values::PersonName;
+use clientele_core::values::PhoneE164;
+use clientele_core::values::PhoneRegion;
+use clientele_core::values::PhoneStatus;
 use clientele_core::{Error, Result};
 use sqlx::types::Json;
 use time::Date;

@@ -1,9 +1,13 @@
 //! Blacklist history, the global list's queries, and records of views and refusals.
 
-use clientele_core::audit::AuditEntry;
-use clientele_core::blacklist::{BlacklistEntry, GlobalEntry, Pseudonym};
-use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::store::{GlobalMatch, GlobalQuery};
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::blacklist::record::BlacklistEntry;
+use clientele_core::blacklist::record::GlobalEntry;
+use clientele_core::blacklist::record::GlobalMatch;
+use clientele_core::blacklist::record::GlobalQuery;
+use clientele_core::blacklist::record::Pseudonym;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
 use clientele_core::time::Timestamp;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;

@@ -13,10 +13,14 @@
 //! order (the index drives, customers are looked up by rowid; left to itself the planner may scan
 //! customers and run the full-text query once per row), PostgreSQL plans it as any inner join.
 
-use clientele_core::customer::Customer;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::store::CustomerQuery;
 use clientele_core::ids::TenantId;
-use clientele_core::search::{SearchDocument, SearchTerms, Tier, is_selective};
-use clientele_core::store::{CustomerQuery, SearchMatch};
+use clientele_core::search::store::SearchMatch;
+use clientele_core::search::terms::SearchDocument;
+use clientele_core::search::terms::SearchTerms;
+use clientele_core::search::terms::Tier;
+use clientele_core::search::terms::is_selective;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -40,7 +44,7 @@ pub(crate) const TENANT_ROWID_SHIFT: u32 = 40;
 /// batch insert.)
 macro_rules! index_customer {
     ($tx:ident, $sqlite:expr, $tenant:expr, $rowid:expr, $doc:expr) => {{
-        let (sqlite, tenant, rowid, doc): (bool, uuid::Uuid, i64, &clientele_core::search::SearchDocument) =
+        let (sqlite, tenant, rowid, doc): (bool, uuid::Uuid, i64, &clientele_core::search::terms::SearchDocument) =
             ($sqlite, $tenant, $rowid, $doc);
         if sqlite {
             sqlx::query("DELETE FROM customer_search WHERE rowid = $1")
@@ -81,7 +85,7 @@ macro_rules! index_customer {
             .await
             .map_err($crate::db::db_error)?;
             if !known {
-                for variant in clientele_core::search::vocabulary_variants(word) {
+                for variant in clientele_core::search::terms::vocabulary_variants(word) {
                     sqlx::query(
                         "INSERT INTO search_vocabulary (tenant_id, variant, word) VALUES ($1, $2, $3) \
                          ON CONFLICT DO NOTHING",

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
-use clientele_core::app::{NewUser, TokenSubject};
-use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::vault::{MasterKey, Vault};
+use clientele_core::accounts::services::NewUser;
+use clientele_core::accounts::services::TokenSubject;
+use clientele_core::documents::vault::MasterKey;
+use clientele_core::documents::vault::Vault;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
 use clientele_core::{App, AppConfig};
 use clientele_server::AppState;
 use clientele_store::{SqlStore, StoreOptions};
@@ -513,7 +516,8 @@ fn vault(config: &crate::config::DocumentsConfig) -> anyhow::Result<Option<Vault
 /// `import`: runs the job here (or watches another process run it), shows progress on a
 /// terminal, prints a summary line, and writes the refused rows next to the file.
 async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
-    use clientele_core::imports::{ImportOptions, ImportStatus};
+    use clientele_core::imports::job::ImportOptions;
+    use clientele_core::imports::job::ImportStatus;
     use std::io::{IsTerminal, Write};
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
@@ -528,7 +532,7 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()),
     };
     let started = std::time::Instant::now();
-    let actor = clientele_core::auth::Actor::command_line(args.tenant);
+    let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
     let mut job = app.begin_import(&actor, &options).await.map_err(explain)?;
     clientele_runtime::imports::upload_file(&app, &mut job, &args.file).await.map_err(explain)?;
     let terminal = std::io::stderr().is_terminal();
@@ -587,7 +591,7 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
-    let params = clientele_core::export::ExportParams {
+    let params = clientele_core::exports::csv::ExportParams {
         columns: args.columns,
         format: args.excel.then(|| "excel".to_owned()),
         kind: args.kind,
@@ -600,7 +604,7 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let started = std::time::Instant::now();
-    let actor = clientele_core::auth::Actor::command_line(args.tenant);
+    let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
     let mut export = app.export_customers(&actor, &params).await.map_err(explain)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());

@@ -2,9 +2,14 @@
 //! phones in several countries, addresses, licences and identity documents. The same seed always
 //! gives the same customers, so the demo and the benchmarks are reproducible.
 
-use clientele_core::customer::{AddressInput, CustomerInput, CustomerKind, DriverLicenseInput, IdDocumentInput};
+use clientele_core::customers::input::AddressInput;
+use clientele_core::customers::input::CustomerInput;
+use clientele_core::customers::input::DriverLicenseInput;
+use clientele_core::customers::input::IdDocumentInput;
+use clientele_core::customers::record::CustomerKind;
 use clientele_core::ids::CustomerId;
-use clientele_core::values::{PhoneE164, PhoneRegion};
+use clientele_core::values::PhoneE164;
+use clientele_core::values::PhoneRegion;
 
 const NAMES_CSV: &str = include_str!("../data/faker-european-names.csv");
 
@@ -109,9 +114,9 @@ pub fn customer(rng: &mut SplitMix64, names: &Names, partners: &[CustomerId], in
     if rng.chance(35) {
         input.id_document = Some(IdDocumentInput {
             doc_type: Some(if rng.chance(50) {
-                clientele_core::customer::IdDocumentType::IdCard
+                clientele_core::customers::record::IdDocumentType::IdCard
             } else {
-                clientele_core::customer::IdDocumentType::Passport
+                clientele_core::customers::record::IdDocumentType::Passport
             }),
             number: Some(format!("CA{:05}{}{}", rng.below(100_000), 'A', 'B')),
             issuing_country: Some("IT".into()),
@@ -195,7 +200,7 @@ mod tests {
     #[test]
     fn generated_customers_are_valid_and_deterministic() {
         let names = Names::parse();
-        let rules = clientele_core::customer::Rules {
+        let rules = clientele_core::customers::input::Rules {
             phone_region: PhoneRegion::parse("IT").unwrap(),
             today: time::macros::date!(2026 - 11 - 24),
         };

@@ -4,9 +4,10 @@
 //! The data is generated deterministically from the bundled European names (many with
 //! diacritics) and goes through the same services as the API, so it obeys every rule.
 
-use clientele_core::app::NewUser;
-use clientele_core::auth::Actor;
-use clientele_core::customer::{CustomerInput, CustomerKind};
+use clientele_core::accounts::auth::Actor;
+use clientele_core::accounts::services::NewUser;
+use clientele_core::customers::input::CustomerInput;
+use clientele_core::customers::record::CustomerKind;
 use clientele_core::ids::TenantId;
 use clientele_core::{App, Result};
 

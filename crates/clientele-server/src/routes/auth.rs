@@ -1,8 +1,8 @@
 //! `POST /auth/token`: email and password in, bearer token out.
 
 use axum::extract::State;
-use clientele_core::app::LoginRequest;
-use clientele_core::auth::IssuedToken;
+use clientele_core::accounts::auth::IssuedToken;
+use clientele_core::accounts::services::LoginRequest;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -4,10 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use clientele_core::blacklist::BlacklistEntry;
-use clientele_core::customers::Page;
+use clientele_core::blacklist::record::BlacklistEntry;
+use clientele_core::blacklist::services::BlacklistInput;
+use clientele_core::blacklist::services::GlobalEntryDetail;
+use clientele_core::blacklist::services::GlobalEntryView;
+use clientele_core::blacklist::services::GlobalListParams;
+use clientele_core::blacklist::services::LiftInput;
 use clientele_core::ids::CustomerId;
-use clientele_core::risk::{BlacklistInput, GlobalEntryDetail, GlobalEntryView, GlobalListParams, LiftInput};
+use clientele_core::paging::Page;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

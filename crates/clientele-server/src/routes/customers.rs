@@ -3,8 +3,14 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use clientele_core::customer::{CustomerInput, CustomerView, Note, NoteInput, SavedCustomer};
-use clientele_core::customers::{CustomerPage, CustomerRead, ListParams};
+use clientele_core::customers::input::CustomerInput;
+use clientele_core::customers::list::ListParams;
+use clientele_core::customers::notes::Note;
+use clientele_core::customers::notes::NoteInput;
+use clientele_core::customers::view::CustomerPage;
+use clientele_core::customers::view::CustomerRead;
+use clientele_core::customers::view::CustomerView;
+use clientele_core::customers::view::SavedCustomer;
 use clientele_core::ids::CustomerId;
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -6,11 +6,14 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clientele_core::audit::AuditEntry;
-use clientele_core::customers::Page;
-use clientele_core::document::{Document, RequiredDocumentsInput, RequiredDocumentsView};
-use clientele_core::documents::{AuditParams, Upload};
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::audit::services::AuditParams;
+use clientele_core::documents::record::Document;
+use clientele_core::documents::requirements::RequiredDocumentsInput;
+use clientele_core::documents::requirements::RequiredDocumentsView;
+use clientele_core::documents::services::Upload;
 use clientele_core::ids::CustomerId;
+use clientele_core::paging::Page;
 use clientele_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -268,7 +271,7 @@ async fn download(
         ("id" = Uuid, Path, description = "Document id"),
         ("If-Match" = Option<String>, Header, description = "The version being changed"),
     ),
-    request_body(content = clientele_core::document::DocumentMetaInput, content_type = "application/merge-patch+json"),
+    request_body(content = clientele_core::documents::record::DocumentMetaInput, content_type = "application/merge-patch+json"),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Document, headers(("ETag" = String))),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clientele_core::app::TokenSubject;
+use clientele_core::accounts::services::TokenSubject;
 use reqwest::Method;
 use serde_json::json;
 

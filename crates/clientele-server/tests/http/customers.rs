@@ -1,6 +1,6 @@
 //! Customers over HTTP: create, read, change, delete, restore, list, notes, and their audit trail.
 
-use clientele_core::store::AuditQuery;
+use clientele_core::audit::store::AuditQuery;
 use reqwest::Method;
 use serde_json::json;
 

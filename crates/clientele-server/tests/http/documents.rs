@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
 use clientele_core::time::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -48,8 +49,8 @@ async fn download(app: &TestApp, session: &Session, id: &str) -> (u16, Vec<u8>, 
 }
 
 /// The tenant's audit entries about documents, oldest first.
-async fn document_entries(app: &TestApp, tenant: TenantId) -> Vec<clientele_core::audit::AuditEntry> {
-    let query = clientele_core::store::AuditQuery { limit: 1000, ..Default::default() };
+async fn document_entries(app: &TestApp, tenant: TenantId) -> Vec<clientele_core::audit::entry::AuditEntry> {
+    let query = clientele_core::audit::store::AuditQuery { limit: 1000, ..Default::default() };
     let mut entries: Vec<_> = app
         .app
         .store()

@@ -1,8 +1,8 @@
 //! Exports: streamed CSV with chosen columns and filters, neutralised formulas, the Excel variant,
 //! large lists across pages; and one person's data as JSON.
 
-use clientele_core::auth::Actor;
-use clientele_core::customer::CustomerInput;
+use clientele_core::accounts::auth::Actor;
+use clientele_core::customers::input::CustomerInput;
 use clientele_core::ids::TenantId;
 use reqwest::Method;
 use serde_json::json;
@@ -57,7 +57,7 @@ http_test! {
         let (status, content_type, body) = fetch(app, "/api/v1/exports/customers.csv", &admin).await;
         assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"));
         let table = rows(&body, b',');
-        assert_eq!(table[0], clientele_core::export::COLUMNS);
+        assert_eq!(table[0], clientele_core::exports::columns::COLUMNS);
         assert_eq!(table.len(), 4, "header and this tenant's three customers");
         let column = |name: &str| table[0].iter().position(|c| c == name).unwrap();
         let row_of = |id: clientele_core::ids::CustomerId| table.iter().find(|r| r[0] == id.to_string()).unwrap();

@@ -4,8 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clientele_core::App;
-use clientele_core::app::{NewUser, TokenSubject};
-use clientele_core::ids::{CustomerId, TenantId, UserId};
+use clientele_core::accounts::services::NewUser;
+use clientele_core::accounts::services::TokenSubject;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
+use clientele_core::ids::UserId;
 use clientele_server::AppState;
 use clientele_store::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
@@ -114,8 +117,8 @@ impl TestApp {
     async fn start(db: TestDatabase) -> Self {
         let files = tempfile::tempdir().unwrap();
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
-        let master = clientele_core::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
-        let vault = clientele_core::vault::Vault::new(Arc::new(objects), master, Vec::new());
+        let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
+        let vault = clientele_core::documents::vault::Vault::new(Arc::new(objects), master, Vec::new());
         let config = clientele_core::AppConfig {
             blacklist_key: Some(BLACKLIST_KEY.to_vec()),
             data_protection_contact: DATA_PROTECTION_CONTACT.into(),

@@ -1,15 +1,19 @@
 //! Platform settings, tenants, users, platform admins.
 
 use clientele_core::ErrorCode;
-use clientele_core::ids::{PlatformAdminId, UserId};
+use clientele_core::accounts::user::PasswordHashString;
+use clientele_core::accounts::user::PlatformAdmin;
+use clientele_core::accounts::user::Role;
+use clientele_core::accounts::user::User;
+use clientele_core::ids::PlatformAdminId;
+use clientele_core::ids::UserId;
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
-use clientele_core::user::{PasswordHashString, PlatformAdmin, Role, User};
 use clientele_core::values::Email;
 
 use crate::fixtures::tenant;
 
-fn user(tenant: &clientele_core::tenant::Tenant, email: &str, role: Role) -> User {
+fn user(tenant: &clientele_core::accounts::tenant::Tenant, email: &str, role: Role) -> User {
     User {
         tenant_id: tenant.id,
         id: UserId::new(),

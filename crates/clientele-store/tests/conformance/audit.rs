@@ -1,10 +1,17 @@
 //! The audit log as a hash chain per tenant, and the documents' storage contract.
 
 use clientele_core::App;
-use clientele_core::audit::{AuditAction, ChainBreak};
-use clientele_core::document::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
-use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::store::{AuditQuery, Store};
+use clientele_core::audit::chain::ChainBreak;
+use clientele_core::audit::entry::AuditAction;
+use clientele_core::audit::store::AuditQuery;
+use clientele_core::documents::record::Document;
+use clientele_core::documents::record::DocumentFile;
+use clientele_core::documents::record::DocumentKind;
+use clientele_core::documents::record::DocumentMeta;
+use clientele_core::documents::record::SealedFile;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
+use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use clientele_store::testing::TestDatabase;
 use uuid::Uuid;
@@ -118,7 +125,7 @@ async fn chain_detects_tampering(db: TestDatabase) {
     assert_eq!(app.verify_audit().await.unwrap(), Err(ChainBreak::Missing { tenant_id: busy.id, seq: 2 }));
 }
 
-fn document(tenant: &clientele_core::tenant::Tenant, customer: CustomerId, kind: DocumentKind) -> Document {
+fn document(tenant: &clientele_core::accounts::tenant::Tenant, customer: CustomerId, kind: DocumentKind) -> Document {
     let now = Timestamp::now();
     Document {
         id: Uuid::now_v7(),
@@ -154,8 +161,8 @@ conformance! {
         let customer = stored(store, &a, "Anna", "Rossi").await;
         let passport = document(&a, customer.id, DocumentKind::Passport);
         let entry = |d: &Document| {
-            clientele_core::audit::AuditEntry::new(
-                &clientele_core::auth::Actor::command_line(a.id),
+            clientele_core::audit::entry::AuditEntry::new(
+                &clientele_core::accounts::auth::Actor::command_line(a.id),
                 a.id,
                 AuditAction::DocumentUploaded,
                 "document",
@@ -187,7 +194,7 @@ conformance! {
         // Key rotation: documents wrapped by other keys, in pages, across tenants.
         let other = stored(store, &b, "Luca", "Neri").await;
         let licence = document(&b, other.id, DocumentKind::DriverLicense);
-        store.insert_document(&licence, &clientele_core::audit::AuditEntry { tenant_id: b.id, ..entry(&licence) }).await.unwrap();
+        store.insert_document(&licence, &clientele_core::audit::entry::AuditEntry { tenant_id: b.id, ..entry(&licence) }).await.unwrap();
         let page = store.documents_to_rewrap("new", None, 1).await.unwrap();
         assert_eq!(page.len(), 1);
         let last = (page[0].tenant_id, page[0].id);
@@ -204,7 +211,9 @@ conformance! {
 
 conformance! {
     async fn uploads_that_never_completed_are_failed_and_dropped(store: &dyn Store) {
-        use clientele_core::imports::{ImportJob, ImportMode, ImportStatus};
+        use clientele_core::imports::job::ImportJob;
+use clientele_core::imports::job::ImportMode;
+use clientele_core::imports::job::ImportStatus;
         let t = tenant(store, "T").await;
         let now = Timestamp::now();
         let job = |created_at: Timestamp| ImportJob {
@@ -236,8 +245,8 @@ conformance! {
             stalled_attempts: 0,
         };
         let entry = |job: &ImportJob| {
-            clientele_core::audit::AuditEntry::new(
-                &clientele_core::auth::Actor::command_line(t.id),
+            clientele_core::audit::entry::AuditEntry::new(
+                &clientele_core::accounts::auth::Actor::command_line(t.id),
                 t.id,
                 AuditAction::ImportStarted,
                 "import",

@@ -1,12 +1,18 @@
 //! Customers, notes and their audit entries.
 
-use clientele_core::access::CustomerScope;
-use clientele_core::audit::AuditAction;
-use clientele_core::customer::CustomerKind;
-use clientele_core::ids::{CustomerId, NoteId};
-use clientele_core::store::{AuditQuery, CustomerQuery, CustomerWrite, NewNote, Store};
+use clientele_core::accounts::access::CustomerScope;
+use clientele_core::audit::entry::AuditAction;
+use clientele_core::audit::store::AuditQuery;
+use clientele_core::customers::record::CustomerKind;
+use clientele_core::customers::store::CustomerQuery;
+use clientele_core::customers::store::CustomerWrite;
+use clientele_core::customers::store::NewNote;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::NoteId;
+use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
-use clientele_core::values::{Email, PhoneStatus};
+use clientele_core::values::Email;
+use clientele_core::values::PhoneStatus;
 use clientele_core::{Error, ErrorCode};
 use serde_json::json;
 
@@ -16,7 +22,7 @@ fn all(limit: u32) -> CustomerQuery {
     CustomerQuery::all(CustomerScope::All, limit)
 }
 
-fn names(customers: &[clientele_core::customer::Customer]) -> Vec<String> {
+fn names(customers: &[clientele_core::customers::record::Customer]) -> Vec<String> {
     customers.iter().map(|c| c.display_name()).collect()
 }
 
@@ -102,13 +108,13 @@ conformance! {
         assert_eq!(actions, ["customer.deleted", "customer.created"]);
         // As written, plus its place in the tenant's chain: the second entry, after the creation.
         assert_eq!((entries[0].seq, entries[1].seq), (2, 1));
-        let hash = clientele_core::audit::chain_hash(
+        let hash = clientele_core::audit::chain::chain_hash(
             &hex_hash(entries[1].hash.as_deref().unwrap()),
             2,
             &entry,
         );
         assert_eq!(entries[0].hash.as_deref(), Some(hex(&hash).as_str()));
-        assert_eq!(clientele_core::audit::AuditEntry { seq: 0, hash: None, ..entries[0].clone() }, entry);
+        assert_eq!(clientele_core::audit::entry::AuditEntry { seq: 0, hash: None, ..entries[0].clone() }, entry);
         let other = tenant(store, "Other").await;
         assert!(store.list_audit(other.id, &query).await.unwrap().is_empty());
     }
@@ -149,7 +155,7 @@ conformance! {
         let a = tenant(store, "A").await;
         let b = tenant(store, "B").await;
         let email = json!("same@example.com");
-        let mk = |t: &clientele_core::tenant::Tenant| {
+        let mk = |t: &clientele_core::accounts::tenant::Tenant| {
             customer(t, json!({"first_name": "S", "last_name": "S", "email": email}))
         };
         let (one, two, deleted, foreign) = (mk(&a), mk(&a), mk(&a), mk(&b));
@@ -228,8 +234,8 @@ conformance! {
         };
         let (first, second) = (note("first"), note("second"));
         for n in [&first, &second] {
-            let entry = clientele_core::audit::AuditEntry::new(
-                &clientele_core::auth::Actor::command_line(t.id),
+            let entry = clientele_core::audit::entry::AuditEntry::new(
+                &clientele_core::accounts::auth::Actor::command_line(t.id),
                 t.id,
                 AuditAction::NoteAdded,
                 "note",

@@ -1,11 +1,15 @@
 //! Builders for the records the checks store.
 
-use clientele_core::audit::{AuditAction, AuditEntry};
-use clientele_core::auth::Actor;
-use clientele_core::customer::{Customer, CustomerInput, Rules};
+use clientele_core::accounts::auth::Actor;
+use clientele_core::accounts::tenant::Tenant;
+use clientele_core::audit::entry::AuditAction;
+use clientele_core::audit::entry::AuditEntry;
+use clientele_core::customers::input::CustomerInput;
+use clientele_core::customers::input::Rules;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::store::CustomerWrite;
 use clientele_core::ids::CustomerId;
-use clientele_core::store::{CustomerWrite, Store};
-use clientele_core::tenant::Tenant;
+use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use clientele_core::values::PhoneRegion;
 

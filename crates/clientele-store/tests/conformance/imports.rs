@@ -5,13 +5,22 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use clientele_core::App;
-use clientele_core::audit::AuditAction;
-use clientele_core::auth::Actor;
-use clientele_core::customer::Customer;
-use clientele_core::import::{LineReader, sniff};
-use clientele_core::imports::{Claim, ImportJob, ImportLease, ImportOptions, ImportStatus};
-use clientele_core::store::{AuditQuery, CustomerQuery, CustomerWrite, ImportBatch, Store};
-use clientele_core::tenant::Tenant;
+use clientele_core::accounts::auth::Actor;
+use clientele_core::accounts::tenant::Tenant;
+use clientele_core::audit::entry::AuditAction;
+use clientele_core::audit::store::AuditQuery;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::store::CustomerQuery;
+use clientele_core::customers::store::CustomerWrite;
+use clientele_core::imports::job::Claim;
+use clientele_core::imports::job::ImportJob;
+use clientele_core::imports::job::ImportLease;
+use clientele_core::imports::job::ImportOptions;
+use clientele_core::imports::job::ImportStatus;
+use clientele_core::imports::reader::LineReader;
+use clientele_core::imports::reader::sniff;
+use clientele_core::imports::store::ImportBatch;
+use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use uuid::Uuid;
 
@@ -55,7 +64,7 @@ fn batch(job: &ImportJob, lease: ImportLease, created: &[Customer]) -> ImportBat
 }
 
 async fn customer_count(store: &dyn Store, tenant: &Tenant) -> usize {
-    let query = CustomerQuery::all(clientele_core::access::CustomerScope::All, 200);
+    let query = CustomerQuery::all(clientele_core::accounts::access::CustomerScope::All, 200);
     store.list_customers(tenant.id, &query).await.unwrap().len()
 }
 
@@ -100,7 +109,7 @@ app_conformance! {
         let mut write = batch(&job, lease, &[customer(&t, serde_json::json!({"first_name": "Anna", "last_name": "Rossi"}))]);
         let changed = Customer { version: 3, ..existing.clone() };
         write.updated.push((changed, 2, audited(&existing, AuditAction::CustomerUpdated)));
-        write.errors.push(clientele_core::imports::ImportRowError {
+        write.errors.push(clientele_core::imports::job::ImportRowError {
             row: 2,
             cells: vec!["Luca".into(), "Bianchi".into()],
             errors: vec![clientele_core::FieldError::new("email", clientele_core::FieldCode::Invalid, "bad")],
@@ -126,7 +135,7 @@ app_conformance! {
             .iter()
             .enumerate()
             .map(|(i, (first, last))| Customer {
-                id: clientele_core::imports::customer_id_for_row(job.id, i as i64 + 1),
+                id: clientele_core::imports::job::customer_id_for_row(job.id, i as i64 + 1),
                 ..customer(&t, serde_json::json!({"first_name": first, "last_name": last}))
             })
             .collect();
@@ -161,7 +170,7 @@ app_conformance! {
         let t = tenant(store, "T").await;
         // Stalled: five attempts in a row end before saving anything; the sixth gives up.
         let stuck = queued(app, &t, "first_name,last_name\nAnna,Rossi\n").await;
-        for _ in 0..clientele_core::imports::MAX_STALLED_ATTEMPTS {
+        for _ in 0..clientele_core::imports::job::MAX_STALLED_ATTEMPTS {
             claim(store, &stuck, &lapsed(), Duration::ZERO).await;
         }
         let Claim::GaveUp(given_up) = app.claim_import(Uuid::new_v4(), Some((t.id, stuck.id))).await.unwrap() else {

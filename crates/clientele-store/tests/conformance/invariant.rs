@@ -14,13 +14,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clientele_core::app::{NewUser, TokenSubject};
-use clientele_core::auth::{Actor, Origin};
-use clientele_core::blacklist::Scope;
-use clientele_core::customer::CustomerInput;
-use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::order::{ApproveOverride, OrderInput, OrderPatch, OrderStatus, OverrideInput};
-use clientele_core::risk::{BlacklistInput, LiftInput};
+use clientele_core::accounts::auth::Actor;
+use clientele_core::accounts::auth::Origin;
+use clientele_core::accounts::services::NewUser;
+use clientele_core::accounts::services::TokenSubject;
+use clientele_core::blacklist::record::Scope;
+use clientele_core::blacklist::services::BlacklistInput;
+use clientele_core::blacklist::services::LiftInput;
+use clientele_core::customers::input::CustomerInput;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::TenantId;
+use clientele_core::orders::record::ApproveOverride;
+use clientele_core::orders::record::OrderInput;
+use clientele_core::orders::record::OrderPatch;
+use clientele_core::orders::record::OrderStatus;
+use clientele_core::orders::record::OverrideInput;
 use clientele_core::{App, AppConfig, Error, ErrorCode};
 use clientele_store::testing::TestDatabase;
 use proptest::prelude::*;
@@ -85,7 +93,7 @@ async fn fixture(db: &TestDatabase) -> Fixture {
         let tenant = app.create_tenant(&format!("Tenant {t}"), "IT", None).await.unwrap().id;
         let cli = Actor::command_line(tenant);
         let input = CustomerInput {
-            kind: Some(clientele_core::customer::CustomerKind::Partner),
+            kind: Some(clientele_core::customers::record::CustomerKind::Partner),
             company_name: Some("Agency".into()),
             ..CustomerInput::default()
         };
@@ -166,9 +174,13 @@ fn check(condition: bool, message: impl Into<String>) -> Result<(), TestCaseErro
 }
 
 /// An order as an admin reads it.
-async fn order_of(f: &Fixture, tenant: usize, id: Uuid) -> Result<clientele_core::order::Order, TestCaseError> {
+async fn order_of(
+    f: &Fixture,
+    tenant: usize,
+    id: Uuid,
+) -> Result<clientele_core::orders::record::Order, TestCaseError> {
     match f.app.order(&f.actors[tenant][0], id).await {
-        Ok(clientele_core::order::OrderRead::Full(view)) => Ok(view.order),
+        Ok(clientele_core::orders::record::OrderRead::Full(view)) => Ok(view.order),
         other => Err(TestCaseError::fail(format!("an admin could not read order {id}: {other:?}"))),
     }
 }
@@ -318,7 +330,7 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
         for id in orders {
             let o = order_of(f, t, *id).await?;
             let live = matches!(o.status, OrderStatus::Confirmed | OrderStatus::Active | OrderStatus::Completed);
-            if live && o.blacklist_at_creation != clientele_core::blacklist::BlacklistStatus::None {
+            if live && o.blacklist_at_creation != clientele_core::blacklist::record::BlacklistStatus::None {
                 check(o.override_.is_some(), format!("order {id} is {:?} without an override", o.status))?;
             }
         }
@@ -378,8 +390,8 @@ async fn dump_holds_no_identity(db: TestDatabase) {
     assert!(dump.contains("global_blacklist_pseudonyms"), "the dump has the pseudonyms: {dump}");
     let sha = |text: &str| Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>();
     for (first, last, birth, document, license) in people {
-        let folded_first = clientele_core::search::fold(first);
-        let folded_last = clientele_core::search::fold(last).replace(' ', "");
+        let folded_first = clientele_core::text::fold(first);
+        let folded_last = clientele_core::text::fold(last).replace(' ', "");
         let compact_birth = birth.replace('-', "");
         let (y, rest) = birth.split_at(4);
         let european = format!("{}/{}/{y}", &rest[4..6], &rest[1..3]);

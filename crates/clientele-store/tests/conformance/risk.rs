@@ -1,16 +1,33 @@
 //! Blacklist entries, the global list and orders, at the storage level.
 
-use clientele_core::audit::AuditAction;
-use clientele_core::blacklist::{
-    BlacklistEntry, BlacklistStatus, GlobalEntry, Pseudonym, PseudonymKey, PseudonymKind, ReasonCode, Scope,
-};
-use clientele_core::customer::Customer;
-use clientele_core::ids::{CustomerId, UserId};
-use clientele_core::order::{Order, OrderStatus, PaymentType, Vehicle, VehicleType};
-use clientele_core::store::{BlacklistChange, CustomerQuery, CustomerWrite, GlobalMatch, GlobalQuery, Store};
-use clientele_core::tenant::Tenant;
+use clientele_core::accounts::tenant::Tenant;
+use clientele_core::accounts::user::PasswordHashString;
+use clientele_core::accounts::user::Role;
+use clientele_core::accounts::user::User;
+use clientele_core::audit::entry::AuditAction;
+use clientele_core::blacklist::pseudonyms::PseudonymKey;
+use clientele_core::blacklist::record::BlacklistChange;
+use clientele_core::blacklist::record::BlacklistEntry;
+use clientele_core::blacklist::record::BlacklistStatus;
+use clientele_core::blacklist::record::GlobalEntry;
+use clientele_core::blacklist::record::GlobalMatch;
+use clientele_core::blacklist::record::GlobalQuery;
+use clientele_core::blacklist::record::Pseudonym;
+use clientele_core::blacklist::record::PseudonymKind;
+use clientele_core::blacklist::record::ReasonCode;
+use clientele_core::blacklist::record::Scope;
+use clientele_core::customers::record::Customer;
+use clientele_core::customers::store::CustomerQuery;
+use clientele_core::customers::store::CustomerWrite;
+use clientele_core::ids::CustomerId;
+use clientele_core::ids::UserId;
+use clientele_core::orders::record::Order;
+use clientele_core::orders::record::OrderStatus;
+use clientele_core::orders::record::PaymentType;
+use clientele_core::orders::record::Vehicle;
+use clientele_core::orders::record::VehicleType;
+use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
-use clientele_core::user::{PasswordHashString, Role, User};
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode};
 use serde_json::json;
@@ -280,7 +297,7 @@ conformance! {
         matched.global_match_at = Some(Timestamp::now());
         store.insert_customer(&matched, &audited(&matched, AuditAction::CustomerCreated)).await.unwrap();
         let ids = |blacklisted| async move {
-            let query = CustomerQuery { blacklisted: Some(blacklisted), ..CustomerQuery::all(clientele_core::access::CustomerScope::All, 10) };
+            let query = CustomerQuery { blacklisted: Some(blacklisted), ..CustomerQuery::all(clientele_core::accounts::access::CustomerScope::All, 10) };
             store.list_customers(t.id, &query).await.unwrap().into_iter().map(|c| c.id).collect::<Vec<_>>()
         };
         assert_eq!(ids(true).await, vec![matched.id, flagged.id]);
@@ -342,7 +359,7 @@ conformance! {
         for (customer, expected) in [(&mine, true), (&second, true), (&theirs, false), (&done, false)] {
             assert_eq!(store.is_assigned_to_driver(t.id, dan, customer.id).await.unwrap(), expected, "{}", customer.display_name());
         }
-        let scope = clientele_core::access::CustomerScope::Driver(dan);
+        let scope = clientele_core::accounts::access::CustomerScope::Driver(dan);
         let listed: Vec<CustomerId> = store.list_customers(t.id, &CustomerQuery::all(scope, 10)).await.unwrap().into_iter().map(|c| c.id).collect();
         assert_eq!(listed, vec![second.id, mine.id]);
     }

@@ -3,9 +3,10 @@
 //! two backends are proven to give the same answers.
 
 use clientele_core::App;
-use clientele_core::auth::Actor;
-use clientele_core::customer::CustomerInput;
-use clientele_core::customers::{CustomerPage, ListParams};
+use clientele_core::accounts::auth::Actor;
+use clientele_core::customers::input::CustomerInput;
+use clientele_core::customers::list::ListParams;
+use clientele_core::customers::view::CustomerPage;
 use serde_json::json;
 
 /// The fixture, oldest first: (first name, last name, email, phone, extra fields).
@@ -179,11 +180,12 @@ app_conformance! {
     }
 
     async fn ranking_one_broad_pass_in_memory_agrees_with_asking_tier_by_tier(app: &App) {
-        use clientele_core::search::{SearchTerms, classify};
-        use clientele_core::store::CustomerQuery;
+        use clientele_core::search::terms::SearchTerms;
+use clientele_core::search::terms::classify;
+        use clientele_core::customers::store::CustomerQuery;
         let actor = fixture(app).await;
         let tenant = actor.tenant_id().unwrap();
-        let query = CustomerQuery::all(clientele_core::access::CustomerScope::All, 100);
+        let query = CustomerQuery::all(clientele_core::accounts::access::CustomerScope::All, 100);
         // Queries with a word of three letters or more: one- and two-letter queries are ranked by
         // the prefix table and are never ranked in memory.
         for q in ["rossi", "ross", "mario ross", "nicolo", "example com", "333 12 34", "ari", "mario r", "li wei"] {

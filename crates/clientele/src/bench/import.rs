@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clientele_core::auth::Actor;
-use clientele_core::imports::{ImportOptions, ImportStatus};
+use clientele_core::accounts::auth::Actor;
+use clientele_core::imports::job::ImportOptions;
+use clientele_core::imports::job::ImportStatus;
 use clientele_core::{App, AppConfig};
 use clientele_store::{SqlStore, StoreOptions};
 

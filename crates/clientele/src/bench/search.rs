@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clientele_core::app::{NewUser, TokenSubject};
-use clientele_core::auth::Actor;
-use clientele_core::customer::CustomerInput;
+use clientele_core::accounts::auth::Actor;
+use clientele_core::accounts::services::NewUser;
+use clientele_core::accounts::services::TokenSubject;
+use clientele_core::customers::input::CustomerInput;
 use clientele_core::ids::TenantId;
-use clientele_core::search::fold;
+use clientele_core::text::fold;
 use clientele_core::{App, AppConfig};
 use clientele_store::{SqlStore, StoreOptions};
 

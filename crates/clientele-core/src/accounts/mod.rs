@@ -1,0 +1,8 @@
+//! Accounts: tenants (one rental company each), their users and the platform's admins, tokens,
+//! and what each role may do.
+
+pub mod access;
+pub mod auth;
+pub mod services;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,206 @@
+//! Audit entries: who did what to which record, when, from where, and whether it was allowed.
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::accounts::auth::Actor;
+use crate::ids::{AuditId, CustomerId, TenantId};
+use crate::time::Timestamp;
+
+/// What happened. The string form is stable: it is stored and filtered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A customer was created.
+    CustomerCreated,
+    /// A customer's fields changed.
+    CustomerUpdated,
+    /// A customer was soft-deleted.
+    CustomerDeleted,
+    /// A soft-deleted customer was restored.
+    CustomerRestored,
+    /// A note was added to a customer's timeline.
+    NoteAdded,
+    /// VIP status was set.
+    VipSet,
+    /// VIP status was cleared.
+    VipCleared,
+    /// A customer was put on the tenant's (and possibly the global) blacklist.
+    BlacklistAdded,
+    /// A customer's blacklist entry was lifted.
+    BlacklistLifted,
+    /// A global-blacklist check matched (the entry is not named in the tenant's log).
+    GlobalBlacklistMatched,
+    /// A platform admin viewed a global entry and the flagging tenant's customer record.
+    GlobalEntryViewed,
+    /// An order was created.
+    OrderCreated,
+    /// An operator asked for an override of a blacklist hit.
+    OrderOverrideRequested,
+    /// An admin overrode a blacklist hit.
+    OrderOverridden,
+    /// An order's status or drivers changed.
+    OrderUpdated,
+    /// A document was uploaded.
+    DocumentUploaded,
+    /// A customer's document metadata was viewed.
+    DocumentsViewed,
+    /// A document's file was downloaded.
+    DocumentDownloaded,
+    /// A document's metadata changed.
+    DocumentUpdated,
+    /// A document was soft-deleted.
+    DocumentDeleted,
+    /// The tenant's required documents changed.
+    RequiredDocumentsChanged,
+    /// Customers were exported as CSV.
+    CustomersExported,
+    /// Everything held on one person was exported.
+    PersonalDataExported,
+    /// An import job was started.
+    ImportStarted,
+    /// An import job finished.
+    ImportFinished,
+    /// An import was undone.
+    ImportUndone,
+}
+
+impl AuditAction {
+    /// The action as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerCreated => "customer.created",
+            Self::CustomerUpdated => "customer.updated",
+            Self::CustomerDeleted => "customer.deleted",
+            Self::CustomerRestored => "customer.restored",
+            Self::NoteAdded => "customer.note_added",
+            Self::VipSet => "customer.vip_set",
+            Self::VipCleared => "customer.vip_cleared",
+            Self::BlacklistAdded => "blacklist.added",
+            Self::BlacklistLifted => "blacklist.lifted",
+            Self::GlobalBlacklistMatched => "blacklist.global_match",
+            Self::GlobalEntryViewed => "blacklist.global_entry_viewed",
+            Self::OrderCreated => "order.created",
+            Self::OrderOverrideRequested => "order.override_requested",
+            Self::OrderOverridden => "order.overridden",
+            Self::OrderUpdated => "order.updated",
+            Self::DocumentUploaded => "document.uploaded",
+            Self::DocumentsViewed => "document.viewed",
+            Self::DocumentDownloaded => "document.downloaded",
+            Self::DocumentUpdated => "document.updated",
+            Self::DocumentDeleted => "document.deleted",
+            Self::RequiredDocumentsChanged => "settings.required_documents_changed",
+            Self::CustomersExported => "customers.exported",
+            Self::PersonalDataExported => "customer.personal_data_exported",
+            Self::ImportStarted => "import.started",
+            Self::ImportFinished => "import.finished",
+            Self::ImportUndone => "import.undone",
+        }
+    }
+}
+
+/// Whether the audited attempt was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action was carried out.
+    Allowed,
+    /// The action was refused.
+    Denied,
+}
+
+impl Outcome {
+    /// The outcome as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// The entry's place in its tenant's log: 1, 2, 3, ... without gaps (0 until written).
+    pub seq: i64,
+    /// SHA-256 (hex) of this entry and the previous entry's hash: altering or removing an entry
+    /// breaks the chain from there on (`clientele audit verify`). Absent until written.
+    pub hash: Option<String>,
+    /// The entry's id (time-ordered).
+    pub id: AuditId,
+    /// The tenant whose data was concerned.
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The acting user or platform admin (absent for command-line actors).
+    pub actor_id: Option<Uuid>,
+    /// The actor's role: a tenant role, `platform_admin` or `cli`.
+    pub actor_role: String,
+    /// What happened.
+    pub action: String,
+    /// The kind of object acted on (`customer`, `note`, ...).
+    pub object_type: String,
+    /// The object acted on.
+    pub object_id: Uuid,
+    /// The customer the entry concerns.
+    pub customer_id: Option<CustomerId>,
+    /// Allowed or denied.
+    pub outcome: Outcome,
+    /// Why (for denials and overrides).
+    pub reason: Option<String>,
+    /// What changed: `{"field": {"from": old, "to": new}}`.
+    pub changes: Option<Value>,
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+}
+
+impl AuditEntry {
+    /// An allowed action by `actor` on a customer-related object.
+    pub fn new(
+        actor: &Actor,
+        tenant_id: TenantId,
+        action: AuditAction,
+        object_type: &str,
+        object_id: Uuid,
+        customer_id: Option<CustomerId>,
+    ) -> Self {
+        let origin = actor.origin();
+        Self {
+            seq: 0,
+            hash: None,
+            id: AuditId::new(),
+            tenant_id,
+            at: Timestamp::now(),
+            actor_id: actor.user_uuid(),
+            actor_role: actor.role_label().to_owned(),
+            action: action.as_str().to_owned(),
+            object_type: object_type.to_owned(),
+            object_id,
+            customer_id,
+            outcome: Outcome::Allowed,
+            reason: None,
+            changes: None,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            request_id: origin.request_id.clone(),
+        }
+    }
+
+    /// The same entry with what changed.
+    pub fn with_changes(mut self, changes: Value) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    /// The same entry with a reason.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}

@@ -1,0 +1,40 @@
+//! What the store answers audit queries with.
+
+use uuid::Uuid;
+
+use crate::ids::{AuditId, CustomerId, TenantId};
+use crate::time::Timestamp;
+
+/// Filters and keyset position for reading the audit log, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only entries concerning this customer.
+    pub customer_id: Option<CustomerId>,
+    /// Only entries by this user or platform admin.
+    pub actor_id: Option<Uuid>,
+    /// Only entries of this action (`document.downloaded`, ...).
+    pub action: Option<String>,
+    /// Only entries at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Only entries before this instant.
+    pub before: Option<Timestamp>,
+    /// Only entries of this request (or import: `import:{id}`).
+    pub request_id: Option<String>,
+    /// Keyset position: only entries with an id below this one.
+    pub after: Option<AuditId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Where a tenant's audit chain ends, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The number of entries in the chain (0 without a head).
+    pub seq: i64,
+    /// The last entry's hash, hex (absent without a head).
+    pub hash: Option<String>,
+    /// Entries without a place in the chain.
+    pub unchained: i64,
+}

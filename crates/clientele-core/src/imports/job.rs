@@ -1,0 +1,339 @@
+//! Import jobs as they are kept: mode, status, progress, the worker's lease, refused rows, and the
+//! options a job is started with.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{Error, FieldCode, FieldError, Result};
+use crate::ids::{CustomerId, TenantId};
+use crate::imports::mapping::Mapping;
+use crate::time::Timestamp;
+
+/// Rows validated and committed together.
+pub const BATCH_ROWS: usize = 500;
+
+/// How long a worker's lease on a job lasts, by default: a worker renews it while it works, and
+/// another may take the job over once it runs out.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// Stored file chunk size.
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// A job taken up this many times in a row without making progress is failed: its file keeps
+/// failing the server (a bug, or more than the server can take), and retrying it for ever
+/// helps nobody. Attempts that saved progress before they were cut short (a restart, a deploy)
+/// do not count.
+pub const MAX_STALLED_ATTEMPTS: i64 = 5;
+
+/// The default largest import file.
+pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// `create`: every valid row becomes a new customer (duplicates are refused); `upsert`: a row
+/// matching a customer by `external_ref`, else by email, updates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Create only.
+    Create,
+    /// Update matches, create the rest.
+    Upsert,
+}
+
+impl ImportMode {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Upsert => "upsert",
+        }
+    }
+
+    /// From its stored or sent form.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "create" => Some(Self::Create),
+            "upsert" => Some(Self::Upsert),
+            _ => None,
+        }
+    }
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// The file is still arriving.
+    Receiving,
+    /// Waiting for a worker.
+    Queued,
+    /// Being imported.
+    Running,
+    /// Done: every row is counted as created, updated, unchanged or failed.
+    Succeeded,
+    /// The file could not be read at all (see `failure`); nothing was imported.
+    Failed,
+}
+
+impl ImportStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Receiving => "receiving",
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// From its stored form.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Receiving, Self::Queued, Self::Running, Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// An import job and its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ImportJob {
+    /// The job's id.
+    pub id: Uuid,
+    /// The tenant.
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    /// Where the job is.
+    pub status: ImportStatus,
+    /// `create` or `upsert`.
+    pub mode: ImportMode,
+    /// A dry run reports what would happen and writes no customer.
+    pub dry_run: bool,
+    /// The explicit column mapping sent with the file (header → field).
+    #[schema(value_type = Object)]
+    pub mapping: Map<String, Value>,
+    /// The file's name, as sent.
+    pub file_name: Option<String>,
+    /// The file's size in bytes.
+    pub file_size: i64,
+    /// The encoding found (`utf-8`, `utf-16le`, `windows-1252`, ...).
+    pub encoding: Option<String>,
+    /// The delimiter found.
+    pub delimiter: Option<String>,
+    /// Columns that map to no field (their values were not imported).
+    pub unmapped_columns: Vec<String>,
+    /// Data rows read so far.
+    pub rows_read: i64,
+    /// Customers created (in a dry run: that would be created).
+    pub created: i64,
+    /// Customers updated (in a dry run: that would be updated).
+    pub updated: i64,
+    /// Rows that matched a customer and changed nothing.
+    pub unchanged: i64,
+    /// Rows refused; see `errors.csv`.
+    pub failed: i64,
+    /// Why the job failed as a whole.
+    pub failure: Option<String>,
+    /// When the job was created.
+    pub created_at: Timestamp,
+    /// Who created it (absent for command-line imports).
+    pub created_by: Option<Uuid>,
+    /// The role it runs with: `admin` or `cli`.
+    #[serde(skip)]
+    pub actor_role: String,
+    /// When a worker first started it.
+    pub started_at: Option<Timestamp>,
+    /// When it finished.
+    pub finished_at: Option<Timestamp>,
+    /// Rows before this one are done (the checkpoint).
+    #[serde(skip)]
+    pub next_row: i64,
+    /// What undoing the import did, once it was undone.
+    pub undo: Option<ImportUndo>,
+    /// How many times a worker has taken the job up (more than once after a crash or restart).
+    pub attempts: i64,
+    /// How many of the latest attempts in a row made no progress.
+    #[serde(skip)]
+    pub stalled_attempts: i64,
+}
+
+/// A worker's hold on a job, until it runs out: the worker renews it while it works, and once
+/// it has run out another worker may take the job over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLease {
+    /// The worker.
+    pub worker: Uuid,
+    /// Until when.
+    pub until: Timestamp,
+}
+
+/// What [`App::claim_import`](crate::App::claim_import) found.
+#[derive(Debug)]
+pub enum Claim {
+    /// No job is waiting (or the one asked for is another worker's, or has ended).
+    Nothing,
+    /// A job that made no progress in its last attempts, failed instead of run again.
+    GaveUp(ImportJob),
+    /// A job to run, leased to the worker.
+    Run(ImportJob),
+}
+
+/// What undoing an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportUndo {
+    /// When.
+    pub at: Timestamp,
+    /// Customers the import created, now soft-deleted.
+    pub deleted: i64,
+    /// Customers the import updated, now back as they were.
+    pub restored: i64,
+    /// Customers changed since the import (or already deleted), left as they are.
+    pub kept: i64,
+}
+
+/// One refused row: its cells as they were, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRowError {
+    /// The data row's number (1 is the first row after the header).
+    pub row: i64,
+    /// The row's cells.
+    pub cells: Vec<String>,
+    /// What was wrong, field by field.
+    pub errors: Vec<FieldError>,
+}
+
+/// Options of `POST /imports`, as query parameters (or form fields of a multipart upload).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportOptions {
+    /// `create` (default) or `upsert`.
+    pub mode: Option<String>,
+    /// `true`: report what would happen, write nothing.
+    #[param(value_type = Option<bool>)]
+    pub dry_run: Option<String>,
+    /// Explicit column mapping as JSON, header → field (`""` ignores a column), e.g.
+    /// `{"Cliente": "external_ref"}`. Other columns are mapped automatically.
+    pub mapping: Option<String>,
+    /// The file's name, for the job's record.
+    pub file_name: Option<String>,
+}
+
+/// Query parameters of `GET /imports`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportListParams {
+    /// Page size, 1 to 200; default 50.
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A new job's settings, checked.
+#[derive(Debug, Clone)]
+pub struct NewImport {
+    pub(crate) mode: ImportMode,
+    pub(crate) dry_run: bool,
+    pub(crate) mapping: Map<String, Value>,
+    pub(crate) file_name: Option<String>,
+}
+
+impl ImportOptions {
+    /// Checks the options, naming each bad one.
+    pub fn parse(&self) -> Result<NewImport> {
+        let mut errors = Vec::new();
+        let mode = match self.mode.as_deref() {
+            None => ImportMode::Create,
+            Some(m) => ImportMode::parse(m).unwrap_or_else(|| {
+                errors.push(FieldError::new("mode", FieldCode::Invalid, "must be create or upsert"));
+                ImportMode::Create
+            }),
+        };
+        let dry_run = match self.dry_run.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                errors.push(FieldError::new("dry_run", FieldCode::Invalid, "must be true or false"));
+                false
+            }
+        };
+        let mapping = match self.mapping.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            None => Map::new(),
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) if map.len() <= 200 => map,
+                _ => {
+                    errors.push(FieldError::new(
+                        "mapping",
+                        FieldCode::Invalid,
+                        "must be a JSON object of header to field, e.g. {\"Cliente\": \"external_ref\"}",
+                    ));
+                    Map::new()
+                }
+            },
+        };
+        if !mapping.is_empty()
+            && let Err(Error::Invalid(bad)) = Mapping::new(Vec::new(), &mapping)
+        {
+            errors.extend(bad);
+        }
+        let file_name = self.file_name.as_deref().and_then(crate::documents::record::clean_file_name);
+        if errors.is_empty() {
+            Ok(NewImport { mode, dry_run, mapping, file_name })
+        } else {
+            Err(Error::InvalidQuery(errors))
+        }
+    }
+}
+
+/// The id of the customer created from `row` of `job`: a UUIDv7 sharing the job's timestamp and
+/// random bits, with the row number in its last 32 bits. A resumed job finds the customers it
+/// already created by these ids.
+pub fn customer_id_for_row(job: Uuid, row: i64) -> CustomerId {
+    let mut bytes = *job.as_bytes();
+    bytes[12..16].copy_from_slice(&u32::try_from(row).unwrap_or(u32::MAX).to_be_bytes());
+    CustomerId::from_uuid(Uuid::from_bytes(bytes))
+}
+
+/// The row of `job` that created customer `id`, if this job created it.
+pub(crate) fn row_of(job: Uuid, id: CustomerId) -> Option<i64> {
+    let bytes = id.as_uuid().into_bytes();
+    (bytes[..12] == job.as_bytes()[..12])
+        .then(|| i64::from(u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_ids_are_v7_distinct_and_recognisable() {
+        let job = Uuid::now_v7();
+        let a = customer_id_for_row(job, 1).as_uuid();
+        let b = customer_id_for_row(job, 2).as_uuid();
+        assert_ne!(a, b);
+        assert_eq!(a.get_version_num(), 7);
+        assert_eq!(a.as_bytes()[..12], job.as_bytes()[..12]);
+        assert_eq!(customer_id_for_row(job, 1).as_uuid(), a, "the same row gives the same id");
+        assert!(a < b, "rows keep their order");
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let ok = ImportOptions { mode: Some("upsert".into()), dry_run: Some("true".into()), ..Default::default() };
+        assert!(ok.parse().is_ok_and(|n| n.mode == ImportMode::Upsert && n.dry_run));
+        let bad = ImportOptions {
+            mode: Some("merge".into()),
+            dry_run: Some("yes".into()),
+            mapping: Some("{\"A\": \"password\"}".into()),
+            ..Default::default()
+        };
+        let Err(Error::InvalidQuery(errors)) = bad.parse() else { panic!("bad options were accepted") };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["mode", "dry_run", "mapping.A"]);
+    }
+}

@@ -1,0 +1,5 @@
+//! Orders: the minimal rental record this service needs, its status rules, and the blacklist
+//! screening at order time.
+
+pub mod record;
+pub mod services;
