@@ -49,8 +49,7 @@ fn crate_paths(code: &str) -> Vec<Vec<String>> {
         let mut path = prefix.to_vec();
         let mut at = 0;
         loop {
-            let ident: String =
-                rest[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let ident: String = rest[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             at += ident.len();
             if !ident.is_empty() {
                 path.push(ident);

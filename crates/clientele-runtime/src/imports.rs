@@ -15,12 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clientele_core::ids::TenantId;
-use clientele_core::imports::job::BATCH_ROWS;
-use clientele_core::imports::job::CHUNK_BYTES;
-use clientele_core::imports::job::Claim;
-use clientele_core::imports::job::ImportJob;
-use clientele_core::imports::reader::LineReader;
-use clientele_core::imports::reader::sniff;
+use clientele_core::imports::job::{BATCH_ROWS, CHUNK_BYTES, Claim, ImportJob};
+use clientele_core::imports::reader::{LineReader, sniff};
 use clientele_core::{App, Error, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, watch};

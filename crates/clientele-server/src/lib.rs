@@ -4,10 +4,6 @@
 //!
 //! [`serve`] is the one entry point: the binary and the tests both call it with a bound listener.
 
-mod extract;
-mod problem;
-mod routes;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +23,10 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
+
+mod extract;
+mod problem;
+mod routes;
 
 pub use problem::{ApiError, Problem};
 

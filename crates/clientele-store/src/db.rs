@@ -57,8 +57,6 @@ macro_rules! in_transaction {
     };
 }
 
-pub(crate) use {in_transaction, with_reader};
-
 /// A database failure as the domain sees it: internal, with context for the log.
 pub(crate) fn db_error(error: sqlx::Error) -> Error {
     Error::internal(format!("database: {error}"))
@@ -128,3 +126,10 @@ impl<'r> Decode<'r, Postgres> for Ts {
         <OffsetDateTime as Decode<Postgres>>::decode(value).map(|t| Self(Timestamp::from_datetime(t)))
     }
 }
+
+pub(crate) fn corrupt(what: &str, value: &str) -> Error {
+    Error::internal(format!("stored {what} is not valid: {value:?}"))
+}
+
+pub(crate) use in_transaction;
+pub(crate) use with_reader;

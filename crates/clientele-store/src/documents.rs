@@ -1,15 +1,12 @@
 //! Documents' metadata and wrapped file keys (the encrypted bytes live in the object store), and
 //! the tenant's required documents.
 
+use async_trait::async_trait;
 use clientele_core::audit::entry::AuditEntry;
-use clientele_core::documents::record::Document;
-use clientele_core::documents::record::DocumentFile;
-use clientele_core::documents::record::DocumentKind;
-use clientele_core::documents::record::DocumentMeta;
-use clientele_core::documents::record::SealedFile;
+use clientele_core::documents::record::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
 use clientele_core::documents::requirements::RequiredDocuments;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::documents::store::DocumentStore;
+use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::values::CountryCode;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
@@ -18,7 +15,7 @@ use uuid::Uuid;
 
 use crate::SqlStore;
 use crate::audit::append_audit;
-use crate::customers::stale_write;
+use crate::customers::writes::stale_write;
 use crate::db::{Ts, db_error, in_transaction, with_reader};
 
 macro_rules! document_columns {
@@ -82,8 +79,9 @@ impl TryFrom<DocumentRecord> for Document {
     }
 }
 
-impl SqlStore {
-    pub(crate) async fn set_required_documents_row(
+#[async_trait]
+impl DocumentStore for SqlStore {
+    async fn set_required_documents(
         &self,
         tenant: TenantId,
         required: &RequiredDocuments,
@@ -104,7 +102,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn insert_document_row(&self, d: &Document, audit: &AuditEntry) -> Result<()> {
+    async fn insert_document(&self, d: &Document, audit: &AuditEntry) -> Result<()> {
         in_transaction!(self, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO documents (",
@@ -141,7 +139,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn document_by_id(&self, tenant: TenantId, id: Uuid) -> Result<Option<Document>> {
+    async fn get_document(&self, tenant: TenantId, id: Uuid) -> Result<Option<Document>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, DocumentRecord>(concat!(
                 "SELECT ",
@@ -156,7 +154,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(Document::try_from).transpose()
     }
 
-    pub(crate) async fn documents_of(
+    async fn list_documents(
         &self,
         tenant: TenantId,
         customer: CustomerId,
@@ -175,12 +173,7 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(Document::try_from).collect()
     }
 
-    pub(crate) async fn update_document_row(
-        &self,
-        d: &Document,
-        expected_version: i64,
-        audit: &AuditEntry,
-    ) -> Result<()> {
+    async fn update_document(&self, d: &Document, expected_version: i64, audit: &AuditEntry) -> Result<()> {
         in_transaction!(self, |tx| {
             let updated = sqlx::query(
                 "UPDATE documents SET kind = $3, number = $4, issuing_country = $5, issuing_place = $6, \
@@ -210,7 +203,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn documents_held_by(
+    async fn documents_held(
         &self,
         tenant: TenantId,
         customers: &[CustomerId],
@@ -238,7 +231,7 @@ impl SqlStore {
         Ok(held)
     }
 
-    pub(crate) async fn documents_wrapped_by_other_keys(
+    async fn documents_to_rewrap(
         &self,
         key_id: &str,
         after: Option<(TenantId, Uuid)>,
@@ -263,12 +256,7 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(Document::try_from).collect()
     }
 
-    pub(crate) async fn replace_document_key(
-        &self,
-        d: &Document,
-        old_key_id: &str,
-        sealed: &SealedFile,
-    ) -> Result<bool> {
+    async fn set_document_key(&self, d: &Document, old_key_id: &str, sealed: &SealedFile) -> Result<bool> {
         let updated = in_transaction!(self, |tx| {
             sqlx::query(
                 "UPDATE documents SET key_id = $3, wrapped_key = $4 WHERE tenant_id = $1 AND id = $2 AND key_id = $5",

@@ -1,18 +1,14 @@
 //! Import jobs, their files and their refused rows.
 
+use async_trait::async_trait;
 use clientele_core::audit::entry::AuditEntry;
 use clientele_core::blacklist::record::BlacklistChange;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::CustomerWrite;
 use clientele_core::error::FieldError;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
-use clientele_core::imports::job::ImportJob;
-use clientele_core::imports::job::ImportLease;
-use clientele_core::imports::job::ImportMode;
-use clientele_core::imports::job::ImportRowError;
-use clientele_core::imports::job::ImportStatus;
-use clientele_core::imports::store::ImportBatch;
+use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::imports::job::{ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus};
+use clientele_core::imports::store::{ImportBatch, ImportStore};
 use clientele_core::search::terms::SearchDocument;
 use clientele_core::time::Timestamp;
 use clientele_core::{Error, ErrorCode, Result};
@@ -21,15 +17,16 @@ use uuid::Uuid;
 
 use crate::SqlStore;
 use crate::audit::append_audit;
-// What the customer-writing macros name.
-use crate::customers::{
+use crate::customers::records::{CustomerRecord, bind_customer, customer_columns, push_customer_values};
+use crate::customers::writes::{
     CLEAR_STALE_GLOBAL_BADGES, INSERT_BLACKLIST_ENTRY, INSERT_GLOBAL_ENTRY, INSERT_NOTE, INSERT_PSEUDONYM,
-    LIFT_BLACKLIST_ENTRY, ROWS_PER_STATEMENT, UPDATE_CUSTOMER, customer_write_error, insert_customer_rows, stale_write,
-    update_customer_row, write_events, write_side_effects,
+    LIFT_BLACKLIST_ENTRY, ROWS_PER_STATEMENT, UPDATE_CUSTOMER, customer_write_error, existing_ids,
+    insert_customer_rows, stale_write, update_customer_row, write_events, write_side_effects,
 };
 use crate::db::{Ts, db_error, in_transaction, with_reader};
-use crate::records::{CustomerRecord, bind_customer, customer_columns, push_customer_values};
 use crate::search::index_customer;
+
+// What the customer-writing macros name.
 
 macro_rules! import_columns {
     () => {
@@ -152,26 +149,6 @@ macro_rules! save_job {
     }};
 }
 
-/// Which of the customer ids `$ids` exist in tenant `$tenant`, read through `$executor` (a pool,
-/// or `&mut *tx` inside a transaction).
-macro_rules! existing_ids {
-    ($executor:expr, $tenant:expr, $ids:expr) => {{
-        let (tenant, ids): (TenantId, &[CustomerId]) = ($tenant, $ids);
-        let mut found: Vec<Uuid> = Vec::new();
-        for chunk in ids.chunks(500) {
-            let mut sql = QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
-            sql.push_bind(tenant.as_uuid()).push(" AND id IN (");
-            let mut list = sql.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_uuid());
-            }
-            sql.push(")");
-            found.extend(sql.build_query_scalar::<Uuid>().fetch_all($executor).await.map_err(db_error)?);
-        }
-        found
-    }};
-}
-
 /// Records refused rows inside the transaction `$tx` (a row recorded before is left as it was).
 macro_rules! insert_import_errors {
     ($tx:ident, $tenant:expr, $job:expr, $rows:expr) => {{
@@ -191,8 +168,24 @@ macro_rules! insert_import_errors {
     }};
 }
 
-impl SqlStore {
-    pub(crate) async fn insert_import_job_row(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()> {
+/// A field problem as stored (its code as text, so that an unknown one still reads).
+#[derive(Debug, serde::Deserialize)]
+struct StoredProblem {
+    field: String,
+    code: serde_json::Value,
+    message: String,
+}
+
+impl StoredProblem {
+    fn into_error(self) -> FieldError {
+        let code = serde_json::from_value(self.code).unwrap_or(clientele_core::FieldCode::Invalid);
+        FieldError::new(self.field, code, self.message)
+    }
+}
+
+#[async_trait]
+impl ImportStore for SqlStore {
+    async fn insert_import_job(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()> {
         in_transaction!(self, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO import_jobs (",
@@ -234,13 +227,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn add_import_chunk_row(
-        &self,
-        tenant: TenantId,
-        job: Uuid,
-        chunk: i64,
-        bytes: &[u8],
-    ) -> Result<()> {
+    async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()> {
         in_transaction!(self, |tx| {
             sqlx::query("INSERT INTO import_files (tenant_id, job_id, chunk, bytes) VALUES ($1, $2, $3, $4)")
                 .bind(tenant.as_uuid())
@@ -254,7 +241,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn import_file_piece(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>> {
+    async fn import_file_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>> {
         let piece = with_reader!(self, |pool| {
             sqlx::query_scalar::<_, Vec<u8>>(
                 "SELECT bytes FROM import_files WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3",
@@ -268,12 +255,12 @@ impl SqlStore {
         piece.map_err(db_error)
     }
 
-    pub(crate) async fn save_import_job_row(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool> {
+    async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool> {
         let saved = in_transaction!(self, |tx| save_job!(tx, job, lease));
         Ok(saved)
     }
 
-    pub(crate) async fn renew_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool> {
+    async fn renew_import_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool> {
         let renewed = in_transaction!(self, |tx| {
             sqlx::query(
                 "UPDATE import_jobs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 AND worker = $3 \
@@ -291,7 +278,7 @@ impl SqlStore {
         Ok(renewed == 1)
     }
 
-    pub(crate) async fn commit_batch(&self, batch: &ImportBatch) -> Result<bool> {
+    async fn commit_import_batch(&self, batch: &ImportBatch) -> Result<bool> {
         let job = &batch.job;
         let tenant = job.tenant_id;
         let sqlite = self.is_sqlite();
@@ -337,12 +324,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn end_job(
-        &self,
-        job: &ImportJob,
-        lease: Option<&ImportLease>,
-        audit: &[AuditEntry],
-    ) -> Result<bool> {
+    async fn end_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>, audit: &[AuditEntry]) -> Result<bool> {
         in_transaction!(self, |tx| {
             if !save_job!(tx, job, lease) {
                 return Ok(false);
@@ -358,7 +340,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn import_job_by_id(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
+    async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "SELECT ",
@@ -373,12 +355,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(ImportJob::try_from).transpose()
     }
 
-    pub(crate) async fn import_jobs_of(
-        &self,
-        tenant: TenantId,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> Result<Vec<ImportJob>> {
+    async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>> {
         let records = with_reader!(self, |pool| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", import_columns!(), " FROM import_jobs WHERE tenant_id = "));
@@ -392,7 +369,7 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(ImportJob::try_from).collect()
     }
 
-    pub(crate) async fn claim_import_job_row(
+    async fn claim_import_job(
         &self,
         lease: &ImportLease,
         now: Timestamp,
@@ -427,7 +404,7 @@ impl SqlStore {
         claimed.map(ImportJob::try_from).transpose()
     }
 
-    pub(crate) async fn abandon_stale_upload_rows(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
+    async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
         let abandoned = in_transaction!(self, |tx| {
             sqlx::query(
                 "DELETE FROM import_files WHERE (tenant_id, job_id) IN \
@@ -451,7 +428,7 @@ impl SqlStore {
         Ok(abandoned)
     }
 
-    pub(crate) async fn set_import_headers_row(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
+    async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
         in_transaction!(self, |tx| {
             sqlx::query("UPDATE import_jobs SET headers = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
@@ -464,7 +441,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn import_headers_of(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>> {
+    async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>> {
         let headers = with_reader!(self, |pool| {
             sqlx::query_scalar::<_, Option<String>>("SELECT headers FROM import_jobs WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
@@ -475,7 +452,7 @@ impl SqlStore {
         Ok(headers.map_err(db_error)?.flatten().and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default())
     }
 
-    pub(crate) async fn import_error_rows(
+    async fn import_errors(
         &self,
         tenant: TenantId,
         job: Uuid,
@@ -507,92 +484,5 @@ impl SqlStore {
                     .collect(),
             })
             .collect())
-    }
-
-    pub(crate) async fn customers_in_range(
-        &self,
-        tenant: TenantId,
-        low: CustomerId,
-        high: CustomerId,
-        after: Option<CustomerId>,
-        limit: u32,
-    ) -> Result<Vec<clientele_core::customers::record::Customer>> {
-        let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!(
-                "SELECT ",
-                crate::records::customer_columns!(),
-                " FROM customers WHERE tenant_id = "
-            ));
-            sql.push_bind(tenant.as_uuid())
-                .push(" AND id >= ")
-                .push_bind(low.as_uuid())
-                .push(" AND id <= ")
-                .push_bind(high.as_uuid());
-            if let Some(after) = after {
-                sql.push(" AND id > ").push_bind(after.as_uuid());
-            }
-            sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<crate::records::CustomerRecord>().fetch_all(pool).await
-        });
-        records.map_err(db_error)?.into_iter().map(clientele_core::customers::record::Customer::try_from).collect()
-    }
-
-    pub(crate) async fn existing_customer_ids(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {
-        let found = with_reader!(self, |pool| existing_ids!(pool, tenant, ids));
-        Ok(found.into_iter().map(CustomerId::from_uuid).collect())
-    }
-
-    pub(crate) async fn customers_with_keys(
-        &self,
-        tenant: TenantId,
-        column: KeyColumn,
-        keys: &[String],
-    ) -> Result<Vec<(String, CustomerId)>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(500) {
-            let rows = with_reader!(self, |pool| {
-                let mut sql = QueryBuilder::new(match column {
-                    KeyColumn::ExternalRef => "SELECT external_ref, id FROM customers WHERE tenant_id = ",
-                    KeyColumn::Email => "SELECT email, id FROM customers WHERE tenant_id = ",
-                });
-                sql.push_bind(tenant.as_uuid());
-                // The `IS NOT NULL` terms name the partial indexes' predicates, so that PostgreSQL
-                // uses them for a long IN list of parameters (it cannot prove them from the list).
-                sql.push(match column {
-                    KeyColumn::ExternalRef => " AND external_ref IS NOT NULL AND external_ref IN (",
-                    KeyColumn::Email => " AND email IS NOT NULL AND deleted_at IS NULL AND email IN (",
-                });
-                let mut list = sql.separated(", ");
-                for key in chunk {
-                    list.push_bind(key.as_str());
-                }
-                sql.push(")");
-                sql.build_query_as::<(String, Uuid)>().fetch_all(pool).await
-            });
-            found.extend(rows.map_err(db_error)?.into_iter().map(|(key, id)| (key, CustomerId::from_uuid(id))));
-        }
-        Ok(found)
-    }
-}
-
-/// Which key to match customers on.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum KeyColumn {
-    ExternalRef,
-    Email,
-}
-
-/// A field problem as stored (its code as text, so that an unknown one still reads).
-#[derive(Debug, serde::Deserialize)]
-struct StoredProblem {
-    field: String,
-    code: serde_json::Value,
-    message: String,
-}
-
-impl StoredProblem {
-    fn into_error(self) -> FieldError {
-        let code = serde_json::from_value(self.code).unwrap_or(clientele_core::FieldCode::Invalid);
-        FieldError::new(self.field, code, self.message)
     }
 }

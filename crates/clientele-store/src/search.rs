@@ -13,22 +13,20 @@
 //! order (the index drives, customers are looked up by rowid; left to itself the planner may scan
 //! customers and run the full-text query once per row), PostgreSQL plans it as any inner join.
 
+use async_trait::async_trait;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::CustomerQuery;
 use clientele_core::ids::TenantId;
-use clientele_core::search::store::SearchMatch;
-use clientele_core::search::terms::SearchDocument;
-use clientele_core::search::terms::SearchTerms;
-use clientele_core::search::terms::Tier;
-use clientele_core::search::terms::is_selective;
+use clientele_core::search::store::{SearchMatch, SearchStore};
+use clientele_core::search::terms::{SearchDocument, SearchTerms, Tier, is_selective};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
-use crate::customers::push_customer_filters;
+use crate::customers::records::{CustomerRecord, customer_columns};
+use crate::customers::writes::push_customer_filters;
 use crate::db::{Db, db_error, in_transaction, with_reader};
-use crate::records::{CustomerRecord, customer_columns};
 
 /// Bumped whenever folding or the document changes: `migrate` then re-indexes every customer.
 const SEARCH_INDEX_VERSION: &str = "1";
@@ -102,8 +100,6 @@ macro_rules! index_customer {
     }};
 }
 
-pub(crate) use index_customer;
-
 /// A customer with its place in recency order.
 #[derive(Debug, sqlx::FromRow)]
 struct SearchRecord {
@@ -172,76 +168,6 @@ impl SqlStore {
         matches!(self.db, Db::Sqlite { .. })
     }
 
-    /// The matches of a tier (or of every tier up to it), newest first: rowids and texts.
-    pub(crate) async fn search_tier(
-        &self,
-        tenant: TenantId,
-        terms: &SearchTerms,
-        tier: Tier,
-        exclusive: bool,
-        query: &CustomerQuery,
-        after: Option<i64>,
-    ) -> Result<Vec<SearchMatch>> {
-        if terms.long.is_empty() {
-            return self.search_prefix_tier(tenant, terms, tier, exclusive, query, after).await;
-        }
-        let rows: std::result::Result<Vec<(i64, String)>, sqlx::Error> = match &self.db {
-            Db::Sqlite { read, .. } => {
-                let number = self.tenant_number(tenant).await?;
-                let low = number << TENANT_ROWID_SHIFT;
-                let high = low + (1_i64 << TENANT_ROWID_SHIFT) - 1;
-                // A cursor is client input: never let it overflow.
-                let high = after.map_or(high, |a| a.saturating_sub(1));
-                let mut sql = QueryBuilder::new(
-                    "SELECT c.search_rowid, c.search_text FROM customer_search s CROSS JOIN customers c \
-                     WHERE c.search_rowid = s.rowid AND s.customer_search MATCH ",
-                );
-                sql.push_bind(fts_query(terms, tier, exclusive))
-                    .push(" AND s.rowid >= ")
-                    .push_bind(low)
-                    .push(" AND s.rowid <= ")
-                    .push_bind(high)
-                    .push(" AND c.tenant_id = ")
-                    .push_bind(tenant.as_uuid());
-                for short in terms.short.iter().filter(|s| s.len() == 1) {
-                    sql.push(" AND c.search_text LIKE ").push_bind(format!("% {short}%"));
-                }
-                push_customer_filters!(sql, tenant, query, "c.");
-                sql.push(" ORDER BY s.rowid DESC LIMIT ").push_bind(i64::from(query.limit));
-                sql.build_query_as().fetch_all(read).await
-            }
-            Db::Postgres(pool) => {
-                let mut sql = QueryBuilder::new("SELECT search_rowid, search_text FROM customers WHERE tenant_id = ");
-                sql.push_bind(tenant.as_uuid()).push(" AND ");
-                push_like_condition(&mut sql, terms, tier);
-                if let Some(above) = previous(tier).filter(|_| exclusive) {
-                    sql.push(" AND NOT (");
-                    push_like_condition(&mut sql, terms, above);
-                    sql.push(")");
-                }
-                push_customer_filters!(sql, tenant, query, "");
-                if let Some(after) = after {
-                    sql.push(" AND search_rowid < ").push_bind(after);
-                }
-                // Few customers match a selective query: steer the planner to the trigram index
-                // and a sort (`+ 0` hides the rowid index's order). Its estimates for `LIKE '%…%'`
-                // are far too high, so left alone it would walk the whole tenant in rowid order,
-                // hoping to meet the limit early. Broad queries are left to that walk: it is the
-                // fast plan when many customers match.
-                let order = if is_selective(terms) {
-                    " ORDER BY search_rowid + 0 DESC LIMIT "
-                } else {
-                    " ORDER BY search_rowid DESC LIMIT "
-                };
-                sql.push(order).push_bind(i64::from(query.limit));
-                // Never a cached generic plan: planned without the patterns, PostgreSQL tends to
-                // walk the whole tenant in rowid order instead of asking the trigram index.
-                sql.build_query_as().persistent(false).fetch_all(pool).await
-            }
-        };
-        Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
-    }
-
     /// One- and two-letter queries: the prefix table, newest first. The first word drives; the
     /// others must begin a word too. `Exact` is customers with the first word as a whole word.
     async fn search_prefix_tier(
@@ -283,49 +209,6 @@ impl SqlStore {
             sql.build_query_as::<(i64, String)>().fetch_all(pool).await
         });
         Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
-    }
-
-    /// The customers with these search rowids, in the order given (absent ones left out).
-    pub(crate) async fn customers_by_rowid(&self, tenant: TenantId, rowids: &[i64]) -> Result<Vec<Customer>> {
-        if rowids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!(
-                "SELECT search_rowid, ",
-                customer_columns!(),
-                " FROM customers WHERE tenant_id = "
-            ));
-            sql.push_bind(tenant.as_uuid()).push(" AND search_rowid IN (");
-            let mut list = sql.separated(", ");
-            for rowid in rowids {
-                list.push_bind(*rowid);
-            }
-            sql.push(")");
-            sql.build_query_as::<SearchRecord>().fetch_all(pool).await
-        });
-        let mut by_rowid: std::collections::HashMap<i64, CustomerRecord> =
-            records.map_err(db_error)?.into_iter().map(|r| (r.search_rowid, r.customer)).collect();
-        rowids.iter().filter_map(|r| by_rowid.remove(r)).map(Customer::try_from).collect()
-    }
-
-    /// Vocabulary words sharing any of `variants`.
-    pub(crate) async fn vocabulary_words(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>> {
-        if variants.is_empty() {
-            return Ok(Vec::new());
-        }
-        let words = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new("SELECT DISTINCT word FROM search_vocabulary WHERE tenant_id = ");
-            sql.push_bind(tenant.as_uuid()).push(" AND variant IN (");
-            let mut list = sql.separated(", ");
-            for variant in variants {
-                list.push_bind(variant.as_str());
-            }
-            sql.push(") ORDER BY word LIMIT 200");
-            // The list's length varies with the word: not worth a cached statement per length.
-            sql.build_query_scalar::<String>().persistent(false).fetch_all(pool).await
-        });
-        words.map_err(db_error)
     }
 
     async fn tenant_number(&self, tenant: TenantId) -> Result<i64> {
@@ -451,6 +334,124 @@ fn push_like_condition(sql: &mut QueryBuilder<sqlx::Postgres>, terms: &SearchTer
         sql.push(" AND search_text LIKE ").push_bind(format!("% {short}%"));
     }
 }
+
+#[async_trait]
+impl SearchStore for SqlStore {
+    /// The matches of a tier (or of every tier up to it), newest first: rowids and texts.
+    async fn search_matches(
+        &self,
+        tenant: TenantId,
+        terms: &SearchTerms,
+        tier: Tier,
+        exclusive: bool,
+        query: &CustomerQuery,
+        after: Option<i64>,
+    ) -> Result<Vec<SearchMatch>> {
+        if terms.long.is_empty() {
+            return self.search_prefix_tier(tenant, terms, tier, exclusive, query, after).await;
+        }
+        let rows: std::result::Result<Vec<(i64, String)>, sqlx::Error> = match &self.db {
+            Db::Sqlite { read, .. } => {
+                let number = self.tenant_number(tenant).await?;
+                let low = number << TENANT_ROWID_SHIFT;
+                let high = low + (1_i64 << TENANT_ROWID_SHIFT) - 1;
+                // A cursor is client input: never let it overflow.
+                let high = after.map_or(high, |a| a.saturating_sub(1));
+                let mut sql = QueryBuilder::new(
+                    "SELECT c.search_rowid, c.search_text FROM customer_search s CROSS JOIN customers c \
+                     WHERE c.search_rowid = s.rowid AND s.customer_search MATCH ",
+                );
+                sql.push_bind(fts_query(terms, tier, exclusive))
+                    .push(" AND s.rowid >= ")
+                    .push_bind(low)
+                    .push(" AND s.rowid <= ")
+                    .push_bind(high)
+                    .push(" AND c.tenant_id = ")
+                    .push_bind(tenant.as_uuid());
+                for short in terms.short.iter().filter(|s| s.len() == 1) {
+                    sql.push(" AND c.search_text LIKE ").push_bind(format!("% {short}%"));
+                }
+                push_customer_filters!(sql, tenant, query, "c.");
+                sql.push(" ORDER BY s.rowid DESC LIMIT ").push_bind(i64::from(query.limit));
+                sql.build_query_as().fetch_all(read).await
+            }
+            Db::Postgres(pool) => {
+                let mut sql = QueryBuilder::new("SELECT search_rowid, search_text FROM customers WHERE tenant_id = ");
+                sql.push_bind(tenant.as_uuid()).push(" AND ");
+                push_like_condition(&mut sql, terms, tier);
+                if let Some(above) = previous(tier).filter(|_| exclusive) {
+                    sql.push(" AND NOT (");
+                    push_like_condition(&mut sql, terms, above);
+                    sql.push(")");
+                }
+                push_customer_filters!(sql, tenant, query, "");
+                if let Some(after) = after {
+                    sql.push(" AND search_rowid < ").push_bind(after);
+                }
+                // Few customers match a selective query: steer the planner to the trigram index
+                // and a sort (`+ 0` hides the rowid index's order). Its estimates for `LIKE '%…%'`
+                // are far too high, so left alone it would walk the whole tenant in rowid order,
+                // hoping to meet the limit early. Broad queries are left to that walk: it is the
+                // fast plan when many customers match.
+                let order = if is_selective(terms) {
+                    " ORDER BY search_rowid + 0 DESC LIMIT "
+                } else {
+                    " ORDER BY search_rowid DESC LIMIT "
+                };
+                sql.push(order).push_bind(i64::from(query.limit));
+                // Never a cached generic plan: planned without the patterns, PostgreSQL tends to
+                // walk the whole tenant in rowid order instead of asking the trigram index.
+                sql.build_query_as().persistent(false).fetch_all(pool).await
+            }
+        };
+        Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
+    }
+
+    /// The customers with these search rowids, in the order given (absent ones left out).
+    async fn customers_by_search_rowid(&self, tenant: TenantId, rowids: &[i64]) -> Result<Vec<Customer>> {
+        if rowids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!(
+                "SELECT search_rowid, ",
+                customer_columns!(),
+                " FROM customers WHERE tenant_id = "
+            ));
+            sql.push_bind(tenant.as_uuid()).push(" AND search_rowid IN (");
+            let mut list = sql.separated(", ");
+            for rowid in rowids {
+                list.push_bind(*rowid);
+            }
+            sql.push(")");
+            sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+        });
+        let mut by_rowid: std::collections::HashMap<i64, CustomerRecord> =
+            records.map_err(db_error)?.into_iter().map(|r| (r.search_rowid, r.customer)).collect();
+        rowids.iter().filter_map(|r| by_rowid.remove(r)).map(Customer::try_from).collect()
+    }
+
+    /// Vocabulary words sharing any of `variants`.
+    async fn search_vocabulary(&self, tenant: TenantId, variants: &[String]) -> Result<Vec<String>> {
+        if variants.is_empty() {
+            return Ok(Vec::new());
+        }
+        let words = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new("SELECT DISTINCT word FROM search_vocabulary WHERE tenant_id = ");
+            sql.push_bind(tenant.as_uuid()).push(" AND variant IN (");
+            let mut list = sql.separated(", ");
+            for variant in variants {
+                list.push_bind(variant.as_str());
+            }
+            sql.push(") ORDER BY word LIMIT 200");
+            // The list's length varies with the word: not worth a cached statement per length.
+            sql.build_query_scalar::<String>().persistent(false).fetch_all(pool).await
+        });
+        words.map_err(db_error)
+    }
+}
+
+pub(crate) use index_customer;
 
 #[cfg(test)]
 mod tests {

@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
-use clientele_core::accounts::services::NewUser;
-use clientele_core::accounts::services::TokenSubject;
-use clientele_core::documents::vault::MasterKey;
-use clientele_core::documents::vault::Vault;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::accounts::services::{NewUser, TokenSubject};
+use clientele_core::documents::vault::{MasterKey, Vault};
+use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::{App, AppConfig};
 use clientele_server::AppState;
 use clientele_store::{SqlStore, StoreOptions};

@@ -2,14 +2,10 @@
 //! phones in several countries, addresses, licences and identity documents. The same seed always
 //! gives the same customers, so the demo and the benchmarks are reproducible.
 
-use clientele_core::customers::input::AddressInput;
-use clientele_core::customers::input::CustomerInput;
-use clientele_core::customers::input::DriverLicenseInput;
-use clientele_core::customers::input::IdDocumentInput;
+use clientele_core::customers::input::{AddressInput, CustomerInput, DriverLicenseInput, IdDocumentInput};
 use clientele_core::customers::record::CustomerKind;
 use clientele_core::ids::CustomerId;
-use clientele_core::values::PhoneE164;
-use clientele_core::values::PhoneRegion;
+use clientele_core::values::{PhoneE164, PhoneRegion};
 
 const NAMES_CSV: &str = include_str!("../data/faker-european-names.csv");
 

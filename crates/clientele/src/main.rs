@@ -1,16 +1,16 @@
 //! `clientele`: parses the command line, loads the configuration, sets up logging and runs the
 //! command. Everything else lives in the library crates.
 
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
 mod bench;
 mod cli;
 mod config;
 mod dataset;
 mod demo;
-
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
-
-use crate::config::LogFormat;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

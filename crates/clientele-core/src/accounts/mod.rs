@@ -4,5 +4,6 @@
 pub mod access;
 pub mod auth;
 pub mod services;
+pub mod store;
 pub mod tenant;
 pub mod user;

@@ -2,6 +2,9 @@
 
 use uuid::Uuid;
 
+use crate::audit::entry::AuditEntry;
+use crate::blacklist::record::GlobalMatch;
+use crate::error::Result;
 use crate::ids::{AuditId, CustomerId, TenantId};
 use crate::time::Timestamp;
 
@@ -37,4 +40,20 @@ pub struct AuditHead {
     pub hash: Option<String>,
     /// Entries without a place in the chain.
     pub unchained: i64,
+}
+
+/// The audit log and its chains. Part of [`crate::store::Store`]; see its documentation for what every method
+/// keeps to.
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Audit entries matching `query`, newest first.
+    async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+    /// Appends audit entries and global matches that accompany no other change (views,
+    /// refusals), atomically.
+    async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
+    /// Every tenant with an audit log or a chain head: how many entries its chain should hold,
+    /// the last hash, and how many entries stand outside the chain.
+    async fn audit_heads(&self) -> Result<Vec<AuditHead>>;
+    /// A tenant's audit entries in chain order, from `after_seq + 1`, at most `limit`.
+    async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 }

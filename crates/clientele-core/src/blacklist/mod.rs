@@ -4,3 +4,4 @@
 pub mod pseudonyms;
 pub mod record;
 pub mod services;
+pub mod store;

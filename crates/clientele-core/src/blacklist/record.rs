@@ -240,14 +240,3 @@ pub enum BlacklistChange {
         global_entry_id: Option<Uuid>,
     },
 }
-
-/// Keyset position for the platform's global list, newest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GlobalQuery {
-    /// Include lifted entries.
-    pub include_lifted: bool,
-    /// Only entries with an id below this one.
-    pub after: Option<Uuid>,
-    /// At most this many.
-    pub limit: u32,
-}

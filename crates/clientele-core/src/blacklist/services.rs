@@ -11,9 +11,8 @@ use crate::accounts::auth::Actor;
 use crate::app::App;
 use crate::audit::entry::{AuditAction, AuditEntry};
 use crate::blacklist::pseudonyms::normalized_identity;
-use crate::blacklist::record::{
-    BlacklistChange, BlacklistEntry, GlobalEntry, GlobalMatch, GlobalQuery, ReasonCode, Scope,
-};
+use crate::blacklist::record::{BlacklistChange, BlacklistEntry, GlobalEntry, GlobalMatch, ReasonCode, Scope};
+use crate::blacklist::store::GlobalQuery;
 use crate::customers::record::{Customer, CustomerData};
 use crate::customers::store::CustomerWrite;
 use crate::customers::view::{CustomerView, Warning, WarningCode};

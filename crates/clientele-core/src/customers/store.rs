@@ -5,10 +5,13 @@ use uuid::Uuid;
 use crate::accounts::access::CustomerScope;
 use crate::audit::entry::AuditEntry;
 use crate::blacklist::record::{BlacklistChange, GlobalMatch};
-use crate::customers::record::CustomerKind;
+use crate::customers::notes::Note;
+use crate::customers::record::{Customer, CustomerKind};
 use crate::documents::requirements::DocumentsFilter;
+use crate::error::Result;
 use crate::ids::{CustomerId, NoteId, TenantId};
 use crate::time::Timestamp;
+use crate::values::Email;
 
 /// Filters and keyset position for listing customers, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,4 +112,57 @@ impl CustomerWrite {
     pub fn audited(entry: AuditEntry) -> Self {
         Self { audit: vec![entry], ..Self::default() }
     }
+}
+
+/// Customers and their notes. Part of [`crate::store::Store`]; see its documentation for what every method
+/// keeps to.
+#[async_trait::async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Stores a new customer with everything in `write`, atomically.
+    /// `409 duplicate_external_ref` when the tenant has another customer with its `external_ref`.
+    async fn insert_customer(&self, customer: &Customer, write: &CustomerWrite) -> Result<()>;
+    /// Stores many new customers of one tenant, each with everything in its write, in one
+    /// transaction.
+    async fn insert_customers(&self, tenant: TenantId, batch: &[(Customer, CustomerWrite)]) -> Result<()>;
+    /// A customer by id, deleted or not.
+    async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>>;
+    /// Replaces a customer's stored state with `customer` (whose `version` is the new one) if
+    /// the stored version is still `expected_version`, with everything in `write`, atomically.
+    /// `409 version_conflict` when the version moved on, `404` when the customer does not exist.
+    async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()>;
+    /// Customers matching `query`, newest first.
+    async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>>;
+    /// Ids of the tenant's other live customers with this email (only clients of `partner`, when
+    /// given).
+    async fn customers_with_email(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        except: CustomerId,
+        partner: Option<CustomerId>,
+    ) -> Result<Vec<CustomerId>>;
+    /// The customer holding `external_ref` in the tenant, if any.
+    async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>>;
+    /// Appends a note and its audit entry, atomically.
+    async fn insert_note(&self, note: &NewNote, audit: &AuditEntry) -> Result<()>;
+    /// A customer's notes, newest first.
+    async fn list_notes(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Note>>;
+    /// The tenant's customers with ids from `low` to `high`, in id order, after `after`.
+    async fn customers_in_id_range(
+        &self,
+        tenant: TenantId,
+        low: CustomerId,
+        high: CustomerId,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>>;
+    /// Refreshes the query planner's statistics on customers (PostgreSQL `ANALYZE`), as after
+    /// a bulk write into a tenant the planner still thinks empty; a no-op where not needed.
+    async fn refresh_customer_statistics(&self) -> Result<()>;
+    /// Which of these customer ids exist in the tenant (deleted or not).
+    async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>>;
+    /// The tenant's customers holding any of these external refs: (ref, id).
+    async fn customers_by_external_refs(&self, tenant: TenantId, refs: &[String]) -> Result<Vec<(String, CustomerId)>>;
+    /// The tenant's live customers holding any of these emails: (email, id).
+    async fn customers_by_emails(&self, tenant: TenantId, emails: &[String]) -> Result<Vec<(String, CustomerId)>>;
 }

@@ -4,4 +4,5 @@
 pub mod record;
 pub mod requirements;
 pub mod services;
+pub mod store;
 pub mod vault;

@@ -3,3 +3,4 @@
 
 pub mod record;
 pub mod services;
+pub mod store;

@@ -5,11 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use clientele_core::blacklist::record::BlacklistEntry;
-use clientele_core::blacklist::services::BlacklistInput;
-use clientele_core::blacklist::services::GlobalEntryDetail;
-use clientele_core::blacklist::services::GlobalEntryView;
-use clientele_core::blacklist::services::GlobalListParams;
-use clientele_core::blacklist::services::LiftInput;
+use clientele_core::blacklist::services::{
+    BlacklistInput, GlobalEntryDetail, GlobalEntryView, GlobalListParams, LiftInput,
+};
 use clientele_core::ids::CustomerId;
 use clientele_core::paging::Page;
 use serde::Serialize;

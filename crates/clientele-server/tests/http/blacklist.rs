@@ -2,8 +2,7 @@
 //! list's anonymous warnings to other tenants, the platform admins' view, and VIP tracking.
 
 use clientele_core::audit::store::AuditQuery;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::ids::{CustomerId, TenantId};
 use serde_json::{Value, json};
 
 use crate::harness::{DATA_PROTECTION_CONTACT, Reply, Session, TestApp, ids};

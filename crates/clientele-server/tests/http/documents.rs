@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::time::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -397,8 +396,6 @@ http_test! {
         }
         let reply = app.get("/api/v1/customers?documents=maybe", &operator).await.problem(400, "invalid_query");
         assert_eq!(reply.fields()[0].0, "documents");
-
-
 
         // A deleted document no longer counts.
         let held = app.get(&format!("/api/v1/customers/{ready}/documents"), &admin).await.expect(200);

@@ -4,11 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clientele_core::App;
-use clientele_core::accounts::services::NewUser;
-use clientele_core::accounts::services::TokenSubject;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
-use clientele_core::ids::UserId;
+use clientele_core::accounts::services::{NewUser, TokenSubject};
+use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_server::AppState;
 use clientele_store::testing::TestDatabase;
 use reqwest::{Method, StatusCode};

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use clientele_core::audit::store::AuditQuery;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::time::Timestamp;
 use serde_json::{Value, json};
 use uuid::Uuid;

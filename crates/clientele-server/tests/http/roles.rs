@@ -1,7 +1,6 @@
 //! The customer rows of the roles table (the roles table in README.md), one test per row, every role in each.
 
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::ids::{CustomerId, TenantId};
 use serde_json::json;
 
 use crate::harness::{Session, TestApp, ids};

@@ -1,12 +1,8 @@
 //! Platform settings, tenants, users, platform admins.
 
 use clientele_core::ErrorCode;
-use clientele_core::accounts::user::PasswordHashString;
-use clientele_core::accounts::user::PlatformAdmin;
-use clientele_core::accounts::user::Role;
-use clientele_core::accounts::user::User;
-use clientele_core::ids::PlatformAdminId;
-use clientele_core::ids::UserId;
+use clientele_core::accounts::user::{PasswordHashString, PlatformAdmin, Role, User};
+use clientele_core::ids::{PlatformAdminId, UserId};
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use clientele_core::values::Email;

@@ -4,13 +4,9 @@ use clientele_core::App;
 use clientele_core::audit::chain::ChainBreak;
 use clientele_core::audit::entry::AuditAction;
 use clientele_core::audit::store::AuditQuery;
-use clientele_core::documents::record::Document;
-use clientele_core::documents::record::DocumentFile;
-use clientele_core::documents::record::DocumentKind;
-use clientele_core::documents::record::DocumentMeta;
-use clientele_core::documents::record::SealedFile;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use clientele_core::documents::record::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
+use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::imports::job::{ImportMode, ImportStatus};
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use clientele_store::testing::TestDatabase;
@@ -212,8 +208,6 @@ conformance! {
 conformance! {
     async fn uploads_that_never_completed_are_failed_and_dropped(store: &dyn Store) {
         use clientele_core::imports::job::ImportJob;
-use clientele_core::imports::job::ImportMode;
-use clientele_core::imports::job::ImportStatus;
         let t = tenant(store, "T").await;
         let now = Timestamp::now();
         let job = |created_at: Timestamp| ImportJob {

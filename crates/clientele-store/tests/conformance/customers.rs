@@ -4,15 +4,11 @@ use clientele_core::accounts::access::CustomerScope;
 use clientele_core::audit::entry::AuditAction;
 use clientele_core::audit::store::AuditQuery;
 use clientele_core::customers::record::CustomerKind;
-use clientele_core::customers::store::CustomerQuery;
-use clientele_core::customers::store::CustomerWrite;
-use clientele_core::customers::store::NewNote;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::NoteId;
+use clientele_core::customers::store::{CustomerQuery, CustomerWrite, NewNote};
+use clientele_core::ids::{CustomerId, NoteId};
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
-use clientele_core::values::Email;
-use clientele_core::values::PhoneStatus;
+use clientele_core::values::{Email, PhoneStatus};
 use clientele_core::{Error, ErrorCode};
 use serde_json::json;
 

@@ -2,10 +2,8 @@
 
 use clientele_core::accounts::auth::Actor;
 use clientele_core::accounts::tenant::Tenant;
-use clientele_core::audit::entry::AuditAction;
-use clientele_core::audit::entry::AuditEntry;
-use clientele_core::customers::input::CustomerInput;
-use clientele_core::customers::input::Rules;
+use clientele_core::audit::entry::{AuditAction, AuditEntry};
+use clientele_core::customers::input::{CustomerInput, Rules};
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::CustomerWrite;
 use clientele_core::ids::CustomerId;

@@ -1,37 +1,25 @@
 //! Blacklist entries, the global list and orders, at the storage level.
 
+use std::time::Duration;
+
 use clientele_core::accounts::tenant::Tenant;
-use clientele_core::accounts::user::PasswordHashString;
-use clientele_core::accounts::user::Role;
-use clientele_core::accounts::user::User;
+use clientele_core::accounts::user::{PasswordHashString, Role, User};
 use clientele_core::audit::entry::AuditAction;
 use clientele_core::blacklist::pseudonyms::PseudonymKey;
-use clientele_core::blacklist::record::BlacklistChange;
-use clientele_core::blacklist::record::BlacklistEntry;
-use clientele_core::blacklist::record::BlacklistStatus;
-use clientele_core::blacklist::record::GlobalEntry;
-use clientele_core::blacklist::record::GlobalMatch;
-use clientele_core::blacklist::record::GlobalQuery;
-use clientele_core::blacklist::record::Pseudonym;
-use clientele_core::blacklist::record::PseudonymKind;
-use clientele_core::blacklist::record::ReasonCode;
-use clientele_core::blacklist::record::Scope;
+use clientele_core::blacklist::record::{
+    BlacklistChange, BlacklistEntry, BlacklistStatus, GlobalEntry, GlobalMatch, Pseudonym, PseudonymKind, ReasonCode,
+    Scope,
+};
+use clientele_core::blacklist::store::GlobalQuery;
 use clientele_core::customers::record::Customer;
-use clientele_core::customers::store::CustomerQuery;
-use clientele_core::customers::store::CustomerWrite;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::UserId;
-use clientele_core::orders::record::Order;
-use clientele_core::orders::record::OrderStatus;
-use clientele_core::orders::record::PaymentType;
-use clientele_core::orders::record::Vehicle;
-use clientele_core::orders::record::VehicleType;
+use clientele_core::customers::store::{CustomerQuery, CustomerWrite};
+use clientele_core::ids::{CustomerId, UserId};
+use clientele_core::orders::record::{Order, OrderStatus, PaymentType, Vehicle, VehicleType};
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode};
 use serde_json::json;
-use std::time::Duration;
 use uuid::Uuid;
 
 use crate::fixtures::{audit, audited, customer, tenant};

@@ -7,6 +7,7 @@ use clientele_core::accounts::auth::Actor;
 use clientele_core::customers::input::CustomerInput;
 use clientele_core::customers::list::ListParams;
 use clientele_core::customers::view::CustomerPage;
+use clientele_core::search::terms::classify;
 use serde_json::json;
 
 /// The fixture, oldest first: (first name, last name, email, phone, extra fields).
@@ -181,7 +182,6 @@ app_conformance! {
 
     async fn ranking_one_broad_pass_in_memory_agrees_with_asking_tier_by_tier(app: &App) {
         use clientele_core::search::terms::SearchTerms;
-use clientele_core::search::terms::classify;
         use clientele_core::customers::store::CustomerQuery;
         let actor = fixture(app).await;
         let tenant = actor.tenant_id().unwrap();

@@ -15,8 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clientele_core::accounts::auth::Actor;
-use clientele_core::imports::job::ImportOptions;
-use clientele_core::imports::job::ImportStatus;
+use clientele_core::imports::job::{ImportOptions, ImportStatus};
 use clientele_core::{App, AppConfig};
 use clientele_store::{SqlStore, StoreOptions};
 

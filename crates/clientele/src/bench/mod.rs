@@ -2,15 +2,15 @@
 //! `BENCHMARKS.md`, every figure beside a baseline measured in the same run, with the machine it
 //! ran on: absolute times on shared machines are noisy, ratios much less so.
 
-pub mod import;
-pub mod report;
-pub mod search;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+pub mod import;
+pub mod report;
+pub mod search;
 
 /// Latency percentiles of a set of samples.
 #[derive(Debug, Clone, Copy, Default)]

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clientele_core::accounts::auth::Actor;
-use clientele_core::accounts::services::NewUser;
-use clientele_core::accounts::services::TokenSubject;
+use clientele_core::accounts::services::{NewUser, TokenSubject};
 use clientele_core::customers::input::CustomerInput;
 use clientele_core::ids::TenantId;
 use clientele_core::text::fold;

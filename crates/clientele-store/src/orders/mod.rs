@@ -1,19 +1,21 @@
 //! Orders.
 
+use async_trait::async_trait;
 use clientele_core::Result;
 use clientele_core::audit::entry::AuditEntry;
 use clientele_core::blacklist::record::GlobalMatch;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
-use clientele_core::ids::UserId;
+use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::orders::record::Order;
+use clientele_core::orders::store::OrderStore;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
-use crate::customers::{stale_write, write_events};
+use crate::customers::writes::{stale_write, write_events};
 use crate::db::{db_error, in_transaction, with_reader};
-use crate::records::{OrderRecord, bind_order, order_columns};
+use crate::orders::records::{OrderRecord, bind_order, order_columns};
+
+pub(crate) mod records;
 
 const INSERT_ORDER: &str = concat!(
     "INSERT INTO orders (",
@@ -30,13 +32,9 @@ const UPDATE_ORDER: &str = "UPDATE orders SET customer_id = $3, second_driver_id
     override_requested_by = $21, override_requested_at = $22, created_by = $23, created_at = $24, \
     updated_at = $25, version = $26 WHERE tenant_id = $1 AND id = $2 AND version = $27";
 
-impl SqlStore {
-    pub(crate) async fn insert_order_row(
-        &self,
-        order: &Order,
-        audit: &[AuditEntry],
-        matches: &[GlobalMatch],
-    ) -> Result<()> {
+#[async_trait]
+impl OrderStore for SqlStore {
+    async fn insert_order(&self, order: &Order, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
         let record = OrderRecord::from(order);
         in_transaction!(self, |tx| {
             bind_order!(sqlx::query(INSERT_ORDER), record).execute(&mut *tx).await.map_err(db_error)?;
@@ -45,7 +43,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn order_by_id(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>> {
+    async fn get_order(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, OrderRecord>(concat!(
                 "SELECT ",
@@ -60,7 +58,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(Order::try_from).transpose()
     }
 
-    pub(crate) async fn update_order_row(
+    async fn update_order(
         &self,
         order: &Order,
         expected_version: i64,
@@ -83,7 +81,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn orders_of(
+    async fn list_customer_orders(
         &self,
         tenant: TenantId,
         customer: CustomerId,
@@ -107,12 +105,7 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(Order::try_from).collect()
     }
 
-    pub(crate) async fn driver_has_customer(
-        &self,
-        tenant: TenantId,
-        driver: UserId,
-        customer: CustomerId,
-    ) -> Result<bool> {
+    async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool> {
         let found = with_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND driver_id = $2 \

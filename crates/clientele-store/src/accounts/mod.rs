@@ -1,24 +1,30 @@
 //! Platform settings, tenants, users and platform admins.
 
+use async_trait::async_trait;
+use clientele_core::accounts::store::AccountStore;
 use clientele_core::accounts::tenant::Tenant;
-use clientele_core::accounts::user::PlatformAdmin;
-use clientele_core::accounts::user::User;
-use clientele_core::ids::PlatformAdminId;
-use clientele_core::ids::TenantId;
-use clientele_core::ids::UserId;
+use clientele_core::accounts::user::{PlatformAdmin, User};
+use clientele_core::ids::{PlatformAdminId, TenantId, UserId};
 use clientele_core::values::Email;
 use clientele_core::{Error, ErrorCode, Result};
 
 use crate::SqlStore;
-use crate::db::{db_error, in_transaction, is_unique_violation, with_reader};
-use crate::records::{
+use crate::accounts::records::{
     PlatformAdminRecord, TenantRecord, UserRecord, platform_admin_columns, tenant_columns, user_columns,
 };
+use crate::db::{db_error, in_transaction, is_unique_violation, with_reader};
+
+pub(crate) mod records;
 
 const TOKEN_KEY: &str = "token_signing_key";
 
-impl SqlStore {
-    pub(crate) async fn signing_key(&self, generated: &[u8]) -> Result<Vec<u8>> {
+fn email_taken(error: sqlx::Error, message: &str) -> Error {
+    if is_unique_violation(&error, "email") { Error::conflict(ErrorCode::Conflict, message) } else { db_error(error) }
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn token_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>> {
         let key = in_transaction!(self, |tx| {
             sqlx::query("INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(TOKEN_KEY)
@@ -35,7 +41,7 @@ impl SqlStore {
         Ok(key)
     }
 
-    pub(crate) async fn insert_tenant_row(&self, tenant: &Tenant) -> Result<()> {
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
         let record = TenantRecord::from(tenant);
         in_transaction!(self, |tx| {
             sqlx::query(
@@ -54,7 +60,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, TenantRecord>(concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE id = $1"))
                 .bind(id.as_uuid())
@@ -64,7 +70,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(Tenant::try_from).transpose()
     }
 
-    pub(crate) async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+    async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, TenantRecord>(concat!(
                 "SELECT ",
@@ -78,7 +84,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(Tenant::try_from).transpose()
     }
 
-    pub(crate) async fn insert_user_row(&self, user: &User) -> Result<()> {
+    async fn insert_user(&self, user: &User) -> Result<()> {
         let record = UserRecord::from(user);
         in_transaction!(self, |tx| {
             sqlx::query(
@@ -100,7 +106,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, UserRecord>(concat!(
                 "SELECT ",
@@ -115,7 +121,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(User::try_from).transpose()
     }
 
-    pub(crate) async fn user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
+    async fn find_user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, UserRecord>(concat!(
                 "SELECT ",
@@ -130,7 +136,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(User::try_from).transpose()
     }
 
-    pub(crate) async fn update_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool> {
+    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool> {
         let rows = in_transaction!(self, |tx| {
             sqlx::query("UPDATE users SET disabled = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
@@ -144,7 +150,7 @@ impl SqlStore {
         Ok(rows == 1)
     }
 
-    pub(crate) async fn insert_platform_admin_row(&self, admin: &PlatformAdmin) -> Result<()> {
+    async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> Result<()> {
         let record = PlatformAdminRecord::from(admin);
         in_transaction!(self, |tx| {
             sqlx::query(
@@ -162,7 +168,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn platform_admin_by_id(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>> {
+    async fn get_platform_admin(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, PlatformAdminRecord>(concat!(
                 "SELECT ",
@@ -176,7 +182,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(PlatformAdmin::try_from).transpose()
     }
 
-    pub(crate) async fn platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>> {
+    async fn find_platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, PlatformAdminRecord>(concat!(
                 "SELECT ",
@@ -189,8 +195,4 @@ impl SqlStore {
         });
         record.map_err(db_error)?.map(PlatformAdmin::try_from).transpose()
     }
-}
-
-fn email_taken(error: sqlx::Error, message: &str) -> Error {
-    if is_unique_violation(&error, "email") { Error::conflict(ErrorCode::Conflict, message) } else { db_error(error) }
 }

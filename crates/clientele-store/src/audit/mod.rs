@@ -1,19 +1,22 @@
 //! The audit log: appended as a hash chain per tenant, read with filters, read back in chain
 //! order for `clientele audit verify`.
 
-use clientele_core::audit::chain::CHAIN_START;
-use clientele_core::audit::chain::chain_hash;
+use async_trait::async_trait;
+use clientele_core::audit::chain::{CHAIN_START, chain_hash};
 use clientele_core::audit::entry::AuditEntry;
-use clientele_core::audit::store::AuditHead;
-use clientele_core::audit::store::AuditQuery;
+use clientele_core::audit::store::{AuditHead, AuditQuery, AuditStore};
+use clientele_core::blacklist::record::GlobalMatch;
 use clientele_core::ids::TenantId;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
+use crate::audit::records::{AuditRecord, audit_columns};
+use crate::customers::writes::write_events;
 use crate::db::{Ts, db_error, in_transaction, with_reader};
-use crate::records::{AuditRecord, audit_columns};
+
+pub(crate) mod records;
 
 /// Set once the entries from before the chain have been chained.
 const CHAINED_KEY: &str = "audit_log_chained";
@@ -85,11 +88,11 @@ macro_rules! append_audit {
             for chunk in records.chunks($crate::audit::AUDIT_ROWS_PER_STATEMENT) {
                 let mut sql = sqlx::QueryBuilder::new(concat!(
                     "INSERT INTO audit_log (",
-                    $crate::records::audit_columns!(),
+                    $crate::audit::records::audit_columns!(),
                     ") "
                 ));
                 sql.push_values(chunk, |mut b, record| {
-                    $crate::records::push_audit_values!(b, record);
+                    $crate::audit::records::push_audit_values!(b, record);
                 });
                 sql.build().execute(&mut *$tx).await.map_err($crate::db::db_error)?;
             }
@@ -104,84 +107,7 @@ macro_rules! append_audit {
     }};
 }
 
-pub(crate) use append_audit;
-
 impl SqlStore {
-    pub(crate) async fn audit_entries(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let records = with_reader!(self, |pool| {
-            let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));
-            sql.push_bind(tenant.as_uuid());
-            if let Some(customer) = query.customer_id {
-                sql.push(" AND customer_id = ").push_bind(customer.as_uuid());
-            }
-            if let Some(actor) = query.actor_id {
-                sql.push(" AND actor_id = ").push_bind(actor);
-            }
-            if let Some(action) = &query.action {
-                sql.push(" AND action = ").push_bind(action.as_str());
-            }
-            if let Some(from) = query.from {
-                sql.push(" AND at >= ").push_bind(Ts(from));
-            }
-            if let Some(before) = query.before {
-                sql.push(" AND at < ").push_bind(Ts(before));
-            }
-            if let Some(request_id) = &query.request_id {
-                sql.push(" AND request_id = ").push_bind(request_id.as_str());
-            }
-            if let Some(after) = query.after {
-                sql.push(" AND id < ").push_bind(after.as_uuid());
-            }
-            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
-            sql.build_query_as::<AuditRecord>().fetch_all(pool).await
-        });
-        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
-    }
-
-    pub(crate) async fn audit_chain_heads(&self) -> Result<Vec<AuditHead>> {
-        let heads = with_reader!(self, |pool| {
-            sqlx::query_as::<_, (Uuid, Option<i64>, Option<String>, i64)>(
-                "SELECT t.tenant_id, h.seq, h.hash, \
-                 (SELECT count(*) FROM audit_log u WHERE u.tenant_id = t.tenant_id AND u.seq IS NULL) \
-                 FROM (SELECT tenant_id FROM audit_chain UNION SELECT tenant_id FROM audit_log) t \
-                 LEFT JOIN audit_chain h ON h.tenant_id = t.tenant_id ORDER BY t.tenant_id",
-            )
-            .fetch_all(pool)
-            .await
-        });
-        Ok(heads
-            .map_err(db_error)?
-            .into_iter()
-            .map(|(tenant, seq, hash, unchained)| AuditHead {
-                tenant_id: TenantId::from_uuid(tenant),
-                seq: seq.unwrap_or(0),
-                hash,
-                unchained,
-            })
-            .collect())
-    }
-
-    pub(crate) async fn audit_chain_page(
-        &self,
-        tenant: TenantId,
-        after_seq: i64,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>> {
-        let records = with_reader!(self, |pool| {
-            sqlx::query_as::<_, AuditRecord>(concat!(
-                "SELECT ",
-                audit_columns!(),
-                " FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-            ))
-            .bind(tenant.as_uuid())
-            .bind(after_seq)
-            .bind(i64::from(limit.max(1)))
-            .fetch_all(pool)
-            .await
-        });
-        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
-    }
-
     /// Chains the entries written before the log was a chain (in id order, per tenant), once,
     /// when the database is first opened after the migration that added the chain. Never again:
     /// an unchained entry found later was slipped in, and `audit verify` reports it.
@@ -263,3 +189,88 @@ impl SqlStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));
+            sql.push_bind(tenant.as_uuid());
+            if let Some(customer) = query.customer_id {
+                sql.push(" AND customer_id = ").push_bind(customer.as_uuid());
+            }
+            if let Some(actor) = query.actor_id {
+                sql.push(" AND actor_id = ").push_bind(actor);
+            }
+            if let Some(action) = &query.action {
+                sql.push(" AND action = ").push_bind(action.as_str());
+            }
+            if let Some(from) = query.from {
+                sql.push(" AND at >= ").push_bind(Ts(from));
+            }
+            if let Some(before) = query.before {
+                sql.push(" AND at < ").push_bind(Ts(before));
+            }
+            if let Some(request_id) = &query.request_id {
+                sql.push(" AND request_id = ").push_bind(request_id.as_str());
+            }
+            if let Some(after) = query.after {
+                sql.push(" AND id < ").push_bind(after.as_uuid());
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+            sql.build_query_as::<AuditRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    async fn record(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
+        if audit.is_empty() && matches.is_empty() {
+            return Ok(());
+        }
+        in_transaction!(self, |tx| {
+            write_events!(tx, audit, matches);
+        });
+        Ok(())
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<AuditHead>> {
+        let heads = with_reader!(self, |pool| {
+            sqlx::query_as::<_, (Uuid, Option<i64>, Option<String>, i64)>(
+                "SELECT t.tenant_id, h.seq, h.hash, \
+                 (SELECT count(*) FROM audit_log u WHERE u.tenant_id = t.tenant_id AND u.seq IS NULL) \
+                 FROM (SELECT tenant_id FROM audit_chain UNION SELECT tenant_id FROM audit_log) t \
+                 LEFT JOIN audit_chain h ON h.tenant_id = t.tenant_id ORDER BY t.tenant_id",
+            )
+            .fetch_all(pool)
+            .await
+        });
+        Ok(heads
+            .map_err(db_error)?
+            .into_iter()
+            .map(|(tenant, seq, hash, unchained)| AuditHead {
+                tenant_id: TenantId::from_uuid(tenant),
+                seq: seq.unwrap_or(0),
+                hash,
+                unchained,
+            })
+            .collect())
+    }
+
+    async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        let records = with_reader!(self, |pool| {
+            sqlx::query_as::<_, AuditRecord>(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ))
+            .bind(tenant.as_uuid())
+            .bind(after_seq)
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(pool)
+            .await
+        });
+        records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
+    }
+}
+
+pub(crate) use append_audit;

@@ -1,28 +1,12 @@
-//! Customers, their notes, and the audit entries written with them.
+//! The writes every customer-changing statement shares, as macros expanded once per backend's
+//! transaction type: inserting a batch of new customers, a versioned update, what a write
+//! carries besides the row (notes, blacklist changes, global matches), and the list filters.
+//! The import batch and the blacklist changes reuse them inside their own transactions.
 
-use clientele_core::audit::entry::AuditEntry;
-use clientele_core::blacklist::record::BlacklistChange;
-use clientele_core::customers::notes::Note;
-use clientele_core::customers::record::Customer;
-use clientele_core::customers::store::CustomerQuery;
-use clientele_core::customers::store::CustomerWrite;
-use clientele_core::customers::store::NewNote;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
-use clientele_core::values::Email;
-use clientele_core::{Error, ErrorCode, Result};
-use sqlx::QueryBuilder;
-use uuid::Uuid;
+use clientele_core::{Error, ErrorCode};
 
-use crate::SqlStore;
-use crate::audit::append_audit;
-use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
-use crate::records::{
-    CustomerRecord, NoteRecord, bind_customer, blacklist_entry_columns, customer_columns, global_entry_columns,
-    push_customer_values,
-};
-use crate::search::index_customer;
-use clientele_core::search::terms::SearchDocument;
+use crate::blacklist::records::{blacklist_entry_columns, global_entry_columns};
+use crate::db::{db_error, is_unique_violation};
 
 /// Compare-and-set on `version` ($46): the row changes only if nobody changed it since it was read.
 /// Also sets `search_text` ($47), sets `global_match_at` only if $48 (the write ran the global
@@ -126,8 +110,6 @@ macro_rules! push_customer_filters {
     }};
 }
 
-pub(crate) use push_customer_filters;
-
 /// Writes what a [`CustomerWrite`] carries but its audit entries (notes, blacklist changes,
 /// global matches) inside the transaction `$tx`, for the tenant `$tenant` (a `Uuid`). The
 /// caller appends the audit entries, after every row it locks: the tenant's audit chain head is
@@ -226,8 +208,6 @@ macro_rules! write_side_effects {
     }};
 }
 
-pub(crate) use write_side_effects;
-
 /// The largest rows per multi-row statement: within SQLite's 32,766 and PostgreSQL's 65,535
 /// bind parameters for the widest row (47 values a customer on SQLite).
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
@@ -236,7 +216,7 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 macro_rules! write_events {
     ($tx:ident, $audit:expr, $matches:expr) => {{
         for found in $matches {
-            sqlx::query($crate::customers::INSERT_GLOBAL_MATCH)
+            sqlx::query($crate::customers::writes::INSERT_GLOBAL_MATCH)
                 .bind(found.entry_id)
                 .bind(found.tenant_id.as_uuid())
                 .bind(found.customer_id.as_uuid())
@@ -258,8 +238,6 @@ macro_rules! write_events {
     }};
 }
 
-pub(crate) use write_events;
-
 /// The error for a versioned update that matched no row: `not_found` when the row is gone, a
 /// version conflict naming the current version otherwise. `$table` is a literal table name.
 macro_rules! stale_write {
@@ -278,21 +256,24 @@ macro_rules! stale_write {
     }};
 }
 
-pub(crate) use stale_write;
-
 pub(crate) const INSERT_GLOBAL_ENTRY: &str =
     concat!("INSERT INTO global_blacklist (", global_entry_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)");
+
 pub(crate) const INSERT_PSEUDONYM: &str =
     "INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)";
+
 pub(crate) const INSERT_BLACKLIST_ENTRY: &str = concat!(
     "INSERT INTO blacklist_entries (",
     blacklist_entry_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9)"
 );
+
 pub(crate) const LIFT_BLACKLIST_ENTRY: &str = "UPDATE blacklist_entries SET lifted_at = $3, lifted_by = $4, lift_note = $5 \
     WHERE tenant_id = $1 AND id = $2 AND lifted_at IS NULL";
+
 pub(crate) const INSERT_GLOBAL_MATCH: &str = "INSERT INTO global_blacklist_matches \
     (entry_id, tenant_id, customer_id, context, matched_at) VALUES ($1, $2, $3, $4, $5)";
+
 /// After entry $1 is lifted: the customers it matched lose the global badge, unless another
 /// active, unexpired entry ($2 = now) matched them too.
 pub(crate) const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = NULL \
@@ -408,8 +389,6 @@ macro_rules! insert_customer_rows {
     }};
 }
 
-pub(crate) use insert_customer_rows;
-
 /// Writes a changed customer inside the transaction `$tx` if it is still at `$expected`
 /// (a version conflict or `not_found` otherwise), reindexes it, and writes what `$write` carries
 /// but its audit entries, which the caller appends.
@@ -434,145 +413,30 @@ macro_rules! update_customer_row {
     }};
 }
 
-pub(crate) use update_customer_row;
-
-impl SqlStore {
-    /// One new customer: a batch of one, so that there is one way to insert customers.
-    pub(crate) async fn insert_customer_rows(&self, customer: &Customer, write: &CustomerWrite) -> Result<()> {
-        self.insert_customer_batch(customer.tenant_id, &[(customer, write)]).await
-    }
-
-    /// Inserts a batch with multi-row statements: customers, their search documents, and their
-    /// audit entries, a few statements per few hundred rows. Notes, matches and blacklist
-    /// changes (rare on new customers) go one by one.
-    pub(crate) async fn insert_customer_batch(
-        &self,
-        tenant: TenantId,
-        batch: &[(&Customer, &CustomerWrite)],
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let sqlite = self.is_sqlite();
-        in_transaction!(self, |tx| {
-            insert_customer_rows!(tx, sqlite, tenant, batch);
-            let audit: Vec<AuditEntry> = batch.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
-            append_audit!(tx, &audit);
-        });
-        Ok(())
-    }
-
-    pub(crate) async fn customer_by_id(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
-        let record = with_reader!(self, |pool| {
-            sqlx::query_as::<_, CustomerRecord>(concat!(
-                "SELECT ",
-                customer_columns!(),
-                " FROM customers WHERE tenant_id = $1 AND id = $2"
-            ))
-            .bind(tenant.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(pool)
-            .await
-        });
-        record.map_err(db_error)?.map(Customer::try_from).transpose()
-    }
-
-    pub(crate) async fn update_customer_in_place(
-        &self,
-        customer: &Customer,
-        expected_version: i64,
-        write: &CustomerWrite,
-    ) -> Result<()> {
-        let sqlite = self.is_sqlite();
-        in_transaction!(self, |tx| {
-            update_customer_row!(tx, sqlite, customer, expected_version, write);
-            append_audit!(tx, &write.audit);
-        });
-        Ok(())
-    }
-
-    pub(crate) async fn query_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
-        let records = with_reader!(self, |pool| {
-            let mut sql =
-                QueryBuilder::new(concat!("SELECT ", customer_columns!(), " FROM customers WHERE tenant_id = "));
-            sql.push_bind(tenant.as_uuid());
-            push_customer_filters!(sql, tenant, query, "");
-            if let Some(after) = query.after {
-                sql.push(" AND id < ").push_bind(after.as_uuid());
+/// Which of the customer ids `$ids` exist in tenant `$tenant`, read through `$executor` (a pool,
+/// or `&mut *tx` inside a transaction).
+macro_rules! existing_ids {
+    ($executor:expr, $tenant:expr, $ids:expr) => {{
+        let (tenant, ids): (TenantId, &[CustomerId]) = ($tenant, $ids);
+        let mut found: Vec<Uuid> = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
+            sql.push_bind(tenant.as_uuid()).push(" AND id IN (");
+            let mut list = sql.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_uuid());
             }
-            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
-            sql.build_query_as::<CustomerRecord>().fetch_all(pool).await
-        });
-        records.map_err(db_error)?.into_iter().map(Customer::try_from).collect()
-    }
-
-    pub(crate) async fn customer_ids_with_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-        except: CustomerId,
-        partner: Option<CustomerId>,
-    ) -> Result<Vec<CustomerId>> {
-        let ids = with_reader!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>(
-                "SELECT id FROM customers WHERE tenant_id = $1 AND email = $2 AND id <> $3 \
-                 AND deleted_at IS NULL AND ($4 IS NULL OR partner_id = $4) ORDER BY id LIMIT 50",
-            )
-            .bind(tenant.as_uuid())
-            .bind(email.as_str())
-            .bind(except.as_uuid())
-            .bind(partner.map(|p| p.as_uuid()))
-            .fetch_all(pool)
-            .await
-        });
-        Ok(ids.map_err(db_error)?.into_iter().map(CustomerId::from_uuid).collect())
-    }
-
-    pub(crate) async fn customer_id_with_external_ref(
-        &self,
-        tenant: TenantId,
-        external_ref: &str,
-    ) -> Result<Option<CustomerId>> {
-        let id = with_reader!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>("SELECT id FROM customers WHERE tenant_id = $1 AND external_ref = $2")
-                .bind(tenant.as_uuid())
-                .bind(external_ref)
-                .fetch_optional(pool)
-                .await
-        });
-        Ok(id.map_err(db_error)?.map(CustomerId::from_uuid))
-    }
-
-    pub(crate) async fn insert_note_row(&self, note: &NewNote, audit: &AuditEntry) -> Result<()> {
-        in_transaction!(self, |tx| {
-            sqlx::query(INSERT_NOTE)
-                .bind(note.tenant_id.as_uuid())
-                .bind(note.id.as_uuid())
-                .bind(note.customer_id.as_uuid())
-                .bind(note.author_id)
-                .bind(&note.body)
-                .bind(Ts(note.created_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            append_audit!(tx, std::slice::from_ref(audit));
-        });
-        Ok(())
-    }
-
-    pub(crate) async fn notes_of(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Note>> {
-        let records = with_reader!(self, |pool| {
-            sqlx::query_as::<_, NoteRecord>(
-                "SELECT n.id, n.customer_id, n.author_id, u.email AS author_email, n.body, n.created_at \
-                 FROM customer_notes n \
-                 LEFT JOIN users u ON u.tenant_id = n.tenant_id AND u.id = n.author_id \
-                 WHERE n.tenant_id = $1 AND n.customer_id = $2 ORDER BY n.id DESC",
-            )
-            .bind(tenant.as_uuid())
-            .bind(customer.as_uuid())
-            .fetch_all(pool)
-            .await
-        });
-        Ok(records.map_err(db_error)?.into_iter().map(Note::from).collect())
-    }
+            sql.push(")");
+            found.extend(sql.build_query_scalar::<Uuid>().fetch_all($executor).await.map_err(db_error)?);
+        }
+        found
+    }};
 }
+
+pub(crate) use existing_ids;
+pub(crate) use insert_customer_rows;
+pub(crate) use push_customer_filters;
+pub(crate) use stale_write;
+pub(crate) use update_customer_row;
+pub(crate) use write_events;
+pub(crate) use write_side_effects;

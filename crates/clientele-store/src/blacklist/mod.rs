@@ -1,29 +1,25 @@
 //! Blacklist history, the global list's queries, and records of views and refusals.
 
-use clientele_core::audit::entry::AuditEntry;
-use clientele_core::blacklist::record::BlacklistEntry;
-use clientele_core::blacklist::record::GlobalEntry;
-use clientele_core::blacklist::record::GlobalMatch;
-use clientele_core::blacklist::record::GlobalQuery;
-use clientele_core::blacklist::record::Pseudonym;
-use clientele_core::ids::CustomerId;
-use clientele_core::ids::TenantId;
+use async_trait::async_trait;
+use clientele_core::blacklist::record::{BlacklistEntry, GlobalEntry, Pseudonym};
+use clientele_core::blacklist::store::{BlacklistStore, GlobalQuery};
+use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::time::Timestamp;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::SqlStore;
-use crate::customers::write_events;
+use crate::blacklist::records::{
+    BlacklistEntryRecord, GlobalEntryRecord, blacklist_entry_columns, global_entry_columns,
+};
 use crate::db::{Ts, db_error, in_transaction, with_reader};
-use crate::records::{BlacklistEntryRecord, GlobalEntryRecord, blacklist_entry_columns, global_entry_columns};
 
-impl SqlStore {
-    pub(crate) async fn blacklist_entries(
-        &self,
-        tenant: TenantId,
-        customer: CustomerId,
-    ) -> Result<Vec<BlacklistEntry>> {
+pub(crate) mod records;
+
+#[async_trait]
+impl BlacklistStore for SqlStore {
+    async fn blacklist_history(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<BlacklistEntry>> {
         let records = with_reader!(self, |pool| {
             sqlx::query_as::<_, BlacklistEntryRecord>(concat!(
                 "SELECT ",
@@ -38,7 +34,7 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(BlacklistEntry::try_from).collect()
     }
 
-    pub(crate) async fn global_matches(
+    async fn find_global_matches(
         &self,
         hashes: &[[u8; 32]],
         key_id: &str,
@@ -71,7 +67,7 @@ impl SqlStore {
         ids.map_err(db_error)
     }
 
-    pub(crate) async fn global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>> {
+    async fn list_global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>> {
         let records = with_reader!(self, |pool| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", global_entry_columns!(), " FROM global_blacklist WHERE 1 = 1"));
@@ -87,7 +83,7 @@ impl SqlStore {
         records.map_err(db_error)?.into_iter().map(GlobalEntry::try_from).collect()
     }
 
-    pub(crate) async fn global_entry_by_id(&self, id: Uuid) -> Result<Option<GlobalEntry>> {
+    async fn get_global_entry(&self, id: Uuid) -> Result<Option<GlobalEntry>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, GlobalEntryRecord>(concat!(
                 "SELECT ",
@@ -101,7 +97,7 @@ impl SqlStore {
         record.map_err(db_error)?.map(GlobalEntry::try_from).transpose()
     }
 
-    pub(crate) async fn rekey(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()> {
+    async fn replace_pseudonyms(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()> {
         in_transaction!(self, |tx| {
             for (id, key_id, pseudonyms) in updates {
                 let found = sqlx::query("UPDATE global_blacklist SET key_id = $2 WHERE id = $1")
@@ -129,16 +125,6 @@ impl SqlStore {
                         .map_err(db_error)?;
                 }
             }
-        });
-        Ok(())
-    }
-
-    pub(crate) async fn record_events(&self, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
-        if audit.is_empty() && matches.is_empty() {
-            return Ok(());
-        }
-        in_transaction!(self, |tx| {
-            write_events!(tx, audit, matches);
         });
         Ok(())
     }

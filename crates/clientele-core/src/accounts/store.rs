@@ -1,0 +1,36 @@
+//! What the store keeps of accounts, and the part of the storage contract that is theirs.
+
+use crate::accounts::tenant::Tenant;
+use crate::accounts::user::{PlatformAdmin, User};
+use crate::error::Result;
+use crate::ids::{PlatformAdminId, TenantId, UserId};
+use crate::values::Email;
+
+/// Tenants, users and platform admins; the token signing key. Part of [`crate::store::Store`]; see its documentation for what every method
+/// keeps to.
+#[async_trait::async_trait]
+pub trait AccountStore: Send + Sync {
+    /// The platform's token signing key: the stored one, or `generated` after storing it. Every
+    /// process sharing the database therefore signs with the same key.
+    async fn token_signing_key(&self, generated: &[u8]) -> Result<Vec<u8>>;
+    /// Stores a new tenant.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
+    /// A tenant by id.
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
+    /// The oldest tenant with exactly this name.
+    async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
+    /// Stores a new user; `409 conflict` when the email is taken in the tenant.
+    async fn insert_user(&self, user: &User) -> Result<()>;
+    /// A user by id.
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
+    /// A user by login email.
+    async fn find_user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>>;
+    /// Disables or re-enables a user; false when there is no such user.
+    async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool>;
+    /// Stores a new platform admin; `409 conflict` when the email is taken.
+    async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> Result<()>;
+    /// A platform admin by id.
+    async fn get_platform_admin(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>>;
+    /// A platform admin by login email.
+    async fn find_platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>>;
+}
