@@ -47,6 +47,12 @@ macro_rules! id_type {
             }
         }
 
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Uuid {
+                id.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
@@ -93,4 +99,24 @@ id_type!(
 id_type!(
     /// An audit-log entry.
     AuditId
+);
+id_type!(
+    /// An order of one tenant.
+    OrderId
+);
+id_type!(
+    /// A customer's document (its metadata and its sealed file).
+    DocumentId
+);
+id_type!(
+    /// An import job.
+    ImportJobId
+);
+id_type!(
+    /// An entry of a tenant's blacklist.
+    BlacklistEntryId
+);
+id_type!(
+    /// An entry of the platform's global blacklist.
+    GlobalEntryId
 );

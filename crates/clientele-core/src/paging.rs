@@ -72,10 +72,10 @@ pub(crate) fn parse_limit(errors: &mut FieldErrors, limit: Option<&str>) -> u32 
 
 /// Trims a page fetched with one extra item to `limit` and returns the cursor of the next page
 /// (`None` on the last page).
-pub(crate) fn next_cursor<T>(items: &mut Vec<T>, limit: usize, id: impl Fn(&T) -> Uuid) -> Option<String> {
+pub(crate) fn next_cursor<T, I: Into<Uuid>>(items: &mut Vec<T>, limit: usize, id: impl Fn(&T) -> I) -> Option<String> {
     if items.len() > limit {
         items.truncate(limit);
-        items.last().map(|item| encode_cursor(id(item)))
+        items.last().map(|item| encode_cursor(id(item).into()))
     } else {
         None
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clientele_core::ids::TenantId;
+use clientele_core::ids::{ImportJobId, TenantId};
 use clientele_core::imports::job::{BATCH_ROWS, CHUNK_BYTES, Claim, ImportJob};
 use clientele_core::imports::reader::{LineReader, sniff};
 use clientele_core::{App, Error, Result};
@@ -73,7 +73,7 @@ pub async fn run_worker(app: Arc<App>, wake: ImportWake, mut stop: watch::Receiv
 
 /// Runs job `id` of `tenant` here as `worker`, unless another worker holds it (the command
 /// line runs its own import this way, and watches whoever holds it otherwise).
-pub async fn run_job(app: &App, tenant: TenantId, id: Uuid, worker: Uuid) -> Result<Ran> {
+pub async fn run_job(app: &App, tenant: TenantId, id: ImportJobId, worker: Uuid) -> Result<Ran> {
     run_next(app, worker, Some((tenant, id))).await
 }
 
@@ -102,7 +102,7 @@ pub async fn upload_file(app: &App, job: &mut ImportJob, path: &Path) -> Result<
     app.finish_import_upload(job, size).await
 }
 
-async fn run_next(app: &App, worker: Uuid, only: Option<(TenantId, Uuid)>) -> Result<Ran> {
+async fn run_next(app: &App, worker: Uuid, only: Option<(TenantId, ImportJobId)>) -> Result<Ran> {
     match app.claim_import(worker, only).await? {
         Claim::Nothing => Ok(Ran::Nothing),
         Claim::GaveUp(job) => {

@@ -6,6 +6,7 @@ use clientele_core::audit::entry::AuditEntry;
 use clientele_core::documents::record::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
 use clientele_core::documents::requirements::RequiredDocuments;
 use clientele_core::documents::store::DocumentStore;
+use clientele_core::ids::DocumentId;
 use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::values::CountryCode;
 use clientele_core::{Error, Result};
@@ -57,7 +58,7 @@ impl TryFrom<DocumentRecord> for Document {
         let kind = DocumentKind::parse(&r.kind)
             .map_err(|_| Error::internal(format!("stored document kind is unknown: {}", r.kind)))?;
         Ok(Document {
-            id: r.id,
+            id: DocumentId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             customer_id: CustomerId::from_uuid(r.customer_id),
             meta: DocumentMeta {
@@ -111,7 +112,7 @@ impl DocumentStore for SqlStore {
                  $20, $21)"
             ))
             .bind(d.tenant_id.as_uuid())
-            .bind(d.id)
+            .bind(d.id.as_uuid())
             .bind(d.customer_id.as_uuid())
             .bind(d.meta.kind.as_str())
             .bind(&d.meta.number)
@@ -139,7 +140,7 @@ impl DocumentStore for SqlStore {
         Ok(())
     }
 
-    async fn get_document(&self, tenant: TenantId, id: Uuid) -> Result<Option<Document>> {
+    async fn get_document(&self, tenant: TenantId, id: DocumentId) -> Result<Option<Document>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, DocumentRecord>(concat!(
                 "SELECT ",
@@ -147,7 +148,7 @@ impl DocumentStore for SqlStore {
                 " FROM documents WHERE tenant_id = $1 AND id = $2"
             ))
             .bind(tenant.as_uuid())
-            .bind(id)
+            .bind(id.as_uuid())
             .fetch_optional(pool)
             .await
         });
@@ -181,7 +182,7 @@ impl DocumentStore for SqlStore {
                  WHERE tenant_id = $1 AND id = $2 AND version = $12",
             )
             .bind(d.tenant_id.as_uuid())
-            .bind(d.id)
+            .bind(d.id.as_uuid())
             .bind(d.meta.kind.as_str())
             .bind(&d.meta.number)
             .bind(d.meta.issuing_country.as_ref().map(|c| c.as_str().to_owned()))
@@ -196,7 +197,14 @@ impl DocumentStore for SqlStore {
             .await
             .map_err(db_error)?;
             if updated.rows_affected() == 0 {
-                return Err(stale_write!(tx, "documents", "document", d.tenant_id.as_uuid(), d.id, expected_version));
+                return Err(stale_write!(
+                    tx,
+                    "documents",
+                    "document",
+                    d.tenant_id.as_uuid(),
+                    d.id.as_uuid(),
+                    expected_version
+                ));
             }
             append_audit!(tx, std::slice::from_ref(audit));
         });
@@ -234,7 +242,7 @@ impl DocumentStore for SqlStore {
     async fn documents_to_rewrap(
         &self,
         key_id: &str,
-        after: Option<(TenantId, Uuid)>,
+        after: Option<(TenantId, DocumentId)>,
         limit: u32,
     ) -> Result<Vec<Document>> {
         let records = with_reader!(self, |pool| {
@@ -247,7 +255,7 @@ impl DocumentStore for SqlStore {
                     .push(" OR (tenant_id = ")
                     .push_bind(tenant.as_uuid())
                     .push(" AND id > ")
-                    .push_bind(id)
+                    .push_bind(id.as_uuid())
                     .push("))");
             }
             sql.push(" ORDER BY tenant_id, id LIMIT ").push_bind(i64::from(limit.max(1)));
@@ -262,7 +270,7 @@ impl DocumentStore for SqlStore {
                 "UPDATE documents SET key_id = $3, wrapped_key = $4 WHERE tenant_id = $1 AND id = $2 AND key_id = $5",
             )
             .bind(d.tenant_id.as_uuid())
-            .bind(d.id)
+            .bind(d.id.as_uuid())
             .bind(&sealed.key_id)
             .bind(&sealed.wrapped_key)
             .bind(old_key_id)

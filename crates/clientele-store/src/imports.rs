@@ -6,6 +6,7 @@ use clientele_core::blacklist::record::BlacklistChange;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::CustomerWrite;
 use clientele_core::error::FieldError;
+use clientele_core::ids::ImportJobId;
 use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::imports::job::{ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus};
 use clientele_core::imports::store::{ImportBatch, ImportStore};
@@ -71,7 +72,7 @@ impl TryFrom<ImportRecord> for ImportJob {
     fn try_from(r: ImportRecord) -> Result<Self> {
         let corrupt = |what: &str, value: &str| Error::internal(format!("stored import {what} is unknown: {value}"));
         Ok(ImportJob {
-            id: r.id,
+            id: ImportJobId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             status: ImportStatus::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
             mode: ImportMode::parse(&r.mode).ok_or_else(|| corrupt("mode", &r.mode))?,
@@ -141,7 +142,10 @@ macro_rules! save_job {
         if let Some(lease) = lease {
             sql.push(", lease_until = ").push_bind(Ts(lease.until));
         }
-        sql.push(" WHERE tenant_id = ").push_bind(job.tenant_id.as_uuid()).push(" AND id = ").push_bind(job.id);
+        sql.push(" WHERE tenant_id = ")
+            .push_bind(job.tenant_id.as_uuid())
+            .push(" AND id = ")
+            .push_bind(job.id.as_uuid());
         if let Some(lease) = lease {
             sql.push(" AND worker = ").push_bind(lease.worker);
         }
@@ -194,7 +198,7 @@ impl ImportStore for SqlStore {
                  $20, $21, $22, $23, $24, $25, $26)"
             ))
             .bind(job.tenant_id.as_uuid())
-            .bind(job.id)
+            .bind(job.id.as_uuid())
             .bind(job.status.as_str())
             .bind(job.mode.as_str())
             .bind(job.dry_run)
@@ -227,11 +231,11 @@ impl ImportStore for SqlStore {
         Ok(())
     }
 
-    async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()> {
+    async fn add_import_chunk(&self, tenant: TenantId, job: ImportJobId, chunk: i64, bytes: &[u8]) -> Result<()> {
         in_transaction!(self, |tx| {
             sqlx::query("INSERT INTO import_files (tenant_id, job_id, chunk, bytes) VALUES ($1, $2, $3, $4)")
                 .bind(tenant.as_uuid())
-                .bind(job)
+                .bind(job.as_uuid())
                 .bind(chunk)
                 .bind(bytes)
                 .execute(&mut *tx)
@@ -241,13 +245,13 @@ impl ImportStore for SqlStore {
         Ok(())
     }
 
-    async fn import_file_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>> {
+    async fn import_file_chunk(&self, tenant: TenantId, job: ImportJobId, chunk: i64) -> Result<Option<Vec<u8>>> {
         let piece = with_reader!(self, |pool| {
             sqlx::query_scalar::<_, Vec<u8>>(
                 "SELECT bytes FROM import_files WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3",
             )
             .bind(tenant.as_uuid())
-            .bind(job)
+            .bind(job.as_uuid())
             .bind(chunk)
             .fetch_optional(pool)
             .await
@@ -260,14 +264,14 @@ impl ImportStore for SqlStore {
         Ok(saved)
     }
 
-    async fn renew_import_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool> {
+    async fn renew_import_lease(&self, tenant: TenantId, job: ImportJobId, lease: &ImportLease) -> Result<bool> {
         let renewed = in_transaction!(self, |tx| {
             sqlx::query(
                 "UPDATE import_jobs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 AND worker = $3 \
                  AND status = 'running'",
             )
             .bind(tenant.as_uuid())
-            .bind(job)
+            .bind(job.as_uuid())
             .bind(lease.worker)
             .bind(Ts(lease.until))
             .execute(&mut *tx)
@@ -316,7 +320,7 @@ impl ImportStore for SqlStore {
             }
             write_events!(tx, &[], &batch.recorded.global_matches);
             audit.extend(batch.recorded.audit.iter().cloned());
-            insert_import_errors!(tx, tenant, job.id, &batch.errors);
+            insert_import_errors!(tx, tenant, job.id.as_uuid(), &batch.errors);
             // Last, the audit entries: the tenant's chain head is the lock every writer of the
             // tenant takes, held for as short a time as can be.
             append_audit!(tx, &audit);
@@ -331,7 +335,7 @@ impl ImportStore for SqlStore {
             }
             sqlx::query("DELETE FROM import_files WHERE tenant_id = $1 AND job_id = $2")
                 .bind(job.tenant_id.as_uuid())
-                .bind(job.id)
+                .bind(job.id.as_uuid())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
@@ -340,7 +344,7 @@ impl ImportStore for SqlStore {
         Ok(true)
     }
 
-    async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>> {
+    async fn get_import_job(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "SELECT ",
@@ -348,20 +352,25 @@ impl ImportStore for SqlStore {
                 " FROM import_jobs WHERE tenant_id = $1 AND id = $2"
             ))
             .bind(tenant.as_uuid())
-            .bind(id)
+            .bind(id.as_uuid())
             .fetch_optional(pool)
             .await
         });
         record.map_err(db_error)?.map(ImportJob::try_from).transpose()
     }
 
-    async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>> {
+    async fn list_import_jobs(
+        &self,
+        tenant: TenantId,
+        after: Option<ImportJobId>,
+        limit: u32,
+    ) -> Result<Vec<ImportJob>> {
         let records = with_reader!(self, |pool| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", import_columns!(), " FROM import_jobs WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
             if let Some(after) = after {
-                sql.push(" AND id < ").push_bind(after);
+                sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
             sql.build_query_as::<ImportRecord>().fetch_all(pool).await
@@ -373,7 +382,7 @@ impl ImportStore for SqlStore {
         &self,
         lease: &ImportLease,
         now: Timestamp,
-        only: Option<(TenantId, Uuid)>,
+        only: Option<(TenantId, ImportJobId)>,
     ) -> Result<Option<ImportJob>> {
         // The conditions stand in the outer WHERE too: when two workers race for a job on
         // PostgreSQL, the second one re-checks them on the row the first one changed, and skips it.
@@ -396,7 +405,7 @@ impl ImportStore for SqlStore {
             .bind(Ts(now))
             .bind(Ts(lease.until))
             .bind(tenant)
-            .bind(id)
+            .bind(id.map(|id| id.as_uuid()))
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?
@@ -428,11 +437,11 @@ impl ImportStore for SqlStore {
         Ok(abandoned)
     }
 
-    async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()> {
+    async fn set_import_headers(&self, tenant: TenantId, job: ImportJobId, headers: &[String]) -> Result<()> {
         in_transaction!(self, |tx| {
             sqlx::query("UPDATE import_jobs SET headers = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
-                .bind(job)
+                .bind(job.as_uuid())
                 .bind(json_text(&headers))
                 .execute(&mut *tx)
                 .await
@@ -441,11 +450,11 @@ impl ImportStore for SqlStore {
         Ok(())
     }
 
-    async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>> {
+    async fn import_headers(&self, tenant: TenantId, job: ImportJobId) -> Result<Vec<String>> {
         let headers = with_reader!(self, |pool| {
             sqlx::query_scalar::<_, Option<String>>("SELECT headers FROM import_jobs WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
-                .bind(job)
+                .bind(job.as_uuid())
                 .fetch_optional(pool)
                 .await
         });
@@ -455,7 +464,7 @@ impl ImportStore for SqlStore {
     async fn import_errors(
         &self,
         tenant: TenantId,
-        job: Uuid,
+        job: ImportJobId,
         after_row: i64,
         limit: u32,
     ) -> Result<Vec<ImportRowError>> {
@@ -465,7 +474,7 @@ impl ImportStore for SqlStore {
                  ORDER BY row_no LIMIT $4",
             )
             .bind(tenant.as_uuid())
-            .bind(job)
+            .bind(job.as_uuid())
             .bind(after_row)
             .bind(i64::from(limit.max(1)))
             .fetch_all(pool)

@@ -167,7 +167,7 @@ impl AuditEntry {
         tenant_id: TenantId,
         action: AuditAction,
         object_type: &str,
-        object_id: Uuid,
+        object_id: impl Into<Uuid>,
         customer_id: Option<CustomerId>,
     ) -> Self {
         let origin = actor.origin();
@@ -181,7 +181,7 @@ impl AuditEntry {
             actor_role: actor.role_label().to_owned(),
             action: action.as_str().to_owned(),
             object_type: object_type.to_owned(),
-            object_id,
+            object_id: object_id.into(),
             customer_id,
             outcome: Outcome::Allowed,
             reason: None,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::ids::{CustomerId, TenantId};
+use crate::ids::{BlacklistEntryId, CustomerId, GlobalEntryId, TenantId};
 use crate::time::Timestamp;
 
 /// Why a customer is blacklisted.
@@ -112,7 +112,7 @@ pub struct BlacklistBadge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BlacklistEntry {
     /// The entry's id.
-    pub id: Uuid,
+    pub id: BlacklistEntryId,
     /// The tenant.
     #[serde(skip)]
     pub tenant_id: TenantId,
@@ -136,7 +136,7 @@ pub struct BlacklistEntry {
     pub lift_note: Option<String>,
     /// The global entry created with it (global scope only).
     #[serde(skip)]
-    pub global_entry_id: Option<Uuid>,
+    pub global_entry_id: Option<GlobalEntryId>,
 }
 
 impl BlacklistEntry {
@@ -181,7 +181,7 @@ pub struct Pseudonym {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobalEntry {
     /// The entry's id.
-    pub id: Uuid,
+    pub id: GlobalEntryId,
     /// Keyed pseudonyms of the person (identity always; documents when known).
     pub pseudonyms: Vec<Pseudonym>,
     /// Why (a contractual code).
@@ -204,7 +204,7 @@ pub struct GlobalEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobalMatch {
     /// The entry that matched.
-    pub entry_id: Uuid,
+    pub entry_id: GlobalEntryId,
     /// The tenant that ran the check.
     pub tenant_id: TenantId,
     /// The customer checked.
@@ -229,7 +229,7 @@ pub enum BlacklistChange {
     /// Lifts an entry, and the global entry made with it.
     Lift {
         /// The tenant's entry (absent when only a global entry is lifted).
-        entry_id: Option<Uuid>,
+        entry_id: Option<BlacklistEntryId>,
         /// When.
         at: Timestamp,
         /// By whom.
@@ -237,6 +237,6 @@ pub enum BlacklistChange {
         /// Why.
         note: Option<String>,
         /// The global entry to lift with it.
-        global_entry_id: Option<Uuid>,
+        global_entry_id: Option<GlobalEntryId>,
     },
 }

@@ -1,10 +1,10 @@
 //! Blacklist services: adding and lifting entries, the history, the global check made where a
 //! rental is being prepared, and the platform admins' view of the global list.
 
+use crate::ids::{BlacklistEntryId, GlobalEntryId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::accounts::access::Capability;
 use crate::accounts::auth::Actor;
@@ -47,7 +47,7 @@ pub struct LiftInput {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GlobalEntryView {
     /// The entry's id.
-    pub id: Uuid,
+    pub id: GlobalEntryId,
     /// Why (a contractual code).
     pub reason_code: ReasonCode,
     /// The flagging tenant.
@@ -167,7 +167,7 @@ impl App {
         }
 
         let now = Timestamp::now();
-        let entry_id = Uuid::now_v7();
+        let entry_id = BlacklistEntryId::new();
         let global = match scope {
             Scope::Tenant => None,
             Scope::Global => Some(Box::new(self.new_global_entry(&current, reason, now)?)),
@@ -265,7 +265,8 @@ impl App {
         if !errors.is_empty() {
             return Err(Error::InvalidQuery(errors.into_vec()));
         }
-        let query = GlobalQuery { include_lifted, after: paging.after, limit: paging.limit + 1 };
+        let query =
+            GlobalQuery { include_lifted, after: paging.after.map(GlobalEntryId::from_uuid), limit: paging.limit + 1 };
         let mut entries = self.store().list_global_entries(&query).await?;
         let next_cursor = crate::paging::next_cursor(&mut entries, paging.limit as usize, |e| e.id);
         let now = Timestamp::now();
@@ -274,7 +275,7 @@ impl App {
 
     /// Platform admins: one global entry with the flagging tenant's customer record. The view is
     /// written to the flagging tenant's audit log.
-    pub async fn global_entry(&self, actor: &Actor, id: Uuid) -> Result<GlobalEntryDetail> {
+    pub async fn global_entry(&self, actor: &Actor, id: GlobalEntryId) -> Result<GlobalEntryDetail> {
         actor.require_platform_admin()?;
         let entry = self.store().get_global_entry(id).await?.ok_or(Error::NotFound("global entry"))?;
         let customer = self.store().get_customer(entry.flagging_tenant_id, entry.flagging_customer_id).await?;
@@ -298,7 +299,7 @@ impl App {
 
     /// Platform admins: lifts a global entry, and with it the flagging tenant's entry (recorded
     /// in that tenant's history and audit log as lifted by a platform administrator).
-    pub async fn lift_global_entry(&self, actor: &Actor, id: Uuid, input: &LiftInput) -> Result<()> {
+    pub async fn lift_global_entry(&self, actor: &Actor, id: GlobalEntryId, input: &LiftInput) -> Result<()> {
         actor.require_platform_admin()?;
         let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
         let entry = self.store().get_global_entry(id).await?.ok_or(Error::NotFound("global entry"))?;
@@ -443,7 +444,7 @@ impl App {
             )
         })?;
         Ok(GlobalEntry {
-            id: Uuid::now_v7(),
+            id: GlobalEntryId::new(),
             pseudonyms: key.pseudonyms(data),
             reason_code: reason,
             flagging_tenant_id: customer.tenant_id,

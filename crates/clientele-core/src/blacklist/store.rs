@@ -1,10 +1,8 @@
 //! What the store keeps of blacklist, and the part of the storage contract that is theirs.
 
-use uuid::Uuid;
-
 use crate::blacklist::record::{BlacklistEntry, GlobalEntry, Pseudonym};
 use crate::error::Result;
-use crate::ids::{CustomerId, TenantId};
+use crate::ids::{CustomerId, GlobalEntryId, TenantId};
 use crate::time::Timestamp;
 
 /// Blacklist entries and the platform's global list. Part of [`crate::store::Store`]; see its documentation for what every method
@@ -21,13 +19,13 @@ pub trait BlacklistStore: Send + Sync {
         key_id: &str,
         now: Timestamp,
         except: (TenantId, CustomerId),
-    ) -> Result<Vec<Uuid>>;
+    ) -> Result<Vec<GlobalEntryId>>;
     /// Global entries, newest first.
     async fn list_global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>>;
     /// One global entry.
-    async fn get_global_entry(&self, id: Uuid) -> Result<Option<GlobalEntry>>;
+    async fn get_global_entry(&self, id: GlobalEntryId) -> Result<Option<GlobalEntry>>;
     /// Replaces the pseudonyms of global entries (key rotation), atomically.
-    async fn replace_pseudonyms(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()>;
+    async fn replace_pseudonyms(&self, updates: &[(GlobalEntryId, String, Vec<Pseudonym>)]) -> Result<()>;
 }
 
 /// Keyset position for the platform's global list, newest first.
@@ -36,7 +34,7 @@ pub struct GlobalQuery {
     /// Include lifted entries.
     pub include_lifted: bool,
     /// Only entries with an id below this one.
-    pub after: Option<Uuid>,
+    pub after: Option<GlobalEntryId>,
     /// At most this many.
     pub limit: u32,
 }

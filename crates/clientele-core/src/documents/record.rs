@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{Error, FieldCode, FieldErrors, FieldProblem, Result};
-use crate::ids::{CustomerId, TenantId};
+use crate::ids::{CustomerId, DocumentId, TenantId};
 use crate::time::Timestamp;
 use crate::values::{CountryCode, optional_text, parse_date};
 
@@ -248,7 +248,7 @@ pub struct SealedFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Document {
     /// The document's id.
-    pub id: Uuid,
+    pub id: DocumentId,
     /// The tenant.
     #[serde(skip)]
     pub tenant_id: TenantId,

@@ -5,6 +5,7 @@
 //! with the reason: the role that allowed it, or why it was refused (role, unknown or invisible
 //! customer, invalid upload, unreadable file). Changes write their entry in the same transaction.
 
+use crate::ids::DocumentId;
 use uuid::Uuid;
 
 use crate::accounts::access::{Capability, CustomerScope, Grant};
@@ -149,7 +150,7 @@ impl App {
     ) -> Result<T> {
         // The log names the customer a document belongs to, even when the request is refused.
         if attempt.customer.is_none() && attempt.object_type == "document" {
-            let document = self.store().get_document(attempt.tenant, attempt.object_id).await?;
+            let document = self.store().get_document(attempt.tenant, DocumentId::from_uuid(attempt.object_id)).await?;
             attempt.customer = document.map(|d| d.customer_id);
         }
         let grant = match document_grant(attempt.actor, attempt.access) {
@@ -187,13 +188,13 @@ impl App {
     pub async fn upload_document(&self, actor: &Actor, customer_id: CustomerId, upload: Upload) -> Result<Document> {
         let vault = self.vault()?.clone();
         let tenant = tenant_of(actor)?;
-        let document_id = Uuid::now_v7();
+        let document_id = DocumentId::new();
         let mut attempt = Attempt {
             actor,
             tenant,
             access: Access::Upload,
             object_type: "document",
-            object_id: document_id,
+            object_id: document_id.as_uuid(),
             customer: Some(customer_id),
         };
         self.attempt(&mut attempt, async |app, grant, attempt| {
@@ -279,10 +280,16 @@ impl App {
     }
 
     /// A document's file, decrypted and checked.
-    pub async fn download_document(&self, actor: &Actor, id: Uuid) -> Result<Download> {
+    pub async fn download_document(&self, actor: &Actor, id: DocumentId) -> Result<Download> {
         let tenant = tenant_of(actor)?;
-        let mut attempt =
-            Attempt { actor, tenant, access: Access::Download, object_type: "document", object_id: id, customer: None };
+        let mut attempt = Attempt {
+            actor,
+            tenant,
+            access: Access::Download,
+            object_type: "document",
+            object_id: id.as_uuid(),
+            customer: None,
+        };
         self.attempt(&mut attempt, async |app, grant, attempt| {
             let document = app.live_document(&grant, id, attempt).await?;
             let bytes = app.vault()?.open(tenant, document.id, &document.sealed, &document.file.sha256).await?;
@@ -296,13 +303,19 @@ impl App {
     pub async fn update_document(
         &self,
         actor: &Actor,
-        id: Uuid,
+        id: DocumentId,
         patch: &serde_json::Value,
         expected_version: Option<i64>,
     ) -> Result<Document> {
         let tenant = tenant_of(actor)?;
-        let mut attempt =
-            Attempt { actor, tenant, access: Access::Change, object_type: "document", object_id: id, customer: None };
+        let mut attempt = Attempt {
+            actor,
+            tenant,
+            access: Access::Change,
+            object_type: "document",
+            object_id: id.as_uuid(),
+            customer: None,
+        };
         self.attempt(&mut attempt, async |app, grant, attempt| {
             let current = app.live_document(&grant, id, attempt).await?;
             let serde_json::Value::Object(members) = patch else {
@@ -344,10 +357,16 @@ impl App {
     }
 
     /// Soft-deletes a document (admins and operators). Its file is kept, as is its history.
-    pub async fn delete_document(&self, actor: &Actor, id: Uuid, expected_version: Option<i64>) -> Result<()> {
+    pub async fn delete_document(&self, actor: &Actor, id: DocumentId, expected_version: Option<i64>) -> Result<()> {
         let tenant = tenant_of(actor)?;
-        let mut attempt =
-            Attempt { actor, tenant, access: Access::Delete, object_type: "document", object_id: id, customer: None };
+        let mut attempt = Attempt {
+            actor,
+            tenant,
+            access: Access::Delete,
+            object_type: "document",
+            object_id: id.as_uuid(),
+            customer: None,
+        };
         self.attempt(&mut attempt, async |app, grant, attempt| {
             let current = app.live_document(&grant, id, attempt).await?;
             if let Some(expected) = expected_version
@@ -364,7 +383,7 @@ impl App {
     }
 
     /// A live document the grant may reach; notes its customer on the attempt.
-    async fn live_document(&self, grant: &Grant, id: Uuid, attempt: &mut Attempt<'_>) -> Result<Document> {
+    async fn live_document(&self, grant: &Grant, id: DocumentId, attempt: &mut Attempt<'_>) -> Result<Document> {
         let document = self.store().get_document(grant.tenant_id, id).await?;
         let document = document.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound("document"))?;
         attempt.customer = Some(document.customer_id);

@@ -1,12 +1,10 @@
 //! What the store keeps of documents, and the part of the storage contract that is theirs.
 
-use uuid::Uuid;
-
 use crate::audit::entry::AuditEntry;
 use crate::documents::record::{Document, DocumentKind, SealedFile};
 use crate::documents::requirements::RequiredDocuments;
 use crate::error::Result;
-use crate::ids::{CustomerId, TenantId};
+use crate::ids::{CustomerId, DocumentId, TenantId};
 
 /// Documents' metadata and sealed file keys; the tenant's required documents. Part of [`crate::store::Store`]; see its documentation for what every method
 /// keeps to.
@@ -22,7 +20,7 @@ pub trait DocumentStore: Send + Sync {
     /// Stores a new document with its audit entry, atomically.
     async fn insert_document(&self, document: &Document, audit: &AuditEntry) -> Result<()>;
     /// A document by id, deleted or not.
-    async fn get_document(&self, tenant: TenantId, id: Uuid) -> Result<Option<Document>>;
+    async fn get_document(&self, tenant: TenantId, id: DocumentId) -> Result<Option<Document>>;
     /// A customer's documents, newest first.
     async fn list_documents(
         &self,
@@ -44,7 +42,7 @@ pub trait DocumentStore: Send + Sync {
     async fn documents_to_rewrap(
         &self,
         key_id: &str,
-        after: Option<(TenantId, Uuid)>,
+        after: Option<(TenantId, DocumentId)>,
         limit: u32,
     ) -> Result<Vec<Document>>;
     /// Replaces a document's wrapped file key, if it is still wrapped by `old_key_id`.

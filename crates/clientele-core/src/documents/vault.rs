@@ -9,6 +9,8 @@
 //! as associated data, so an object moved or copied under another document does not open. The
 //! SHA-256 of the plaintext is kept with the metadata and checked on every read as well.
 
+use crate::ids::DocumentId;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,7 +19,6 @@ use aes_gcm::{Aes256Gcm, aead};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::documents::record::SealedFile;
 use crate::error::{Error, ErrorCode, Result};
@@ -104,7 +105,7 @@ impl Vault {
     }
 
     /// Encrypts `plaintext` under a new file key and stores it as document `document` of `tenant`.
-    pub async fn seal(&self, tenant: TenantId, document: Uuid, plaintext: &[u8]) -> Result<Sealed> {
+    pub async fn seal(&self, tenant: TenantId, document: DocumentId, plaintext: &[u8]) -> Result<Sealed> {
         let object_key = format!("tenants/{tenant}/documents/{document}");
         let file_key: [u8; 32] = random()?;
         let cipher = Aes256Gcm::new_from_slice(&file_key).map_err(|_| Error::internal("file key length"))?;
@@ -129,7 +130,13 @@ impl Vault {
 
     /// Reads, decrypts and checks document `document`'s file. A missing object, a wrong key, a
     /// flipped byte or a checksum mismatch is a `document_unreadable` error, never bytes.
-    pub async fn open(&self, tenant: TenantId, document: Uuid, sealed: &SealedFile, sha256: &str) -> Result<Vec<u8>> {
+    pub async fn open(
+        &self,
+        tenant: TenantId,
+        document: DocumentId,
+        sealed: &SealedFile,
+        sha256: &str,
+    ) -> Result<Vec<u8>> {
         let unreadable = |why: String| Error::server(ErrorCode::DocumentUnreadable, why);
         let path = Path::from(sealed.object_key.as_str());
         let object = match self.objects.get(&path).await {
@@ -160,7 +167,7 @@ impl Vault {
     }
 
     /// The file key of `sealed` wrapped with the current master key, or `None` when it already is.
-    pub fn rewrap(&self, tenant: TenantId, document: Uuid, sealed: &SealedFile) -> Result<Option<SealedFile>> {
+    pub fn rewrap(&self, tenant: TenantId, document: DocumentId, sealed: &SealedFile) -> Result<Option<SealedFile>> {
         if sealed.key_id == self.current.id {
             return Ok(None);
         }
@@ -179,12 +186,12 @@ impl Vault {
 }
 
 /// What a wrapped file key is bound to: its tenant, its document, and the master key's id.
-fn wrap_aad(master: &MasterKey, tenant: TenantId, document: Uuid) -> Vec<u8> {
-    [tenant.as_uuid().as_bytes().as_slice(), document.as_bytes(), master.id.as_bytes()].concat()
+fn wrap_aad(master: &MasterKey, tenant: TenantId, document: DocumentId) -> Vec<u8> {
+    [tenant.as_uuid().as_bytes().as_slice(), document.as_uuid().as_bytes(), master.id.as_bytes()].concat()
 }
 
 /// Seals a file key with a master key, bound to its tenant and document.
-fn wrap(master: &MasterKey, tenant: TenantId, document: Uuid, file_key: &[u8]) -> Result<Vec<u8>> {
+fn wrap(master: &MasterKey, tenant: TenantId, document: DocumentId, file_key: &[u8]) -> Result<Vec<u8>> {
     let nonce: [u8; NONCE_LEN] = random()?;
     let sealed = master
         .cipher
@@ -194,7 +201,7 @@ fn wrap(master: &MasterKey, tenant: TenantId, document: Uuid, file_key: &[u8]) -
 }
 
 /// Opens a wrapped file key.
-fn unwrap(master: &MasterKey, tenant: TenantId, document: Uuid, wrapped: &[u8]) -> Result<Vec<u8>> {
+fn unwrap(master: &MasterKey, tenant: TenantId, document: DocumentId, wrapped: &[u8]) -> Result<Vec<u8>> {
     let fail = || Error::server(ErrorCode::DocumentUnreadable, "the document's file key does not open");
     if wrapped.len() < NONCE_LEN {
         return Err(fail());
@@ -232,7 +239,7 @@ mod tests {
     async fn files_are_encrypted_checked_and_rewrapped() -> Result<()> {
         let objects = Arc::new(InMemory::new());
         let vault = vault_with(objects.clone(), 1);
-        let (tenant, doc) = (TenantId::new(), Uuid::now_v7());
+        let (tenant, doc) = (TenantId::new(), DocumentId::new());
         let pdf = b"%PDF-1.7 passport scan".to_vec();
         let sealed = vault.seal(tenant, doc, &pdf).await?;
         let object = stored(&objects, &sealed.file).await;
@@ -240,7 +247,7 @@ mod tests {
         assert_eq!(vault.open(tenant, doc, &sealed.file, &sealed.sha256).await?, pdf);
 
         // The same bytes again: a different ciphertext.
-        let doc2 = Uuid::now_v7();
+        let doc2 = DocumentId::new();
         let again = vault.seal(tenant, doc2, &pdf).await?;
         assert_ne!(stored(&objects, &again.file).await[4..], object[4..]);
 

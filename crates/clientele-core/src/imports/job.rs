@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{Error, FieldCode, FieldError, Result};
-use crate::ids::{CustomerId, TenantId};
+use crate::ids::{CustomerId, ImportJobId, TenantId};
 use crate::imports::mapping::Mapping;
 use crate::time::Timestamp;
 
@@ -102,7 +102,7 @@ impl ImportStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ImportJob {
     /// The job's id.
-    pub id: Uuid,
+    pub id: ImportJobId,
     /// The tenant.
     #[serde(skip)]
     pub tenant_id: TenantId,
@@ -293,16 +293,16 @@ impl ImportOptions {
 /// The id of the customer created from `row` of `job`: a UUIDv7 sharing the job's timestamp and
 /// random bits, with the row number in its last 32 bits. A resumed job finds the customers it
 /// already created by these ids.
-pub fn customer_id_for_row(job: Uuid, row: i64) -> CustomerId {
-    let mut bytes = *job.as_bytes();
+pub fn customer_id_for_row(job: ImportJobId, row: i64) -> CustomerId {
+    let mut bytes = *job.as_uuid().as_bytes();
     bytes[12..16].copy_from_slice(&u32::try_from(row).unwrap_or(u32::MAX).to_be_bytes());
     CustomerId::from_uuid(Uuid::from_bytes(bytes))
 }
 
 /// The row of `job` that created customer `id`, if this job created it.
-pub(crate) fn row_of(job: Uuid, id: CustomerId) -> Option<i64> {
+pub(crate) fn row_of(job: ImportJobId, id: CustomerId) -> Option<i64> {
     let bytes = id.as_uuid().into_bytes();
-    (bytes[..12] == job.as_bytes()[..12])
+    (bytes[..12] == job.as_uuid().as_bytes()[..12])
         .then(|| i64::from(u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])))
 }
 
@@ -312,12 +312,12 @@ mod tests {
 
     #[test]
     fn row_ids_are_v7_distinct_and_recognisable() {
-        let job = Uuid::now_v7();
+        let job = ImportJobId::new();
         let a = customer_id_for_row(job, 1).as_uuid();
         let b = customer_id_for_row(job, 2).as_uuid();
         assert_ne!(a, b);
         assert_eq!(a.get_version_num(), 7);
-        assert_eq!(a.as_bytes()[..12], job.as_bytes()[..12]);
+        assert_eq!(a.as_bytes()[..12], job.as_uuid().as_bytes()[..12]);
         assert_eq!(customer_id_for_row(job, 1).as_uuid(), a, "the same row gives the same id");
         assert!(a < b, "rows keep their order");
     }

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use crate::ids::ImportJobId;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -75,7 +76,7 @@ impl App {
     /// running one whose worker stopped renewing its lease. Uploads that died long ago (their
     /// request is past any deadline) are marked failed on the way. A job that made no progress
     /// in its last [`MAX_STALLED_ATTEMPTS`] attempts is failed instead of run again.
-    pub async fn claim_import(&self, worker: Uuid, only: Option<(TenantId, Uuid)>) -> Result<Claim> {
+    pub async fn claim_import(&self, worker: Uuid, only: Option<(TenantId, ImportJobId)>) -> Result<Claim> {
         let now = Timestamp::now();
         if only.is_none() {
             self.store().abandon_stale_uploads(now.sub(STALE_UPLOAD), now).await?;

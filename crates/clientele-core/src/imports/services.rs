@@ -1,6 +1,6 @@
 //! Import services: starting a job and receiving its file, following jobs, their refused rows.
 
-use uuid::Uuid;
+use crate::ids::ImportJobId;
 
 use crate::accounts::access::Capability;
 use crate::accounts::auth::Actor;
@@ -27,7 +27,7 @@ impl App {
         let grant = actor.require(Capability::BulkExport)?;
         let new = options.parse()?;
         let job = ImportJob {
-            id: Uuid::now_v7(),
+            id: ImportJobId::new(),
             tenant_id: grant.tenant_id,
             status: ImportStatus::Receiving,
             mode: new.mode,
@@ -85,7 +85,7 @@ impl App {
     }
 
     /// A job of the actor's tenant (admins).
-    pub async fn import_job(&self, actor: &Actor, id: Uuid) -> Result<ImportJob> {
+    pub async fn import_job(&self, actor: &Actor, id: ImportJobId) -> Result<ImportJob> {
         let grant = actor.require(Capability::BulkExport)?;
         self.store().get_import_job(grant.tenant_id, id).await?.ok_or(Error::NotFound("import"))
     }
@@ -99,7 +99,8 @@ impl App {
             return Err(Error::InvalidQuery(errors.into_vec()));
         }
         let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
-        let mut items = self.store().list_import_jobs(grant.tenant_id, after, limit + 1).await?;
+        let mut items =
+            self.store().list_import_jobs(grant.tenant_id, after.map(ImportJobId::from_uuid), limit + 1).await?;
         let next_cursor = next_cursor(&mut items, limit as usize, |j| j.id);
         Ok(Page { items, next_cursor })
     }
@@ -107,7 +108,7 @@ impl App {
     /// The failed rows of a job as CSV: `import_row`, `import_field`, `import_code` and
     /// `import_message` (a line per problem), then the row's own cells as they were. Fixed and
     /// uploaded again, it imports as the original would have: the explaining columns are ignored.
-    pub async fn import_errors_csv(&self, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
+    pub async fn import_errors_csv(&self, actor: &Actor, id: ImportJobId) -> Result<Vec<u8>> {
         let job = self.import_job(actor, id).await?;
         let headers = self.store().import_headers(job.tenant_id, job.id).await?;
         let mut out = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());

@@ -1,12 +1,10 @@
 //! What an import batch writes, as one unit.
 
-use uuid::Uuid;
-
 use crate::audit::entry::AuditEntry;
 use crate::customers::record::Customer;
 use crate::customers::store::CustomerWrite;
 use crate::error::Result;
-use crate::ids::TenantId;
+use crate::ids::{ImportJobId, TenantId};
 use crate::imports::job::{ImportJob, ImportLease, ImportRowError};
 use crate::time::Timestamp;
 
@@ -44,14 +42,14 @@ pub trait ImportStore: Send + Sync {
     /// Stores a new import job with its audit entry, atomically.
     async fn insert_import_job(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()>;
     /// Stores piece number `chunk` of a job's file.
-    async fn add_import_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64, bytes: &[u8]) -> Result<()>;
+    async fn add_import_chunk(&self, tenant: TenantId, job: ImportJobId, chunk: i64, bytes: &[u8]) -> Result<()>;
     /// Piece number `chunk` of a job's file, if there is one.
-    async fn import_file_chunk(&self, tenant: TenantId, job: Uuid, chunk: i64) -> Result<Option<Vec<u8>>>;
+    async fn import_file_chunk(&self, tenant: TenantId, job: ImportJobId, chunk: i64) -> Result<Option<Vec<u8>>>;
     /// Saves a job's status and progress; with a lease, only while that worker holds the job,
     /// renewing its lease. False when another worker took it over.
     async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool>;
     /// Renews a worker's lease on a job; false when another worker took it over (or it ended).
-    async fn renew_import_lease(&self, tenant: TenantId, job: Uuid, lease: &ImportLease) -> Result<bool>;
+    async fn renew_import_lease(&self, tenant: TenantId, job: ImportJobId, lease: &ImportLease) -> Result<bool>;
     /// Writes one batch of a job and its progress, atomically, if the batch's worker still
     /// holds the job; false (and nothing written) when it does not. `409 version_conflict` or
     /// `409 duplicate_external_ref` (nothing written) when another writer changed a customer or
@@ -61,9 +59,14 @@ pub trait ImportStore: Send + Sync {
     /// file, atomically; with a lease, only while that worker holds the job (false otherwise).
     async fn end_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>, audit: &[AuditEntry]) -> Result<bool>;
     /// A job by id.
-    async fn get_import_job(&self, tenant: TenantId, id: Uuid) -> Result<Option<ImportJob>>;
+    async fn get_import_job(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>>;
     /// A tenant's jobs, newest first, after `after`.
-    async fn list_import_jobs(&self, tenant: TenantId, after: Option<Uuid>, limit: u32) -> Result<Vec<ImportJob>>;
+    async fn list_import_jobs(
+        &self,
+        tenant: TenantId,
+        after: Option<ImportJobId>,
+        limit: u32,
+    ) -> Result<Vec<ImportJob>>;
     /// Leases the oldest queued job (or only job `only`), or a running one whose lease ran out,
     /// to `lease.worker`, counting the attempt (and, if the job's progress has not moved since
     /// it was last claimed, the attempt without progress).
@@ -71,20 +74,20 @@ pub trait ImportStore: Send + Sync {
         &self,
         lease: &ImportLease,
         now: Timestamp,
-        only: Option<(TenantId, Uuid)>,
+        only: Option<(TenantId, ImportJobId)>,
     ) -> Result<Option<ImportJob>>;
     /// Fails the jobs whose upload began before `before` and never completed (the request
     /// died), dropping what arrived of their files; how many.
     async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64>;
     /// Records a job file's header row.
-    async fn set_import_headers(&self, tenant: TenantId, job: Uuid, headers: &[String]) -> Result<()>;
+    async fn set_import_headers(&self, tenant: TenantId, job: ImportJobId, headers: &[String]) -> Result<()>;
     /// A job file's header row.
-    async fn import_headers(&self, tenant: TenantId, job: Uuid) -> Result<Vec<String>>;
+    async fn import_headers(&self, tenant: TenantId, job: ImportJobId) -> Result<Vec<String>>;
     /// Refused rows after row `after_row`, in row order.
     async fn import_errors(
         &self,
         tenant: TenantId,
-        job: Uuid,
+        job: ImportJobId,
         after_row: i64,
         limit: u32,
     ) -> Result<Vec<ImportRowError>>;

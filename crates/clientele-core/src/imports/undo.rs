@@ -1,7 +1,7 @@
 //! Undoing a finished import as a whole, except what changed since.
 
+use crate::ids::ImportJobId;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::accounts::auth::Actor;
 use crate::app::App;
@@ -16,7 +16,7 @@ impl App {
     /// Undoes a finished import (admins): the customers it created are soft-deleted and the
     /// fields it updated restored, each only if nobody changed it since; every change is audited
     /// like any other, and the undo itself too.
-    pub async fn undo_import(&self, actor: &Actor, id: Uuid) -> Result<ImportJob> {
+    pub async fn undo_import(&self, actor: &Actor, id: ImportJobId) -> Result<ImportJob> {
         let mut job = self.import_job(actor, id).await?;
         let tenant = job.tenant_id;
         if job.status != ImportStatus::Succeeded || job.dry_run || job.undo.is_some() {

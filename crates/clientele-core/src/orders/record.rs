@@ -11,7 +11,7 @@ use crate::customers::record::DriverLicense;
 use crate::customers::view::CustomerView;
 use crate::documents::requirements::DocumentsStatus;
 use crate::error::{FieldCode, FieldErrors, Result};
-use crate::ids::{CustomerId, TenantId, UserId};
+use crate::ids::{CustomerId, OrderId, TenantId, UserId};
 use crate::time::Timestamp;
 use crate::values::required_text;
 
@@ -174,7 +174,7 @@ pub struct OverrideRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Order {
     /// The order's id.
-    pub id: Uuid,
+    pub id: OrderId,
     /// The tenant.
     #[serde(skip)]
     pub tenant_id: TenantId,
@@ -491,7 +491,7 @@ pub struct OrderView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DriverOrder {
     /// The order's id.
-    pub id: Uuid,
+    pub id: OrderId,
     /// The renter.
     pub customer_id: CustomerId,
     /// The second driver, if any.

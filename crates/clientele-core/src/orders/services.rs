@@ -2,9 +2,9 @@
 //! renter and the second driver are checked against the tenant's and the global blacklist, and a
 //! hit stops the order unless an admin overrides it (or an operator asks for that).
 
+use crate::ids::OrderId;
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::accounts::access::{Capability, CustomerScope, Grant};
 use crate::accounts::auth::Actor;
@@ -100,7 +100,7 @@ impl App {
 
         let screening = self.screen(grant.tenant_id, &customer, second.as_ref(), "order_created").await?;
         let now = Timestamp::now();
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new();
         let mut audit = self.match_audits(actor, grant.tenant_id, &screening, "order_created");
         let (status, override_, override_request) = match (screening.is_hit(), &new.override_reason) {
             (false, _) => (OrderStatus::Confirmed, None, None),
@@ -156,7 +156,7 @@ impl App {
 
     /// An order, for admins and operators, or (what delivering it needs) for the driver it is
     /// assigned to.
-    pub async fn order(&self, actor: &Actor, id: Uuid) -> Result<OrderRead> {
+    pub async fn order(&self, actor: &Actor, id: OrderId) -> Result<OrderRead> {
         let grant = actor.require(Capability::ReadOrders)?;
         let order = self.visible_order(&grant, id).await?;
         match grant.scope {
@@ -175,7 +175,10 @@ impl App {
         let grant = actor.require(Capability::ManageOrders)?;
         self.tenant_customer(grant.tenant_id, id).await?;
         let paging = parse_paging(params.limit.as_deref(), params.cursor.as_deref())?;
-        let mut orders = self.store().list_customer_orders(grant.tenant_id, id, paging.after, paging.limit + 1).await?;
+        let mut orders = self
+            .store()
+            .list_customer_orders(grant.tenant_id, id, paging.after.map(OrderId::from_uuid), paging.limit + 1)
+            .await?;
         let next_cursor = next_cursor(&mut orders, paging.limit as usize, |o| o.id);
         Ok(Page { items: orders, next_cursor })
     }
@@ -183,7 +186,7 @@ impl App {
     /// An admin approves the override an operator asked for: the order is confirmed. The people
     /// on the order are screened again, so the admin sees every warning the approval covers
     /// (including a second driver added since the request).
-    pub async fn approve_override(&self, actor: &Actor, id: Uuid, input: &ApproveOverride) -> Result<OrderView> {
+    pub async fn approve_override(&self, actor: &Actor, id: OrderId, input: &ApproveOverride) -> Result<OrderView> {
         let grant = actor.require(Capability::OverrideBlacklist)?;
         let reason = reason_field("reason", input.reason.as_deref())?;
         let current = self.visible_order(&grant, id).await?;
@@ -224,7 +227,7 @@ impl App {
     pub async fn update_order(
         &self,
         actor: &Actor,
-        id: Uuid,
+        id: OrderId,
         patch: &OrderPatch,
         expected_version: Option<i64>,
     ) -> Result<OrderView> {
@@ -347,7 +350,7 @@ impl App {
         Ok(OrderForm { customer, documents, warnings })
     }
 
-    async fn visible_order(&self, grant: &Grant, id: Uuid) -> Result<Order> {
+    async fn visible_order(&self, grant: &Grant, id: OrderId) -> Result<Order> {
         let order = self.store().get_order(grant.tenant_id, id).await?.ok_or(Error::NotFound("order"))?;
         match grant.scope {
             CustomerScope::Driver(driver) if order.driver_id != Some(driver) => Err(Error::NotFound("order")),

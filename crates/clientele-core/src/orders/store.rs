@@ -1,11 +1,9 @@
 //! What the store keeps of orders, and the part of the storage contract that is theirs.
 
-use uuid::Uuid;
-
 use crate::audit::entry::AuditEntry;
 use crate::blacklist::record::GlobalMatch;
 use crate::error::Result;
-use crate::ids::{CustomerId, TenantId, UserId};
+use crate::ids::{CustomerId, OrderId, TenantId, UserId};
 use crate::orders::record::Order;
 
 /// Orders. Part of [`crate::store::Store`]; see its documentation for what every method
@@ -15,7 +13,7 @@ pub trait OrderStore: Send + Sync {
     /// Stores a new order with its audit entries and global matches, atomically.
     async fn insert_order(&self, order: &Order, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
     /// An order by id.
-    async fn get_order(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>>;
+    async fn get_order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>>;
     /// Replaces an order if still at `expected_version` (`409 version_conflict` otherwise).
     async fn update_order(
         &self,
@@ -29,7 +27,7 @@ pub trait OrderStore: Send + Sync {
         &self,
         tenant: TenantId,
         customer: CustomerId,
-        after: Option<Uuid>,
+        after: Option<OrderId>,
         limit: u32,
     ) -> Result<Vec<Order>>;
     /// Whether `customer` is the renter or second driver of a confirmed or active order

@@ -8,13 +8,12 @@ use clientele_core::blacklist::record::BlacklistEntry;
 use clientele_core::blacklist::services::{
     BlacklistInput, GlobalEntryDetail, GlobalEntryView, GlobalListParams, LiftInput,
 };
-use clientele_core::ids::CustomerId;
+use clientele_core::ids::{CustomerId, GlobalEntryId};
 use clientele_core::paging::Page;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::extract::{CurrentUser, Id, Json, MaybeJson, Query, TenantAdmin, TenantMember};
@@ -148,7 +147,7 @@ async fn list_global(
 async fn get_global(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
-    Id(id): Id<Uuid>,
+    Id(id): Id<GlobalEntryId>,
 ) -> Result<axum::Json<GlobalEntryDetail>, ApiError> {
     Ok(axum::Json(state.app.global_entry(&actor, id).await?))
 }
@@ -171,7 +170,7 @@ async fn get_global(
 async fn lift_global(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
-    Id(id): Id<Uuid>,
+    Id(id): Id<GlobalEntryId>,
     MaybeJson(input): MaybeJson<LiftInput>,
 ) -> Result<StatusCode, ApiError> {
     let input = input.unwrap_or(LiftInput { note: None });

@@ -11,14 +11,13 @@ use clientele_core::audit::services::AuditParams;
 use clientele_core::documents::record::Document;
 use clientele_core::documents::requirements::{RequiredDocumentsInput, RequiredDocumentsView};
 use clientele_core::documents::services::Upload;
-use clientele_core::ids::CustomerId;
+use clientele_core::ids::{CustomerId, DocumentId};
 use clientele_core::paging::Page;
 use clientele_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::extract::{CurrentUser, Id, IfMatch, Json, Query, TenantMember, etag};
@@ -239,7 +238,7 @@ async fn list(
 async fn download(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<DocumentId>,
 ) -> Result<Response, ApiError> {
     let download = state.app.download_document(&actor, id).await?;
     let file = &download.document.file;
@@ -283,7 +282,7 @@ async fn download(
 async fn update(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<DocumentId>,
     IfMatch(version): IfMatch,
     Json(patch): Json<serde_json::Value>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -311,7 +310,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<DocumentId>,
     IfMatch(version): IfMatch,
 ) -> Result<StatusCode, ApiError> {
     state.app.delete_document(&actor, id, version).await?;

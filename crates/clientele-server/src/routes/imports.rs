@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clientele_core::ids::ImportJobId;
 use clientele_core::imports::job::{CHUNK_BYTES, ImportJob, ImportListParams, ImportOptions};
 use clientele_core::{App, Error, ErrorCode};
 use futures_util::StreamExt;
@@ -12,7 +13,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::extract::{Id, Query, TenantMember};
@@ -231,7 +231,7 @@ async fn list(
 async fn get(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<ImportJobId>,
 ) -> Result<axum::Json<ImportJob>, ApiError> {
     Ok(axum::Json(state.app.import_job(&actor, id).await?))
 }
@@ -253,7 +253,7 @@ async fn get(
 async fn errors_csv(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<ImportJobId>,
 ) -> Result<Response, ApiError> {
     let csv = state.app.import_errors_csv(&actor, id).await?;
     Ok((
@@ -284,7 +284,7 @@ async fn errors_csv(
 async fn undo(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<ImportJobId>,
 ) -> Result<axum::Json<ImportJob>, ApiError> {
     Ok(axum::Json(state.app.undo_import(&actor, id).await?))
 }

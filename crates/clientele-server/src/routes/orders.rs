@@ -3,13 +3,12 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use clientele_core::ids::CustomerId;
+use clientele_core::ids::{CustomerId, OrderId};
 use clientele_core::orders::record::{ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderView};
 use clientele_core::orders::services::OrderListParams;
 use clientele_core::paging::Page;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::extract::{Id, IfMatch, Json, Query, TenantAdmin, TenantMember, etag};
@@ -70,7 +69,7 @@ async fn create_order(
 async fn get_order(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<OrderId>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(match state.app.order(&actor, id).await? {
         OrderRead::Full(view) => (etag(view.order.version), axum::Json(OrderRead::Full(view))).into_response(),
@@ -103,7 +102,7 @@ async fn get_order(
 async fn update_order(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<Uuid>,
+    Id(id): Id<OrderId>,
     IfMatch(version): IfMatch,
     Json(patch): Json<OrderPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -129,7 +128,7 @@ async fn update_order(
 async fn approve_override(
     State(state): State<AppState>,
     TenantAdmin(actor): TenantAdmin,
-    Id(id): Id<Uuid>,
+    Id(id): Id<OrderId>,
     Json(input): Json<ApproveOverride>,
 ) -> Result<axum::Json<OrderView>, ApiError> {
     Ok(axum::Json(state.app.approve_override(&actor, id, &input).await?))

@@ -1,6 +1,5 @@
 //! HTTP tests: the real router on `127.0.0.1:0`, a fresh database per test, every test on SQLite
 //! and on PostgreSQL (when `CLIENTELE_TEST_POSTGRES_URL` is set; CI always sets it).
-
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 /// Declares tests `async fn name(app: &TestApp) { ... }`; each becomes a module `name` with the

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use clientele_core::blacklist::record::{BlacklistEntry, GlobalEntry, Pseudonym};
 use clientele_core::blacklist::store::{BlacklistStore, GlobalQuery};
+use clientele_core::ids::GlobalEntryId;
 use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::time::Timestamp;
 use clientele_core::{Error, Result};
@@ -40,7 +41,7 @@ impl BlacklistStore for SqlStore {
         key_id: &str,
         now: Timestamp,
         except: (TenantId, CustomerId),
-    ) -> Result<Vec<Uuid>> {
+    ) -> Result<Vec<GlobalEntryId>> {
         if hashes.is_empty() {
             return Ok(Vec::new());
         }
@@ -64,7 +65,7 @@ impl BlacklistStore for SqlStore {
                 .push(") ORDER BY g.id");
             sql.build_query_scalar::<Uuid>().fetch_all(pool).await
         });
-        ids.map_err(db_error)
+        Ok(ids.map_err(db_error)?.into_iter().map(GlobalEntryId::from_uuid).collect())
     }
 
     async fn list_global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>> {
@@ -75,7 +76,7 @@ impl BlacklistStore for SqlStore {
                 sql.push(" AND lifted_at IS NULL");
             }
             if let Some(after) = query.after {
-                sql.push(" AND id < ").push_bind(after);
+                sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
             sql.build_query_as::<GlobalEntryRecord>().fetch_all(pool).await
@@ -83,25 +84,25 @@ impl BlacklistStore for SqlStore {
         records.map_err(db_error)?.into_iter().map(GlobalEntry::try_from).collect()
     }
 
-    async fn get_global_entry(&self, id: Uuid) -> Result<Option<GlobalEntry>> {
+    async fn get_global_entry(&self, id: GlobalEntryId) -> Result<Option<GlobalEntry>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, GlobalEntryRecord>(concat!(
                 "SELECT ",
                 global_entry_columns!(),
                 " FROM global_blacklist WHERE id = $1"
             ))
-            .bind(id)
+            .bind(id.as_uuid())
             .fetch_optional(pool)
             .await
         });
         record.map_err(db_error)?.map(GlobalEntry::try_from).transpose()
     }
 
-    async fn replace_pseudonyms(&self, updates: &[(Uuid, String, Vec<Pseudonym>)]) -> Result<()> {
+    async fn replace_pseudonyms(&self, updates: &[(GlobalEntryId, String, Vec<Pseudonym>)]) -> Result<()> {
         in_transaction!(self, |tx| {
             for (id, key_id, pseudonyms) in updates {
                 let found = sqlx::query("UPDATE global_blacklist SET key_id = $2 WHERE id = $1")
-                    .bind(*id)
+                    .bind((*id).as_uuid())
                     .bind(key_id)
                     .execute(&mut *tx)
                     .await
@@ -111,14 +112,14 @@ impl BlacklistStore for SqlStore {
                     return Err(Error::internal(format!("global entry {id} vanished during key rotation")));
                 }
                 sqlx::query("DELETE FROM global_blacklist_pseudonyms WHERE entry_id = $1")
-                    .bind(*id)
+                    .bind((*id).as_uuid())
                     .execute(&mut *tx)
                     .await
                     .map_err(db_error)?;
                 for pseudonym in pseudonyms {
                     sqlx::query("INSERT INTO global_blacklist_pseudonyms (hash, entry_id, kind) VALUES ($1, $2, $3)")
                         .bind(&pseudonym.hash[..])
-                        .bind(*id)
+                        .bind((*id).as_uuid())
                         .bind(pseudonym.kind.as_str())
                         .execute(&mut *tx)
                         .await

@@ -4,6 +4,7 @@
 //! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`](crate::db::Ts)).
 
 use clientele_core::blacklist::record::{BlacklistEntry, GlobalEntry, ReasonCode, Scope};
+use clientele_core::ids::{BlacklistEntryId, GlobalEntryId};
 use clientele_core::ids::{CustomerId, TenantId};
 use clientele_core::{Error, Result};
 use uuid::Uuid;
@@ -44,7 +45,7 @@ impl TryFrom<BlacklistEntryRecord> for BlacklistEntry {
     type Error = Error;
     fn try_from(r: BlacklistEntryRecord) -> Result<Self> {
         Ok(BlacklistEntry {
-            id: r.id,
+            id: BlacklistEntryId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             customer_id: CustomerId::from_uuid(r.customer_id),
             scope: Scope::parse(&r.scope).ok_or_else(|| corrupt("blacklist scope", &r.scope))?,
@@ -55,7 +56,7 @@ impl TryFrom<BlacklistEntryRecord> for BlacklistEntry {
             lifted_at: r.lifted_at.map(|t| t.0),
             lifted_by: r.lifted_by,
             lift_note: r.lift_note,
-            global_entry_id: r.global_entry_id,
+            global_entry_id: r.global_entry_id.map(GlobalEntryId::from_uuid),
         })
     }
 }
@@ -76,7 +77,7 @@ impl TryFrom<GlobalEntryRecord> for GlobalEntry {
     type Error = Error;
     fn try_from(r: GlobalEntryRecord) -> Result<Self> {
         Ok(GlobalEntry {
-            id: r.id,
+            id: GlobalEntryId::from_uuid(r.id),
             // Pseudonyms are only ever compared in SQL; they are not read back.
             pseudonyms: Vec::new(),
             reason_code: ReasonCode::parse(&r.reason_code).ok_or_else(|| corrupt("reason code", &r.reason_code))?,

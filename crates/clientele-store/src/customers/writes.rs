@@ -137,7 +137,7 @@ macro_rules! write_side_effects {
                 BlacklistChange::Add { entry, global } => {
                     if let Some(global) = global {
                         sqlx::query(INSERT_GLOBAL_ENTRY)
-                            .bind(global.id)
+                            .bind(global.id.as_uuid())
                             .bind(global.reason_code.as_str())
                             .bind(global.flagging_tenant_id.as_uuid())
                             .bind(global.flagging_customer_id.as_uuid())
@@ -150,7 +150,7 @@ macro_rules! write_side_effects {
                         for pseudonym in &global.pseudonyms {
                             sqlx::query(INSERT_PSEUDONYM)
                                 .bind(&pseudonym.hash[..])
-                                .bind(global.id)
+                                .bind(global.id.as_uuid())
                                 .bind(pseudonym.kind.as_str())
                                 .execute(&mut *$tx)
                                 .await
@@ -159,14 +159,14 @@ macro_rules! write_side_effects {
                     }
                     sqlx::query(INSERT_BLACKLIST_ENTRY)
                         .bind(entry.tenant_id.as_uuid())
-                        .bind(entry.id)
+                        .bind(entry.id.as_uuid())
                         .bind(entry.customer_id.as_uuid())
                         .bind(entry.scope.as_str())
                         .bind(entry.reason_code.as_str())
                         .bind(&entry.note)
                         .bind(Ts(entry.created_at))
                         .bind(entry.created_by)
-                        .bind(entry.global_entry_id)
+                        .bind(entry.global_entry_id.map(|id| id.as_uuid()))
                         .execute(&mut *$tx)
                         .await
                         .map_err(db_error)?;
@@ -175,7 +175,7 @@ macro_rules! write_side_effects {
                     if let Some(entry_id) = entry_id {
                         let lifted = sqlx::query(LIFT_BLACKLIST_ENTRY)
                             .bind(tenant)
-                            .bind(*entry_id)
+                            .bind((*entry_id).as_uuid())
                             .bind(Ts(*at))
                             .bind(*by)
                             .bind(note)
@@ -189,13 +189,13 @@ macro_rules! write_side_effects {
                     }
                     if let Some(global) = global_entry_id {
                         sqlx::query("UPDATE global_blacklist SET lifted_at = $2 WHERE id = $1 AND lifted_at IS NULL")
-                            .bind(*global)
+                            .bind((*global).as_uuid())
                             .bind(Ts(*at))
                             .execute(&mut *$tx)
                             .await
                             .map_err(db_error)?;
                         sqlx::query(CLEAR_STALE_GLOBAL_BADGES)
-                            .bind(*global)
+                            .bind((*global).as_uuid())
                             .bind(now)
                             .execute(&mut *$tx)
                             .await
@@ -217,7 +217,7 @@ macro_rules! write_events {
     ($tx:ident, $audit:expr, $matches:expr) => {{
         for found in $matches {
             sqlx::query($crate::customers::writes::INSERT_GLOBAL_MATCH)
-                .bind(found.entry_id)
+                .bind(found.entry_id.as_uuid())
                 .bind(found.tenant_id.as_uuid())
                 .bind(found.customer_id.as_uuid())
                 .bind(found.context)

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use clientele_core::Result;
 use clientele_core::audit::entry::AuditEntry;
 use clientele_core::blacklist::record::GlobalMatch;
+use clientele_core::ids::OrderId;
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::orders::record::Order;
 use clientele_core::orders::store::OrderStore;
 use sqlx::QueryBuilder;
-use uuid::Uuid;
 
 use crate::SqlStore;
 use crate::customers::writes::{stale_write, write_events};
@@ -43,7 +43,7 @@ impl OrderStore for SqlStore {
         Ok(())
     }
 
-    async fn get_order(&self, tenant: TenantId, id: Uuid) -> Result<Option<Order>> {
+    async fn get_order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>> {
         let record = with_reader!(self, |pool| {
             sqlx::query_as::<_, OrderRecord>(concat!(
                 "SELECT ",
@@ -51,7 +51,7 @@ impl OrderStore for SqlStore {
                 " FROM orders WHERE tenant_id = $1 AND id = $2"
             ))
             .bind(tenant.as_uuid())
-            .bind(id)
+            .bind(id.as_uuid())
             .fetch_optional(pool)
             .await
         });
@@ -85,7 +85,7 @@ impl OrderStore for SqlStore {
         &self,
         tenant: TenantId,
         customer: CustomerId,
-        after: Option<Uuid>,
+        after: Option<OrderId>,
         limit: u32,
     ) -> Result<Vec<Order>> {
         let records = with_reader!(self, |pool| {
@@ -97,7 +97,7 @@ impl OrderStore for SqlStore {
                 .push_bind(customer.as_uuid())
                 .push(")");
             if let Some(after) = after {
-                sql.push(" AND id < ").push_bind(after);
+                sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
             sql.build_query_as::<OrderRecord>().fetch_all(pool).await

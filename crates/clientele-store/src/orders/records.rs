@@ -4,6 +4,7 @@
 //! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`](crate::db::Ts)).
 
 use clientele_core::blacklist::record::BlacklistStatus;
+use clientele_core::ids::OrderId;
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::orders::record::{
     Order, OrderStatus, Override, OverrideRequest, PaymentType, Vehicle, VehicleType,
@@ -98,7 +99,7 @@ impl From<&Order> for OrderRecord {
     fn from(o: &Order) -> Self {
         Self {
             tenant_id: o.tenant_id.as_uuid(),
-            id: o.id,
+            id: o.id.as_uuid(),
             customer_id: o.customer_id.as_uuid(),
             second_driver_id: o.second_driver_id.map(|c| c.as_uuid()),
             driver_id: o.driver_id.map(|d| d.as_uuid()),
@@ -137,7 +138,7 @@ impl TryFrom<OrderRecord> for Order {
             other => return Err(corrupt("blacklist status", other)),
         };
         Ok(Order {
-            id: r.id,
+            id: OrderId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             customer_id: CustomerId::from_uuid(r.customer_id),
             second_driver_id: r.second_driver_id.map(CustomerId::from_uuid),

@@ -5,12 +5,11 @@ use clientele_core::audit::chain::ChainBreak;
 use clientele_core::audit::entry::AuditAction;
 use clientele_core::audit::store::AuditQuery;
 use clientele_core::documents::record::{Document, DocumentFile, DocumentKind, DocumentMeta, SealedFile};
-use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::ids::{CustomerId, DocumentId, ImportJobId, TenantId};
 use clientele_core::imports::job::{ImportMode, ImportStatus};
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
 use clientele_store::testing::TestDatabase;
-use uuid::Uuid;
 
 use crate::fixtures::{audit, audited, stored, tenant};
 
@@ -124,7 +123,7 @@ async fn chain_detects_tampering(db: TestDatabase) {
 fn document(tenant: &clientele_core::accounts::tenant::Tenant, customer: CustomerId, kind: DocumentKind) -> Document {
     let now = Timestamp::now();
     Document {
-        id: Uuid::now_v7(),
+        id: DocumentId::new(),
         tenant_id: tenant.id,
         customer_id: customer,
         meta: DocumentMeta {
@@ -211,7 +210,7 @@ conformance! {
         let t = tenant(store, "T").await;
         let now = Timestamp::now();
         let job = |created_at: Timestamp| ImportJob {
-            id: Uuid::now_v7(),
+            id: ImportJobId::new(),
             tenant_id: t.id,
             status: ImportStatus::Receiving,
             mode: ImportMode::Create,

@@ -19,7 +19,7 @@ use clientele_core::accounts::services::{NewUser, TokenSubject};
 use clientele_core::blacklist::record::Scope;
 use clientele_core::blacklist::services::{BlacklistInput, LiftInput};
 use clientele_core::customers::input::CustomerInput;
-use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::ids::{CustomerId, OrderId, TenantId};
 use clientele_core::orders::record::{ApproveOverride, OrderInput, OrderPatch, OrderStatus, OverrideInput};
 use clientele_core::{App, AppConfig, Error, ErrorCode};
 use clientele_store::testing::TestDatabase;
@@ -171,7 +171,7 @@ async fn order_of(
     tenant: usize,
     id: Uuid,
 ) -> Result<clientele_core::orders::record::Order, TestCaseError> {
-    match f.app.order(&f.actors[tenant][0], id).await {
+    match f.app.order(&f.actors[tenant][0], OrderId::from_uuid(id)).await {
         Ok(clientele_core::orders::record::OrderRead::Full(view)) => Ok(view.order),
         other => Err(TestCaseError::fail(format!("an admin could not read order {id}: {other:?}"))),
     }
@@ -264,7 +264,7 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         }
                         check(!blacklisted || mode != 0, "a blacklisted customer's plain order went through")?;
                         check(blacklisted || o.status == OrderStatus::Confirmed, "a clean order was not confirmed")?;
-                        m.orders[tenant].push(o.id);
+                        m.orders[tenant].push(o.id.as_uuid());
                     }
                     Err(e) => check(
                         !staff
@@ -278,7 +278,7 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Approve { tenant, order, role } => {
                 let Some(id) = pick(&m.orders[tenant], order) else { continue };
                 let input = ApproveOverride { reason: Some("manager approved".into()) };
-                let result = f.app.approve_override(&f.actors[tenant][role], id, &input).await;
+                let result = f.app.approve_override(&f.actors[tenant][role], OrderId::from_uuid(id), &input).await;
                 if let Ok(view) = &result {
                     check(
                         ROLES[role] == "admin" && view.order.override_.is_some(),
@@ -297,7 +297,7 @@ async fn run_case(f: &Fixture, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     override_: with_override.then(|| OverrideInput { reason: Some("handover supervised".into()) }),
                     ..OrderPatch::default()
                 };
-                let result = f.app.update_order(&f.actors[tenant][role], id, &patch, None).await;
+                let result = f.app.update_order(&f.actors[tenant][role], OrderId::from_uuid(id), &patch, None).await;
                 if let Ok(view) = &result
                     && view.order.status == OrderStatus::Active
                     && before.status != OrderStatus::Active

@@ -1,6 +1,5 @@
 //! The conformance suite: every check is written once against `&dyn Store` and runs on SQLite and
 //! on PostgreSQL (when `CLIENTELE_TEST_POSTGRES_URL` is set; CI always sets it).
-
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 /// Declares checks `async fn name(store: &dyn Store) { ... }`; each becomes a module `name` with

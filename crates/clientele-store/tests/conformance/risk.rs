@@ -13,7 +13,7 @@ use clientele_core::blacklist::record::{
 use clientele_core::blacklist::store::GlobalQuery;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::{CustomerQuery, CustomerWrite};
-use clientele_core::ids::{CustomerId, UserId};
+use clientele_core::ids::{BlacklistEntryId, CustomerId, GlobalEntryId, OrderId, UserId};
 use clientele_core::orders::record::{Order, OrderStatus, PaymentType, Vehicle, VehicleType};
 use clientele_core::store::Store;
 use clientele_core::time::Timestamp;
@@ -38,7 +38,7 @@ async fn person(store: &dyn Store, t: &Tenant, first: &str, last: &str, birth: &
 
 fn entry(c: &Customer, scope: Scope, global: Option<Uuid>) -> BlacklistEntry {
     BlacklistEntry {
-        id: Uuid::now_v7(),
+        id: BlacklistEntryId::new(),
         tenant_id: c.tenant_id,
         customer_id: c.id,
         scope,
@@ -49,14 +49,14 @@ fn entry(c: &Customer, scope: Scope, global: Option<Uuid>) -> BlacklistEntry {
         lifted_at: None,
         lifted_by: None,
         lift_note: None,
-        global_entry_id: global,
+        global_entry_id: global.map(GlobalEntryId::from_uuid),
     }
 }
 
 fn global_entry(c: &Customer, expires_in: Duration) -> GlobalEntry {
     let now = Timestamp::now();
     GlobalEntry {
-        id: Uuid::now_v7(),
+        id: GlobalEntryId::new(),
         pseudonyms: key().pseudonyms(&c.data),
         reason_code: ReasonCode::UnpaidDamage,
         flagging_tenant_id: c.tenant_id,
@@ -71,7 +71,7 @@ fn global_entry(c: &Customer, expires_in: Duration) -> GlobalEntry {
 /// Blacklists `c` (globally when `global` is given) and returns the stored customer.
 async fn flag(store: &dyn Store, c: &Customer, global: Option<GlobalEntry>) -> (Customer, BlacklistEntry) {
     let scope = if global.is_some() { Scope::Global } else { Scope::Tenant };
-    let e = entry(c, scope, global.as_ref().map(|g| g.id));
+    let e = entry(c, scope, global.as_ref().map(|g| g.id).map(|id| id.as_uuid()));
     let updated = Customer { blacklist_scope: Some(scope), version: c.version + 1, ..c.clone() };
     let write = CustomerWrite {
         blacklist: vec![BlacklistChange::Add { entry: e.clone(), global: global.map(Box::new) }],
@@ -88,7 +88,7 @@ fn hashes(c: &Customer) -> Vec<[u8; 32]> {
 fn order(c: &Customer, driver: Option<UserId>, status: OrderStatus) -> Order {
     let now = Timestamp::now();
     Order {
-        id: Uuid::now_v7(),
+        id: OrderId::new(),
         tenant_id: c.tenant_id,
         customer_id: c.id,
         second_driver_id: None,
@@ -238,17 +238,17 @@ conformance! {
         let lift = |customer: &Customer, entry: &BlacklistEntry, global: Uuid| {
             let cleared = Customer { blacklist_scope: None, version: customer.version + 1, ..customer.clone() };
             let write = CustomerWrite {
-                blacklist: vec![BlacklistChange::Lift { entry_id: Some(entry.id), at: Timestamp::now(), by: None, note: None, global_entry_id: Some(global) }],
+                blacklist: vec![BlacklistChange::Lift { entry_id: Some(entry.id), at: Timestamp::now(), by: None, note: None, global_entry_id: Some(GlobalEntryId::from_uuid(global)) }],
                 ..audited(customer, AuditAction::BlacklistLifted)
             };
             (cleared, write)
         };
-        let (cleared, write) = lift(&flagged_a.0, &flagged_a.1, entry_a_id);
+        let (cleared, write) = lift(&flagged_a.0, &flagged_a.1, entry_a_id.as_uuid());
         store.update_customer(&cleared, flagged_a.0.version, &write).await.unwrap();
         assert!(store.get_customer(b.id, matched.id).await.unwrap().unwrap().global_match_at.is_some(), "C's entry still matches");
         let c_current = store.get_customer(c.id, by_c.id).await.unwrap().unwrap();
         let c_entry = store.blacklist_history(c.id, by_c.id).await.unwrap().remove(0);
-        let (cleared, write) = lift(&c_current, &c_entry, entry_c_id);
+        let (cleared, write) = lift(&c_current, &c_entry, entry_c_id.as_uuid());
         store.update_customer(&cleared, c_current.version, &write).await.unwrap();
         assert_eq!(store.get_customer(b.id, matched.id).await.unwrap().unwrap().global_match_at, None);
         let listed = store.list_global_entries(&GlobalQuery { include_lifted: true, after: None, limit: 10 }).await.unwrap();
@@ -273,7 +273,7 @@ conformance! {
         assert_eq!(store.find_global_matches(&new_hashes, &new_key.id(), now, (b.id, probe.id)).await.unwrap(), vec![id]);
         assert_eq!(store.get_global_entry(id).await.unwrap().unwrap().key_id, new_key.id());
         let bogus = Pseudonym { kind: PseudonymKind::Identity, hash: [0; 32] };
-        assert!(store.replace_pseudonyms(&[(Uuid::now_v7(), new_key.id(), vec![bogus])]).await.is_err());
+        assert!(store.replace_pseudonyms(&[(GlobalEntryId::new(), new_key.id(), vec![bogus])]).await.is_err());
     }
 
     async fn the_blacklisted_filter_follows_both_badges(store: &dyn Store) {

@@ -1,6 +1,5 @@
 //! The command-line contract, exercised on the built binary: each creating command prints only
 //! the new id or token; database URLs are strict; `serve` answers with what the CLI created.
-
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
