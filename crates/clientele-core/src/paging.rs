@@ -44,9 +44,24 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<Uuid> {
 
 /// Page size and keyset position of a list request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Paging {
+pub struct Paging {
+    /// Only items before this one (the last of the previous page).
     pub after: Option<Uuid>,
+    /// At most this many (1 to 200).
     pub limit: u32,
+}
+
+impl Paging {
+    /// The first page of the default size.
+    pub fn first() -> Self {
+        Self { after: None, limit: DEFAULT_LIMIT }
+    }
+
+    /// Reads `limit` (default 50, capped at 200) and `cursor` of a simple list; `400` naming
+    /// a bad one.
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self> {
+        parse_paging(limit, cursor)
+    }
 }
 
 /// Reads `limit` (default 50, capped at 200) and `cursor` of a simple list.

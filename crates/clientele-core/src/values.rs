@@ -315,6 +315,16 @@ pub(crate) fn bool_param(errors: &mut FieldErrors, name: &str, value: Option<&st
     }
 }
 
+/// A date or an RFC 3339 instant, as a lower bound (`end = false`: from the date's start) or an
+/// exclusive upper bound (`end = true`: after the whole date); what is wrong with it otherwise.
+pub fn parse_bound(value: &str, end: bool) -> std::result::Result<Timestamp, String> {
+    let mut errors = FieldErrors::new();
+    match instant(&mut errors, "value", value, end) {
+        Some(timestamp) => Ok(timestamp),
+        None => Err(errors.into_vec().into_iter().next().map(|e| e.message).unwrap_or_else(|| "is not a date".into())),
+    }
+}
+
 /// A date or RFC 3339 instant. For the upper bound (`end`), a date means the whole day, and the
 /// bound returned is exclusive.
 pub(crate) fn instant(errors: &mut FieldErrors, name: &str, value: &str, end: bool) -> Option<Timestamp> {

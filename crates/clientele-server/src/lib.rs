@@ -92,6 +92,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::blacklist::routes())
         .merge(routes::orders::routes())
         .merge(routes::documents::routes())
+        .merge(routes::audit::routes())
         .merge(routes::exports::routes())
         .merge(routes::imports::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())

@@ -8,8 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
 use clientele_core::accounts::services::{NewUser, TokenSubject};
+use clientele_core::customers::list::CustomerFilters;
+use clientele_core::customers::record::CustomerKind;
 use clientele_core::documents::vault::{MasterKey, Vault};
+use clientele_core::exports::csv::ExportRequest;
 use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::imports::job::ImportMode;
+use clientele_core::time::Timestamp;
 use clientele_core::{App, AppConfig};
 use clientele_server::AppState;
 use clientele_store::{SqlStore, StoreOptions};
@@ -129,14 +134,14 @@ pub struct ImportArgs {
     #[arg(long)]
     pub tenant: TenantId,
     /// create (default): new customers only; upsert: update those matching by external_ref or email.
-    #[arg(long, default_value = "create")]
-    pub mode: String,
+    #[arg(long, default_value = "create", value_parser = import_mode)]
+    pub mode: ImportMode,
     /// Report what would happen; write no customer.
     #[arg(long)]
     pub dry_run: bool,
     /// Explicit column mapping as JSON, e.g. '{"Cliente": "external_ref"}'.
-    #[arg(long)]
-    pub mapping: Option<String>,
+    #[arg(long, value_parser = json_object)]
+    pub mapping: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `export` arguments: the columns, the format, and the list's filters.
@@ -146,29 +151,29 @@ pub struct ExportArgs {
     #[arg(long)]
     pub tenant: TenantId,
     /// Comma-separated columns (default: all), e.g. first_name,last_name,email,address.city.
-    #[arg(long)]
-    pub columns: Option<String>,
+    #[arg(long, value_parser = columns)]
+    pub columns: Option<Columns>,
     /// Excel-friendly: a BOM, `;` between cells, CRLF line ends.
     #[arg(long)]
     pub excel: bool,
     /// Only this kind: client, partner or staff.
-    #[arg(long)]
-    pub kind: Option<String>,
+    #[arg(long, value_parser = customer_kind)]
+    pub kind: Option<CustomerKind>,
     /// Only VIPs (true) or only the others (false).
     #[arg(long)]
-    pub vip: Option<String>,
+    pub vip: Option<bool>,
     /// Only blacklisted customers (true) or only the others (false).
     #[arg(long)]
-    pub blacklisted: Option<String>,
+    pub blacklisted: Option<bool>,
     /// Created on or after this date (YYYY-MM-DD) or instant.
-    #[arg(long)]
-    pub created_from: Option<String>,
+    #[arg(long, value_parser = lower_bound)]
+    pub created_from: Option<Timestamp>,
     /// Created on or before this date (YYYY-MM-DD) or before this instant.
-    #[arg(long)]
-    pub created_to: Option<String>,
+    #[arg(long, value_parser = upper_bound)]
+    pub created_to: Option<Timestamp>,
     /// complete or incomplete (required documents).
-    #[arg(long)]
-    pub documents: Option<String>,
+    #[arg(long, value_parser = documents_wanted)]
+    pub documents: Option<bool>,
     /// Include soft-deleted customers.
     #[arg(long)]
     pub include_deleted: bool,
@@ -513,8 +518,7 @@ fn vault(config: &crate::config::DocumentsConfig) -> anyhow::Result<Option<Vault
 /// `import`: runs the job here (or watches another process run it), shows progress on a
 /// terminal, prints a summary line, and writes the refused rows next to the file.
 async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
-    use clientele_core::imports::job::ImportOptions;
-    use clientele_core::imports::job::ImportStatus;
+    use clientele_core::imports::job::{ImportStatus, NewImport};
     use std::io::{IsTerminal, Write};
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
@@ -522,15 +526,15 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     if size > app.max_import_bytes() {
         return Err(anyhow!("{} is larger than imports.max_file_mib", args.file.display()));
     }
-    let options = ImportOptions {
-        mode: Some(args.mode),
-        dry_run: args.dry_run.then(|| "true".to_owned()),
-        mapping: args.mapping,
+    let new = NewImport {
+        mode: args.mode,
+        dry_run: args.dry_run,
+        mapping: args.mapping.unwrap_or_default(),
         file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()),
     };
     let started = std::time::Instant::now();
     let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
-    let mut job = app.begin_import(&actor, &options).await.map_err(explain)?;
+    let mut job = app.begin_import(&actor, new).await.map_err(explain)?;
     clientele_runtime::imports::upload_file(&app, &mut job, &args.file).await.map_err(explain)?;
     let terminal = std::io::stderr().is_terminal();
     let worker = uuid::Uuid::new_v4();
@@ -588,21 +592,23 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
-    let params = clientele_core::exports::csv::ExportParams {
-        columns: args.columns,
-        format: args.excel.then(|| "excel".to_owned()),
-        kind: args.kind,
-        vip: args.vip,
-        blacklisted: args.blacklisted,
-        created_from: args.created_from,
-        created_to: args.created_to,
-        documents: args.documents,
-        include_deleted: args.include_deleted.then(|| "true".to_owned()),
-        ..Default::default()
+    let request = ExportRequest {
+        columns: args.columns.map_or_else(|| ExportRequest::everything().columns, |c| c.0),
+        excel: args.excel,
+        filters: CustomerFilters {
+            kind: args.kind,
+            vip: args.vip,
+            blacklisted: args.blacklisted,
+            created_from: args.created_from,
+            created_before: args.created_to,
+            documents: args.documents,
+            include_deleted: args.include_deleted,
+            ..CustomerFilters::default()
+        },
     };
     let started = std::time::Instant::now();
     let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
-    let mut export = app.export_customers(&actor, &params).await.map_err(explain)?;
+    let mut export = app.export_customers(&actor, &request).await.map_err(explain)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     while let Some(chunk) = export.next_chunk().await.map_err(explain)? {
@@ -670,4 +676,43 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Export columns, as `--columns` names them.
+#[derive(Debug, Clone)]
+pub struct Columns(Vec<usize>);
+
+fn columns(text: &str) -> Result<Columns, String> {
+    clientele_core::exports::columns::parse_columns(Some(text)).map(Columns).map_err(|e| e.to_string())
+}
+
+fn import_mode(text: &str) -> Result<ImportMode, String> {
+    ImportMode::parse(text).ok_or_else(|| "must be create or upsert".to_owned())
+}
+
+fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err("must be a JSON object of header to field, e.g. '{\"Cliente\": \"external_ref\"}'".to_owned()),
+    }
+}
+
+fn customer_kind(text: &str) -> Result<CustomerKind, String> {
+    CustomerKind::parse(text).ok_or_else(|| "must be client, partner or staff".to_owned())
+}
+
+fn lower_bound(text: &str) -> Result<Timestamp, String> {
+    clientele_core::values::parse_bound(text, false)
+}
+
+fn upper_bound(text: &str) -> Result<Timestamp, String> {
+    clientele_core::values::parse_bound(text, true)
+}
+
+fn documents_wanted(text: &str) -> Result<bool, String> {
+    match text {
+        "complete" => Ok(true),
+        "incomplete" => Ok(false),
+        _ => Err("must be complete or incomplete".to_owned()),
+    }
 }

@@ -1,7 +1,9 @@
 //! Reading the audit log, and checking its chains.
 
-use serde::Deserialize;
-use utoipa::IntoParams;
+use crate::FieldCode;
+use crate::error::FieldErrors;
+use crate::time::Timestamp;
+
 use uuid::Uuid;
 
 use crate::accounts::access::Capability;
@@ -15,77 +17,103 @@ use crate::ids::{AuditId, CustomerId, TenantId};
 use crate::paging::{Page, decode_cursor, next_cursor, parse_limit};
 use crate::values::instant;
 
-/// Query parameters of `GET /audit`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditParams {
+/// Which audit entries to read, typed: what the server's query parameters parse into
+/// ([`AuditFilter::parse`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
     /// Platform admins: the tenant whose log to read (required for them, refused for others).
-    #[param(value_type = Option<Uuid>)]
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     /// Only entries concerning this customer.
-    #[param(value_type = Option<Uuid>)]
-    pub customer_id: Option<String>,
-    /// Only entries by this user.
-    #[param(value_type = Option<Uuid>)]
-    pub user_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
+    /// Only entries by this user or platform admin.
+    pub user_id: Option<Uuid>,
     /// Only this action, e.g. `document.downloaded`.
     pub action: Option<String>,
-    /// At or after this instant (RFC 3339) or date (`YYYY-MM-DD`, UTC).
-    pub from: Option<String>,
-    /// Before this instant (RFC 3339), or on or before this date (`YYYY-MM-DD`, the whole day).
-    pub to: Option<String>,
-    /// Page size, 1 to 200 (larger values are capped); default 50.
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
+    /// At or after this instant.
+    pub from: Option<Timestamp>,
+    /// Before this instant.
+    pub before: Option<Timestamp>,
+    /// Page size (1 to 200).
+    pub limit: u32,
+    /// Only entries older than this one (the last of the previous page).
+    pub after: Option<AuditId>,
+}
+
+/// The audit filter's text, as the query parameters have it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditText<'a> {
+    /// A tenant id.
+    pub tenant_id: Option<&'a str>,
+    /// A customer id.
+    pub customer_id: Option<&'a str>,
+    /// A user id.
+    pub user_id: Option<&'a str>,
+    /// An action name.
+    pub action: Option<&'a str>,
+    /// A date (from its start) or an RFC 3339 instant.
+    pub from: Option<&'a str>,
+    /// A date (the whole day) or an RFC 3339 instant.
+    pub to: Option<&'a str>,
+    /// The page size.
+    pub limit: Option<&'a str>,
     /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+    pub cursor: Option<&'a str>,
+}
+
+impl AuditFilter {
+    /// Parses the filter's text, naming every bad parameter at once (`400 invalid_query`).
+    pub fn parse(text: &AuditText<'_>) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let mut uuid = |field: &str, value: Option<&str>| -> Option<Uuid> {
+            let value = value?;
+            Uuid::parse_str(value.trim()).map_err(|_| errors.push(field, FieldCode::Invalid, "must be a UUID")).ok()
+        };
+        let tenant_id = uuid("tenant_id", text.tenant_id).map(TenantId::from_uuid);
+        let customer_id = uuid("customer_id", text.customer_id).map(CustomerId::from_uuid);
+        let user_id = uuid("user_id", text.user_id);
+        let action = text.action.map(str::trim).filter(|a| !a.is_empty());
+        if action.is_some_and(|a| a.len() > 64 || a.chars().any(char::is_control)) {
+            errors.push("action", FieldCode::Invalid, "must be an action name such as document.downloaded");
+        }
+        let limit = parse_limit(&mut errors, text.limit);
+        let from = text.from.and_then(|v| instant(&mut errors, "from", v, false));
+        let before = text.to.and_then(|v| instant(&mut errors, "to", v, true));
+        if !errors.is_empty() {
+            return Err(Error::InvalidQuery(errors.into_vec()));
+        }
+        let after = text.cursor.map(decode_cursor).transpose()?.map(AuditId::from_uuid);
+        Ok(Self { tenant_id, customer_id, user_id, action: action.map(str::to_owned), from, before, limit, after })
+    }
 }
 
 impl App {
     /// Audit entries, newest first: a tenant's admins read their tenant's log, platform admins
     /// any tenant's (naming it).
-    pub async fn audit_log(&self, actor: &Actor, params: &AuditParams) -> Result<Page<AuditEntry>> {
-        let uuid = |field: &str, value: &Option<String>| -> Result<Option<Uuid>> {
-            value
-                .as_deref()
-                .map(|v| Uuid::parse_str(v.trim()).map_err(|_| Error::invalid_query(field, "must be a UUID")))
-                .transpose()
-        };
+    pub async fn audit_log(&self, actor: &Actor, filter: &AuditFilter) -> Result<Page<AuditEntry>> {
         let tenant = match *actor.principal() {
             Principal::PlatformAdmin(_) => {
-                let tenant = uuid("tenant_id", &params.tenant_id)?.ok_or_else(|| {
+                let tenant = filter.tenant_id.ok_or_else(|| {
                     Error::invalid_query("tenant_id", "platform admins name the tenant whose log to read")
                 })?;
-                self.tenant(TenantId::from_uuid(tenant)).await?.id
+                self.tenant(tenant).await?.id
             }
             _ => {
                 let grant = actor.require(Capability::ReadAudit)?;
-                if params.tenant_id.is_some() {
+                if filter.tenant_id.is_some() {
                     return Err(Error::invalid_query("tenant_id", "only platform admins choose the tenant"));
                 }
                 grant.tenant_id
             }
         };
-        let action = params.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
-        if action.is_some_and(|a| a.len() > 64 || a.chars().any(char::is_control)) {
-            return Err(Error::invalid_query("action", "must be an action name such as document.downloaded"));
-        }
-        let mut errors = crate::error::FieldErrors::new();
-        let limit = parse_limit(&mut errors, params.limit.as_deref());
-        let from = params.from.as_deref().and_then(|v| instant(&mut errors, "from", v, false));
-        let before = params.to.as_deref().and_then(|v| instant(&mut errors, "to", v, true));
-        if !errors.is_empty() {
-            return Err(Error::InvalidQuery(errors.into_vec()));
-        }
+        let limit = filter.limit;
         let mut query = AuditQuery {
-            customer_id: uuid("customer_id", &params.customer_id)?.map(CustomerId::from_uuid),
-            actor_id: uuid("user_id", &params.user_id)?,
-            action: action.map(str::to_owned),
-            from,
-            before,
+            customer_id: filter.customer_id,
+            actor_id: filter.user_id,
+            action: filter.action.clone(),
+            from: filter.from,
+            before: filter.before,
             request_id: None,
-            after: params.cursor.as_deref().map(decode_cursor).transpose()?.map(AuditId::from_uuid),
+            after: filter.after,
             limit: limit + 1,
         };
         let mut items = self.store().list_audit(tenant, &query).await?;

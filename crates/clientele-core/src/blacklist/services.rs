@@ -1,6 +1,8 @@
 //! Blacklist services: adding and lifting entries, the history, the global check made where a
 //! rental is being prepared, and the platform admins' view of the global list.
 
+use crate::paging::Paging;
+
 use crate::ids::{BlacklistEntryId, GlobalEntryId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -74,21 +76,6 @@ pub struct GlobalEntryDetail {
     pub entry: GlobalEntryView,
     /// The flagging tenant's record of the person (absent if it no longer exists).
     pub customer: Option<CustomerView>,
-}
-
-/// Query parameters of `GET /blacklist/global`.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct GlobalListParams {
-    /// Include lifted entries.
-    #[param(value_type = Option<bool>)]
-    pub include_lifted: Option<String>,
-    /// Page size, 1 to 200.
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 /// What a blacklist check found for one person.
@@ -256,15 +243,13 @@ impl App {
     }
 
     /// Platform admins: the global list, newest first.
-    pub async fn global_entries(&self, actor: &Actor, params: &GlobalListParams) -> Result<Page<GlobalEntryView>> {
+    pub async fn global_entries(
+        &self,
+        actor: &Actor,
+        include_lifted: bool,
+        paging: Paging,
+    ) -> Result<Page<GlobalEntryView>> {
         actor.require_platform_admin()?;
-        let paging = crate::paging::parse_paging(params.limit.as_deref(), params.cursor.as_deref())?;
-        let mut errors = FieldErrors::new();
-        let include_lifted =
-            crate::values::bool_param(&mut errors, "include_lifted", params.include_lifted.as_deref()).unwrap_or(false);
-        if !errors.is_empty() {
-            return Err(Error::InvalidQuery(errors.into_vec()));
-        }
         let query =
             GlobalQuery { include_lifted, after: paging.after.map(GlobalEntryId::from_uuid), limit: paging.limit + 1 };
         let mut entries = self.store().list_global_entries(&query).await?;

@@ -4,6 +4,7 @@
 pub mod input;
 pub mod list;
 pub mod notes;
+pub mod patch;
 pub mod record;
 pub mod services;
 pub mod store;

@@ -4,6 +4,8 @@
 //! and scope, validates with [`CustomerInput::validate`], and writes the change with its audit
 //! entry in one store call.
 
+use crate::customers::patch::CustomerPatch;
+
 use std::collections::HashSet;
 
 use serde_json::Value;
@@ -235,13 +237,10 @@ impl App {
         &self,
         actor: &Actor,
         id: CustomerId,
-        patch: Value,
+        patch: CustomerPatch,
         expected_version: Option<i64>,
     ) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::UpdateCustomer)?;
-        if !patch.is_object() {
-            return Err(Error::invalid("body", FieldCode::InvalidType, "must be a JSON object"));
-        }
         let current = self.visible_customer(&grant, id).await?;
         let (customer, matched) = match self.prepare_update(actor, &grant, current, patch, expected_version).await? {
             PreparedUpdate::Unchanged { current, write, matched } => {
@@ -265,24 +264,13 @@ impl App {
         actor: &Actor,
         grant: &Grant,
         current: Customer,
-        patch: Value,
+        patch: CustomerPatch,
         expected_version: Option<i64>,
     ) -> Result<PreparedUpdate> {
-        let Value::Object(mut patch) = patch else {
-            return Err(Error::invalid("body", FieldCode::InvalidType, "must be a JSON object"));
-        };
         if current.deleted_at.is_some() {
             return Err(Error::conflict(ErrorCode::CustomerDeleted, "the customer is deleted; restore it first"));
         }
-        let body_version = match patch.remove("version") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(
-                value
-                    .as_i64()
-                    .ok_or_else(|| Error::invalid("version", FieldCode::InvalidType, "must be an integer"))?,
-            ),
-        };
-        let expected = match (expected_version, body_version) {
+        let expected = match (expected_version, patch.version()) {
             (Some(header), Some(body)) if header != body => {
                 return Err(Error::invalid("version", FieldCode::Invalid, "differs from the If-Match header"));
             }
@@ -291,24 +279,14 @@ impl App {
         if let Some(expected) = expected.filter(|v| *v != current.version) {
             return Err(Error::version_conflict("customer", expected, current.version));
         }
-        let vip = match patch.remove("vip") {
-            None => current.vip,
-            Some(Value::Bool(vip)) => vip,
-            Some(Value::Null) => false,
-            Some(_) => {
-                return Err(Error::invalid("vip", FieldCode::InvalidType, "must be true or false"));
-            }
-        };
+        let vip = patch.vip().unwrap_or(current.vip);
         if vip != current.vip {
             actor.require(Capability::SetVip)?;
-        }
-        if patch.contains_key("notes") {
-            return Err(Error::invalid("notes", FieldCode::NotAllowed, "add notes with POST /customers/{id}/notes"));
         }
 
         let before = snapshot(&current)?;
         let mut merged = serde_json::to_value(&current.data).map_err(Error::internal)?;
-        merge_patch(&mut merged, &Value::Object(patch));
+        merge_patch(&mut merged, &Value::Object(patch.fields().clone()));
         let input: CustomerInput = json::from_value(merged)?;
         let data = input.validate(&self.rules(grant.tenant_id).await?)?;
         if data.kind != current.data.kind {

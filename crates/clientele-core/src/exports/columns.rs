@@ -51,7 +51,9 @@ pub const COLUMNS: [&str; 42] = [
     "deleted",
 ];
 
-pub(crate) fn parse_columns(text: Option<&str>) -> Result<Vec<usize>> {
+/// Reads comma-separated column names (any case; absent or empty: all columns) as indices into
+/// [`COLUMNS`]; `400 invalid_query` naming an unknown one.
+pub fn parse_columns(text: Option<&str>) -> Result<Vec<usize>> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok((0..COLUMNS.len()).collect());
     };

@@ -1,14 +1,14 @@
 //! Customer lists as CSV, streamed page by page: the columns and filters the caller chooses,
 //! formulas neutralised.
 
-use serde::Deserialize;
-use utoipa::IntoParams;
+use crate::FieldCode;
+use crate::error::FieldErrors;
 
 use crate::accounts::access::Capability;
 use crate::accounts::auth::Actor;
 use crate::app::App;
 use crate::audit::entry::{AuditAction, AuditEntry};
-use crate::customers::list::ListParams;
+use crate::customers::list::{CustomerFilters, FilterText};
 use crate::customers::store::CustomerQuery;
 use crate::error::{Error, Result};
 use crate::exports::columns::{COLUMNS, cell, neutralise, parse_columns};
@@ -17,39 +17,52 @@ use crate::ids::TenantId;
 /// Customers read from the store per page of an export.
 const PAGE: u32 = 1_000;
 
-/// Query parameters of `GET /exports/customers.csv`: the list's filters plus these.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ExportParams {
-    /// Comma-separated columns (default: all), e.g. `first_name,last_name,email,address.city`.
-    pub columns: Option<String>,
-    /// `csv` (default: UTF-8, comma, LF) or `excel` (UTF-8 with BOM, semicolon, CRLF: opens as
-    /// columns in Excel set to a European locale).
-    pub format: Option<String>,
-    /// `client`, `partner` or `staff`.
-    #[param(value_type = Option<String>)]
-    pub kind: Option<String>,
-    /// `true` or `false`.
-    #[param(value_type = Option<bool>)]
-    pub vip: Option<String>,
-    /// `true` or `false`.
-    #[param(value_type = Option<bool>)]
-    pub blacklisted: Option<String>,
-    /// `valid`, `verified` or `unverified`.
-    pub phone_status: Option<String>,
-    /// Only clients of this partner company.
-    #[param(value_type = Option<uuid::Uuid>)]
-    pub partner_id: Option<String>,
-    /// Created on or after (date or RFC 3339).
-    pub created_from: Option<String>,
-    /// Created on or before (date: the whole day) or before (RFC 3339).
-    pub created_to: Option<String>,
-    /// `complete` or `incomplete`.
-    pub documents: Option<String>,
-    /// Include soft-deleted customers.
-    #[param(value_type = Option<bool>)]
-    pub include_deleted: Option<String>,
+/// What to export: which columns (indices into [`COLUMNS`], as [`parse_columns`] reads them),
+/// in which format, of which customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    /// The columns, in order.
+    pub columns: Vec<usize>,
+    /// Excel's flavour of CSV (UTF-8 with BOM, semicolon, CRLF) instead of plain CSV.
+    pub excel: bool,
+    /// Which customers.
+    pub filters: CustomerFilters,
+}
+
+impl ExportRequest {
+    /// Every column of every customer, as plain CSV.
+    pub fn everything() -> Self {
+        Self { columns: (0..COLUMNS.len()).collect(), excel: false, filters: CustomerFilters::default() }
+    }
+
+    /// Parses an export request's text: comma-separated `columns` (default all), `format`
+    /// (`csv`, the default, or `excel`) and the list filters, naming every bad one.
+    pub fn parse(columns: Option<&str>, format: Option<&str>, filters: &FilterText<'_>) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let columns = match parse_columns(columns) {
+            Ok(columns) => columns,
+            Err(Error::InvalidQuery(bad)) => {
+                for e in bad {
+                    errors.push(e.field, e.code, e.message);
+                }
+                Vec::new()
+            }
+            Err(other) => return Err(other),
+        };
+        let excel = match format.map(str::trim) {
+            None | Some("" | "csv") => false,
+            Some("excel") => true,
+            Some(_) => {
+                errors.push("format", FieldCode::Invalid, "must be csv or excel");
+                false
+            }
+        };
+        let filters = CustomerFilters::parse(filters, &mut errors);
+        if !errors.is_empty() {
+            return Err(Error::InvalidQuery(errors.into_vec()));
+        }
+        Ok(Self { columns, excel, filters })
+    }
 }
 
 /// An export under way: call [`CustomerExport::next_chunk`] until it returns `None`.
@@ -117,28 +130,14 @@ impl CustomerExport {
 }
 
 impl App {
-    /// Starts a CSV export of the customers matching `params` (admins; audited).
-    pub async fn export_customers(&self, actor: &Actor, params: &ExportParams) -> Result<CustomerExport> {
+    /// Starts a CSV export of the customers `request` names (admins; audited).
+    pub async fn export_customers(&self, actor: &Actor, request: &ExportRequest) -> Result<CustomerExport> {
         let grant = actor.require(Capability::BulkExport)?;
-        let columns = parse_columns(params.columns.as_deref())?;
-        let excel = match params.format.as_deref().map(str::trim) {
-            None | Some("" | "csv") => false,
-            Some("excel") => true,
-            Some(_) => return Err(Error::invalid_query("format", "must be csv or excel")),
-        };
-        let list = ListParams {
-            kind: params.kind.clone(),
-            vip: params.vip.clone(),
-            blacklisted: params.blacklisted.clone(),
-            phone_status: params.phone_status.clone(),
-            partner_id: params.partner_id.clone(),
-            created_from: params.created_from.clone(),
-            created_to: params.created_to.clone(),
-            documents: params.documents.clone(),
-            include_deleted: params.include_deleted.clone(),
-            ..ListParams::default()
-        };
-        let mut query = self.customer_query(&grant, &list).await?;
+        let (columns, excel) = (request.columns.clone(), request.excel);
+        if columns.is_empty() || columns.iter().any(|&i| i >= COLUMNS.len()) {
+            return Err(Error::invalid_query("columns", "name at least one known column"));
+        }
+        let mut query = self.customer_query(&grant, &request.filters, PAGE).await?;
         query.limit = PAGE;
         let names: Vec<&str> = columns.iter().map(|&i| COLUMNS[i]).collect();
         let entry = AuditEntry::new(

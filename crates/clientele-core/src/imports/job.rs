@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{Error, FieldCode, FieldError, Result};
@@ -34,10 +34,11 @@ pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 512 * 1024 * 1024;
 
 /// `create`: every valid row becomes a new customer (duplicates are refused); `upsert`: a row
 /// matching a customer by `external_ref`, else by email, updates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportMode {
     /// Create only.
+    #[default]
     Create,
     /// Update matches, create the rest.
     Upsert,
@@ -205,56 +206,39 @@ pub struct ImportRowError {
     pub errors: Vec<FieldError>,
 }
 
-/// Options of `POST /imports`, as query parameters (or form fields of a multipart upload).
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ImportOptions {
-    /// `create` (default) or `upsert`.
-    pub mode: Option<String>,
-    /// `true`: report what would happen, write nothing.
-    #[param(value_type = Option<bool>)]
-    pub dry_run: Option<String>,
-    /// Explicit column mapping as JSON, header → field (`""` ignores a column), e.g.
-    /// `{"Cliente": "external_ref"}`. Other columns are mapped automatically.
-    pub mapping: Option<String>,
+/// A new job's settings: what the server's query parameters or form fields and the command
+/// line's flags parse into ([`NewImport::parse`]), checked again by [`App::begin_import`](crate::App::begin_import).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewImport {
+    /// `create` (the default) or `upsert`.
+    pub mode: ImportMode,
+    /// Report what would happen, write nothing.
+    pub dry_run: bool,
+    /// Explicit column mapping, header → field (`""` ignores a column); other columns are mapped
+    /// automatically.
+    pub mapping: Map<String, Value>,
     /// The file's name, for the job's record.
     pub file_name: Option<String>,
 }
 
-/// Query parameters of `GET /imports`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ImportListParams {
-    /// Page size, 1 to 200; default 50.
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// A new job's settings, checked.
-#[derive(Debug, Clone)]
-pub struct NewImport {
-    pub(crate) mode: ImportMode,
-    pub(crate) dry_run: bool,
-    pub(crate) mapping: Map<String, Value>,
-    pub(crate) file_name: Option<String>,
-}
-
-impl ImportOptions {
-    /// Checks the options, naming each bad one.
-    pub fn parse(&self) -> Result<NewImport> {
+impl NewImport {
+    /// Parses the settings' text (`mode`, `dry_run`, `mapping` as JSON, `file_name`), naming
+    /// each bad one at once (`400 invalid_query`).
+    pub fn parse(
+        mode: Option<&str>,
+        dry_run: Option<&str>,
+        mapping: Option<&str>,
+        file_name: Option<&str>,
+    ) -> Result<Self> {
         let mut errors = Vec::new();
-        let mode = match self.mode.as_deref() {
+        let mode = match mode {
             None => ImportMode::Create,
             Some(m) => ImportMode::parse(m).unwrap_or_else(|| {
                 errors.push(FieldError::new("mode", FieldCode::Invalid, "must be create or upsert"));
                 ImportMode::Create
             }),
         };
-        let dry_run = match self.dry_run.as_deref() {
+        let dry_run = match dry_run {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => {
@@ -262,10 +246,10 @@ impl ImportOptions {
                 false
             }
         };
-        let mapping = match self.mapping.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        let mapping = match mapping.map(str::trim).filter(|m| !m.is_empty()) {
             None => Map::new(),
             Some(text) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) if map.len() <= 200 => map,
+                Ok(Value::Object(map)) => map,
                 _ => {
                     errors.push(FieldError::new(
                         "mapping",
@@ -276,17 +260,31 @@ impl ImportOptions {
                 }
             },
         };
-        if !mapping.is_empty()
-            && let Err(Error::Invalid(bad)) = Mapping::new(Vec::new(), &mapping)
+        let parsed = Self { mode, dry_run, mapping, file_name: file_name.map(str::to_owned) };
+        match parsed.checked() {
+            Ok(checked) if errors.is_empty() => Ok(checked),
+            Ok(_) => Err(Error::InvalidQuery(errors)),
+            Err(Error::InvalidQuery(more)) => {
+                errors.extend(more);
+                Err(Error::InvalidQuery(errors))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The settings checked: at most 200 mapping entries, each naming a customer field; the file
+    /// name made safe to show.
+    pub fn checked(mut self) -> Result<Self> {
+        let mut errors = Vec::new();
+        if self.mapping.len() > 200 {
+            errors.push(FieldError::new("mapping", FieldCode::TooLong, "may map at most 200 columns"));
+        } else if !self.mapping.is_empty()
+            && let Err(Error::Invalid(bad)) = Mapping::new(Vec::new(), &self.mapping)
         {
             errors.extend(bad);
         }
-        let file_name = self.file_name.as_deref().and_then(crate::documents::record::clean_file_name);
-        if errors.is_empty() {
-            Ok(NewImport { mode, dry_run, mapping, file_name })
-        } else {
-            Err(Error::InvalidQuery(errors))
-        }
+        self.file_name = self.file_name.as_deref().and_then(crate::documents::record::clean_file_name);
+        if errors.is_empty() { Ok(self) } else { Err(Error::InvalidQuery(errors)) }
     }
 }
 
@@ -324,16 +322,14 @@ mod tests {
 
     #[test]
     fn options_are_checked() {
-        let ok = ImportOptions { mode: Some("upsert".into()), dry_run: Some("true".into()), ..Default::default() };
-        assert!(ok.parse().is_ok_and(|n| n.mode == ImportMode::Upsert && n.dry_run));
-        let bad = ImportOptions {
-            mode: Some("merge".into()),
-            dry_run: Some("yes".into()),
-            mapping: Some("{\"A\": \"password\"}".into()),
-            ..Default::default()
-        };
-        let Err(Error::InvalidQuery(errors)) = bad.parse() else { panic!("bad options were accepted") };
+        let ok = NewImport::parse(Some("upsert"), Some("true"), None, None);
+        assert!(ok.is_ok_and(|n| n.mode == ImportMode::Upsert && n.dry_run));
+        let bad = NewImport::parse(Some("merge"), Some("yes"), Some("{\"A\": \"password\"}"), None);
+        let Err(Error::InvalidQuery(errors)) = bad else { panic!("bad options were accepted") };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["mode", "dry_run", "mapping.A"]);
+        let typed =
+            NewImport { mapping: serde_json::from_str(r#"{"A": "password"}"#).unwrap(), ..NewImport::default() };
+        assert!(typed.checked().is_err(), "typed settings are checked too");
     }
 }

@@ -3,6 +3,8 @@
 //! and its end. The worker that calls these steps (leases, heartbeats, the file) lives outside
 //! the core, in `clientele-runtime`.
 
+use crate::customers::patch::CustomerPatch;
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -399,7 +401,7 @@ impl App {
         &self,
         actor: &Actor,
         id: CustomerId,
-        mut patch: Value,
+        patch: Value,
         planned: Option<Customer>,
     ) -> Result<PreparedUpdate> {
         let grant = actor.require(Capability::UpdateCustomer)?;
@@ -413,12 +415,8 @@ impl App {
                 format!("customer {id} is deleted; restore it first"),
             ));
         }
-        if let Value::Object(fields) = &mut patch {
-            for decision in ["vip", "kind", "notes"] {
-                fields.remove(decision);
-            }
-        }
-        self.prepare_update(actor, &grant, current, patch, None).await
+        let Value::Object(fields) = patch else { return Err(Error::internal("an import row is a JSON object")) };
+        self.prepare_update(actor, &grant, current, CustomerPatch::of_data(fields), None).await
     }
 }
 

@@ -1,5 +1,8 @@
 //! Import services: starting a job and receiving its file, following jobs, their refused rows.
 
+use crate::imports::job::NewImport;
+use crate::paging::Paging;
+
 use crate::ids::ImportJobId;
 
 use crate::accounts::access::Capability;
@@ -7,8 +10,8 @@ use crate::accounts::auth::Actor;
 use crate::app::App;
 use crate::audit::entry::{AuditAction, AuditEntry};
 use crate::error::{Error, Result};
-use crate::imports::job::{ImportJob, ImportListParams, ImportOptions, ImportStatus};
-use crate::paging::{Page, decode_cursor, next_cursor, parse_limit};
+use crate::imports::job::{ImportJob, ImportStatus};
+use crate::paging::{Page, next_cursor};
 use crate::time::Timestamp;
 
 impl App {
@@ -23,9 +26,9 @@ impl App {
     }
 
     /// Starts an import job (admins): the job is `receiving` until [`App::finish_import_upload`].
-    pub async fn begin_import(&self, actor: &Actor, options: &ImportOptions) -> Result<ImportJob> {
+    pub async fn begin_import(&self, actor: &Actor, new: NewImport) -> Result<ImportJob> {
         let grant = actor.require(Capability::BulkExport)?;
-        let new = options.parse()?;
+        let new = new.checked()?;
         let job = ImportJob {
             id: ImportJobId::new(),
             tenant_id: grant.tenant_id,
@@ -91,14 +94,9 @@ impl App {
     }
 
     /// The tenant's jobs, newest first (admins).
-    pub async fn import_jobs(&self, actor: &Actor, params: &ImportListParams) -> Result<Page<ImportJob>> {
+    pub async fn import_jobs(&self, actor: &Actor, paging: Paging) -> Result<Page<ImportJob>> {
         let grant = actor.require(Capability::BulkExport)?;
-        let mut errors = crate::error::FieldErrors::new();
-        let limit = parse_limit(&mut errors, params.limit.as_deref());
-        if !errors.is_empty() {
-            return Err(Error::InvalidQuery(errors.into_vec()));
-        }
-        let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+        let (after, limit) = (paging.after, paging.limit);
         let mut items =
             self.store().list_import_jobs(grant.tenant_id, after.map(ImportJobId::from_uuid), limit + 1).await?;
         let next_cursor = next_cursor(&mut items, limit as usize, |j| j.id);

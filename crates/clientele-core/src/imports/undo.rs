@@ -1,5 +1,7 @@
 //! Undoing a finished import as a whole, except what changed since.
 
+use crate::customers::patch::CustomerPatch;
+
 use crate::ids::ImportJobId;
 use serde_json::{Map, Value};
 
@@ -103,7 +105,7 @@ impl App {
                 }
             }
         }
-        match self.update_customer(actor, id, Value::Object(patch), Some(current.version)).await {
+        match self.update_customer(actor, id, CustomerPatch::of_data(patch), Some(current.version)).await {
             Ok(_) => Ok(true),
             Err(Error::Conflict { code: ErrorCode::VersionConflict, .. } | Error::Invalid(_)) => Ok(false),
             Err(other) => Err(other),

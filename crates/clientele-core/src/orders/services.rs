@@ -2,8 +2,9 @@
 //! renter and the second driver are checked against the tenant's and the global blacklist, and a
 //! hit stops the order unless an admin overrides it (or an operator asks for that).
 
+use crate::paging::Paging;
+
 use crate::ids::OrderId;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::access::{Capability, CustomerScope, Grant};
@@ -20,20 +21,8 @@ use crate::orders::record::{
     ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView, OrderWarning,
     OrderWarningCode, Override, OverrideRequest, license_warnings, override_reason, reason_field,
 };
-use crate::paging::{Page, next_cursor, parse_paging};
+use crate::paging::{Page, next_cursor};
 use crate::time::Timestamp;
-
-/// Query parameters of `GET /customers/{id}/orders`.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct OrderListParams {
-    /// Page size, 1 to 200.
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
 
 /// The blacklist findings for the people of an order.
 struct Screening {
@@ -166,15 +155,9 @@ impl App {
     }
 
     /// A customer's orders (as renter or second driver), newest first.
-    pub async fn customer_orders(
-        &self,
-        actor: &Actor,
-        id: CustomerId,
-        params: &OrderListParams,
-    ) -> Result<Page<Order>> {
+    pub async fn customer_orders(&self, actor: &Actor, id: CustomerId, paging: Paging) -> Result<Page<Order>> {
         let grant = actor.require(Capability::ManageOrders)?;
         self.tenant_customer(grant.tenant_id, id).await?;
-        let paging = parse_paging(params.limit.as_deref(), params.cursor.as_deref())?;
         let mut orders = self
             .store()
             .list_customer_orders(grant.tenant_id, id, paging.after.map(OrderId::from_uuid), paging.limit + 1)

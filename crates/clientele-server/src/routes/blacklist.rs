@@ -4,13 +4,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use clientele_core::Error;
 use clientele_core::blacklist::record::BlacklistEntry;
-use clientele_core::blacklist::services::{
-    BlacklistInput, GlobalEntryDetail, GlobalEntryView, GlobalListParams, LiftInput,
-};
+use clientele_core::blacklist::services::{BlacklistInput, GlobalEntryDetail, GlobalEntryView, LiftInput};
 use clientele_core::ids::{CustomerId, GlobalEntryId};
-use clientele_core::paging::Page;
-use serde::Serialize;
+use clientele_core::paging::{Page, Paging};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,6 +30,33 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 pub struct BlacklistHistory {
     /// Entries, newest first; at most one is active (`lifted_at` null).
     pub items: Vec<BlacklistEntry>,
+}
+
+/// Query parameters of `GET /blacklist/global`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GlobalListParams {
+    /// Include lifted entries.
+    #[param(value_type = Option<bool>)]
+    pub include_lifted: Option<String>,
+    /// Page size, 1 to 200.
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl GlobalListParams {
+    /// Whether lifted entries are wanted, and the page; `400` naming a bad parameter.
+    fn parse(&self) -> Result<(bool, Paging), Error> {
+        let paging = Paging::parse(self.limit.as_deref(), self.cursor.as_deref())?;
+        match self.include_lifted.as_deref() {
+            None | Some("false") => Ok((false, paging)),
+            Some("true") => Ok((true, paging)),
+            Some(_) => Err(Error::invalid_query("include_lifted", "must be true or false")),
+        }
+    }
 }
 
 /// A customer's blacklist history: added, lifted, by whom, why (admins and operators).
@@ -127,7 +153,8 @@ async fn list_global(
     CurrentUser(actor): CurrentUser,
     Query(params): Query<GlobalListParams>,
 ) -> Result<axum::Json<Page<GlobalEntryView>>, ApiError> {
-    Ok(axum::Json(state.app.global_entries(&actor, &params).await?))
+    let (include_lifted, paging) = params.parse()?;
+    Ok(axum::Json(state.app.global_entries(&actor, include_lifted, paging).await?))
 }
 
 /// One global entry with the flagging tenant's customer record (platform admins; the view is

@@ -3,13 +3,17 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use clientele_core::Error;
 use clientele_core::customers::input::CustomerInput;
-use clientele_core::customers::list::ListParams;
+use clientele_core::customers::list::{FilterText, ListRequest};
 use clientele_core::customers::notes::{Note, NoteInput};
+use clientele_core::customers::patch::CustomerPatch;
+use clientele_core::customers::record::CustomerKind;
 use clientele_core::customers::view::{CustomerPage, CustomerRead, CustomerView, SavedCustomer};
 use clientele_core::ids::CustomerId;
-use serde::Serialize;
-use utoipa::ToSchema;
+use clientele_core::values::PhoneStatus;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,6 +34,70 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 pub struct NoteList {
     /// The notes.
     pub items: Vec<Note>,
+}
+
+/// Query parameters of `GET /customers`. All are optional; unknown ones are refused.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `client`, `partner` or `staff`.
+    #[param(value_type = Option<CustomerKind>)]
+    pub kind: Option<String>,
+    /// `true` for VIPs only, `false` for non-VIPs only.
+    #[param(value_type = Option<bool>)]
+    pub vip: Option<String>,
+    /// `true` for blacklisted customers only (tenant or global badge), `false` for the others.
+    #[param(value_type = Option<bool>)]
+    pub blacklisted: Option<String>,
+    /// `valid`, `verified` or `unverified` (needs review).
+    #[param(value_type = Option<PhoneStatus>)]
+    pub phone_status: Option<String>,
+    /// Search: fragments of names, email, tax code, licence number or phone digits, accent- and
+    /// typo-tolerant; results are ranked (exact word, prefix, substring, typo), then newest first.
+    pub q: Option<String>,
+    /// Only clients of this partner company.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub partner_id: Option<String>,
+    /// Created on or after this date (`YYYY-MM-DD`, UTC) or instant (RFC 3339).
+    #[param(value_type = Option<String>)]
+    pub created_from: Option<String>,
+    /// Created on or before this date (`YYYY-MM-DD`, the whole day, UTC) or instant (RFC 3339).
+    #[param(value_type = Option<String>)]
+    pub created_to: Option<String>,
+    /// `incomplete`: only customers missing a required document (an expired one counts as
+    /// missing); `complete`: only those holding every one.
+    pub documents: Option<String>,
+    /// Include soft-deleted customers (admins and operators).
+    #[param(value_type = Option<bool>)]
+    pub include_deleted: Option<String>,
+    /// Page size, 1 to 200 (larger values are capped); default 50.
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    /// The list's filters as text.
+    pub(crate) fn filters(&self) -> FilterText<'_> {
+        FilterText {
+            kind: self.kind.as_deref(),
+            vip: self.vip.as_deref(),
+            blacklisted: self.blacklisted.as_deref(),
+            phone_status: self.phone_status.as_deref(),
+            partner_id: self.partner_id.as_deref(),
+            created_from: self.created_from.as_deref(),
+            created_to: self.created_to.as_deref(),
+            documents: self.documents.as_deref(),
+            include_deleted: self.include_deleted.as_deref(),
+        }
+    }
+
+    /// The request, parsed (`400` naming every bad parameter).
+    pub(crate) fn request(&self) -> Result<ListRequest, Error> {
+        ListRequest::parse(&self.filters(), self.q.as_deref(), self.limit.as_deref(), self.cursor.as_deref())
+    }
 }
 
 /// List customers, newest first, with keyset pagination and filters.
@@ -54,7 +122,7 @@ async fn list_customers(
     TenantMember(actor): TenantMember,
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<CustomerPage>, ApiError> {
-    Ok(axum::Json(state.app.list_customers(&actor, &params).await?))
+    Ok(axum::Json(state.app.list_customers(&actor, &params.request()?).await?))
 }
 
 /// Create a customer (client, partner company or staff).
@@ -141,7 +209,7 @@ async fn update_customer(
     IfMatch(version): IfMatch,
     Json(patch): Json<serde_json::Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let saved = state.app.update_customer(&actor, id, patch, version).await?;
+    let saved = state.app.update_customer(&actor, id, CustomerPatch::parse(patch)?, version).await?;
     Ok((etag(saved.view.customer.version), axum::Json(saved)))
 }
 

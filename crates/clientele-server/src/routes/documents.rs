@@ -1,18 +1,15 @@
 //! Customer documents (`/customers/{id}/documents`, `/documents/{id}`), the tenant's required
-//! documents (`/settings/required-documents`) and the audit log (`/audit`).
+//! documents (`/settings/required-documents`).
 
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clientele_core::audit::entry::AuditEntry;
-use clientele_core::audit::services::AuditParams;
 use clientele_core::documents::record::Document;
 use clientele_core::documents::requirements::{RequiredDocumentsInput, RequiredDocumentsView};
 use clientele_core::documents::services::Upload;
 use clientele_core::ids::{CustomerId, DocumentId};
-use clientele_core::paging::Page;
 use clientele_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{CurrentUser, Id, IfMatch, Json, Query, TenantMember, etag};
+use crate::extract::{Id, IfMatch, Json, Query, TenantMember, etag};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -31,7 +28,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(download))
         .routes(routes!(update, delete))
         .routes(routes!(get_required, set_required))
-        .routes(routes!(audit_log))
 }
 
 /// The most form fields besides the file, and the longest one accepted.
@@ -357,43 +353,4 @@ async fn set_required(
     Json(input): Json<RequiredDocumentsInput>,
 ) -> Result<axum::Json<RequiredDocumentsView>, ApiError> {
     Ok(axum::Json(state.app.set_required_documents(&actor, &input).await?))
-}
-
-/// A page of audit entries.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    /// Entries, newest first.
-    pub items: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; `null` on the last.
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<AuditEntry>> for AuditPage {
-    fn from(page: Page<AuditEntry>) -> Self {
-        Self { items: page.items, next_cursor: page.next_cursor }
-    }
-}
-
-/// The audit log, newest first (tenant admins: their tenant; platform admins: the tenant named).
-///
-/// Every entry carries its place in the tenant's hash chain (`seq`, `hash`); `clientele audit
-/// verify` checks the chain.
-#[utoipa::path(
-    get,
-    path = "/audit",
-    tag = "audit",
-    params(AuditParams),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = AuditPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-async fn audit_log(
-    State(state): State<AppState>,
-    CurrentUser(actor): CurrentUser,
-    Query(params): Query<AuditParams>,
-) -> Result<axum::Json<AuditPage>, ApiError> {
-    Ok(axum::Json(state.app.audit_log(&actor, &params).await?.into()))
 }

@@ -4,10 +4,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use clientele_core::exports::csv::{CustomerExport, ExportParams};
+use clientele_core::Error;
+use clientele_core::customers::list::FilterText;
+use clientele_core::exports::csv::{CustomerExport, ExportRequest};
 use clientele_core::exports::personal::PersonalDataExport;
 use clientele_core::ids::CustomerId;
 use clientele_core::time::Timestamp;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,6 +21,59 @@ use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(customers_csv)).routes(routes!(personal_data))
+}
+
+/// Query parameters of `GET /exports/customers.csv`: the list's filters plus these.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Comma-separated columns (default: all), e.g. `first_name,last_name,email,address.city`.
+    pub columns: Option<String>,
+    /// `csv` (default: UTF-8, comma, LF) or `excel` (UTF-8 with BOM, semicolon, CRLF: opens as
+    /// columns in Excel set to a European locale).
+    pub format: Option<String>,
+    /// `client`, `partner` or `staff`.
+    #[param(value_type = Option<String>)]
+    pub kind: Option<String>,
+    /// `true` or `false`.
+    #[param(value_type = Option<bool>)]
+    pub vip: Option<String>,
+    /// `true` or `false`.
+    #[param(value_type = Option<bool>)]
+    pub blacklisted: Option<String>,
+    /// `valid`, `verified` or `unverified`.
+    pub phone_status: Option<String>,
+    /// Only clients of this partner company.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub partner_id: Option<String>,
+    /// Created on or after (date or RFC 3339).
+    pub created_from: Option<String>,
+    /// Created on or before (date: the whole day) or before (RFC 3339).
+    pub created_to: Option<String>,
+    /// `complete` or `incomplete`.
+    pub documents: Option<String>,
+    /// Include soft-deleted customers.
+    #[param(value_type = Option<bool>)]
+    pub include_deleted: Option<String>,
+}
+
+impl ExportParams {
+    /// The export's request, parsed (`400` naming every bad parameter).
+    fn request(&self) -> Result<ExportRequest, Error> {
+        let filters = FilterText {
+            kind: self.kind.as_deref(),
+            vip: self.vip.as_deref(),
+            blacklisted: self.blacklisted.as_deref(),
+            phone_status: self.phone_status.as_deref(),
+            partner_id: self.partner_id.as_deref(),
+            created_from: self.created_from.as_deref(),
+            created_to: self.created_to.as_deref(),
+            documents: self.documents.as_deref(),
+            include_deleted: self.include_deleted.as_deref(),
+        };
+        ExportRequest::parse(self.columns.as_deref(), self.format.as_deref(), &filters)
+    }
 }
 
 /// Export customers as CSV (admins; audited).
@@ -42,7 +99,7 @@ async fn customers_csv(
     TenantMember(actor): TenantMember,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let export = state.app.export_customers(&actor, &params).await?;
+    let export = state.app.export_customers(&actor, &params.request()?).await?;
     let name = format!("customers-{}.csv", Timestamp::now().date());
     let body = Body::from_stream(futures_util::stream::unfold(export, next));
     Ok((

@@ -6,11 +6,12 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientele_core::ids::ImportJobId;
-use clientele_core::imports::job::{CHUNK_BYTES, ImportJob, ImportListParams, ImportOptions};
+use clientele_core::imports::job::{CHUNK_BYTES, ImportJob, NewImport};
+use clientele_core::paging::Paging;
 use clientele_core::{App, Error, ErrorCode};
 use futures_util::StreamExt;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,6 +32,46 @@ pub struct ImportPage {
     pub items: Vec<ImportJob>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
+}
+
+/// Options of `POST /imports`, as query parameters (or form fields of a multipart upload).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportOptions {
+    /// `create` (default) or `upsert`.
+    pub mode: Option<String>,
+    /// `true`: report what would happen, write nothing.
+    #[param(value_type = Option<bool>)]
+    pub dry_run: Option<String>,
+    /// Explicit column mapping as JSON, header → field (`""` ignores a column), e.g.
+    /// `{"Cliente": "external_ref"}`. Other columns are mapped automatically.
+    pub mapping: Option<String>,
+    /// The file's name, for the job's record.
+    pub file_name: Option<String>,
+}
+/// Query parameters of `GET /imports`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportListParams {
+    /// Page size, 1 to 200; default 50.
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ImportOptions {
+    /// The new job's settings, parsed (`400` naming every bad option).
+    fn parse(&self) -> Result<NewImport, Error> {
+        NewImport::parse(
+            self.mode.as_deref(),
+            self.dry_run.as_deref(),
+            self.mapping.as_deref(),
+            self.file_name.as_deref(),
+        )
+    }
 }
 
 /// Import customers from a CSV file (admins): answers `202` with the job, which runs in the
@@ -78,7 +119,7 @@ async fn create(
                 if options.file_name.is_none() {
                     options.file_name = field.file_name().map(str::to_owned);
                 }
-                let mut started = app.begin_import(&actor, &options).await?;
+                let mut started = app.begin_import(&actor, options.parse()?).await?;
                 let mut sink = Sink::new(app, max);
                 let read: Result<(), Error> = async {
                     while let Some(chunk) = field.chunk().await.map_err(form_error)? {
@@ -113,7 +154,7 @@ async fn create(
             Error::invalid("file", clientele_core::FieldCode::Required, "send the file as a part named file")
         })?
     } else {
-        let mut started = app.begin_import(&actor, &options).await?;
+        let mut started = app.begin_import(&actor, options.parse()?).await?;
         let mut sink = Sink::new(app, max);
         let mut stream = request.into_body().into_data_stream();
         let read: Result<(), Error> = async {
@@ -211,7 +252,7 @@ async fn list(
     TenantMember(actor): TenantMember,
     Query(params): Query<ImportListParams>,
 ) -> Result<axum::Json<ImportPage>, ApiError> {
-    let page = state.app.import_jobs(&actor, &params).await?;
+    let page = state.app.import_jobs(&actor, Paging::parse(params.limit.as_deref(), params.cursor.as_deref())?).await?;
     Ok(axum::Json(ImportPage { items: page.items, next_cursor: page.next_cursor }))
 }
 

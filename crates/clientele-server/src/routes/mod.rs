@@ -1,5 +1,6 @@
 //! Route modules; each owns its `routes()`.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod blacklist;
 pub(crate) mod customers;

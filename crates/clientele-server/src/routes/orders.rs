@@ -5,8 +5,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use clientele_core::ids::{CustomerId, OrderId};
 use clientele_core::orders::record::{ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderView};
-use clientele_core::orders::services::OrderListParams;
-use clientele_core::paging::Page;
+use clientele_core::paging::{Page, Paging};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,6 +21,18 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(approve_override))
         .routes(routes!(customer_orders))
         .routes(routes!(order_form))
+}
+
+/// Query parameters of `GET /customers/{id}/orders`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListParams {
+    /// Page size, 1 to 200.
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// Create an order (admins and operators).
@@ -153,7 +165,12 @@ async fn customer_orders(
     Id(id): Id<CustomerId>,
     Query(params): Query<OrderListParams>,
 ) -> Result<axum::Json<Page<Order>>, ApiError> {
-    Ok(axum::Json(state.app.customer_orders(&actor, id, &params).await?))
+    Ok(axum::Json(
+        state
+            .app
+            .customer_orders(&actor, id, Paging::parse(params.limit.as_deref(), params.cursor.as_deref())?)
+            .await?,
+    ))
 }
 
 /// Everything the order form needs about a customer in one call: contact details, licence,

@@ -11,7 +11,7 @@ use clientele_core::audit::entry::AuditAction;
 use clientele_core::audit::store::AuditQuery;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::{CustomerQuery, CustomerWrite};
-use clientele_core::imports::job::{Claim, ImportJob, ImportLease, ImportOptions, ImportStatus};
+use clientele_core::imports::job::{Claim, ImportJob, ImportLease, ImportStatus, NewImport};
 use clientele_core::imports::reader::{LineReader, sniff};
 use clientele_core::imports::store::ImportBatch;
 use clientele_core::store::Store;
@@ -23,7 +23,7 @@ use crate::fixtures::{audited, customer, tenant};
 /// A queued job of `tenant` holding `file`, made through the services.
 async fn queued(app: &App, tenant: &Tenant, file: &str) -> ImportJob {
     let actor = Actor::command_line(tenant.id);
-    let mut job = app.begin_import(&actor, &ImportOptions::default()).await.unwrap();
+    let mut job = app.begin_import(&actor, NewImport::default()).await.unwrap();
     app.add_import_chunk(&job, 0, file.as_bytes()).await.unwrap();
     app.finish_import_upload(&mut job, file.len() as i64).await.unwrap();
     job

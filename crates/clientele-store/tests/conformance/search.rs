@@ -5,7 +5,8 @@
 use clientele_core::App;
 use clientele_core::accounts::auth::Actor;
 use clientele_core::customers::input::CustomerInput;
-use clientele_core::customers::list::ListParams;
+use clientele_core::customers::list::{FilterText, ListRequest};
+use clientele_core::customers::patch::CustomerPatch;
 use clientele_core::customers::view::CustomerPage;
 use clientele_core::search::terms::classify;
 use serde_json::json;
@@ -51,19 +52,18 @@ async fn fixture(app: &App) -> Actor {
     actor
 }
 
-fn params(q: &str, extra: &[(&str, &str)]) -> ListParams {
-    let mut p = ListParams { q: Some(q.to_owned()), ..ListParams::default() };
+fn params(q: &str, extra: &[(&str, &str)]) -> ListRequest {
+    let (mut text, mut limit, mut cursor) = (FilterText::default(), None, None);
     for (key, value) in extra {
-        let slot = match *key {
-            "limit" => &mut p.limit,
-            "cursor" => &mut p.cursor,
-            "vip" => &mut p.vip,
-            "include_deleted" => &mut p.include_deleted,
+        match *key {
+            "limit" => limit = Some(*value),
+            "cursor" => cursor = Some(*value),
+            "vip" => text.vip = Some(*value),
+            "include_deleted" => text.include_deleted = Some(*value),
             other => panic!("unknown parameter {other}"),
-        };
-        *slot = Some((*value).to_owned());
+        }
     }
-    p
+    ListRequest::parse(&text, Some(q), limit, cursor).unwrap()
 }
 
 /// Names found for a query, in order, and the next cursor.
@@ -167,7 +167,7 @@ app_conformance! {
         let input: CustomerInput = serde_json::from_value(json!({"first_name": "Zebedeo", "last_name": "Quintavalle"})).unwrap();
         let id = app.create_customer(&actor, input).await.unwrap().view.customer.id;
         assert_eq!(search(app, &actor, "quintaval", &[]).await.0, ["Zebedeo Quintavalle"]);
-        app.update_customer(&actor, id, json!({"last_name": "Quattrocchi"}), None).await.unwrap();
+        app.update_customer(&actor, id, CustomerPatch::parse(json!({"last_name": "Quattrocchi"})).unwrap(), None).await.unwrap();
         assert!(search(app, &actor, "quintaval", &[]).await.0.is_empty());
         assert_eq!(search(app, &actor, "quattro", &[]).await.0, ["Zebedeo Quattrocchi"]);
         assert_eq!(search(app, &actor, "qu", &[]).await.0, ["Zebedeo Quattrocchi"]);

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clientele_core::accounts::auth::Actor;
-use clientele_core::imports::job::{ImportOptions, ImportStatus};
+use clientele_core::imports::job::{ImportStatus, NewImport};
 use clientele_core::{App, AppConfig};
 use clientele_store::{SqlStore, StoreOptions};
 
@@ -71,9 +71,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let tenant =
         app.create_tenant(&format!("Import bench {}", uuid::Uuid::now_v7()), "IT", None).await.map_err(core_error)?.id;
     let actor = Actor::command_line(tenant);
-    let options_ = ImportOptions { file_name: Some("bench-import.csv".into()), ..ImportOptions::default() };
+    let new = NewImport { file_name: Some("bench-import.csv".into()), ..NewImport::default() };
     let started = Instant::now();
-    let mut job = app.begin_import(&actor, &options_).await.map_err(core_error)?;
+    let mut job = app.begin_import(&actor, new).await.map_err(core_error)?;
     // Uploaded piece by piece, as the HTTP endpoint does: the file is never in memory whole.
     clientele_runtime::imports::upload_file(&app, &mut job, &path).await.map_err(core_error)?;
     let worker = uuid::Uuid::new_v4();
@@ -93,7 +93,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
 
     eprintln!("exporting");
     let started = Instant::now();
-    let mut export = app.export_customers(&actor, &Default::default()).await.map_err(core_error)?;
+    let mut export = app
+        .export_customers(&actor, &clientele_core::exports::csv::ExportRequest::everything())
+        .await
+        .map_err(core_error)?;
     let mut exported_bytes = 0usize;
     while let Some(chunk) = export.next_chunk().await.map_err(core_error)? {
         exported_bytes += chunk.len();
