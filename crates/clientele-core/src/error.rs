@@ -9,102 +9,109 @@ use serde::Serialize;
 /// Result with the domain [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Stable, snake_case problem codes. The one list of them; `as_str` is what goes on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The resource does not exist, or the caller may not know that it exists.
-    NotFound,
-    /// The caller is known but its role does not allow the action.
-    Forbidden,
-    /// No credentials, or credentials that are invalid, expired or revoked.
-    Unauthenticated,
-    /// Wrong email, password or tenant at login.
-    InvalidCredentials,
-    /// One or more fields are invalid; `errors` names each.
-    ValidationFailed,
-    /// The body is not well-formed JSON.
-    MalformedJson,
-    /// The body is not `application/json`.
-    UnsupportedMediaType,
-    /// A `multipart/form-data` body could not be read.
-    MalformedForm,
-    /// The body is larger than the server accepts.
-    PayloadTooLarge,
-    /// A path parameter (usually an id) is malformed.
-    InvalidPathParameter,
-    /// A query parameter is unknown or malformed.
-    InvalidQuery,
-    /// A pagination cursor is malformed or was not issued by this server.
-    InvalidCursor,
-    /// A request header (such as `If-Match`) is malformed.
-    InvalidHeader,
-    /// The `version` (or `If-Match`) is not the current version of the record.
-    VersionConflict,
-    /// Another customer of the tenant already has this `external_ref`.
-    DuplicateExternalRef,
-    /// The action needs a customer that is not deleted.
-    CustomerDeleted,
-    /// The action conflicts with the current state (for example, an email already in use).
-    Conflict,
-    /// The customer already has an active blacklist entry of that scope.
-    AlreadyBlacklisted,
-    /// The customer has no active blacklist entry to lift.
-    NotBlacklisted,
-    /// The customer (or second driver) is blacklisted: an admin override is needed.
-    CustomerBlacklisted,
-    /// The order is not waiting for an override.
-    OrderNotAwaitingOverride,
-    /// The order cannot move from its status to the one asked for.
-    InvalidStatusTransition,
-    /// The import cannot be undone (not finished, a dry run, or undone already).
-    ImportNotUndoable,
-    /// The HTTP method is not allowed on this resource.
-    MethodNotAllowed,
-    /// The service cannot answer now (for example, the database is unreachable).
-    ServiceUnavailable,
-    /// Document storage is not configured on this server (no master key).
-    DocumentsUnavailable,
-    /// A stored document's file is missing or failed its integrity check.
-    DocumentUnreadable,
-    /// Something failed on our side; details are in the server log, never in the response.
-    Internal,
+/// Declares [`ErrorCode`] from one table: each code's wire name, HTTP status and title.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident = ($wire:literal, $status:literal, $title:literal),)*) => {
+        /// Stable, snake_case problem codes: the one list of them, each with its wire name, HTTP
+        /// status and title (the problem document's `code`, `status` and `title`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the table's order.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$name),*];
+
+            /// The code as it appears in problem documents.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$name => $wire,)*
+                }
+            }
+
+            /// The HTTP status a problem with this code is answered with.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$name => $status,)*
+                }
+            }
+
+            /// The problem document's short, fixed title.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$name => $title,)*
+                }
+            }
+
+            /// The problem document's `type`: a URN naming the code.
+            pub fn problem_type(self) -> String {
+                format!("urn:clientele:problem:{}", self.as_str())
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The code as it appears in problem documents.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotFound => "not_found",
-            Self::Forbidden => "forbidden",
-            Self::Unauthenticated => "unauthenticated",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::ValidationFailed => "validation_failed",
-            Self::MalformedJson => "malformed_json",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::MalformedForm => "malformed_form",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::InvalidPathParameter => "invalid_path_parameter",
-            Self::InvalidQuery => "invalid_query",
-            Self::InvalidCursor => "invalid_cursor",
-            Self::InvalidHeader => "invalid_header",
-            Self::VersionConflict => "version_conflict",
-            Self::DuplicateExternalRef => "duplicate_external_ref",
-            Self::CustomerDeleted => "customer_deleted",
-            Self::Conflict => "conflict",
-            Self::AlreadyBlacklisted => "already_blacklisted",
-            Self::NotBlacklisted => "not_blacklisted",
-            Self::CustomerBlacklisted => "customer_blacklisted",
-            Self::OrderNotAwaitingOverride => "order_not_awaiting_override",
-            Self::InvalidStatusTransition => "invalid_status_transition",
-            Self::ImportNotUndoable => "import_not_undoable",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::ServiceUnavailable => "service_unavailable",
-            Self::DocumentsUnavailable => "documents_unavailable",
-            Self::DocumentUnreadable => "document_unreadable",
-            Self::Internal => "internal",
-        }
-    }
+error_codes! {
+    /// The resource does not exist, or the caller may not know that it exists.
+    NotFound = ("not_found", 404, "Not found"),
+    /// The caller is known but its role does not allow the action.
+    Forbidden = ("forbidden", 403, "Forbidden"),
+    /// No credentials, or credentials that are invalid, expired or revoked.
+    Unauthenticated = ("unauthenticated", 401, "Authentication required"),
+    /// Wrong email, password or tenant at login.
+    InvalidCredentials = ("invalid_credentials", 401, "Invalid credentials"),
+    /// One or more fields are invalid; `errors` names each.
+    ValidationFailed = ("validation_failed", 422, "Validation failed"),
+    /// The body is not well-formed JSON.
+    MalformedJson = ("malformed_json", 400, "Malformed JSON"),
+    /// The body is not `application/json`.
+    UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type"),
+    /// A `multipart/form-data` body could not be read.
+    MalformedForm = ("malformed_form", 400, "Malformed form"),
+    /// The body is larger than the server accepts.
+    PayloadTooLarge = ("payload_too_large", 413, "Payload too large"),
+    /// A path parameter (usually an id) is malformed.
+    InvalidPathParameter = ("invalid_path_parameter", 400, "Invalid path parameter"),
+    /// A query parameter is unknown or malformed.
+    InvalidQuery = ("invalid_query", 400, "Invalid query parameters"),
+    /// A pagination cursor is malformed or was not issued by this server.
+    InvalidCursor = ("invalid_cursor", 400, "Invalid cursor"),
+    /// A request header (such as `If-Match`) is malformed.
+    InvalidHeader = ("invalid_header", 400, "Invalid header"),
+    /// The `version` (or `If-Match`) is not the current version of the record.
+    VersionConflict = ("version_conflict", 409, "Version conflict"),
+    /// Another customer of the tenant already has this `external_ref`.
+    DuplicateExternalRef = ("duplicate_external_ref", 409, "Duplicate external reference"),
+    /// The action needs a customer that is not deleted.
+    CustomerDeleted = ("customer_deleted", 409, "Customer deleted"),
+    /// The action conflicts with the current state (for example, an email already in use).
+    Conflict = ("conflict", 409, "Conflict"),
+    /// The customer already has an active blacklist entry of that scope.
+    AlreadyBlacklisted = ("already_blacklisted", 409, "Already blacklisted"),
+    /// The customer has no active blacklist entry to lift.
+    NotBlacklisted = ("not_blacklisted", 409, "Not blacklisted"),
+    /// The customer (or second driver) is blacklisted: an admin override is needed.
+    CustomerBlacklisted = ("customer_blacklisted", 409, "Customer blacklisted"),
+    /// The order is not waiting for an override.
+    OrderNotAwaitingOverride = ("order_not_awaiting_override", 409, "Order not awaiting an override"),
+    /// The order cannot move from its status to the one asked for.
+    InvalidStatusTransition = ("invalid_status_transition", 409, "Invalid status transition"),
+    /// The import cannot be undone (not finished, a dry run, or undone already).
+    ImportNotUndoable = ("import_not_undoable", 409, "Import cannot be undone"),
+    /// The HTTP method is not allowed on this resource.
+    MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
+    /// The request took longer than the server allows.
+    RequestTimeout = ("request_timeout", 408, "Request timeout"),
+    /// The service cannot answer now (for example, the database is unreachable).
+    ServiceUnavailable = ("service_unavailable", 503, "Service unavailable"),
+    /// Document storage is not configured on this server (no master key).
+    DocumentsUnavailable = ("documents_unavailable", 503, "Documents unavailable"),
+    /// A stored document's file is missing or failed its integrity check.
+    DocumentUnreadable = ("document_unreadable", 500, "Document unreadable"),
+    /// Something failed on our side; details are in the server log, never in the response.
+    Internal = ("internal", 500, "Internal error"),
 }
 
 /// Why one field was rejected. Serialized as `{"field", "code", "message"}`.

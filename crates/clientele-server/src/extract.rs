@@ -1,7 +1,8 @@
 //! Extractors: request parts turned into checked values, or a problem response.
 //!
 //! Authentication is layered like guards, so a handler's signature states what it requires:
-//! [`CurrentUser`] (any valid token) → [`TenantMember`] (a user of a tenant) → [`TenantAdmin`].
+//! [`CurrentUser`] (any valid token) → [`TenantMember`] (a user of a tenant) → [`TenantAdmin`], and
+//! [`CurrentUser`] → [`PlatformAdmin`].
 //! Only these build an [`Actor`]; the services then check the finer capabilities.
 
 use std::net::SocketAddr;
@@ -184,7 +185,7 @@ impl FromRequestParts<AppState> for TenantMember {
     }
 }
 
-/// A tenant admin.
+/// A tenant admin (or the command line, which acts as one).
 #[derive(Debug)]
 pub struct TenantAdmin(pub Actor);
 
@@ -199,5 +200,55 @@ impl FromRequestParts<AppState> for TenantAdmin {
             }
             _ => Ok(Self(actor)),
         }
+    }
+}
+
+/// A platform administrator; tenant users are refused.
+#[derive(Debug)]
+pub struct PlatformAdmin(pub Actor);
+
+impl FromRequestParts<AppState> for PlatformAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let CurrentUser(actor) = CurrentUser::from_request_parts(parts, state).await?;
+        match actor.principal() {
+            Principal::PlatformAdmin(_) => Ok(Self(actor)),
+            _ => Err(Error::Forbidden("only platform administrators may do this".into()).into()),
+        }
+    }
+}
+
+/// A tenant member whose role allows `C`'s capability, checked before the body is read, so that
+/// a role that may not do something is told so whatever it sent.
+#[derive(Debug)]
+pub struct Can<C>(pub Actor, pub std::marker::PhantomData<C>);
+
+/// A capability named by a type, for [`Can`].
+pub trait Needs {
+    /// The capability.
+    const CAPABILITY: clientele_core::accounts::access::Capability;
+}
+
+/// The capabilities handlers ask for by type.
+pub mod needs {
+    use clientele_core::accounts::access::Capability;
+
+    /// Adding a note to a customer's timeline.
+    #[derive(Debug)]
+    pub struct AddNote;
+
+    impl super::Needs for AddNote {
+        const CAPABILITY: Capability = Capability::AddNote;
+    }
+}
+
+impl<C: Needs + Send + Sync> FromRequestParts<AppState> for Can<C> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let TenantMember(actor) = TenantMember::from_request_parts(parts, state).await?;
+        actor.require(C::CAPABILITY)?;
+        Ok(Self(actor, std::marker::PhantomData))
     }
 }

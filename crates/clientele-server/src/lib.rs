@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use clientele_core::{App, Error, ErrorCode};
 use clientele_runtime::imports::ImportWake;
@@ -151,8 +151,9 @@ pub async fn serve(
     served
 }
 
-/// Answers `408` when a request takes longer than its deadline: [`REQUEST_TIMEOUT`], or
-/// [`UPLOAD_TIMEOUT`] for uploads, whose handlers abandon a half-received file themselves.
+/// Answers `408 request_timeout` (problem+json, like every error) when a request takes longer
+/// than its deadline: [`REQUEST_TIMEOUT`], or [`UPLOAD_TIMEOUT`] for uploads, whose handlers
+/// abandon a half-received file themselves.
 async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = request.uri().path();
     let upload = request.method() == axum::http::Method::POST
@@ -160,8 +161,14 @@ async fn deadline(request: axum::extract::Request, next: axum::middleware::Next)
     let limit = if upload { UPLOAD_TIMEOUT } else { REQUEST_TIMEOUT };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        Err(_) => timed_out(limit),
     }
+}
+
+/// The answer to a request that ran out of time.
+fn timed_out(limit: Duration) -> Response {
+    let message = format!("the request took longer than the {} s this server allows", limit.as_secs());
+    ApiError(Error::bad_request(ErrorCode::RequestTimeout, message)).into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -174,4 +181,16 @@ async fn method_not_allowed() -> ApiError {
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError(Error::internal("a request handler panicked")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_out_of_time_is_a_problem_like_any_other() {
+        let response = timed_out(REQUEST_TIMEOUT);
+        assert_eq!(response.status(), axum::http::StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
 }

@@ -32,68 +32,9 @@ pub struct Problem {
     pub details: Option<serde_json::Value>,
 }
 
-/// The HTTP status of each code.
+/// The HTTP status of a code (from the codes' one table, [`ErrorCode::status`]).
 pub fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::MalformedJson
-        | ErrorCode::MalformedForm
-        | ErrorCode::InvalidPathParameter
-        | ErrorCode::InvalidQuery
-        | ErrorCode::InvalidCursor
-        | ErrorCode::InvalidHeader => StatusCode::BAD_REQUEST,
-        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::VersionConflict
-        | ErrorCode::DuplicateExternalRef
-        | ErrorCode::CustomerDeleted
-        | ErrorCode::Conflict
-        | ErrorCode::AlreadyBlacklisted
-        | ErrorCode::NotBlacklisted
-        | ErrorCode::CustomerBlacklisted
-        | ErrorCode::OrderNotAwaitingOverride
-        | ErrorCode::InvalidStatusTransition
-        | ErrorCode::ImportNotUndoable => StatusCode::CONFLICT,
-        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::ServiceUnavailable | ErrorCode::DocumentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal | ErrorCode::DocumentUnreadable => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn title_of(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::NotFound => "Not found",
-        ErrorCode::Forbidden => "Forbidden",
-        ErrorCode::Unauthenticated => "Authentication required",
-        ErrorCode::InvalidCredentials => "Invalid credentials",
-        ErrorCode::ValidationFailed => "Validation failed",
-        ErrorCode::MalformedJson => "Malformed JSON",
-        ErrorCode::MalformedForm => "Malformed form",
-        ErrorCode::UnsupportedMediaType => "Unsupported media type",
-        ErrorCode::PayloadTooLarge => "Payload too large",
-        ErrorCode::InvalidPathParameter => "Invalid path parameter",
-        ErrorCode::InvalidQuery => "Invalid query parameters",
-        ErrorCode::InvalidCursor => "Invalid cursor",
-        ErrorCode::InvalidHeader => "Invalid header",
-        ErrorCode::VersionConflict => "Version conflict",
-        ErrorCode::DuplicateExternalRef => "Duplicate external reference",
-        ErrorCode::CustomerDeleted => "Customer deleted",
-        ErrorCode::Conflict => "Conflict",
-        ErrorCode::AlreadyBlacklisted => "Already blacklisted",
-        ErrorCode::NotBlacklisted => "Not blacklisted",
-        ErrorCode::CustomerBlacklisted => "Customer blacklisted",
-        ErrorCode::OrderNotAwaitingOverride => "Order not awaiting an override",
-        ErrorCode::InvalidStatusTransition => "Invalid status transition",
-        ErrorCode::ImportNotUndoable => "Import cannot be undone",
-        ErrorCode::MethodNotAllowed => "Method not allowed",
-        ErrorCode::ServiceUnavailable => "Service unavailable",
-        ErrorCode::DocumentsUnavailable => "Documents unavailable",
-        ErrorCode::DocumentUnreadable => "Document unreadable",
-        ErrorCode::Internal => "Internal error",
-    }
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// A domain error on its way to becoming a response.
@@ -128,8 +69,8 @@ impl ApiError {
             Error::Internal(_) => ("something went wrong on our side; it has been logged".to_owned(), Vec::new(), None),
         };
         Problem {
-            problem_type: format!("urn:clientele:problem:{}", code.as_str()),
-            title: title_of(code).to_owned(),
+            problem_type: code.problem_type(),
+            title: code.title().to_owned(),
             status: status_of(code).as_u16(),
             code: code.as_str().to_owned(),
             detail,
@@ -165,36 +106,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_code_has_a_client_or_server_error_status() {
-        use ErrorCode::*;
-        for code in [
-            NotFound,
-            Forbidden,
-            Unauthenticated,
-            InvalidCredentials,
-            ValidationFailed,
-            MalformedJson,
-            UnsupportedMediaType,
-            PayloadTooLarge,
-            InvalidPathParameter,
-            InvalidQuery,
-            InvalidCursor,
-            InvalidHeader,
-            VersionConflict,
-            DuplicateExternalRef,
-            CustomerDeleted,
-            Conflict,
-            AlreadyBlacklisted,
-            NotBlacklisted,
-            CustomerBlacklisted,
-            OrderNotAwaitingOverride,
-            InvalidStatusTransition,
-            MethodNotAllowed,
-            ServiceUnavailable,
-        ] {
-            assert!(status_of(code).is_client_error() || code == ServiceUnavailable, "{code:?}");
+    fn every_code_has_its_own_name_a_title_and_an_error_status() {
+        let server_side = [
+            ErrorCode::ServiceUnavailable,
+            ErrorCode::DocumentsUnavailable,
+            ErrorCode::DocumentUnreadable,
+            ErrorCode::Internal,
+        ];
+        let mut names = std::collections::HashSet::new();
+        for &code in ErrorCode::ALL {
+            assert!(names.insert(code.as_str()), "{code:?} shares its name");
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?} serializes as its name");
+            assert!(!code.title().is_empty());
+            let status = status_of(code);
+            assert_eq!(status.is_server_error(), server_side.contains(&code), "{code:?}: {status}");
+            assert!(status.is_client_error() || status.is_server_error(), "{code:?}: {status}");
         }
-        assert_eq!(status_of(Internal), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(names.len(), ErrorCode::ALL.len());
     }
 
     #[test]

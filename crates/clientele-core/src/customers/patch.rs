@@ -8,7 +8,7 @@ use crate::error::{Error, FieldCode, FieldErrors, Result};
 /// apart (a decision, not data, with a capability of its own), and the version it is
 /// conditional on. Built by [`CustomerPatch::parse`] from a request body, so that a service
 /// never meets a body that is not an object, a version that is not a number, or notes (which
-/// have their own endpoint).
+/// are added one at a time to their own timeline).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerPatch {
     fields: Map<String, Value>,
@@ -40,7 +40,11 @@ impl CustomerPatch {
             }
         };
         if fields.contains_key("notes") {
-            errors.push("notes", FieldCode::NotAllowed, "add notes with POST /customers/{id}/notes");
+            errors.push(
+                "notes",
+                FieldCode::NotAllowed,
+                "notes are added one at a time to the notes timeline, never by changing the customer",
+            );
         }
         if errors.is_empty() { Ok(Self { fields, vip, version }) } else { Err(errors.into_error()) }
     }

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{CurrentUser, Id, Json, MaybeJson, Query, TenantAdmin, TenantMember};
+use crate::extract::{Id, Json, MaybeJson, PlatformAdmin, Query, TenantAdmin, TenantMember};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -150,7 +150,7 @@ async fn lift(
 )]
 async fn list_global(
     State(state): State<AppState>,
-    CurrentUser(actor): CurrentUser,
+    PlatformAdmin(actor): PlatformAdmin,
     Query(params): Query<GlobalListParams>,
 ) -> Result<axum::Json<Page<GlobalEntryView>>, ApiError> {
     let (include_lifted, paging) = params.parse()?;
@@ -173,7 +173,7 @@ async fn list_global(
 )]
 async fn get_global(
     State(state): State<AppState>,
-    CurrentUser(actor): CurrentUser,
+    PlatformAdmin(actor): PlatformAdmin,
     Id(id): Id<GlobalEntryId>,
 ) -> Result<axum::Json<GlobalEntryDetail>, ApiError> {
     Ok(axum::Json(state.app.global_entry(&actor, id).await?))
@@ -196,7 +196,7 @@ async fn get_global(
 )]
 async fn lift_global(
     State(state): State<AppState>,
-    CurrentUser(actor): CurrentUser,
+    PlatformAdmin(actor): PlatformAdmin,
     Id(id): Id<GlobalEntryId>,
     MaybeJson(input): MaybeJson<LiftInput>,
 ) -> Result<StatusCode, ApiError> {

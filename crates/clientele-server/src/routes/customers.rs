@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{Id, IfMatch, Json, Query, TenantAdmin, TenantMember, etag};
+use crate::extract::{Can, Id, IfMatch, Json, Query, TenantAdmin, TenantMember, etag, needs};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -299,7 +299,7 @@ async fn list_notes(
 )]
 async fn add_note(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    Can(actor, _): Can<needs::AddNote>,
     Id(id): Id<CustomerId>,
     Json(input): Json<NoteInput>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{Id, IfMatch, Json, Query, TenantMember, etag};
+use crate::extract::{Id, IfMatch, Json, Query, TenantAdmin, TenantMember, etag};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -326,7 +326,7 @@ async fn delete(
 )]
 async fn get_required(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
 ) -> Result<axum::Json<RequiredDocumentsView>, ApiError> {
     Ok(axum::Json(state.app.required_documents(&actor).await?))
 }
@@ -349,7 +349,7 @@ async fn get_required(
 )]
 async fn set_required(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Json(input): Json<RequiredDocumentsInput>,
 ) -> Result<axum::Json<RequiredDocumentsView>, ApiError> {
     Ok(axum::Json(state.app.set_required_documents(&actor, &input).await?))

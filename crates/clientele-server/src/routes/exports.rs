@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{Id, Query, TenantMember};
+use crate::extract::{Id, Query, TenantAdmin};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -96,7 +96,7 @@ impl ExportParams {
 )]
 async fn customers_csv(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
     let export = state.app.export_customers(&actor, &params.request()?).await?;
@@ -143,7 +143,7 @@ async fn next(mut export: CustomerExport) -> Option<(Result<Bytes, std::io::Erro
 )]
 async fn personal_data(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Id(id): Id<CustomerId>,
 ) -> Result<impl IntoResponse, ApiError> {
     let export = state.app.personal_data_export(&actor, id).await?;

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{Id, Query, TenantMember};
+use crate::extract::{Id, Query, TenantAdmin};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -97,7 +97,7 @@ impl ImportOptions {
 )]
 async fn create(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Query(mut options): Query<ImportOptions>,
     request: Request,
 ) -> Result<Response, ApiError> {
@@ -249,7 +249,7 @@ fn form_error(error: axum::extract::multipart::MultipartError) -> Error {
 )]
 async fn list(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Query(params): Query<ImportListParams>,
 ) -> Result<axum::Json<ImportPage>, ApiError> {
     let page = state.app.import_jobs(&actor, Paging::parse(params.limit.as_deref(), params.cursor.as_deref())?).await?;
@@ -271,7 +271,7 @@ async fn list(
 )]
 async fn get(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Id(id): Id<ImportJobId>,
 ) -> Result<axum::Json<ImportJob>, ApiError> {
     Ok(axum::Json(state.app.import_job(&actor, id).await?))
@@ -293,7 +293,7 @@ async fn get(
 )]
 async fn errors_csv(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Id(id): Id<ImportJobId>,
 ) -> Result<Response, ApiError> {
     let csv = state.app.import_errors_csv(&actor, id).await?;
@@ -324,7 +324,7 @@ async fn errors_csv(
 )]
 async fn undo(
     State(state): State<AppState>,
-    TenantMember(actor): TenantMember,
+    TenantAdmin(actor): TenantAdmin,
     Id(id): Id<ImportJobId>,
 ) -> Result<axum::Json<ImportJob>, ApiError> {
     Ok(axum::Json(state.app.undo_import(&actor, id).await?))

@@ -28,6 +28,7 @@ macro_rules! http_test {
     )*};
 }
 
+mod access;
 mod auth;
 mod bad_input;
 mod blacklist;
