@@ -33,6 +33,19 @@ pub mod testing;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A short fingerprint of both backends' migrations (their versions and checksums): equal
+/// fingerprints mean equal schemas.
+#[cfg(feature = "testing")]
+pub(crate) fn migrations_fingerprint() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for migration in SQLITE_MIGRATIONS.iter().chain(POSTGRES_MIGRATIONS.iter()) {
+        migration.version.hash(&mut hasher);
+        migration.checksum.hash(&mut hasher);
+    }
+    format!("{:016x}", hasher.finish())
+}
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -73,9 +86,16 @@ impl Default for StoreOptions {
 }
 
 /// The store: one implementation of [`Store`] over either backend's pools.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlStore {
     db: Db,
+}
+
+/// Only the backend: the pools' options hold the database's credentials.
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("backend", &self.backend()).finish_non_exhaustive()
+    }
 }
 
 impl SqlStore {

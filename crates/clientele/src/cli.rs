@@ -23,7 +23,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::prefix::PrefixStore;
 
-use crate::config::{Config, DEFAULT_TOML, Overrides};
+use crate::config::{Config, DEFAULT_TOML, DatabaseUrl, Overrides};
 use crate::demo;
 
 /// Prints a line on stdout, ignoring a closed stdout: a server must not die because nobody reads
@@ -303,7 +303,10 @@ impl Cli {
             Command::Serve { listen, .. } => *listen,
             _ => None,
         };
-        Config::load(self.config.as_deref(), &Overrides { database_url: self.database_url.clone(), listen })
+        Config::load(
+            self.config.as_deref(),
+            &Overrides { database_url: self.database_url.as_deref().map(DatabaseUrl::from), listen },
+        )
     }
 }
 
@@ -345,7 +348,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let database_url = if config.database_url == Config::default().database_url {
                 "sqlite://clientele-bench.db".to_owned()
             } else {
-                config.database_url.clone()
+                config.database_url.as_str().to_owned()
             };
             let options = crate::bench::search::Options { customers, requests, baseline_samples, database_url, output };
             crate::bench::search::run(&options).await
@@ -354,7 +357,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let database_url = if config.database_url == Config::default().database_url {
                 "sqlite://clientele-bench.db".to_owned()
             } else {
-                config.database_url.clone()
+                config.database_url.as_str().to_owned()
             };
             crate::bench::import::run(&crate::bench::import::Options { rows, database_url, output }).await
         }
@@ -451,7 +454,7 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout,
     };
-    let store = SqlStore::connect(&config.database_url, &options).await.map_err(explain)?;
+    let store = SqlStore::connect(config.database_url.as_str(), &options).await.map_err(explain)?;
     store.migrate().await.map_err(explain)?;
     Ok(store)
 }

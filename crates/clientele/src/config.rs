@@ -89,7 +89,7 @@ format = "text"
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Database URL; see [`DEFAULT_TOML`].
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Address to serve HTTP on.
     pub listen: SocketAddr,
     /// Connection pool.
@@ -231,6 +231,30 @@ impl Secret {
     }
 }
 
+/// A database URL, whose password (if any) never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL itself, to connect with.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", clientele_store::redact(&self.0))
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
@@ -240,7 +264,7 @@ impl std::fmt::Debug for Secret {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            database_url: "sqlite://clientele.db".into(),
+            database_url: DatabaseUrl::from("sqlite://clientele.db"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
@@ -275,7 +299,7 @@ impl Default for LogConfig {
 pub struct Overrides {
     /// `--database-url`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// `serve --listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
@@ -332,6 +356,14 @@ mod humantime_serde_compat {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn database_passwords_never_show_in_debug_output() {
+        let url = super::DatabaseUrl::from("postgres://app:s3cret@db/clientele");
+        let config = super::Config { database_url: url, ..super::Config::default() };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret") && shown.contains("postgres://app:***@db/clientele"), "{shown}");
+    }
+
     use super::*;
 
     #[test]
@@ -364,7 +396,7 @@ mod tests {
             jail.set_env("CLIENTELE_AUTH__TOKEN_TTL", "1h");
             jail.set_env("CLIENTELE_TEST_POSTGRES_URL", "postgres://ignored");
             let config = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(config.database_url, "sqlite://file.db");
+            assert_eq!(config.database_url.as_str(), "sqlite://file.db");
             assert_eq!(config.listen, "127.0.0.1:2".parse().unwrap());
             assert_eq!(config.auth.token_ttl, Duration::from_secs(3600));
             let flags = Overrides { listen: Some("127.0.0.1:3".parse().unwrap()), ..Overrides::default() };

@@ -41,3 +41,8 @@ mod isolation;
 mod openapi;
 mod orders;
 mod roles;
+
+#[test]
+fn the_postgresql_half_runs_or_is_reported_skipped() {
+    clientele_store::testing::postgres_half_runs_or_is_reported_skipped("http");
+}

@@ -11,7 +11,8 @@ use clientele_core::audit::entry::AuditAction;
 use clientele_core::audit::store::AuditQuery;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::{CustomerQuery, CustomerWrite};
-use clientele_core::imports::job::{Claim, ImportJob, ImportLease, ImportStatus, NewImport};
+use clientele_core::ids::ImportJobId;
+use clientele_core::imports::job::{Claim, ImportJob, ImportLease, ImportMode, ImportStatus, NewImport};
 use clientele_core::imports::reader::{LineReader, sniff};
 use clientele_core::imports::store::ImportBatch;
 use clientele_core::store::Store;
@@ -201,5 +202,64 @@ app_conformance! {
         let done = store.get_import_job(t.id, job.id).await.unwrap().unwrap();
         assert_eq!((done.status, done.rows_read, done.created, done.attempts), (ImportStatus::Succeeded, 10, 10, 9));
         assert_eq!(customer_count(store, &t).await, 10);
+    }
+}
+
+conformance! {
+    async fn uploads_that_never_completed_are_failed_and_dropped(store: &dyn Store) {
+        use clientele_core::imports::job::ImportJob;
+        let t = tenant(store, "T").await;
+        let now = Timestamp::now();
+        let job = |created_at: Timestamp| ImportJob {
+            id: ImportJobId::new(),
+            tenant_id: t.id,
+            status: ImportStatus::Receiving,
+            mode: ImportMode::Create,
+            dry_run: false,
+            mapping: serde_json::Map::new(),
+            file_name: None,
+            file_size: 0,
+            encoding: None,
+            delimiter: None,
+            unmapped_columns: Vec::new(),
+            rows_read: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            failed: 0,
+            failure: None,
+            created_at,
+            created_by: None,
+            actor_role: "cli".into(),
+            started_at: None,
+            finished_at: None,
+            next_row: 0,
+            undo: None,
+            attempts: 0,
+            stalled_attempts: 0,
+        };
+        let entry = |job: &ImportJob| {
+            clientele_core::audit::entry::AuditEntry::new(
+                &clientele_core::accounts::auth::Actor::command_line(t.id),
+                t.id,
+                AuditAction::ImportStarted,
+                "import",
+                job.id,
+                None,
+            )
+        };
+        let old = job(now.sub(std::time::Duration::from_secs(3 * 3600)));
+        let fresh = job(now);
+        for j in [&old, &fresh] {
+            store.insert_import_job(j, &entry(j)).await.unwrap();
+            store.add_import_chunk(t.id, j.id, 0, b"first_name\n").await.unwrap();
+        }
+        let abandoned = store.abandon_stale_uploads(now.sub(std::time::Duration::from_secs(2 * 3600)), now).await.unwrap();
+        assert_eq!(abandoned, 1);
+        let old = store.get_import_job(t.id, old.id).await.unwrap().unwrap();
+        assert_eq!((old.status, old.failure.as_deref()), (ImportStatus::Failed, Some("the upload never completed")));
+        assert_eq!(store.import_file_chunk(t.id, old.id, 0).await.unwrap(), None);
+        assert_eq!(store.get_import_job(t.id, fresh.id).await.unwrap().unwrap().status, ImportStatus::Receiving);
+        assert!(store.import_file_chunk(t.id, fresh.id, 0).await.unwrap().is_some());
     }
 }

@@ -62,8 +62,15 @@ macro_rules! app_conformance {
 mod accounts;
 mod audit;
 mod customers;
+mod documents;
 mod fixtures;
 mod imports;
 mod invariant;
+mod orders;
 mod risk;
 mod search;
+
+#[test]
+fn the_postgresql_half_runs_or_is_reported_skipped() {
+    clientele_store::testing::postgres_half_runs_or_is_reported_skipped("conformance");
+}

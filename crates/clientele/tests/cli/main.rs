@@ -841,3 +841,8 @@ fn the_search_bench_loads_once_measures_every_query_kind_and_writes_its_section(
     let report = std::fs::read_to_string(dir.path().join("B.md")).unwrap();
     assert_eq!(report.matches("<!-- bench:search:sqlite -->").count(), 1);
 }
+
+#[test]
+fn the_postgresql_half_runs_or_is_reported_skipped() {
+    clientele_store::testing::postgres_half_runs_or_is_reported_skipped("cli");
+}
