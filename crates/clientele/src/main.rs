@@ -8,9 +8,11 @@ use crate::config::LogFormat;
 
 mod bench;
 mod cli;
+mod commands;
 mod config;
 mod dataset;
 mod demo;
+mod wiring;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
@@ -39,7 +41,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli, config)) {
+    match runtime.block_on(commands::run(cli, config)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

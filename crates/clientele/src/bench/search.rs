@@ -354,14 +354,15 @@ fn render(options: &Options, backend: &str, results: &[Level], baseline: &(Measu
     let row = |label: &str, a: Percentiles, b: Percentiles, l: Percentiles, bold: &str| {
         let ratio = l.p95.as_secs_f64() / a.p95.as_secs_f64().max(1e-9);
         format!(
-            "| {label} | {} | {bold}{}{bold} | {} | {} | {bold}{}{bold} | {} | {} | {bold}{ratio:.0}×{bold} |\n",
+            "| {label} | {} | {bold}{}{bold} | {} | {} | {bold}{}{bold} | {} | {} | {bold}{}{bold} |\n",
             ms(a.p50),
             ms(a.p95),
             ms(a.p99),
             ms(b.p50),
             ms(b.p95),
             ms(b.p99),
-            ms(l.p95)
+            ms(l.p95),
+            times(ratio)
         )
     };
     for kind in KINDS {
@@ -387,4 +388,10 @@ fn render(options: &Options, backend: &str, results: &[Level], baseline: &(Measu
         met(b.p95 <= Duration::from_millis(50)),
     ));
     out
+}
+
+/// How many times below the baseline: one decimal under 10 (a query the baseline answers faster
+/// shows as `0.2×`, not `0×`), whole numbers above.
+fn times(ratio: f64) -> String {
+    if ratio < 10.0 { format!("{ratio:.1}×") } else { format!("{ratio:.0}×") }
 }

@@ -1,0 +1,329 @@
+//! The commands' bodies: what each subcommand does, on the library crates, printing only the new
+//! id (or token) on stdout.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use clientele_core::accounts::services::{NewUser, TokenSubject};
+use clientele_core::customers::list::CustomerFilters;
+use clientele_core::exports::csv::ExportRequest;
+use clientele_server::AppState;
+
+use crate::cli::{
+    AuditCommand, BenchCommand, BlacklistCommand, Cli, Command, ConfigCommand, DocumentsCommand, ExportArgs,
+    ImportArgs, TenantCommand, TokenCommand, UserCommand, UserRef,
+};
+use crate::config::{Config, DEFAULT_TOML};
+use crate::demo;
+use crate::wiring::{app, open_store};
+
+/// Prints a line on stdout, ignoring a closed stdout: a server must not die because nobody reads
+/// what it says (`println!` panics on a broken pipe).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Blacklist(BlacklistCommand::RotateKey { new_key }) => {
+            let app = app(&config).await?;
+            let new_key = read_password(new_key)?;
+            let (rekeyed, skipped) = app.rotate_blacklist_key(new_key.as_bytes()).await.map_err(explain)?;
+            eprintln!(
+                "re-keyed {rekeyed} active global entries; {skipped} kept their old pseudonyms (their customer record \
+                 lacks a name or birth date). Now set blacklist.key to the new key and restart."
+            );
+            println!("{rekeyed}");
+            Ok(())
+        }
+        Command::Export(args) => export(&config, args).await,
+        Command::Import(args) => import(&config, args).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let app = app(&config).await?;
+            match app.verify_audit().await.map_err(explain)? {
+                Ok(checked) => {
+                    say!("audit log intact: {checked} entries checked");
+                    Ok(())
+                }
+                Err(broken) => Err(anyhow!("audit chain broken: {broken}")),
+            }
+        }
+        Command::Documents(DocumentsCommand::RotateKey) => {
+            let app = app(&config).await?;
+            let rewrapped = app.rotate_document_keys().await.map_err(explain)?;
+            eprintln!("re-wrapped {rewrapped} file keys with the current master key");
+            say!("{rewrapped}");
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Search { customers, requests, baseline_samples, output }) => {
+            // The bench loads a large data set: never into the service's own database by default.
+            let database_url = if config.database_url == Config::default().database_url {
+                "sqlite://clientele-bench.db".to_owned()
+            } else {
+                config.database_url.as_str().to_owned()
+            };
+            let options = crate::bench::search::Options { customers, requests, baseline_samples, database_url, output };
+            crate::bench::search::run(&options).await
+        }
+        Command::Bench(BenchCommand::Import { rows, output }) => {
+            let database_url = if config.database_url == Config::default().database_url {
+                "sqlite://clientele-bench.db".to_owned()
+            } else {
+                config.database_url.as_str().to_owned()
+            };
+            crate::bench::import::run(&crate::bench::import::Options { rows, database_url, output }).await
+        }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{DEFAULT_TOML}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Serve { demo, .. } => serve(&config, demo).await,
+        Command::Tenant(TenantCommand::Create { name, country, phone_region }) => {
+            let app = app(&config).await?;
+            let tenant = app.create_tenant(&name, &country, phone_region.as_deref()).await.map_err(explain)?;
+            println!("{}", tenant.id);
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let app = app(&config).await?;
+            let password = read_password(args.password)?;
+            let id = match (args.platform_admin, args.tenant, args.role) {
+                (true, _, _) => {
+                    app.create_platform_admin(&args.email, &password).await.map_err(explain)?.id.to_string()
+                }
+                (false, Some(tenant_id), Some(role)) => {
+                    let new = NewUser { tenant_id, email: args.email, role, password, partner_id: args.partner_id };
+                    app.create_user(new).await.map_err(explain)?.id.to_string()
+                }
+                _ => return Err(anyhow!("--tenant and --role are required (or --platform-admin)")),
+            };
+            println!("{id}");
+            Ok(())
+        }
+        Command::User(UserCommand::Disable(user)) => set_disabled(&config, user, true).await,
+        Command::User(UserCommand::Enable(user)) => set_disabled(&config, user, false).await,
+        Command::Token(TokenCommand::Issue { tenant, platform_admin, email, ttl }) => {
+            let app = app(&config).await?;
+            let subject = match (platform_admin, tenant) {
+                (true, _) => TokenSubject::PlatformAdmin(email),
+                (false, Some(tenant)) => TokenSubject::User(tenant, email),
+                (false, None) => return Err(anyhow!("--tenant is required (or --platform-admin)")),
+            };
+            let token = app.issue_token(&subject, ttl).await.map_err(explain)?;
+            println!("{}", token.access_token);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
+    let app = app(config).await?;
+    if config.blacklist.key.is_none() {
+        tracing::warn!("no blacklist.key configured: the global blacklist is unavailable");
+    }
+    let demo = if with_demo {
+        tracing::info!("preparing the demo tenant");
+        Some(demo::ensure(&app).await.map_err(explain)?)
+    } else {
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    say!("Listening on http://{address} (API docs: http://{address}/api/docs)");
+    if let Some(demo) = demo {
+        print_demo_login(&demo, address);
+        if config.blacklist.key.is_none() {
+            say!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
+        }
+    }
+    clientele_server::serve(listener, AppState::new(app), shutdown_signal()).await.context("serving HTTP")
+}
+
+fn print_demo_login(demo: &demo::Demo, address: std::net::SocketAddr) {
+    let verb = if demo.created { "Created" } else { "Using" };
+    say!("{verb} the demo tenant \"{}\": {}", demo::TENANT_NAME, demo.tenant_id);
+    let users: Vec<String> = demo::USERS.iter().map(|(email, role)| format!("{email} ({role})")).collect();
+    say!("Users, all with password \"{}\": {}", demo::PASSWORD, users.join(", "));
+    say!("Get a token:");
+    say!(
+        "  curl -s http://{address}/api/v1/auth/token -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{}\",\"password\":\"{}\",\"tenant\":\"{}\"}}'",
+        demo::USERS[0].0,
+        demo::PASSWORD,
+        demo.tenant_id
+    );
+}
+
+/// `import`: runs the job here (or watches another process run it), shows progress on a
+/// terminal, prints a summary line, and writes the refused rows next to the file.
+async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    use clientele_core::imports::job::{ImportStatus, NewImport};
+    use std::io::{IsTerminal, Write};
+    let app = app(config).await?;
+    app.tenant(args.tenant).await.map_err(explain)?;
+    let size = tokio::fs::metadata(&args.file).await.with_context(|| format!("opening {}", args.file.display()))?.len();
+    if size > app.max_import_bytes() {
+        return Err(anyhow!("{} is larger than imports.max_file_mib", args.file.display()));
+    }
+    let new = NewImport {
+        mode: args.mode,
+        dry_run: args.dry_run,
+        mapping: args.mapping.unwrap_or_default(),
+        file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()),
+    };
+    let started = std::time::Instant::now();
+    let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
+    let mut job = app.begin_import(&actor, new).await.map_err(explain)?;
+    clientele_runtime::imports::upload_file(&app, &mut job, &args.file).await.map_err(explain)?;
+    let terminal = std::io::stderr().is_terminal();
+    let worker = uuid::Uuid::new_v4();
+    let job = loop {
+        // Run ours here, unless a server took it: then watch it.
+        let ran = clientele_runtime::imports::run_job(&app, args.tenant, job.id, worker).await.map_err(explain)?
+            != clientele_runtime::imports::Ran::Nothing;
+        let current = app.import_job(&actor, job.id).await.map_err(explain)?;
+        if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
+            break current;
+        }
+        if terminal {
+            eprint!("\r{} rows read, {} failed", current.rows_read, current.failed);
+        }
+        if !ran {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    if terminal {
+        eprintln!();
+    }
+    if let Some(failure) = &job.failure {
+        return Err(anyhow!("import failed: {failure}"));
+    }
+    if !job.unmapped_columns.is_empty() {
+        eprintln!("columns not imported (no matching field): {}", job.unmapped_columns.join(", "));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let verb = if job.dry_run { "dry run: would create" } else { "created" };
+    eprintln!(
+        "{verb} {}, updated {}, unchanged {}, failed {} of {} rows in {seconds:.1} s ({:.0} rows/s)",
+        job.created,
+        job.updated,
+        job.unchanged,
+        job.failed,
+        job.rows_read,
+        job.rows_read as f64 / seconds.max(1e-9)
+    );
+    if job.failed > 0 {
+        let errors = app.import_errors_csv(&actor, job.id).await.map_err(explain)?;
+        let mut path = args.file.clone().into_os_string();
+        path.push(".errors.csv");
+        let path = PathBuf::from(path);
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(&errors))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("failed rows, with why: {}", path.display());
+    }
+    say!("{}", job.id);
+    Ok(())
+}
+
+/// `export`: the CSV on standard output, a summary on standard error.
+async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let app = app(config).await?;
+    app.tenant(args.tenant).await.map_err(explain)?;
+    let request = ExportRequest {
+        columns: args.columns.map_or_else(|| ExportRequest::everything().columns, |c| c.0),
+        excel: args.excel,
+        filters: CustomerFilters {
+            kind: args.kind,
+            vip: args.vip,
+            blacklisted: args.blacklisted,
+            created_from: args.created_from,
+            created_before: args.created_to,
+            documents: args.documents,
+            include_deleted: args.include_deleted,
+            ..CustomerFilters::default()
+        },
+    };
+    let started = std::time::Instant::now();
+    let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
+    let mut export = app.export_customers(&actor, &request).await.map_err(explain)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    while let Some(chunk) = export.next_chunk().await.map_err(explain)? {
+        out.write_all(&chunk).context("writing the export")?;
+    }
+    out.flush().context("writing the export")?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "exported {} customers in {seconds:.1} s ({:.0} rows/s)",
+        export.rows,
+        export.rows as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+/// `user disable` / `user enable`: prints nothing on stdout, the change on stderr.
+async fn set_disabled(config: &Config, user: UserRef, disabled: bool) -> anyhow::Result<()> {
+    let app = app(config).await?;
+    let email = clientele_core::values::Email::parse(&user.email)
+        .map_err(|_| anyhow!("invalid input:\n  email: must be an email address"))?;
+    let found = app.store().find_user_by_email(user.tenant, &email).await.map_err(explain)?;
+    let found = found.ok_or_else(|| anyhow!("no user {email} in tenant {}", user.tenant))?;
+    app.set_user_disabled(user.tenant, found.id, disabled).await.map_err(explain)?;
+    eprintln!("{email} is {}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
+}
+
+fn read_password(argument: String) -> anyhow::Result<String> {
+    if argument != "-" {
+        return Ok(argument);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// A domain error as a person at a terminal wants to read it.
+pub(crate) fn explain(error: clientele_core::Error) -> anyhow::Error {
+    match error {
+        clientele_core::Error::Invalid(fields) | clientele_core::Error::InvalidQuery(fields) => {
+            let lines: Vec<String> = fields.iter().map(|f| format!("  {}: {}", f.field, f.message)).collect();
+            anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        other => anyhow!(other.to_string()),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

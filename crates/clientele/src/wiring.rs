@@ -1,0 +1,86 @@
+//! From the configuration to the running pieces: the store, the document vault, the App.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use clientele_core::documents::vault::{MasterKey, Vault};
+use clientele_core::{App, AppConfig};
+use clientele_store::{SqlStore, StoreOptions};
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
+
+use crate::commands::explain;
+use crate::config::Config;
+
+/// Opens and migrates the configured database.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    let options = StoreOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: config.database.acquire_timeout,
+    };
+    let store = SqlStore::connect(config.database_url.as_str(), &options).await.map_err(explain)?;
+    store.migrate().await.map_err(explain)?;
+    Ok(store)
+}
+
+pub(crate) async fn app(config: &Config) -> anyhow::Result<App> {
+    let store = Arc::new(open_store(config).await?);
+    let app_config = AppConfig {
+        token_secret: config.auth.token_secret.as_ref().map(|s| s.expose().to_vec()),
+        token_ttl: config.auth.token_ttl,
+        blacklist_key: config.blacklist.key.as_ref().map(|s| s.expose().to_vec()),
+        global_entry_months: config.blacklist.global_entry_months,
+        data_protection_contact: config.blacklist.data_protection_contact.clone(),
+        vault: vault(&config.documents)?,
+        max_document_bytes: config.documents.max_file_mib.saturating_mul(1024 * 1024),
+        max_import_bytes: config.imports.max_file_mib.saturating_mul(1024 * 1024),
+        import_lease: config.imports.lease,
+        import_workers: config.imports.workers,
+        import_crash_test_pause: config.imports.crash_test_pause,
+    };
+    App::new(store, app_config).await.map_err(explain)
+}
+
+/// The document vault over the configured object store, if a master key is configured.
+fn vault(config: &crate::config::DocumentsConfig) -> anyhow::Result<Option<Vault>> {
+    use base64::Engine;
+    let Some(master) = &config.master_key else { return Ok(None) };
+    let key = |secret: &crate::config::Secret, name: &str| -> anyhow::Result<MasterKey> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.expose().trim_ascii())
+            .map_err(|_| anyhow!("{name} must be base64 (head -c 32 /dev/urandom | base64)"))?;
+        MasterKey::new(&bytes).map_err(|_| anyhow!("{name} must be 32 bytes, base64-encoded"))
+    };
+    let current = key(master, "documents.master_key")?;
+    let previous = config
+        .previous_master_keys
+        .iter()
+        .map(|k| key(k, "documents.previous_master_keys"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let objects: Arc<dyn ObjectStore> = match config.store.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let s3 = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .with_context(|| format!("documents.store {}", config.store))?;
+            if prefix.trim_matches('/').is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(PrefixStore::new(s3, prefix.trim_matches('/')))
+            }
+        }
+        None => {
+            let dir = PathBuf::from(&config.store);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the documents directory {}", dir.display()))?;
+            Arc::new(
+                LocalFileSystem::new_with_prefix(&dir).with_context(|| format!("documents.store {}", dir.display()))?,
+            )
+        }
+    };
+    Ok(Some(Vault::new(objects, current, previous)))
+}
