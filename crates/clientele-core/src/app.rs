@@ -140,7 +140,8 @@ impl App {
             max_bytes: config.max_import_bytes.max(1),
             lease: config.import_lease.max(Duration::from_secs(1)),
             workers: config.import_workers.clamp(1, 64),
-            crash_test_pause: config.import_crash_test_pause,
+            // Testing only; capped, so that a stray setting cannot hold a database lock for long.
+            crash_test_pause: config.import_crash_test_pause.min(Duration::from_secs(10)),
         };
         Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents, imports })
     }

@@ -197,14 +197,16 @@ fn joined(error: tokio::task::JoinError) -> Error {
     Error::internal(format!("reading an import file: {error}"))
 }
 
-/// A job's file spooled to a local file of this worker; removed when dropped.
+/// A job's file spooled to a local file of this attempt; removed when dropped.
 #[derive(Debug)]
 struct Spool(PathBuf);
 
 impl Spool {
     /// Copies a job's stored file, piece by piece.
     async fn fill(app: &App, job: &ImportJob, worker: Uuid) -> Result<Self> {
-        let spool = Self(std::env::temp_dir().join(format!("clientele-import-{}-{worker}.csv", job.id)));
+        // Per attempt: the file of an attempt this worker abandoned may still be being removed.
+        let name = format!("clientele-import-{}-{worker}-{}.csv", job.id, Uuid::new_v4().simple());
+        let spool = Self(std::env::temp_dir().join(name));
         let io = |e: std::io::Error| spool.error(e);
         let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&spool.0).await.map_err(io)?);
         let mut piece = 0i64;

@@ -140,14 +140,20 @@ macro_rules! save_job {
             .push(", undo = ")
             .push_bind(job.undo.as_ref().map(json_text));
         if let Some(lease) = lease {
-            sql.push(", lease_until = ").push_bind(Ts(lease.until));
+            // A lease is only ever lengthened: a heartbeat's renewal made while this write waited
+            // for its lock may reach further than the lease the write was given.
+            sql.push(", lease_until = CASE WHEN lease_until > ")
+                .push_bind(Ts(lease.until))
+                .push(" THEN lease_until ELSE ")
+                .push_bind(Ts(lease.until))
+                .push(" END");
         }
         sql.push(" WHERE tenant_id = ")
             .push_bind(job.tenant_id.as_uuid())
             .push(" AND id = ")
             .push_bind(job.id.as_uuid());
         if let Some(lease) = lease {
-            sql.push(" AND worker = ").push_bind(lease.worker);
+            sql.push(" AND status = 'running' AND worker = ").push_bind(lease.worker);
         }
         sql.build().execute(&mut *$tx).await.map_err(db_error)?.rows_affected() == 1
     }};
@@ -267,7 +273,8 @@ impl ImportStore for SqlStore {
     async fn renew_import_lease(&self, tenant: TenantId, job: ImportJobId, lease: &ImportLease) -> Result<bool> {
         let renewed = in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE import_jobs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 AND worker = $3 \
+                "UPDATE import_jobs SET lease_until = CASE WHEN lease_until > $4 THEN lease_until ELSE $4 END \
+                 WHERE tenant_id = $1 AND id = $2 AND worker = $3 \
                  AND status = 'running'",
             )
             .bind(tenant.as_uuid())

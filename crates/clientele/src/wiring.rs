@@ -41,6 +41,12 @@ pub(crate) async fn app(config: &Config) -> anyhow::Result<App> {
         import_workers: config.imports.workers,
         import_crash_test_pause: config.imports.crash_test_pause,
     };
+    if !config.imports.crash_test_pause.is_zero() {
+        tracing::warn!(
+            pause = ?config.imports.crash_test_pause,
+            "imports.crash_test_pause is set: every import batch holds its transaction open this long (crash tests only)"
+        );
+    }
     App::new(store, app_config).await.map_err(explain)
 }
 

@@ -168,7 +168,9 @@ impl App {
         let before = run.job.next_row - run.first_row;
         let mut conflicts = 0;
         loop {
-            let batch = self.plan_batch(run, &fresh).await?;
+            let mut batch = self.plan_batch(run, &fresh).await?;
+            // The lease from now, not from when planning began: planning a large batch takes a while.
+            batch.lease = self.import_lease(run.worker);
             match self.store().commit_import_batch(&batch).await {
                 Ok(true) => {
                     run.job = batch.job;
