@@ -96,37 +96,9 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 #[cfg(test)]
-mod patch_tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn diff_lists_changed_leaves_by_path() {
-        let before = json!({"a": 1, "b": {"c": "x", "d": null}, "e": null});
-        let after = json!({"a": 1, "b": {"c": "y", "d": null}, "e": {"f": 2}});
-        assert_eq!(diff(&before, &after), json!({"b.c": {"from": "x", "to": "y"}, "e.f": {"from": null, "to": 2}}));
-        assert_eq!(diff(&before, &before), json!({}));
-    }
-
-    #[test]
-    fn merge_patch_follows_rfc_7396() {
-        // The example of RFC 7396 §3.
-        let mut target = json!({"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"},
-            "tags": ["example", "sample"], "content": "This will be unchanged"});
-        let patch = json!({"title": "Hello!", "phoneNumber": "+01-123-456-7890",
-            "author": {"familyName": null}, "tags": ["example"]});
-        merge_patch(&mut target, &patch);
-        assert_eq!(
-            target,
-            json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"],
-                "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"})
-        );
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -167,5 +139,28 @@ mod tests {
         for body in ["{", "", "nul", "{\"a\":}"] {
             assert_eq!(from_slice::<Outer>(body.as_bytes()).unwrap_err().code(), ErrorCode::MalformedJson, "{body}");
         }
+    }
+
+    #[test]
+    fn diff_lists_changed_leaves_by_path() {
+        let before = json!({"a": 1, "b": {"c": "x", "d": null}, "e": null});
+        let after = json!({"a": 1, "b": {"c": "y", "d": null}, "e": {"f": 2}});
+        assert_eq!(diff(&before, &after), json!({"b.c": {"from": "x", "to": "y"}, "e.f": {"from": null, "to": 2}}));
+        assert_eq!(diff(&before, &before), json!({}));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // The example of RFC 7396 §3.
+        let mut target = json!({"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"},
+            "tags": ["example", "sample"], "content": "This will be unchanged"});
+        let patch = json!({"title": "Hello!", "phoneNumber": "+01-123-456-7890",
+            "author": {"familyName": null}, "tags": ["example"]});
+        merge_patch(&mut target, &patch);
+        assert_eq!(
+            target,
+            json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"],
+                "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"})
+        );
     }
 }

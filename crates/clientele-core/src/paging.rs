@@ -52,26 +52,16 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// The first page of the default size.
-    pub fn first() -> Self {
-        Self { after: None, limit: DEFAULT_LIMIT }
-    }
-
     /// Reads `limit` (default 50, capped at 200) and `cursor` of a simple list; `400` naming
     /// a bad one.
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self> {
-        parse_paging(limit, cursor)
+        let mut errors = FieldErrors::new();
+        let limit = parse_limit(&mut errors, limit);
+        if !errors.is_empty() {
+            return Err(Error::InvalidQuery(errors.into_vec()));
+        }
+        Ok(Self { after: cursor.map(decode_cursor).transpose()?, limit })
     }
-}
-
-/// Reads `limit` (default 50, capped at 200) and `cursor` of a simple list.
-pub(crate) fn parse_paging(limit: Option<&str>, cursor: Option<&str>) -> Result<Paging> {
-    let mut errors = FieldErrors::new();
-    let limit = parse_limit(&mut errors, limit);
-    if !errors.is_empty() {
-        return Err(Error::InvalidQuery(errors.into_vec()));
-    }
-    Ok(Paging { after: cursor.map(decode_cursor).transpose()?, limit })
 }
 
 pub(crate) fn parse_limit(errors: &mut FieldErrors, limit: Option<&str>) -> u32 {

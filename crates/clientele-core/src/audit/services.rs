@@ -106,7 +106,7 @@ impl App {
             }
         };
         let limit = filter.limit;
-        let mut query = AuditQuery {
+        let query = AuditQuery {
             customer_id: filter.customer_id,
             actor_id: filter.user_id,
             action: filter.action.clone(),
@@ -117,7 +117,6 @@ impl App {
             limit: limit + 1,
         };
         let mut items = self.store().list_audit(tenant, &query).await?;
-        query.limit = limit;
         let next_cursor = next_cursor(&mut items, limit as usize, |e| e.id.as_uuid());
         Ok(Page { items, next_cursor })
     }

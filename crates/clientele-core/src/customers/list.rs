@@ -10,7 +10,7 @@ use crate::customers::view::{CustomerContact, CustomerPage, scoped};
 use crate::documents::requirements::DocumentsFilter;
 use crate::error::{Error, FieldCode, FieldErrors, Result};
 use crate::ids::CustomerId;
-use crate::paging::{MAX_LIMIT, Page, decode_cursor, next_cursor, parse_limit};
+use crate::paging::{Page, decode_cursor, next_cursor, parse_limit};
 use crate::time::Timestamp;
 use crate::values::{PhoneStatus, bool_param, instant};
 
@@ -220,11 +220,6 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
-    /// The first page of `limit` of every customer.
-    pub fn all(limit: u32) -> Self {
-        Self { filters: CustomerFilters::default(), q: None, limit: limit.clamp(1, MAX_LIMIT), cursor: None }
-    }
-
     /// Parses a list request's text, naming every bad parameter at once (`400 invalid_query`).
     pub fn parse(filters: &FilterText<'_>, q: Option<&str>, limit: Option<&str>, cursor: Option<&str>) -> Result<Self> {
         let mut errors = FieldErrors::new();
@@ -240,6 +235,7 @@ impl ListRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paging::MAX_LIMIT;
 
     #[test]
     fn list_requests_name_every_bad_parameter() {

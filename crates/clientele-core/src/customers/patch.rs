@@ -74,14 +74,6 @@ impl CustomerPatch {
     }
 }
 
-impl TryFrom<Value> for CustomerPatch {
-    type Error = Error;
-
-    fn try_from(body: Value) -> Result<Self> {
-        Self::parse(body)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

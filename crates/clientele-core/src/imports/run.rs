@@ -51,18 +51,6 @@ pub struct ImportRun {
     first_row: i64,
 }
 
-impl ImportRun {
-    /// The job as it stands.
-    pub fn job(&self) -> &ImportJob {
-        &self.job
-    }
-
-    /// The worker running it.
-    pub fn worker(&self) -> Uuid {
-        self.worker
-    }
-}
-
 impl App {
     /// How long a worker's lease on a job lasts before it must be renewed.
     pub fn import_lease_duration(&self) -> Duration {
@@ -168,9 +156,7 @@ impl App {
         let before = run.job.next_row - run.first_row;
         let mut conflicts = 0;
         loop {
-            let mut batch = self.plan_batch(run, &fresh).await?;
-            // The lease from now, not from when planning began: planning a large batch takes a while.
-            batch.lease = self.import_lease(run.worker);
+            let batch = self.plan_batch(run, &fresh).await?;
             match self.store().commit_import_batch(&batch).await {
                 Ok(true) => {
                     run.job = batch.job;
@@ -357,42 +343,42 @@ impl App {
             let (row, cells) = fresh_rows[index].clone();
             failures.push(ImportRowError { row, cells, errors: row_errors(error) });
         }
-        let mut batch = ImportBatch {
-            job,
-            lease: self.import_lease(run.worker),
-            created: if run.job.dry_run { Vec::new() } else { new_customers.prepared },
-            updated: Vec::new(),
-            recorded: CustomerWrite::default(),
-            errors: Vec::new(),
-            hold_open: self.imports.crash_test_pause,
-        };
-        if batch.job.dry_run {
-            batch.job.updated += updates.len() as i64;
+        let (mut updated, mut recorded) = (Vec::new(), CustomerWrite::default());
+        if job.dry_run {
+            job.updated += updates.len() as i64;
         } else {
             // A customer that two rows update is changed by the second from what the first made.
             let mut planned: HashMap<CustomerId, Customer> = HashMap::new();
             for (row, cells, id, patch) in updates {
                 match self.plan_update(actor, id, patch, planned.get(&id).cloned()).await {
-                    Ok(PreparedUpdate::Changed { updated, expected_version, write, .. }) => {
-                        batch.job.updated += 1;
-                        planned.insert(id, updated.clone());
-                        batch.updated.push((updated, expected_version, write));
+                    Ok(PreparedUpdate::Changed { updated: customer, expected_version, write, .. }) => {
+                        job.updated += 1;
+                        planned.insert(id, customer.clone());
+                        updated.push((customer, expected_version, write));
                     }
                     Ok(PreparedUpdate::Unchanged { write, .. }) => {
-                        batch.job.unchanged += 1;
-                        batch.recorded.audit.extend(write.audit);
-                        batch.recorded.global_matches.extend(write.global_matches);
+                        job.unchanged += 1;
+                        recorded.audit.extend(write.audit);
+                        recorded.global_matches.extend(write.global_matches);
                     }
                     Err(error) => failures.push(ImportRowError { row, cells, errors: row_errors(error) }),
                 }
             }
         }
-        batch.job.failed += failures.len() as i64;
+        job.failed += failures.len() as i64;
         failures.sort_by_key(|f| f.row);
-        batch.errors = failures;
-        batch.job.next_row = last_row;
-        batch.job.status = ImportStatus::Running;
-        Ok(batch)
+        job.next_row = last_row;
+        job.status = ImportStatus::Running;
+        Ok(ImportBatch {
+            created: if job.dry_run { Vec::new() } else { new_customers.prepared },
+            job,
+            // The lease from now, not from when planning began: planning a large batch takes a while.
+            lease: self.import_lease(run.worker),
+            updated,
+            recorded,
+            errors: failures,
+            hold_open: self.imports.crash_test_pause,
+        })
     }
 
     /// Plans applying a row's fields to an existing customer (or to `planned`, what an earlier

@@ -36,6 +36,26 @@ pub struct NoteList {
     pub items: Vec<Note>,
 }
 
+/// The list filters of a query struct that has them all as text fields (`ListParams`, and the
+/// export's `ExportParams`), as [`FilterText`].
+macro_rules! filter_text {
+    ($params:expr) => {
+        clientele_core::customers::list::FilterText {
+            kind: $params.kind.as_deref(),
+            vip: $params.vip.as_deref(),
+            blacklisted: $params.blacklisted.as_deref(),
+            phone_status: $params.phone_status.as_deref(),
+            partner_id: $params.partner_id.as_deref(),
+            created_from: $params.created_from.as_deref(),
+            created_to: $params.created_to.as_deref(),
+            documents: $params.documents.as_deref(),
+            include_deleted: $params.include_deleted.as_deref(),
+        }
+    };
+}
+
+pub(crate) use filter_text;
+
 /// Query parameters of `GET /customers`. All are optional; unknown ones are refused.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -81,17 +101,7 @@ pub struct ListParams {
 impl ListParams {
     /// The list's filters as text.
     pub(crate) fn filters(&self) -> FilterText<'_> {
-        FilterText {
-            kind: self.kind.as_deref(),
-            vip: self.vip.as_deref(),
-            blacklisted: self.blacklisted.as_deref(),
-            phone_status: self.phone_status.as_deref(),
-            partner_id: self.partner_id.as_deref(),
-            created_from: self.created_from.as_deref(),
-            created_to: self.created_to.as_deref(),
-            documents: self.documents.as_deref(),
-            include_deleted: self.include_deleted.as_deref(),
-        }
+        filter_text!(self)
     }
 
     /// The request, parsed (`400` naming every bad parameter).

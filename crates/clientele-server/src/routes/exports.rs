@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use clientele_core::Error;
-use clientele_core::customers::list::FilterText;
 use clientele_core::exports::csv::{CustomerExport, ExportRequest};
 use clientele_core::exports::personal::PersonalDataExport;
 use clientele_core::ids::CustomerId;
@@ -18,6 +17,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::extract::{Id, Query, TenantAdmin};
 use crate::problem::{ApiError, Problem};
+use crate::routes::customers::filter_text;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(customers_csv)).routes(routes!(personal_data))
@@ -61,17 +61,7 @@ pub struct ExportParams {
 impl ExportParams {
     /// The export's request, parsed (`400` naming every bad parameter).
     fn request(&self) -> Result<ExportRequest, Error> {
-        let filters = FilterText {
-            kind: self.kind.as_deref(),
-            vip: self.vip.as_deref(),
-            blacklisted: self.blacklisted.as_deref(),
-            phone_status: self.phone_status.as_deref(),
-            partner_id: self.partner_id.as_deref(),
-            created_from: self.created_from.as_deref(),
-            created_to: self.created_to.as_deref(),
-            documents: self.documents.as_deref(),
-            include_deleted: self.include_deleted.as_deref(),
-        };
+        let filters = filter_text!(self);
         ExportRequest::parse(self.columns.as_deref(), self.format.as_deref(), &filters)
     }
 }
