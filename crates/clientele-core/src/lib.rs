@@ -14,7 +14,7 @@
 //!   resource's `*Store` trait, of which [`store::Store`] is the sum.
 //!
 //! The kernel every resource shares is flat beside the folders: [`ids`], [`error`] (one table
-//! of error codes), [`time`], [`values`], [`text`], [`paging`] and [`json`]. [`app`] holds the
+//! of error codes), [`time`], [`values`], [`countries`], [`text`], [`paging`] and [`json`]. [`app`] holds the
 //! [`App`] itself and its configuration.
 //!
 //! The rule: a module never imports from a module that imports it back (a test checks the
@@ -29,6 +29,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod blacklist;
+pub mod countries;
 pub mod customers;
 pub mod documents;
 pub mod error;
