@@ -12,6 +12,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clientele_core::ids::{ImportJobId, TenantId};
@@ -58,7 +59,7 @@ pub async fn run_worker(app: Arc<App>, wake: ImportWake, mut stop: watch::Receiv
         if *stop.borrow() {
             return;
         }
-        match run_next(&app, worker, None).await {
+        match run_next(&app, worker, None, &ReadProgress::default()).await {
             Ok(Ran::Nothing) => {}
             Ok(_) => continue,
             Err(error) => tracing::error!(%error, "import worker"),
@@ -72,9 +73,41 @@ pub async fn run_worker(app: Arc<App>, wake: ImportWake, mut stop: watch::Receiv
 }
 
 /// Runs job `id` of `tenant` here as `worker`, unless another worker holds it (the command
-/// line runs its own import this way, and watches whoever holds it otherwise).
-pub async fn run_job(app: &App, tenant: TenantId, id: ImportJobId, worker: Uuid) -> Result<Ran> {
-    run_next(app, worker, Some((tenant, id))).await
+/// line runs its own import this way, and watches whoever holds it otherwise). `progress`
+/// counts the bytes of the file read so far.
+pub async fn run_job(
+    app: &App,
+    tenant: TenantId,
+    id: ImportJobId,
+    worker: Uuid,
+    progress: &ReadProgress,
+) -> Result<Ran> {
+    run_next(app, worker, Some((tenant, id)), progress).await
+}
+
+/// How much of a job's file a worker has read, in bytes: shared with whoever shows progress.
+#[derive(Debug, Clone, Default)]
+pub struct ReadProgress(Arc<AtomicU64>);
+
+impl ReadProgress {
+    /// Bytes read so far (of the current attempt).
+    pub fn bytes(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A reader that counts what passes through it.
+struct Counting<R> {
+    inner: R,
+    progress: ReadProgress,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.0.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Stores the file at `path` as a receiving job's file, piece by piece, and queues the job (the
@@ -102,7 +135,12 @@ pub async fn upload_file(app: &App, job: &mut ImportJob, path: &Path) -> Result<
     app.finish_import_upload(job, size).await
 }
 
-async fn run_next(app: &App, worker: Uuid, only: Option<(TenantId, ImportJobId)>) -> Result<Ran> {
+async fn run_next(
+    app: &App,
+    worker: Uuid,
+    only: Option<(TenantId, ImportJobId)>,
+    progress: &ReadProgress,
+) -> Result<Ran> {
     match app.claim_import(worker, only).await? {
         Claim::Nothing => Ok(Ran::Nothing),
         Claim::GaveUp(job) => {
@@ -111,7 +149,7 @@ async fn run_next(app: &App, worker: Uuid, only: Option<(TenantId, ImportJobId)>
         }
         Claim::Run(job) => {
             let id = job.id;
-            let ran = keeping_lease(app, &job, worker, run(app, job.clone(), worker)).await?;
+            let ran = keeping_lease(app, &job, worker, run(app, job.clone(), worker, progress.clone())).await?;
             if ran == Ran::TakenOver {
                 tracing::warn!(job = %id, "another worker took the import job over; this one stopped");
             }
@@ -156,14 +194,15 @@ async fn keeping_lease(
 }
 
 /// Runs a claimed job to its end.
-async fn run(app: &App, mut job: ImportJob, worker: Uuid) -> Result<Ran> {
+async fn run(app: &App, mut job: ImportJob, worker: Uuid, progress: ReadProgress) -> Result<Ran> {
     let spool = Spool::fill(app, &job, worker).await?;
     let prefix = spool.prefix().await?;
     let format = match sniff(&prefix) {
         Ok(format) => format,
         Err(why) => return ended(app.fail_import_job(&mut job, worker, &why).await?),
     };
-    let file = spool.open().await?;
+    progress.0.store(0, Ordering::Relaxed);
+    let file = Counting { inner: spool.open().await?, progress };
     let opened = tokio::task::spawn_blocking(move || LineReader::open(file, format)).await.map_err(joined)?;
     let mut reader = match opened {
         Ok(reader) => reader,

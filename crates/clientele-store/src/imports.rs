@@ -33,7 +33,7 @@ macro_rules! import_columns {
     () => {
         "tenant_id, id, status, mode, dry_run, mapping, file_name, file_size, encoding, delimiter, unmapped, \
          rows_read, created, updated, unchanged, failed, next_row, failure, created_at, created_by, actor_role, \
-         started_at, finished_at, undo, attempts, stalled_attempts"
+         started_at, finished_at, undo, attempts, stalled_attempts, columns"
     };
 }
 
@@ -65,6 +65,7 @@ struct ImportRecord {
     undo: Option<String>,
     attempts: i64,
     stalled_attempts: i64,
+    columns: Option<String>,
 }
 
 impl TryFrom<ImportRecord> for ImportJob {
@@ -83,6 +84,7 @@ impl TryFrom<ImportRecord> for ImportJob {
             encoding: r.encoding,
             delimiter: r.delimiter,
             unmapped_columns: serde_json::from_str(&r.unmapped).unwrap_or_default(),
+            columns: r.columns.and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_default(),
             rows_read: r.rows_read,
             created: r.created,
             updated: r.updated,
@@ -121,6 +123,8 @@ macro_rules! save_job {
             .push_bind(job.delimiter.clone())
             .push(", unmapped = ")
             .push_bind(json_text(&job.unmapped_columns))
+            .push(", columns = ")
+            .push_bind(json_text(&job.columns))
             .push(", rows_read = ")
             .push_bind(job.rows_read)
             .push(", created = ")
@@ -201,7 +205,7 @@ impl ImportStore for SqlStore {
                 "INSERT INTO import_jobs (",
                 import_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                 $20, $21, $22, $23, $24, $25, $26)"
+                 $20, $21, $22, $23, $24, $25, $26, $27)"
             ))
             .bind(job.tenant_id.as_uuid())
             .bind(job.id.as_uuid())
@@ -229,6 +233,7 @@ impl ImportStore for SqlStore {
             .bind(job.undo.as_ref().map(json_text))
             .bind(job.attempts)
             .bind(job.stalled_attempts)
+            .bind(json_text(&job.columns))
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

@@ -159,7 +159,7 @@ impl SqlStore {
     /// most `limit` customers it found. Not used by the service.
     pub async fn baseline_like_search(&self, tenant: TenantId, query: &str, limit: u32) -> Result<usize> {
         let haystack = "lower(COALESCE(first_name, '') || ' ' || COALESCE(last_name, '') || ' ' || \
-            COALESCE(company_name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || \
+            COALESCE(company_name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(secondary_phone, '') || ' ' || \
             COALESCE(tax_code, '') || ' ' || COALESCE(license_number, ''))";
         let words: Vec<String> = query.split_whitespace().map(|w| format!("%{}%", w.to_lowercase())).collect();
         let found = db::with_reader!(self, |pool| {

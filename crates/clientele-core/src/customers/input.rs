@@ -36,6 +36,8 @@ pub struct CustomerInput {
     pub email: Option<String>,
     /// Phone number, with country prefix or in the tenant's default region.
     pub phone: Option<String>,
+    /// A second phone number (home, work), read like `phone`.
+    pub secondary_phone: Option<String>,
     /// Date of birth, `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub birth_date: Option<String>,
@@ -175,6 +177,8 @@ impl CustomerInput {
         let tax_code = self.tax_code.as_deref().and_then(|v| e.take("tax_code", code_text(v, 32)).flatten());
         let email = non_empty(&self.email).and_then(|v| e.take("email", Email::parse(v)));
         let phone = non_empty(&self.phone).and_then(|v| e.take("phone", PhoneE164::parse(v, rules.phone_region)));
+        let secondary_phone = non_empty(&self.secondary_phone)
+            .and_then(|v| e.take("secondary_phone", PhoneE164::parse(v, rules.phone_region)));
         let birth_date = non_empty(&self.birth_date).and_then(|v| e.take("birth_date", past_date(v, rules.today)));
         let citizenship = non_empty(&self.citizenship).and_then(|v| e.take("citizenship", CountryCode::parse(v)));
         let language = non_empty(&self.language).and_then(|v| e.take("language", LanguageTag::parse(v)));
@@ -224,6 +228,7 @@ impl CustomerInput {
             vat_number,
             email,
             phone,
+            secondary_phone,
             birth_date,
             birth_place,
             citizenship,

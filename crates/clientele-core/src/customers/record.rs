@@ -156,6 +156,8 @@ pub struct CustomerData {
     pub email: Option<Email>,
     /// Phone in E.164 form.
     pub phone: Option<PhoneE164>,
+    /// A second phone (home, work), in E.164 form.
+    pub secondary_phone: Option<PhoneE164>,
     /// Date of birth.
     pub birth_date: Option<Date>,
     /// Place of birth.

@@ -76,7 +76,7 @@ impl App {
     /// is checked against the global blacklist (a match is a warning and a badge, never a refusal).
     pub async fn create_customer(&self, actor: &Actor, input: CustomerInput) -> Result<SavedCustomer> {
         let grant = actor.require(Capability::CreateCustomer)?;
-        let rules = self.rules(grant.tenant_id).await?;
+        let rules = self.customer_rules(grant.tenant_id).await?;
         let (customer, write) =
             self.prepare_new_customer(actor, &grant, &rules, CustomerId::new(), input, &mut HashSet::new()).await?;
         self.store().insert_customer(&customer, &write).await?;
@@ -117,7 +117,7 @@ impl App {
         inputs: Vec<(CustomerId, CustomerInput)>,
     ) -> Result<PreparedCustomers> {
         let grant = actor.require(Capability::CreateCustomer)?;
-        let rules = self.rules(grant.tenant_id).await?;
+        let rules = self.customer_rules(grant.tenant_id).await?;
         let mut refs_in_batch = HashSet::new();
         let mut outcome = PreparedCustomers { prepared: Vec::with_capacity(inputs.len()), rejected: Vec::new() };
         for (index, (id, input)) in inputs.into_iter().enumerate() {
@@ -288,7 +288,7 @@ impl App {
         let mut merged = serde_json::to_value(&current.data).map_err(Error::internal)?;
         merge_patch(&mut merged, &Value::Object(patch.fields().clone()));
         let input: CustomerInput = json::from_value(merged)?;
-        let data = input.validate(&self.rules(grant.tenant_id).await?)?;
+        let data = input.validate(&self.customer_rules(grant.tenant_id).await?)?;
         if data.kind != current.data.kind {
             return Err(Error::invalid("kind", FieldCode::NotAllowed, "cannot change after creation"));
         }
@@ -366,7 +366,8 @@ impl App {
         self.view(restored).await
     }
 
-    async fn rules(&self, tenant: TenantId) -> Result<Rules> {
+    /// What validating a customer of `tenant` needs: its phone region and today's date.
+    pub(crate) async fn customer_rules(&self, tenant: TenantId) -> Result<Rules> {
         let tenant = self.tenant(tenant).await?;
         Ok(Rules { phone_region: tenant.phone_region, today: Timestamp::now().date() })
     }

@@ -54,6 +54,8 @@ pub struct CustomerContact {
     pub company_name: Option<String>,
     /// Phone in E.164 form.
     pub phone: Option<PhoneE164>,
+    /// A second phone, in E.164 form.
+    pub secondary_phone: Option<PhoneE164>,
     /// Email.
     pub email: Option<Email>,
     /// Postal address.
@@ -71,6 +73,7 @@ impl From<Customer> for CustomerContact {
             last_name: d.last_name,
             company_name: d.company_name,
             phone: d.phone,
+            secondary_phone: d.secondary_phone,
             email: d.email,
             address: d.address,
             language: d.language,

@@ -6,7 +6,7 @@ use crate::customers::record::Customer;
 use crate::error::{Error, Result};
 
 /// Every exportable column, in the default order.
-pub const COLUMNS: [&str; 42] = [
+pub const COLUMNS: [&str; 43] = [
     "id",
     "kind",
     "first_name",
@@ -16,6 +16,7 @@ pub const COLUMNS: [&str; 42] = [
     "email",
     "phone",
     "phone_status",
+    "secondary_phone",
     "birth_date",
     "birth_place.city",
     "birth_place.country",
@@ -104,6 +105,7 @@ pub(crate) fn cell(c: &Customer, column: &str) -> String {
         "vat_number" => text(d.vat_number.as_deref()),
         "email" => text(d.email.as_ref().map(|e| e.as_str())),
         "phone" => text(d.phone.as_ref().map(|p| p.as_str())),
+        "secondary_phone" => text(d.secondary_phone.as_ref().map(|p| p.as_str())),
         "phone_status" => text(c.phone_status.map(|s| s.as_str())),
         "birth_date" => date(d.birth_date),
         "birth_place.city" => text(birth.and_then(|b| b.city.as_deref())),

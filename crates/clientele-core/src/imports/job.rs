@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, FieldCode, FieldError, Result};
 use crate::ids::{CustomerId, ImportJobId, TenantId};
-use crate::imports::mapping::Mapping;
+use crate::imports::mapping::{ColumnTarget, Mapping};
 use crate::time::Timestamp;
 
 /// Rows validated and committed together.
@@ -124,8 +124,10 @@ pub struct ImportJob {
     pub encoding: Option<String>,
     /// The delimiter found.
     pub delimiter: Option<String>,
-    /// Columns that map to no field (their values were not imported).
+    /// Columns whose header names no field (their values were not imported).
     pub unmapped_columns: Vec<String>,
+    /// Every column of the file and where its values went: a field, `notes`, or `ignored`.
+    pub columns: Vec<ColumnTarget>,
     /// Data rows read so far.
     pub rows_read: i64,
     /// Customers created (in a dry run: that would be created).
@@ -196,13 +198,13 @@ pub struct ImportUndo {
 }
 
 /// One refused row: its cells as they were, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ImportRowError {
     /// The data row's number (1 is the first row after the header).
     pub row: i64,
-    /// The row's cells.
+    /// The row's cells, in the order of the job's `columns`.
     pub cells: Vec<String>,
-    /// What was wrong, field by field.
+    /// Everything that was wrong with it, field by field.
     pub errors: Vec<FieldError>,
 }
 

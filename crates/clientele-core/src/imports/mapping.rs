@@ -1,240 +1,45 @@
-//! From a file's header to customer fields: the headers of common exports (ours, Google Contacts,
-//! Outlook, Thunderbird, HubSpot, Salesforce, Italian spreadsheets), explicit mappings, and each
-//! row turned into the same input the API takes.
+//! From a file's header to customer fields, and each row to the input the API takes.
+//!
+//! Each column is mapped by its header ([`crate::imports::headers`]) or by an explicit mapping.
+//! Where several columns claim one field, the strongest is its primary column, and the others
+//! keep their values elsewhere rather than nowhere: of phones, the next one is the secondary
+//! phone; every other value goes into a note labelled with its header. Row by row, a family's
+//! first non-empty cell fills the field (an empty `Primary Phone` leaves it to `Mobile Phone`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
+use crate::countries::CountryCode;
 use crate::error::{Error, FieldCode, FieldError, Result};
-
-/// Where a column's values go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A customer field, dotted for nested ones (`address.city`).
-    Field(&'static str),
-    /// A column of our own export that is not written back (`id`, `created_at`, ...).
-    ReadOnly,
-}
-
-/// The customer fields a column may fill, as the API names them.
-pub const FIELDS: [&str; 35] = [
-    "kind",
-    "first_name",
-    "last_name",
-    "company_name",
-    "vat_number",
-    "email",
-    "phone",
-    "birth_date",
-    "birth_place.city",
-    "birth_place.country",
-    "birth_place.code",
-    "citizenship",
-    "tax_code",
-    "address.line1",
-    "address.line2",
-    "address.city",
-    "address.postal_code",
-    "address.region",
-    "address.country",
-    "language",
-    "driver_license.number",
-    "driver_license.country",
-    "driver_license.issuing_place",
-    "driver_license.issued_on",
-    "driver_license.expires_on",
-    "id_document.type",
-    "id_document.number",
-    "id_document.issuing_country",
-    "id_document.issuing_place",
-    "id_document.expires_on",
-    "vip",
-    "partner_id",
-    "external_ref",
-    "notes",
-    "phone_2",
-];
+use crate::imports::headers::{COUNTRY_FIELDS, FIELDS, claim, explicit_field};
 
 /// The columns an import's `errors.csv` puts before the rows' own cells.
-pub const ERROR_COLUMNS: [&str; 4] = ["import_row", "import_field", "import_code", "import_message"];
+pub const ERROR_COLUMNS: [&str; 2] = ["import_row", "import_errors"];
 
-/// Other names for fields, as other systems' exports write them, folded (lower case, letters
-/// and digits only).
-const ALIASES: &[(&str, &[&str])] = &[
-    ("first_name", &["firstname", "givenname", "first", "nome", "vorname", "prenom", "forename"]),
-    ("last_name", &["lastname", "familyname", "surname", "cognome", "nachname", "nom"]),
-    (
-        "company_name",
-        &[
-            "company",
-            "companyname",
-            "organization",
-            "organizationname",
-            "organization1name",
-            "ragionesociale",
-            "azienda",
-            "accountname",
-        ],
-    ),
-    ("vat_number", &["vat", "vatnumber", "partitaiva", "piva", "vatid"]),
-    (
-        "email",
-        &[
-            "email",
-            "emailaddress",
-            "email1value",
-            "primaryemail",
-            "email1",
-            "emailaddress1",
-            "posta",
-            "postaelettronica",
-            "mail",
-        ],
-    ),
-    (
-        "phone",
-        &[
-            "phone",
-            "phonenumber",
-            "mobile",
-            "mobilephone",
-            "mobilenumber",
-            "cellphone",
-            "cellulare",
-            "cell",
-            "telefono",
-            "phone1value",
-            "primaryphone",
-            "homephone",
-            "businessphone",
-            "workphone",
-            "tel",
-            "telephone",
-        ],
-    ),
-    ("phone_2", &["phone2value", "otherphone", "homephone2", "businessphone2", "telefono2"]),
-    ("birth_date", &["birthdate", "birthday", "dateofbirth", "dob", "datadinascita", "datanascita"]),
-    ("birth_place.city", &["birthplace", "placeofbirth", "luogodinascita", "comunedinascita"]),
-    ("citizenship", &["nationality", "cittadinanza", "nazionalita"]),
-    ("tax_code", &["taxcode", "codicefiscale", "cf", "fiscalcode", "taxid"]),
-    (
-        "address.line1",
-        &[
-            "address",
-            "street",
-            "streetaddress",
-            "address1street",
-            "homestreet",
-            "businessstreet",
-            "mailingstreet",
-            "indirizzo",
-            "via",
-            "homeaddress",
-            "workaddress",
-        ],
-    ),
-    ("address.line2", &["address2", "address1extendedaddress", "homestreet2", "businessstreet2"]),
-    (
-        "address.city",
-        &["city", "town", "address1city", "homecity", "businesscity", "mailingcity", "citta", "comune", "workcity"],
-    ),
-    (
-        "address.postal_code",
-        &[
-            "postalcode",
-            "zip",
-            "zipcode",
-            "postcode",
-            "cap",
-            "address1postalcode",
-            "homepostalcode",
-            "homezipcode",
-            "businesspostalcode",
-            "mailingpostalcode",
-            "workzipcode",
-        ],
-    ),
-    (
-        "address.region",
-        &[
-            "region",
-            "state",
-            "province",
-            "provincia",
-            "address1region",
-            "homestate",
-            "businessstate",
-            "mailingstate",
-            "stateprovince",
-            "workstate",
-        ],
-    ),
-    (
-        "address.country",
-        &[
-            "country",
-            "countrycode",
-            "address1country",
-            "homecountry",
-            "businesscountry",
-            "mailingcountry",
-            "nazione",
-            "paese",
-            "workcountry",
-            "countryregion",
-            "homecountryregion",
-        ],
-    ),
-    ("language", &["language", "lingua", "preferredlanguage"]),
-    (
-        "driver_license.number",
-        &[
-            "driverlicense",
-            "driverslicense",
-            "drivinglicence",
-            "drivinglicense",
-            "licensenumber",
-            "patente",
-            "numeropatente",
-        ],
-    ),
-    ("driver_license.issued_on", &["licenseissuedon", "licenceissuedon", "patenterilasciata"]),
-    ("driver_license.expires_on", &["licenseexpireson", "licenceexpireson", "licenseexpiry", "scadenzapatente"]),
-    (
-        "external_ref",
-        &["externalref", "externalid", "recordid", "contactid", "customernumber", "codicecliente", "legacyid"],
-    ),
-    ("notes", &["notes", "note", "comments", "description", "descrizione"]),
-    ("kind", &["kind", "customerkind"]),
-    ("vip", &["vip"]),
-];
+/// The explaining columns of `errors.csv` files written by earlier versions (a line per problem).
+const FORMER_ERROR_COLUMNS: [&str; 3] = ["import_field", "import_code", "import_message"];
 
-/// Folds a header for matching: accents off, lower case, letters and digits only.
-fn fold(header: &str) -> String {
-    deunicode::deunicode(header).chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+/// Where a column's values go, as the job reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ColumnTarget {
+    /// The header, as written.
+    pub column: String,
+    /// A customer field (`phone`, `address.city`, ...), `notes` (a note labelled with the
+    /// header), or `ignored`.
+    pub target: String,
 }
 
-/// The target of a header: an exact field name (ours, dotted), an alias, or `None` (unmapped).
-pub fn map_header(header: &str) -> Option<Target> {
-    let trimmed = header.trim().trim_start_matches('\u{feff}');
-    if let Some(field) = FIELDS.iter().find(|f| f.eq_ignore_ascii_case(trimmed)) {
-        return Some(Target::Field(field));
-    }
-    // The other columns of our own export describe the record, not the person (`id`,
-    // `created_at`, ...); the explaining columns of an `errors.csv` are ours too.
-    if crate::exports::columns::COLUMNS.iter().chain(&ERROR_COLUMNS).any(|f| f.eq_ignore_ascii_case(trimmed)) {
-        return Some(Target::ReadOnly);
-    }
-    let folded = fold(trimmed);
-    if folded.is_empty() {
-        return None;
-    }
-    if let Some(field) = FIELDS.iter().find(|f| fold(f) == folded) {
-        return Some(Target::Field(field));
-    }
-    ALIASES.iter().find(|(_, names)| names.contains(&folded.as_str())).map(|(field, _)| {
-        let field = FIELDS.iter().find(|f| *f == field).copied().unwrap_or("notes");
-        Target::Field(field)
-    })
+/// What becomes of one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Member `rank` (0 = primary) of the family of columns claiming `field`.
+    Field { field: &'static str, rank: usize },
+    /// Nothing, by design: a column our export writes but never reads back (`id`,
+    /// `created_at`, ...), an explicitly ignored one, or a second source id.
+    Ignored,
+    /// Nothing: a header that names no field (reported as not imported).
+    Unknown,
 }
 
 /// How the columns of a file map to fields.
@@ -242,8 +47,9 @@ pub fn map_header(header: &str) -> Option<Target> {
 pub struct Mapping {
     /// The file's headers, as written.
     pub headers: Vec<String>,
-    /// Per column: where its values go, if anywhere.
-    pub targets: Vec<Option<Target>>,
+    roles: Vec<Role>,
+    /// Per field, its family's columns, primary first.
+    families: Vec<(&'static str, Vec<usize>)>,
 }
 
 impl Mapping {
@@ -252,7 +58,7 @@ impl Mapping {
     pub fn new(headers: Vec<String>, explicit: &Map<String, Value>) -> Result<Self> {
         let mut errors = Vec::new();
         for (header, field) in explicit {
-            let known = field.as_str().is_some_and(|f| f.is_empty() || FIELDS.contains(&f));
+            let known = field.as_str().is_some_and(|f| f.is_empty() || explicit_field(f).is_some());
             if !known {
                 errors.push(FieldError::new(
                     format!("mapping.{header}"),
@@ -264,70 +70,152 @@ impl Mapping {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
-        let targets = headers
+        // Our own export's record columns (and errors.csv's explaining ones) are read-only,
+        // exactly as written; so is a bare `id` beside an `external_ref` column.
+        let read_only = |header: &str| {
+            let ours = crate::exports::columns::COLUMNS.contains(&header) && !FIELDS.contains(&header);
+            ours || ERROR_COLUMNS.contains(&header) || FORMER_ERROR_COLUMNS.contains(&header)
+        };
+        // Every column's claim: (field, rank, number), explicit ones strongest.
+        let mut roles = vec![Role::Unknown; headers.len()];
+        let claims: Vec<Option<(&'static str, u8, u32)>> = headers
             .iter()
-            .map(|header| match explicit.get(header.trim()).and_then(Value::as_str) {
-                Some("") => Some(Target::ReadOnly),
-                Some(field) => FIELDS.iter().find(|f| **f == field).map(|f| Target::Field(f)),
-                None => map_header(header),
+            .enumerate()
+            .map(|(column, header)| match explicit.get(header.trim()).and_then(Value::as_str) {
+                Some(field) => {
+                    roles[column] = Role::Ignored;
+                    explicit_field(field).map(|f| (f, 0, 0))
+                }
+                None if read_only(header.trim()) => {
+                    roles[column] = Role::Ignored;
+                    None
+                }
+                None => claim(header).map(|c| (c.field, c.rank + 1, c.number)),
             })
             .collect();
-        Ok(Self { headers, targets })
+        let mut families: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        for field in FIELDS {
+            let mut members: Vec<usize> =
+                (0..headers.len()).filter(|i| claims[*i].is_some_and(|(f, _, _)| f == field)).collect();
+            members.sort_by_key(|i| claims[*i].map(|(_, rank, number)| (rank, number, *i)));
+            if !members.is_empty() {
+                families.push((field, members));
+            }
+        }
+        for (field, members) in &mut families {
+            if *field == "external_ref" {
+                // One id matches a customer: the others are not kept.
+                for column in members.drain(1..) {
+                    roles[column] = Role::Ignored;
+                }
+            }
+            for (rank, column) in members.iter().enumerate() {
+                roles[*column] = Role::Field { field, rank };
+            }
+        }
+        Ok(Self { headers, roles, families })
+    }
+
+    /// Where each column goes, in the file's order.
+    pub fn columns(&self) -> Vec<ColumnTarget> {
+        let has_secondary = self.families.iter().any(|(field, _)| *field == "secondary_phone");
+        self.headers
+            .iter()
+            .zip(&self.roles)
+            .map(|(header, role)| {
+                let target = match *role {
+                    Role::Ignored | Role::Unknown => "ignored",
+                    Role::Field { field, rank: 0 } => field,
+                    Role::Field { field: "phone", rank: 1 } if !has_secondary => "secondary_phone",
+                    Role::Field { field: "notes", .. } | Role::Field { .. } => "notes",
+                };
+                ColumnTarget { column: header.clone(), target: target.to_owned() }
+            })
+            .collect()
     }
 
     /// The headers of columns that go nowhere (reported, never silently dropped).
     pub fn unmapped(&self) -> Vec<String> {
         self.headers
             .iter()
-            .zip(&self.targets)
-            .filter(|(header, target)| target.is_none() && !header.trim().is_empty())
+            .zip(&self.roles)
+            .filter(|(header, role)| **role == Role::Unknown && !header.trim().is_empty())
             .map(|(header, _)| header.clone())
             .collect()
     }
 
     /// Whether any column fills a customer field.
     pub fn maps_anything(&self) -> bool {
-        self.targets.iter().any(|t| matches!(t, Some(Target::Field(_))))
+        !self.families.is_empty()
     }
 
-    /// One row as API input (a JSON object), or the field problems of its cells. Empty cells
-    /// are absent; where several columns fill one field, the first non-empty wins.
-    pub fn row(&self, cells: &[String]) -> std::result::Result<Value, Vec<FieldError>> {
+    /// One row as API input (a JSON object) and the problems of its cells, all of them: a bad
+    /// cell is left out of the input and named, so that validating the rest can name more.
+    /// Empty cells are absent.
+    pub fn row(&self, cells: &[String]) -> (Value, Vec<FieldError>) {
         let mut object = Map::new();
         let mut errors = Vec::new();
-        let mut second_phone = None;
-        for (cell, target) in cells.iter().zip(&self.targets) {
-            let Some(Target::Field(field)) = target else { continue };
-            let value = unneutralise(cell.trim());
-            if value.is_empty() {
-                continue;
-            }
-            let json = match *field {
-                "vip" => match value.to_ascii_lowercase().as_str() {
-                    "true" | "yes" | "y" | "1" | "si" | "sì" | "x" => Value::Bool(true),
-                    "false" | "no" | "n" | "0" | "" => Value::Bool(false),
-                    _ => {
-                        errors.push(FieldError::new("vip", FieldCode::Invalid, "must be true or false"));
-                        continue;
-                    }
-                },
-                "notes" => Value::Array(vec![Value::String(value.to_owned())]),
-                "phone_2" => {
-                    second_phone.get_or_insert_with(|| value.to_owned());
+        let mut spare_phones: Vec<String> = Vec::new();
+        let mut labelled: Vec<String> = Vec::new();
+        let mut notes: Vec<Value> = Vec::new();
+        let cell = |column: usize| cells.get(column).map(|c| unneutralise(c.trim())).filter(|c| !c.is_empty());
+        for (field, members) in &self.families {
+            let mut filled: Option<&str> = None;
+            for column in members {
+                let Some(value) = cell(*column) else { continue };
+                if *field == "notes" {
+                    notes.push(Value::String(value.to_owned()));
                     continue;
                 }
-                f if f.ends_with("_on") || f == "birth_date" || f.ends_with("expires_on") => {
-                    Value::String(iso_date(value))
+                if filled.is_none() {
+                    match convert(field, value) {
+                        Ok(json) => insert(&mut object, field, json),
+                        Err(problem) => errors.push(problem),
+                    }
+                    filled = Some(value);
+                } else if filled != Some(value) {
+                    let header = self.headers[*column].trim();
+                    match *field {
+                        "phone" => spare_phones.push(format!("{header}: {value}")),
+                        _ => labelled.push(format!("{header}: {value}")),
+                    }
                 }
-                _ => Value::String(value.to_owned()),
-            };
-            insert(&mut object, field, json);
+            }
         }
-        if let Some(phone) = second_phone {
-            insert(&mut object, "phone", Value::String(phone));
+        // The first spare phone is the secondary one, unless a column says which that is.
+        if let Some(first) = spare_phones.first()
+            && !object.contains_key("secondary_phone")
+        {
+            let number = first.split_once(": ").map_or(first.as_str(), |(_, n)| n).to_owned();
+            insert(&mut object, "secondary_phone", Value::String(number));
+            spare_phones.remove(0);
         }
-        if errors.is_empty() { Ok(Value::Object(object)) } else { Err(errors) }
+        spare_phones.extend(labelled);
+        if !spare_phones.is_empty() {
+            notes.push(Value::String(format!("Also in the imported file: {}", spare_phones.join("; "))));
+        }
+        if !notes.is_empty() {
+            object.insert("notes".to_owned(), Value::Array(notes));
+        }
+        (Value::Object(object), errors)
     }
+}
+
+/// A cell's value as the API takes it for `field`, or the problem naming the field.
+fn convert(field: &str, value: &str) -> std::result::Result<Value, FieldError> {
+    Ok(match field {
+        "vip" => match value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" | "si" | "sì" | "x" => Value::Bool(true),
+            "false" | "no" | "n" | "0" => Value::Bool(false),
+            _ => return Err(FieldError::new("vip", FieldCode::Invalid, "must be true or false")),
+        },
+        f if COUNTRY_FIELDS.contains(&f) => match CountryCode::read(value) {
+            Ok(code) => Value::String(code.to_string()),
+            Err(problem) => return Err(FieldError::new(f, problem.code, problem.message)),
+        },
+        f if f.ends_with("_on") || f == "birth_date" => Value::String(iso_date(value)),
+        _ => Value::String(value.to_owned()),
+    })
 }
 
 /// A cell as our exports wrote it: a leading `'` before `=`, `+`, `-` or `@` was added so that
@@ -375,90 +263,365 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn mapped(headers: &[&str]) -> Vec<Option<&'static str>> {
-        let mapping = Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new());
-        mapping
-            .map(|m| {
-                m.targets
-                    .into_iter()
-                    .map(|t| match t {
-                        Some(Target::Field(f)) => Some(f),
-                        Some(Target::ReadOnly) => Some("(read-only)"),
-                        None => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn mapping(headers: &[&str]) -> Mapping {
+        Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Each column's target, in the file's order.
+    fn targets(headers: &[&str]) -> Vec<String> {
+        mapping(headers).columns().into_iter().map(|c| c.target).collect()
+    }
+
+    fn row(mapping: &Mapping, cells: &[&str]) -> (Value, Vec<FieldError>) {
+        mapping.row(&cells.iter().map(|c| c.to_string()).collect::<Vec<_>>())
     }
 
     #[test]
-    fn headers_of_common_exports_map_to_fields() {
-        // Google Contacts.
+    fn a_generic_customers_file_maps_its_source_id_phones_and_countries() {
+        let headers = [
+            "Index",
+            "Customer Id",
+            "First Name",
+            "Last Name",
+            "Company",
+            "City",
+            "Country",
+            "Phone 1",
+            "Phone 2",
+            "Email",
+            "Subscription Date",
+            "Website",
+        ];
         assert_eq!(
-            mapped(&[
-                "Given Name",
-                "Family Name",
+            targets(&headers),
+            [
+                "ignored",
+                "external_ref",
+                "first_name",
+                "last_name",
+                "company_name",
+                "address.city",
+                "address.country",
+                "phone",
+                "secondary_phone",
+                "email",
+                "ignored",
+                "ignored"
+            ]
+        );
+        let (value, errors) = row(
+            &mapping(&headers),
+            &[
+                "1",
+                "DD37Cf93aecA6Dc",
+                "Sheryl",
+                "Baxter",
+                "Rasmussen Group",
+                "East Leonard",
+                "Norway",
+                "229.077.5154",
+                "397.884.0519x718",
+                "zunigavanessa@smith.info",
+                "2020-08-24",
+                "http://www.stephenson.com/",
+            ],
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(value["external_ref"], "DD37Cf93aecA6Dc");
+        assert_eq!(value["address"], json!({"city": "East Leonard", "country": "NO"}));
+        assert_eq!((&value["phone"], &value["secondary_phone"]), (&json!("229.077.5154"), &json!("397.884.0519x718")));
+    }
+
+    #[test]
+    fn google_contacts_headers_map_with_their_numbered_families() {
+        assert_eq!(
+            targets(&[
+                "First Name",
+                "Last Name",
+                "E-mail 1 - Label",
                 "E-mail 1 - Value",
+                "E-mail 2 - Value",
+                "Phone 1 - Label",
                 "Phone 1 - Value",
-                "Organization 1 - Name",
-                "Group Membership"
+                "Phone 2 - Value",
+                "Phone 3 - Value",
+                "Address 1 - Street",
+                "Address 1 - City",
+                "Address 1 - Postal Code",
+                "Address 1 - Country",
+                "Organization Name",
+                "Birthday",
+                "Notes",
+                "Labels",
             ]),
-            [Some("first_name"), Some("last_name"), Some("email"), Some("phone"), Some("company_name"), None]
-        );
-        // Outlook.
-        assert_eq!(
-            mapped(&["First Name", "Last Name", "E-mail Address", "Mobile Phone", "Business Street", "Business City"]),
             [
-                Some("first_name"),
-                Some("last_name"),
-                Some("email"),
-                Some("phone"),
-                Some("address.line1"),
-                Some("address.city")
+                "first_name",
+                "last_name",
+                "ignored",
+                "email",
+                "notes",
+                "ignored",
+                "phone",
+                "secondary_phone",
+                "notes",
+                "address.line1",
+                "address.city",
+                "address.postal_code",
+                "address.country",
+                "company_name",
+                "birth_date",
+                "notes",
+                "ignored"
             ]
         );
-        // Thunderbird, HubSpot, Salesforce.
+        // The older Google format.
         assert_eq!(
-            mapped(&["Primary Email", "Record ID", "Mailing Zip/Postal Code"]),
-            [Some("email"), Some("external_ref"), None]
+            targets(&["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value", "Organization 1 - Name"]),
+            ["first_name", "last_name", "email", "phone", "company_name"]
         );
+    }
+
+    #[test]
+    fn outlook_headers_put_the_primary_phone_first_and_the_home_address_before_the_office() {
         assert_eq!(
-            mapped(&["FirstName", "LastName", "Email", "MailingPostalCode"]),
-            [Some("first_name"), Some("last_name"), Some("email"), Some("address.postal_code")]
-        );
-        // Italian spreadsheets, and our own export.
-        assert_eq!(
-            mapped(&["Nome", "Cognome", "Telefono", "Codice Fiscale", "Città", "Data di nascita"]),
+            targets(&[
+                "First Name",
+                "Last Name",
+                "E-mail Address",
+                "E-mail 2 Address",
+                "Home Phone",
+                "Business Phone",
+                "Mobile Phone",
+                "Primary Phone",
+                "Business Fax",
+                "Business Street",
+                "Business City",
+                "Home Street",
+                "Home City",
+                "Home Country/Region",
+                "Birthday",
+                "Notes",
+            ]),
             [
-                Some("first_name"),
-                Some("last_name"),
-                Some("phone"),
-                Some("tax_code"),
-                Some("address.city"),
-                Some("birth_date")
+                "first_name",
+                "last_name",
+                "email",
+                "notes",
+                "notes",
+                "notes",
+                "secondary_phone",
+                "phone",
+                "ignored",
+                "notes",
+                "notes",
+                "address.line1",
+                "address.city",
+                "address.country",
+                "birth_date",
+                "notes"
             ]
         );
+        // Row by row, an empty primary leaves the field to the next of its family.
+        let outlook = mapping(&["First Name", "Last Name", "Home Phone", "Mobile Phone", "Primary Phone"]);
+        let (value, _) = row(&outlook, &["Anna", "Weiß", "+49 30 1234567", "+49 151 23456789", ""]);
+        assert_eq!(value["phone"], "+49 151 23456789");
+        assert_eq!(value["secondary_phone"], "+49 30 1234567");
+    }
+
+    #[test]
+    fn hubspot_salesforce_zoho_and_pipedrive_headers_map() {
         assert_eq!(
-            mapped(&["id", "first_name", "address.city", "driver_license.expires_on", "created_at"]),
+            targets(&[
+                "Record ID",
+                "First Name",
+                "Last Name",
+                "Email",
+                "Phone Number",
+                "Mobile Phone Number",
+                "Company Name",
+                "Street Address",
+                "City",
+                "State/Region",
+                "Postal Code",
+                "Country/Region",
+                "Contact owner",
+                "Create Date",
+            ]),
             [
-                Some("(read-only)"),
-                Some("first_name"),
-                Some("address.city"),
-                Some("driver_license.expires_on"),
-                Some("(read-only)")
+                "external_ref",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "secondary_phone",
+                "company_name",
+                "address.line1",
+                "address.city",
+                "address.region",
+                "address.postal_code",
+                "address.country",
+                "ignored",
+                "ignored"
+            ],
+            "HubSpot"
+        );
+        assert_eq!(
+            targets(&[
+                "Id",
+                "AccountId",
+                "FirstName",
+                "LastName",
+                "MailingStreet",
+                "MailingCity",
+                "MailingState",
+                "MailingPostalCode",
+                "MailingCountry",
+                "Phone",
+                "MobilePhone",
+                "Email",
+                "Birthdate",
+            ]),
+            [
+                "external_ref",
+                "ignored",
+                "first_name",
+                "last_name",
+                "address.line1",
+                "address.city",
+                "address.region",
+                "address.postal_code",
+                "address.country",
+                "phone",
+                "secondary_phone",
+                "email",
+                "birth_date"
+            ],
+            "Salesforce (Data Loader)"
+        );
+        assert_eq!(
+            targets(&["Contact ID", "First Name", "Last Name", "Mailing Zip/Postal Code", "Mailing State/Province"]),
+            ["external_ref", "first_name", "last_name", "address.postal_code", "address.region"],
+            "Salesforce (report)"
+        );
+        assert_eq!(
+            targets(&[
+                "Record Id",
+                "Contact Owner",
+                "First Name",
+                "Last Name",
+                "Email",
+                "Secondary Email",
+                "Phone",
+                "Home Phone",
+                "Mobile",
+                "Date of Birth",
+                "Mailing Street",
+                "Mailing City",
+                "Mailing Zip",
+                "Mailing Country",
+                "Other City",
+                "Description",
+                "Skype ID",
+            ]),
+            [
+                "external_ref",
+                "ignored",
+                "first_name",
+                "last_name",
+                "email",
+                "notes",
+                "phone",
+                "notes",
+                "secondary_phone",
+                "birth_date",
+                "address.line1",
+                "address.city",
+                "address.postal_code",
+                "address.country",
+                "notes",
+                "notes",
+                "ignored"
+            ],
+            "Zoho"
+        );
+        assert_eq!(
+            targets(&[
+                "Person - ID",
+                "Person - Name",
+                "Person - First name",
+                "Person - Last name",
+                "Person - Organization",
+                "Person - Email - Work",
+                "Person - Email - Home",
+                "Person - Phone - Work",
+                "Person - Phone - Mobile",
+                "Person - Owner",
+            ]),
+            [
+                "external_ref",
+                "ignored",
+                "first_name",
+                "last_name",
+                "company_name",
+                "notes",
+                "email",
+                "secondary_phone",
+                "phone",
+                "ignored"
+            ],
+            "Pipedrive"
+        );
+    }
+
+    #[test]
+    fn our_own_export_maps_back_with_its_record_columns_read_only() {
+        assert_eq!(
+            targets(&["id", "first_name", "address.city", "secondary_phone", "external_ref", "created_at"]),
+            ["ignored", "first_name", "address.city", "secondary_phone", "external_ref", "ignored"]
+        );
+        assert_eq!(
+            targets(&["import_row", "import_errors", "import_field", "Nome"]),
+            ["ignored", "ignored", "ignored", "first_name"]
+        );
+        // A bare `id` is the source system's when nothing else says so.
+        assert_eq!(targets(&["ID", "Name", "Surname"]), ["external_ref", "ignored", "last_name"]);
+    }
+
+    #[test]
+    fn italian_spreadsheets_map() {
+        assert_eq!(
+            targets(&[
+                "Nome",
+                "Cognome",
+                "Telefono",
+                "Cellulare",
+                "Codice Fiscale",
+                "Città",
+                "Data di nascita",
+                "Nazione"
+            ]),
+            [
+                "first_name",
+                "last_name",
+                "phone",
+                "secondary_phone",
+                "tax_code",
+                "address.city",
+                "birth_date",
+                "address.country"
             ]
         );
     }
 
     #[test]
     fn explicit_mappings_win_and_are_checked() {
-        let headers = vec!["Cliente".to_owned(), "Nome".to_owned(), "Extra".to_owned()];
-        let explicit = json!({"Cliente": "external_ref", "Extra": ""});
+        let headers = vec!["Cliente".to_owned(), "Nome".to_owned(), "Extra".to_owned(), "Tel2".to_owned()];
+        let explicit = json!({"Cliente": "external_ref", "Extra": "", "Tel2": "phone_2"});
         let mapping = Mapping::new(headers.clone(), explicit.as_object().unwrap_or(&Map::new()))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(mapping.targets[0], Some(Target::Field("external_ref")));
-        assert_eq!(mapping.targets[2], Some(Target::ReadOnly));
-        assert!(mapping.unmapped().is_empty());
+        let targets: Vec<String> = mapping.columns().into_iter().map(|c| c.target).collect();
+        assert_eq!(targets, ["external_ref", "first_name", "ignored", "secondary_phone"]);
+        assert!(mapping.unmapped().is_empty(), "an explicitly ignored column is not reported as unknown");
         let bad = json!({"Cliente": "password"});
         let Err(Error::Invalid(errors)) = Mapping::new(headers, bad.as_object().unwrap_or(&Map::new())) else {
             panic!("an unknown target field was accepted")
@@ -467,23 +630,41 @@ mod tests {
     }
 
     #[test]
-    fn rows_become_api_input() {
-        let headers = ["Nome", "Cognome", "Mobile", "Phone 2 - Value", "Città", "Data di nascita", "VIP", "Notes"];
-        let mapping = Mapping::new(headers.iter().map(|h| h.to_string()).collect(), &Map::new())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let row = |cells: &[&str]| mapping.row(&cells.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+    fn rows_become_api_input_with_every_cell_problem_named() {
+        let headers =
+            ["Nome", "Cognome", "Mobile", "Phone 2 - Value", "Città", "Data di nascita", "VIP", "Notes", "Paese"];
+        let mapping = mapping(&headers);
         assert_eq!(
-            row(&["Nicolò", " Rossi ", "", "333 1234567", "Roma", "29/02/1980", "sì", "pays cash"]),
-            Ok(json!({"first_name": "Nicolò", "last_name": "Rossi", "phone": "333 1234567",
-                "address": {"city": "Roma"}, "birth_date": "1980-02-29", "vip": true, "notes": ["pays cash"]}))
+            row(&mapping, &["Nicolò", " Rossi ", "", "333 1234567", "Roma", "29/02/1980", "sì", "pays cash", "Italia"]),
+            (
+                json!({"first_name": "Nicolò", "last_name": "Rossi", "phone": "333 1234567",
+                    "address": {"city": "Roma", "country": "IT"}, "birth_date": "1980-02-29", "vip": true,
+                    "notes": ["pays cash"]}),
+                Vec::new()
+            )
         );
-        let Err(errors) = row(&["A", "B", "", "", "", "", "maybe", ""]) else { panic!("vip=maybe was accepted") };
-        assert_eq!(errors[0].field, "vip");
+        let (value, errors) = row(&mapping, &["A", "B", "", "", "", "", "maybe", "", "Narnia"]);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["address.country", "vip"]);
+        assert!(errors[0].message.contains("\"Narnia\""), "{}", errors[0].message);
+        assert_eq!(value, json!({"first_name": "A", "last_name": "B"}), "bad cells are left out");
         // Cells our export neutralised come back as they were; a plain apostrophe stays.
+        let (value, _) = row(&mapping, &["'=A", "O'Brien", "'+39 333 1234567", "", "", "", "", "'tis", ""]);
         assert_eq!(
-            row(&["'=A", "O'Brien", "'+39 333 1234567", "", "", "", "", "'tis"]),
-            Ok(json!({"first_name": "=A", "last_name": "O'Brien", "phone": "+39 333 1234567", "notes": ["'tis"]}))
+            value,
+            json!({"first_name": "=A", "last_name": "O'Brien", "phone": "+39 333 1234567", "notes": ["'tis"]})
         );
+    }
+
+    #[test]
+    fn spare_values_are_kept_in_a_labelled_note() {
+        let mapping = mapping(&["First Name", "Last Name", "Phone 1", "Phone 2", "Phone 3", "Email", "E-mail 2"]);
+        let (value, _) = row(&mapping, &["A", "B", "111", "222", "333", "a@example.com", "b@example.com"]);
+        assert_eq!((&value["phone"], &value["secondary_phone"]), (&json!("111"), &json!("222")));
+        assert_eq!(value["notes"], json!(["Also in the imported file: Phone 3: 333; E-mail 2: b@example.com"]));
+        // The same number twice is one number.
+        let (value, _) = row(&mapping, &["A", "B", "111", "111", "", "", ""]);
+        assert_eq!(value.get("secondary_phone"), None);
     }
 
     #[test]

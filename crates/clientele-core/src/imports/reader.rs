@@ -83,13 +83,17 @@ pub fn sniff(prefix: &[u8]) -> std::result::Result<Format, String> {
     Ok(Format { encoding: decoded.encoding, delimiter: decoded.delimiter })
 }
 
-/// A record's cells as text: UTF-8 where it is, Windows-1252 for a row that is not.
-pub fn record_text(record: &csv::ByteRecord, format: Format) -> Vec<String> {
+/// A record's cells as text, decided row by row: UTF-8 where the row is valid UTF-8, else
+/// Windows-1252. Files mix them when they were appended to by different programs: a stray
+/// Windows-1252 row in a UTF-8 file, or UTF-8 rows after a Windows-1252 start (a file sniffed
+/// as Windows-1252 from its first bytes). Text in Windows-1252 that is also valid UTF-8 needs
+/// a byte from `Â`-`ô` followed by one from `€`-`¿`, which names do not have.
+pub fn record_text(record: &csv::ByteRecord, _format: Format) -> Vec<String> {
     let utf8: Option<Vec<String>> =
         record.iter().map(|cell| std::str::from_utf8(cell).ok().map(str::to_owned)).collect();
     match utf8 {
-        Some(cells) if format.encoding != "windows-1252" => cells,
-        _ => record.iter().map(|cell| encoding_rs::WINDOWS_1252.decode(cell).0.into_owned()).collect(),
+        Some(cells) => cells,
+        None => record.iter().map(|cell| encoding_rs::WINDOWS_1252.decode(cell).0.into_owned()).collect(),
     }
 }
 
@@ -348,9 +352,8 @@ mod tests {
         let Ok(mapping) = Mapping::new(headers.clone(), &Map::new()) else { return };
         let _ = mapping.unmapped();
         for record in records.flatten() {
-            if let Ok(cells) = fit(record_text(&record, format), headers.len())
-                && let Ok(value) = mapping.row(&cells)
-            {
+            if let Ok(cells) = fit(record_text(&record, format), headers.len()) {
+                let (value, _) = mapping.row(&cells);
                 let _ = crate::json::from_value::<crate::customers::input::CustomerInput>(value);
             }
         }
@@ -403,6 +406,23 @@ mod tests {
             total += std::io::Read::read(&mut reader, &mut out).unwrap_or(99);
         }
         assert_eq!(total, 1);
+    }
+
+    #[test]
+    fn each_row_is_decoded_as_what_it_is_whatever_the_file_began_with() {
+        // Windows-1252 first (as sniffed), then a row appended as UTF-8, then 1252 again.
+        let bytes: &'static [u8] =
+            b"Nome;Cognome\nNicol\xf2;M\xfcller\nZo\xc3\xab;\xc5\xbd\xc3\xa1kov\xc3\xa1\nJos\xe9;Garc\xeda\n";
+        let (format, records) = read(bytes);
+        assert_eq!(format.encoding, "windows-1252");
+        let rows: Vec<Vec<String>> = records.iter().map(|r| record_text(r, format)).collect();
+        assert_eq!(rows[1], ["Nicolò", "Müller"]);
+        assert_eq!(rows[2], ["Zoë", "Žáková"], "a UTF-8 row in a file that began in Windows-1252");
+        assert_eq!(rows[3], ["José", "García"]);
+        // And the other way round: a stray Windows-1252 row among UTF-8 ones.
+        let (format, records) = read(b"Nome;Cognome\nZo\xc3\xab;Rossi\nNicol\xf2;Bianchi\n");
+        assert_eq!(record_text(&records[1], format), ["Zoë", "Rossi"]);
+        assert_eq!(record_text(&records[2], format), ["Nicolò", "Bianchi"]);
     }
 
     #[test]

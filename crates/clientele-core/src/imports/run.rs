@@ -126,6 +126,7 @@ impl App {
             return Ok(None);
         }
         job.unmapped_columns = mapping.unmapped();
+        job.columns = mapping.columns();
         if !self.store().save_import_job(&job, Some(&self.import_lease(worker))).await? {
             return Ok(None);
         }
@@ -235,6 +236,7 @@ impl App {
         let mut batch_seen = Seen::default();
         let seen = if job.dry_run { &mut run.seen } else { &mut batch_seen };
         let last_row = lines.last().map_or(job.next_row, |line| line.row);
+        let rules = self.customer_rules(tenant).await?;
         let mut failures: Vec<ImportRowError> = Vec::new();
         let mut candidates: Vec<Candidate> = Vec::new();
         for Line { row, cells, problem } in lines.iter().cloned() {
@@ -243,17 +245,24 @@ impl App {
                 failures.push(ImportRowError { row, cells, errors: vec![problem] });
                 continue;
             }
-            let parsed = run.mapping.row(&cells).and_then(|value| {
-                // An upsert applies the row's own fields as a merge patch: keep them.
-                let patch = (job.mode == ImportMode::Upsert).then(|| value.clone());
-                crate::json::from_value::<CustomerInput>(value).map(|input| (input, patch)).map_err(|e| match e {
-                    Error::Invalid(errors) => errors,
-                    other => vec![FieldError::new("row", FieldCode::Invalid, other.to_string())],
-                })
-            });
-            match parsed {
-                Ok((input, patch)) => candidates.push(Candidate { row, cells, input, patch }),
-                Err(errors) => failures.push(ImportRowError { row, cells, errors }),
+            let (value, mut errors) = run.mapping.row(&cells);
+            // An upsert applies the row's own fields as a merge patch: keep them.
+            let patch = (job.mode == ImportMode::Upsert).then(|| value.clone());
+            match crate::json::from_value::<CustomerInput>(value) {
+                Ok(input) if errors.is_empty() => candidates.push(Candidate { row, cells, input, patch }),
+                Ok(input) => {
+                    // Name everything else wrong with the row too, so one fix of the file
+                    // mends it.
+                    if let Err(Error::Invalid(more)) = input.validate(&rules) {
+                        let named: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+                        errors.extend(more.into_iter().filter(|m| !named.contains(&m.field)));
+                    }
+                    failures.push(ImportRowError { row, cells, errors });
+                }
+                Err(e) => {
+                    errors.extend(row_errors(e));
+                    failures.push(ImportRowError { row, cells, errors });
+                }
             }
         }
         // Matches against the tenant's customers, by external_ref and email.
@@ -442,7 +451,8 @@ struct Seen {
 impl Seen {
     /// Notes a row done before a restart.
     fn remember(&mut self, mapping: &Mapping, cells: &[String], row: i64) {
-        if let Ok(value) = mapping.row(cells)
+        if let (value, errors) = mapping.row(cells)
+            && errors.is_empty()
             && let Ok(input) = serde_json::from_value::<CustomerInput>(value)
         {
             let _ = self.duplicate(&input, row);

@@ -41,6 +41,7 @@ impl App {
             encoding: None,
             delimiter: None,
             unmapped_columns: Vec::new(),
+            columns: Vec::new(),
             rows_read: 0,
             created: 0,
             updated: 0,
@@ -101,43 +102,5 @@ impl App {
             self.store().list_import_jobs(grant.tenant_id, after.map(ImportJobId::from_uuid), limit + 1).await?;
         let next_cursor = next_cursor(&mut items, limit as usize, |j| j.id);
         Ok(Page { items, next_cursor })
-    }
-
-    /// The failed rows of a job as CSV: `import_row`, `import_field`, `import_code` and
-    /// `import_message` (a line per problem), then the row's own cells as they were. Fixed and
-    /// uploaded again, it imports as the original would have: the explaining columns are ignored.
-    pub async fn import_errors_csv(&self, actor: &Actor, id: ImportJobId) -> Result<Vec<u8>> {
-        let job = self.import_job(actor, id).await?;
-        let headers = self.store().import_headers(job.tenant_id, job.id).await?;
-        let mut out = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
-        let csv_error = |e: csv::Error| Error::internal(format!("writing CSV: {e}"));
-        let mut header: Vec<String> = crate::imports::mapping::ERROR_COLUMNS.map(String::from).to_vec();
-        header.extend(headers.iter().cloned());
-        out.write_record(&header).map_err(csv_error)?;
-        let mut after = 0;
-        loop {
-            let page = self.store().import_errors(job.tenant_id, job.id, after, 1_000).await?;
-            for failed in &page {
-                for problem in &failed.errors {
-                    let mut record = vec![
-                        failed.row.to_string(),
-                        problem.field.clone(),
-                        serde_json::to_value(problem.code)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                        problem.message.clone(),
-                    ];
-                    record.extend(failed.cells.iter().cloned());
-                    let record: Vec<String> = record.into_iter().map(crate::exports::columns::neutralise).collect();
-                    out.write_record(&record).map_err(csv_error)?;
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == 1_000 => after = last.row,
-                _ => break,
-            }
-        }
-        out.into_inner().map_err(|e| Error::internal(format!("writing CSV: {e}")))
     }
 }

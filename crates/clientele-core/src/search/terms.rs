@@ -3,7 +3,8 @@
 //!
 //! Everything is folded once, here, in Rust (case, accents, punctuation), so both backends index
 //! and match exactly the same text:
-//! - `search_text`: ` first last company email tax-code licence phone-digits `, folded, with a
+//! - `search_text`: ` first last company email tax-code licence phone-digits `, folded (both
+//!   phones' digits, when there are two), with a
 //!   space at each end so that ` word ` is an exact word and ` wor` a word prefix. SQLite indexes
 //!   it with an FTS5 trigram table, PostgreSQL with a `pg_trgm` GIN index.
 //! - prefix terms (`^m`, `^ma`, and `=li` for whole words of one or two letters) of name words,
@@ -18,6 +19,7 @@
 
 use crate::customers::record::CustomerData;
 use crate::text::fold;
+use crate::values::PhoneE164;
 
 /// What the store indexes for one customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +44,13 @@ impl SearchDocument {
         .flatten()
         .map(fold)
         .collect();
-        let phone_digits = data.phone.as_ref().map(|p| p.as_str().trim_start_matches('+').to_owned());
+        let digits = |phone: &Option<PhoneE164>| phone.as_ref().map(|p| p.as_str().trim_start_matches('+').to_owned());
         let others = [
             data.email.as_ref().map(|e| fold(e.as_str())),
             data.tax_code.as_deref().map(fold),
             data.driver_license.as_ref().map(|l| fold(&l.number)),
-            phone_digits,
+            digits(&data.phone),
+            digits(&data.secondary_phone),
         ];
         let mut text = String::from(" ");
         for part in names.iter().cloned().chain(others.into_iter().flatten()).filter(|p| !p.is_empty()) {

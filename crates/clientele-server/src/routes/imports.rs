@@ -6,7 +6,8 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientele_core::ids::ImportJobId;
-use clientele_core::imports::job::{CHUNK_BYTES, ImportJob, NewImport};
+use clientele_core::imports::errors::ImportErrorsCsv;
+use clientele_core::imports::job::{CHUNK_BYTES, ImportJob, ImportRowError, NewImport};
 use clientele_core::paging::Paging;
 use clientele_core::{App, Error, ErrorCode};
 use futures_util::StreamExt;
@@ -22,7 +23,12 @@ use crate::problem::{ApiError, Problem};
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     // Import files are limited by their own size limit (imports.max_file_mib), counted as they stream in.
     let uploads = OpenApiRouter::new().routes(routes!(create, list)).layer(DefaultBodyLimit::disable());
-    OpenApiRouter::new().merge(uploads).routes(routes!(get)).routes(routes!(errors_csv)).routes(routes!(undo))
+    OpenApiRouter::new()
+        .merge(uploads)
+        .routes(routes!(get))
+        .routes(routes!(refused_rows))
+        .routes(routes!(errors_csv))
+        .routes(routes!(undo))
 }
 
 /// A page of import jobs.
@@ -30,6 +36,15 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 pub struct ImportPage {
     /// Jobs, newest first.
     pub items: Vec<ImportJob>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of an import's refused rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedRowPage {
+    /// Refused rows in row order, each once with every problem it has.
+    pub items: Vec<ImportRowError>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
 }
@@ -277,8 +292,35 @@ async fn get(
     Ok(axum::Json(state.app.import_job(&actor, id).await?))
 }
 
-/// The refused rows of an import: the file's own columns as they were, then `row`, `field`,
-/// `code` and `message` (a line per problem): fix them and upload this file again.
+/// The refused rows of an import, each once with every problem it has and its cells as they
+/// were (in the order of the job's `columns`).
+#[utoipa::path(
+    get,
+    path = "/imports/{id}/errors",
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "Import job id"), ImportListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RefusedRowPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn refused_rows(
+    State(state): State<AppState>,
+    TenantAdmin(actor): TenantAdmin,
+    Id(id): Id<ImportJobId>,
+    Query(params): Query<ImportListParams>,
+) -> Result<axum::Json<RefusedRowPage>, ApiError> {
+    let paging = Paging::parse(params.limit.as_deref(), params.cursor.as_deref())?;
+    let page = state.app.import_refused_rows(&actor, id, paging).await?;
+    Ok(axum::Json(RefusedRowPage { items: page.items, next_cursor: page.next_cursor }))
+}
+
+/// The refused rows of an import as CSV, to fix and upload again: a line per refused row, with
+/// `import_row` and `import_errors` (every problem of the row: `phone: …; address.country: …`)
+/// before the file's own columns, as they were. Streamed.
 #[utoipa::path(
     get,
     path = "/imports/{id}/errors.csv",
@@ -297,14 +339,27 @@ async fn errors_csv(
     Id(id): Id<ImportJobId>,
 ) -> Result<Response, ApiError> {
     let csv = state.app.import_errors_csv(&actor, id).await?;
+    let body = Body::from_stream(futures_util::stream::unfold(csv, next_errors));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"import-{id}-errors.csv\"")),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
-        Body::from(csv),
+        body,
     )
         .into_response())
+}
+
+async fn next_errors(mut csv: ImportErrorsCsv) -> Option<(Result<axum::body::Bytes, std::io::Error>, ImportErrorsCsv)> {
+    match csv.next_chunk().await {
+        Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), csv)),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::error!(%error, rows = csv.rows, "errors.csv failed part-way; aborting the transfer");
+            Some((Err(std::io::Error::other(error.to_string())), csv))
+        }
+    }
 }
 
 /// Undo a finished import (admins; audited): the customers it created are soft-deleted and the

@@ -45,6 +45,7 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/api/v1/imports", Some(BULK)),
     ("GET", "/api/v1/imports", Some(BULK)),
     ("GET", "/api/v1/imports/{id}", Some(BULK)),
+    ("GET", "/api/v1/imports/{id}/errors", Some(BULK)),
     ("GET", "/api/v1/imports/{id}/errors.csv", Some(BULK)),
     ("POST", "/api/v1/imports/{id}/undo", Some(BULK)),
     ("GET", "/api/v1/exports/customers.csv", Some(BULK)),

@@ -46,6 +46,31 @@ http_test! {
         assert_eq!(reply.expect(201).body["phone"], "+49301234567");
     }
 
+    async fn phones_are_read_as_libphonenumber_reads_them_and_a_second_one_is_searchable(app: &TestApp) {
+        let tenant = app.app.create_tenant("Berlin Cars", "DE", None).await.unwrap().id;
+        let admin = app.user(tenant, "admin").await;
+        let body = json!({"first_name": "Jörg", "last_name": "Müller", "phone": "+49 (0) 30 1234567",
+            "secondary_phone": "+39 06 1234 5678"});
+        let created = app.post("/api/v1/customers", &admin, body).await.expect(201);
+        assert_eq!(created.body["phone"], "+49301234567", "the trunk prefix after the country code is dropped");
+        assert_eq!(created.body["secondary_phone"], "+390612345678", "an Italian number keeps its leading zero");
+        let found = app.get("/api/v1/customers?q=0612345", &admin).await.expect(200);
+        assert_eq!(found.body["items"][0]["id"], created.body["id"]);
+        let bad = app.post("/api/v1/customers", &admin, json!({"first_name": "A", "last_name": "B", "secondary_phone": "12"})).await;
+        assert_eq!(bad.problem(422, "validation_failed").fields(), [("secondary_phone".to_owned(), "invalid_phone".to_owned())]);
+    }
+
+    async fn the_api_wants_country_codes_and_names_the_code_of_a_country_name(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let body = json!({"first_name": "Anna", "last_name": "Rossi", "citizenship": "Italia", "address": {"country": "Narnia"}});
+        let reply = app.post("/api/v1/customers", &admin, body).await.problem(422, "validation_failed");
+        let errors = reply.body["errors"].as_array().unwrap().clone();
+        let message = |field: &str| errors.iter().find(|e| e["field"] == field).unwrap()["message"].as_str().unwrap().to_owned();
+        assert!(message("citizenship").ends_with("did you mean IT?"), "{}", message("citizenship"));
+        assert!(!message("address.country").contains("did you mean"), "{}", message("address.country"));
+    }
+
     async fn a_duplicate_email_is_a_warning_with_the_other_ids(app: &TestApp) {
         let tenant = app.tenant().await;
         let operator = app.user(tenant, "operator").await;

@@ -20,15 +20,36 @@ async fn import(app: &TestApp, session: &Session, query: &str, body: Vec<u8>) ->
     finished(app, session, &location).await
 }
 
+/// Waits for the job at `location` to end; fails only if it reads no row for a minute (a
+/// loaded machine may be slow, never stuck).
 async fn finished(app: &TestApp, session: &Session, location: &str) -> Value {
-    for _ in 0..400 {
+    let (mut progress, mut since) = (None, std::time::Instant::now());
+    loop {
         let job = app.get(location, session).await.expect(200).body;
         if job["status"] == "succeeded" || job["status"] == "failed" {
             return job;
         }
+        let now = (job["status"].clone(), job["rows_read"].clone());
+        if progress.as_ref() != Some(&now) {
+            (progress, since) = (Some(now), std::time::Instant::now());
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "the import at {location} made no progress for a minute: {job}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the import at {location} did not finish");
+}
+
+/// A job's `errors.csv`: its header and rows.
+async fn errors_csv(app: &TestApp, session: &Session, job: &Value) -> (Vec<String>, Vec<Vec<String>>) {
+    let location = format!("/api/v1/imports/{}/errors.csv", job["id"].as_str().unwrap());
+    let response = app.request(Method::GET, &location, session).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    (header, reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect())
 }
 
 fn counts(job: &Value) -> [i64; 5] {
@@ -73,24 +94,21 @@ http_test! {
         let found = app.get("/api/v1/customers?q=jurgen%20muller", &admin).await.expect(200);
         assert_eq!(found.body["items"][0]["last_name"], "Müller");
 
-        // The refused rows, as they were, with why: ready to fix and upload again.
-        let location = format!("/api/v1/imports/{}/errors.csv", job["id"].as_str().unwrap());
-        let response = app.request(Method::GET, &location, &admin).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        let text = response.text().await.unwrap();
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-        assert_eq!(header[..6], ["import_row", "import_field", "import_code", "import_message", "Nome", "Cognome"]);
-        let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
-        let problems: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
-        assert!(problems.contains(&("3", "last_name")), "{problems:?}");
-        assert!(problems.contains(&("3", "phone")), "{problems:?}");
-        assert!(problems.contains(&("4", "email")), "a duplicate inside the file: {problems:?}");
-        assert!(problems.contains(&("5", "birth_date")), "{problems:?}");
-        assert!(problems.contains(&("6", "row")), "too many cells: {problems:?}");
+        // The refused rows, a line each, as they were, with every reason: ready to fix and
+        // upload again.
+        let (header, rows) = errors_csv(app, &admin, &job).await;
+        assert_eq!(header[..4], ["import_row", "import_errors", "Nome", "Cognome"]);
+        let numbers: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(numbers, ["3", "4", "5", "6"], "each refused row once, in order");
+        let why = |row: &str| rows.iter().find(|r| r[0] == row).unwrap()[1].clone();
+        assert!(why("3").starts_with("last_name: is required; phone: must be a valid phone number"), "{}", why("3"));
+        assert!(why("4").starts_with("email: row 1 of this file has the same email"), "{}", why("4"));
+        assert!(why("5").starts_with("birth_date: "), "{}", why("5"));
+        assert!(why("6").starts_with("row: the row has 10 cells"), "{}", why("6"));
         let zoe = rows.iter().find(|r| r[0] == "5").unwrap();
-        assert_eq!(zoe[4], "Zoë \"Z\"", "the cells as they were");
-        assert_eq!(zoe[2], "invalid_date");
+        assert_eq!(zoe[2], "Zoë \"Z\"", "the cells as they were");
+        let location = format!("/api/v1/imports/{}/errors.csv", job["id"].as_str().unwrap());
+        let text = app.request(Method::GET, &location, &admin).send().await.unwrap().text().await.unwrap();
 
         // Fixed and uploaded again, the refused rows import (the explaining columns are ignored).
         let fixed = text.replace("Anna;;333 000", "Anna;Ferri;333 0001234").replace(",Anna,,333 000,", ",Anna,Ferri,333 0001234,");
@@ -214,8 +232,8 @@ http_test! {
             let got = counts(&job);
             assert_eq!((got[0], got[4]), (expected[0], expected[4]), "{query}: {job}");
             let csv = app.request(Method::GET, &format!("/api/v1/imports/{}/errors.csv", job["id"].as_str().unwrap()), &admin).send().await.unwrap().text().await.unwrap();
-            assert!(csv.contains("1200,email,invalid,row 1 of this file has the same email"), "{query}: {csv}");
-            assert!(csv.contains("1300,external_ref,invalid,row 2 of this file has the same external_ref"), "{query}: {csv}");
+            assert!(csv.contains("\n1200,email: row 1 of this file has the same email,"), "{query}: {csv}");
+            assert!(csv.contains("\n1300,external_ref: row 2 of this file has the same external_ref,"), "{query}: {csv}");
         }
     }
 
@@ -393,5 +411,102 @@ http_test! {
         assert_eq!(response.status().as_u16(), 404);
         assert_eq!(app.get("/api/v1/imports", &other_admin).await.expect(200).body["items"], json!([]));
         app.get("/api/v1/imports", &operator).await.problem(403, "forbidden");
+    }
+    async fn a_refused_row_is_one_line_with_all_its_problems_and_fixed_it_creates_each_person_once(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        // Rows with no problem, one problem, and three problems (a cell the mapping refuses, and
+        // two the validation refuses).
+        let file = "First Name,Last Name,Phone,Country,VIP\n\
+                    Anna,Rossi,333 1234567,Italia,no\n\
+                    Luca,Neri,12,IT,no\n\
+                    Sara,,12,Narnia,no\n\
+                    Marco,Verdi,,ITA,yes\n";
+        let job = import(app, &admin, "", file.into()).await;
+        assert_eq!(counts(&job), [4, 2, 0, 0, 2], "{job}");
+        let (header, rows) = errors_csv(app, &admin, &job).await;
+        assert_eq!(header, ["import_row", "import_errors", "First Name", "Last Name", "Phone", "Country", "VIP"]);
+        assert_eq!(rows.len(), 2, "a line per refused row: {rows:?}");
+        assert_eq!(rows[0][0], "2");
+        assert!(rows[0][1].starts_with("phone: must be a valid phone number"), "{}", rows[0][1]);
+        assert!(!rows[0][1].contains("; "), "one problem: {}", rows[0][1]);
+        assert_eq!(rows[1][0], "3");
+        let why = &rows[1][1];
+        for field in ["address.country: \"Narnia\" is not a country", "last_name: is required", "phone: must be"] {
+            assert!(why.contains(field), "{field} in {why}");
+        }
+        assert_eq!(why.matches("; ").count(), 2, "three problems in one cell: {why}");
+        assert_eq!(rows[1][2..], ["Sara", "", "12", "Narnia", "no"], "the cells as they were");
+
+        // The same, as JSON: each row once, every problem listed.
+        let listed = app.get(&format!("/api/v1/imports/{}/errors?limit=1", job["id"].as_str().unwrap()), &admin).await.expect(200);
+        assert_eq!(listed.body["items"][0]["row"], 2);
+        assert_eq!(listed.body["items"][0]["errors"][0]["code"], "invalid_phone");
+        let cursor = listed.body["next_cursor"].as_str().unwrap().to_owned();
+        let next = app.get(&format!("/api/v1/imports/{}/errors?limit=1&cursor={cursor}", job["id"].as_str().unwrap()), &admin).await.expect(200);
+        assert_eq!(next.body["items"][0]["row"], 3);
+        assert_eq!(next.body["items"][0]["errors"].as_array().unwrap().len(), 3);
+        assert_eq!(next.body["items"][0]["cells"], json!(["Sara", "", "12", "Narnia", "no"]));
+        assert_eq!(next.body["next_cursor"], Value::Null);
+
+        // Fixed and uploaded again: each person exists once.
+        let mut fixed = String::from("import_row,import_errors,First Name,Last Name,Phone,Country,VIP\n");
+        fixed.push_str("2,\"phone: must be a valid phone number\",Luca,Neri,333 7654321,IT,no\n");
+        fixed.push_str("3,\"address.country: …; last_name: …; phone: …\",Sara,Galli,333 0001112,Norway,no\n");
+        let again = import(app, &admin, "", fixed.into_bytes()).await;
+        assert_eq!(counts(&again), [2, 2, 0, 0, 0], "{again}");
+        let people = customers(app, &admin).await;
+        let mut names: Vec<&str> = people.iter().map(|c| c["first_name"].as_str().unwrap()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Anna", "Luca", "Marco", "Sara"]);
+        let sara = people.iter().find(|c| c["first_name"] == "Sara").unwrap();
+        assert_eq!(sara["address"]["country"], "NO");
+        let marco = people.iter().find(|c| c["first_name"] == "Marco").unwrap();
+        assert_eq!((marco["address"]["country"].as_str(), marco["vip"].as_bool()), (Some("IT"), Some(true)));
+    }
+
+    async fn a_generic_customers_file_maps_its_id_phones_and_country_names_and_says_where_each_column_went(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let file = "Index,Customer Id,First Name,Last Name,Company,City,Country,Phone 1,Phone 2,Email,Subscription Date,Website\n\
+            1,DD37Cf93aecA6Dc,Sheryl,Baxter,Rasmussen Group,East Leonard,Norway,+47 412 34 567,+47 22 12 34 56,zunigavanessa@smith.info,2020-08-24,http://www.stephenson.com/\n\
+            2,1Ef7b82A4CAAD10,Preston,Lozano,Vega-Gentry,East Jimmychester,Deutschland,+49 (0) 30 1234567,,vmata@colon.com,2021-04-23,https://goodwin-ingram.com/\n\
+            3,6F94879bDAfE5a6,Roy,Berry,Murillo-Perry,Isabelborough,Österreich,0043 (0)1 5123456,,beckycarr@hogan.com,2020-03-25,http://www.lawrence.com/\n";
+        let dry = import(app, &admin, "dry_run=true", file.into()).await;
+        let expected = json!([
+            {"column": "Index", "target": "ignored"},
+            {"column": "Customer Id", "target": "external_ref"},
+            {"column": "First Name", "target": "first_name"},
+            {"column": "Last Name", "target": "last_name"},
+            {"column": "Company", "target": "company_name"},
+            {"column": "City", "target": "address.city"},
+            {"column": "Country", "target": "address.country"},
+            {"column": "Phone 1", "target": "phone"},
+            {"column": "Phone 2", "target": "secondary_phone"},
+            {"column": "Email", "target": "email"},
+            {"column": "Subscription Date", "target": "ignored"},
+            {"column": "Website", "target": "ignored"},
+        ]);
+        assert_eq!(dry["columns"], expected, "the dry run says where every column goes");
+        assert_eq!(counts(&dry), [3, 3, 0, 0, 0], "{dry}");
+        let job = import(app, &admin, "", file.into()).await;
+        assert_eq!(job["columns"], expected);
+        assert_eq!(job["unmapped_columns"], json!(["Index", "Subscription Date", "Website"]));
+        assert_eq!(counts(&job), [3, 3, 0, 0, 0], "{job}");
+        let people = customers(app, &admin).await;
+        let baxter = people.iter().find(|c| c["last_name"] == "Baxter").unwrap();
+        assert_eq!(baxter["external_ref"], "DD37Cf93aecA6Dc");
+        assert_eq!(baxter["address"]["country"], "NO");
+        assert_eq!((baxter["phone"].as_str(), baxter["secondary_phone"].as_str()), (Some("+4741234567"), Some("+4722123456")));
+        let lozano = people.iter().find(|c| c["last_name"] == "Lozano").unwrap();
+        assert_eq!((lozano["phone"].as_str(), lozano["address"]["country"].as_str()), (Some("+49301234567"), Some("DE")));
+        let berry = people.iter().find(|c| c["last_name"] == "Berry").unwrap();
+        assert_eq!((berry["phone"].as_str(), berry["address"]["country"].as_str()), (Some("+4315123456"), Some("AT")));
+        // The second phone is searchable like the first; the source id matches a later upsert.
+        let found = app.get("/api/v1/customers?q=22123456", &admin).await.expect(200);
+        assert_eq!(found.body["items"][0]["last_name"], "Baxter");
+        let update = "Customer Id,City\nDD37Cf93aecA6Dc,Oslo\n";
+        let upserted = import(app, &admin, "mode=upsert", update.into()).await;
+        assert_eq!(counts(&upserted), [1, 0, 1, 0, 0], "{upserted}");
     }
 }

@@ -91,8 +91,8 @@ async fn audit(app: &TestApp, tenant: TenantId, customer: CustomerId) -> Vec<(St
 }
 
 /// The keys a driver may see of a customer.
-const CONTACT_KEYS: [&str; 8] =
-    ["address", "company_name", "email", "first_name", "id", "language", "last_name", "phone"];
+const CONTACT_KEYS: [&str; 9] =
+    ["address", "company_name", "email", "first_name", "id", "language", "last_name", "phone", "secondary_phone"];
 
 http_test! {
     async fn an_order_for_a_clean_customer_is_confirmed_with_licence_warnings(app: &TestApp) {

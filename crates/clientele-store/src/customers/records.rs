@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::db::{Ts, corrupt};
 
-/// The 45 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
+/// The 46 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
 /// used to write them.
 macro_rules! customer_columns {
     () => {
@@ -26,7 +26,7 @@ macro_rules! customer_columns {
          language, license_number, license_country, license_issuing_place, license_issued_on, license_expires_on, \
          id_doc_type, id_doc_number, id_doc_country, id_doc_issuing_place, id_doc_expires_on, \
          vip, partner_id, external_ref, created_at, updated_at, created_by, deleted_at, version, \
-         vip_changed_at, vip_changed_by, blacklist_scope, global_match_at"
+         vip_changed_at, vip_changed_by, blacklist_scope, global_match_at, secondary_phone"
     };
 }
 
@@ -77,9 +77,10 @@ pub(crate) struct CustomerRecord {
     pub vip_changed_by: Option<Uuid>,
     pub blacklist_scope: Option<String>,
     pub global_match_at: Option<Ts>,
+    pub secondary_phone: Option<String>,
 }
 
-/// Binds the 45 fields of a [`CustomerRecord`] in column order.
+/// Binds the 46 fields of a [`CustomerRecord`] in column order.
 macro_rules! bind_customer {
     ($query:expr, $r:expr) => {
         $query
@@ -128,10 +129,11 @@ macro_rules! bind_customer {
             .bind($r.vip_changed_by)
             .bind(&$r.blacklist_scope)
             .bind($r.global_match_at)
+            .bind(&$r.secondary_phone)
     };
 }
 
-/// Pushes the 45 fields of a [`CustomerRecord`] into a `push_values` tuple, in column order.
+/// Pushes the 46 fields of a [`CustomerRecord`] into a `push_values` tuple, in column order.
 macro_rules! push_customer_values {
     ($b:ident, $r:expr) => {{
         $b.push_bind($r.tenant_id);
@@ -179,6 +181,7 @@ macro_rules! push_customer_values {
         $b.push_bind($r.vip_changed_by);
         $b.push_bind(&$r.blacklist_scope);
         $b.push_bind($r.global_match_at);
+        $b.push_bind(&$r.secondary_phone);
     }};
 }
 
@@ -239,6 +242,7 @@ impl From<&Customer> for CustomerRecord {
             vip_changed_by: c.vip_changed_by,
             blacklist_scope: c.blacklist_scope.map(|s| s.as_str().to_owned()),
             global_match_at: c.global_match_at.map(Ts),
+            secondary_phone: text(&d.secondary_phone),
         }
     }
 }
@@ -292,6 +296,7 @@ impl TryFrom<CustomerRecord> for Customer {
                 vat_number: r.vat_number,
                 email: r.email.map(Email::from_stored),
                 phone: r.phone.map(PhoneE164::from_stored),
+                secondary_phone: r.secondary_phone.map(PhoneE164::from_stored),
                 birth_date: r.birth_date,
                 birth_place: (birth_place != BirthPlace::default()).then_some(birth_place),
                 citizenship: country(r.citizenship),

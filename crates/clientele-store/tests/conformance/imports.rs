@@ -222,6 +222,7 @@ conformance! {
             encoding: None,
             delimiter: None,
             unmapped_columns: Vec::new(),
+            columns: Vec::new(),
             rows_read: 0,
             created: 0,
             updated: 0,
