@@ -16,7 +16,7 @@ use crate::cli::{
 };
 use crate::config::{Config, DEFAULT_TOML};
 use crate::demo;
-use crate::wiring::{app, open_store};
+use crate::wiring::{app, configured_app, open_store};
 
 /// Prints a line on stdout, ignoring a closed stdout: a server must not die because nobody reads
 /// what it says (`println!` panics on a broken pipe).
@@ -127,9 +127,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
-    let app = app(config).await?;
+    let config = &crate::keys::complete(config)?;
+    let app = configured_app(config).await?;
     if config.blacklist.key.is_none() {
-        tracing::warn!("no blacklist.key configured: the global blacklist is unavailable");
+        tracing::warn!("no blacklist.key configured: the global blacklist is unavailable (set it in configuration)");
+    }
+    if config.documents.master_key.is_none() {
+        tracing::warn!("no documents.master_key configured: documents are unavailable (set it in configuration)");
     }
     let demo = if with_demo {
         tracing::info!("preparing the demo tenant");
@@ -165,11 +169,12 @@ fn print_demo_login(demo: &demo::Demo, address: std::net::SocketAddr) {
     );
 }
 
-/// `import`: runs the job here (or watches another process run it), shows progress on a
-/// terminal, prints a summary line, and writes the refused rows next to the file.
+/// `import`: runs the job here (or watches another process run it), shows a progress bar on a
+/// terminal, prints a summary (counts and where each column went), and writes the refused rows
+/// next to the file.
 async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     use clientele_core::imports::job::{ImportStatus, NewImport};
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
     let size = tokio::fs::metadata(&args.file).await.with_context(|| format!("opening {}", args.file.display()))?.len();
@@ -186,60 +191,85 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
     let mut job = app.begin_import(&actor, new).await.map_err(explain)?;
     clientele_runtime::imports::upload_file(&app, &mut job, &args.file).await.map_err(explain)?;
-    let terminal = std::io::stderr().is_terminal();
+    let bar = std::io::stderr().is_terminal().then(|| progress::file_bar(size));
     let worker = uuid::Uuid::new_v4();
+    let read = clientele_runtime::imports::ReadProgress::default();
     let job = loop {
         // Run ours here, unless a server took it: then watch it.
-        let ran = clientele_runtime::imports::run_job(&app, args.tenant, job.id, worker).await.map_err(explain)?
+        let run = clientele_runtime::imports::run_job(&app, args.tenant, job.id, worker, &read);
+        let ran = match &bar {
+            Some(bar) => progress::while_running(run, || progress::show_import(&app, &actor, job.id, &read, bar)).await,
+            None => run.await,
+        }
+        .map_err(explain)?
             != clientele_runtime::imports::Ran::Nothing;
         let current = app.import_job(&actor, job.id).await.map_err(explain)?;
         if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
             break current;
         }
-        if terminal {
-            eprint!("\r{} rows read, {} failed", current.rows_read, current.failed);
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "{} rows read, {} failed (another process runs this import)",
+                current.rows_read, current.failed
+            ));
         }
         if !ran {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     };
-    if terminal {
-        eprintln!();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     if let Some(failure) = &job.failure {
         return Err(anyhow!("import failed: {failure}"));
     }
-    if !job.unmapped_columns.is_empty() {
-        eprintln!("columns not imported (no matching field): {}", job.unmapped_columns.join(", "));
-    }
     let seconds = started.elapsed().as_secs_f64();
-    let verb = if job.dry_run { "dry run: would create" } else { "created" };
+    let verb = if job.dry_run { "dry run of" } else { "imported" };
     eprintln!(
-        "{verb} {}, updated {}, unchanged {}, failed {} of {} rows in {seconds:.1} s ({:.0} rows/s)",
+        "{verb} {} rows in {seconds:.1} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} failed",
+        job.rows_read,
+        job.rows_read as f64 / seconds.max(1e-9),
         job.created,
         job.updated,
         job.unchanged,
         job.failed,
-        job.rows_read,
-        job.rows_read as f64 / seconds.max(1e-9)
     );
+    eprintln!("columns:");
+    let width = job.columns.iter().map(|c| c.column.chars().count()).max().unwrap_or(0);
+    for column in &job.columns {
+        eprintln!("  {:<width$}  -> {}", column.column, column.target);
+    }
     if job.failed > 0 {
-        let errors = app.import_errors_csv(&actor, job.id).await.map_err(explain)?;
         let mut path = args.file.clone().into_os_string();
         path.push(".errors.csv");
         let path = PathBuf::from(path);
-        std::fs::File::create(&path)
-            .and_then(|mut f| f.write_all(&errors))
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("failed rows, with why: {}", path.display());
+        write_errors_file(&app, &actor, job.id, &path).await?;
+        eprintln!("refused rows, a line each with why (fix them and import this file again): {}", path.display());
     }
     say!("{}", job.id);
     Ok(())
 }
 
-/// `export`: the CSV on standard output, a summary on standard error.
+/// Streams a job's `errors.csv` to `path`.
+async fn write_errors_file(
+    app: &clientele_core::App,
+    actor: &clientele_core::accounts::auth::Actor,
+    job: clientele_core::ids::ImportJobId,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut errors = app.import_errors_csv(actor, job).await.map_err(explain)?;
+    let context = || format!("writing {}", path.display());
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(path).await.with_context(context)?);
+    while let Some(chunk) = errors.next_chunk().await.map_err(explain)? {
+        out.write_all(&chunk).await.with_context(context)?;
+    }
+    out.flush().await.with_context(context)
+}
+
+/// `export`: the CSV on standard output, progress and a summary on standard error.
 async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
-    use std::io::Write;
+    use std::io::{IsTerminal, Write};
     let app = app(config).await?;
     app.tenant(args.tenant).await.map_err(explain)?;
     let request = ExportRequest {
@@ -259,12 +289,19 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let actor = clientele_core::accounts::auth::Actor::command_line(args.tenant);
     let mut export = app.export_customers(&actor, &request).await.map_err(explain)?;
+    let bar = std::io::stderr().is_terminal().then(progress::rows_bar);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     while let Some(chunk) = export.next_chunk().await.map_err(explain)? {
         out.write_all(&chunk).context("writing the export")?;
+        if let Some(bar) = &bar {
+            bar.set_position(export.rows);
+        }
     }
     out.flush().context("writing the export")?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "exported {} customers in {seconds:.1} s ({:.0} rows/s)",
@@ -272,6 +309,70 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
         export.rows as f64 / seconds.max(1e-9)
     );
     Ok(())
+}
+
+/// Progress bars on the terminal (standard error), for commands that take a while.
+mod progress {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use clientele_core::App;
+    use clientele_core::accounts::auth::Actor;
+    use clientele_core::ids::ImportJobId;
+    use clientele_runtime::imports::ReadProgress;
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    /// How often a bar is redrawn from the job's progress.
+    const TICK: Duration = Duration::from_millis(250);
+
+    /// A bar over a file's bytes, with a message for rows.
+    pub(super) fn file_bar(bytes: u64) -> ProgressBar {
+        let bar = ProgressBar::new(bytes);
+        let style = ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}%  {msg}  [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style.progress_chars("=> "));
+        bar
+    }
+
+    /// A counter of rows written, with their rate.
+    pub(super) fn rows_bar() -> ProgressBar {
+        let bar = ProgressBar::new_spinner();
+        let style = ProgressStyle::with_template("{spinner} {human_pos} rows  {per_sec}  [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.enable_steady_tick(TICK);
+        bar
+    }
+
+    /// Runs `work`, calling `show` every tick until it is done.
+    pub(super) async fn while_running<T, S: Future<Output = ()>>(
+        work: impl Future<Output = T>,
+        mut show: impl FnMut() -> S,
+    ) -> T {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                () = tokio::time::sleep(TICK) => show().await,
+            }
+        }
+    }
+
+    /// Draws an import's progress: the bytes read of its file, rows and their rate.
+    pub(super) async fn show_import(app: &App, actor: &Actor, id: ImportJobId, read: &ReadProgress, bar: &ProgressBar) {
+        bar.set_position(read.bytes().min(bar.length().unwrap_or(u64::MAX)));
+        if let Ok(job) = app.import_job(actor, id).await {
+            let seconds = bar.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{} rows ({:.0}/s): {} created, {} updated, {} failed",
+                job.rows_read,
+                job.rows_read as f64 / seconds,
+                job.created,
+                job.updated,
+                job.failed
+            ));
+        }
+    }
 }
 
 /// `user disable` / `user enable`: prints nothing on stdout, the change on stderr.

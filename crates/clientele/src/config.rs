@@ -41,9 +41,10 @@ token_ttl = "24h"
 
 [blacklist]
 # Key of the global blacklist's pseudonyms (HMAC-SHA-256; at least 32 bytes). It is never stored
-# in the database: without it, entries cannot be tested against guessed names. Unset, the global
-# blacklist is unavailable (tenant blacklists still work). Rotate with `clientele blacklist
-# rotate-key`. Environment: CLIENTELE_BLACKLIST__KEY.
+# in the database: without it, entries cannot be tested against guessed names. Unset on SQLite, a
+# key is made on first use and kept beside the database (<database>.keys, mode 0600); unset on
+# PostgreSQL, the global blacklist is unavailable (tenant blacklists still work). Rotate with
+# `clientele blacklist rotate-key`. Environment: CLIENTELE_BLACKLIST__KEY.
 # key = "..."
 # How long a global entry matches before it expires.
 global_entry_months = 36
@@ -57,7 +58,9 @@ data_protection_contact = "privacy@platform.invalid"
 # AWS_ALLOW_HTTP). Environment: CLIENTELE_DOCUMENTS__STORE.
 store = "clientele-documents"
 # Master key: 32 random bytes, base64 (`head -c 32 /dev/urandom | base64`). It wraps each file's
-# own key and is never stored. Unset, documents are unavailable (503).
+# own key and is never stored in the database. Unset on SQLite, a key is made on first use and
+# kept beside the database (<database>.keys, mode 0600); unset on PostgreSQL, documents are
+# unavailable (503).
 # Environment: CLIENTELE_DOCUMENTS__MASTER_KEY.
 # master_key = "..."
 # Earlier master keys, still accepted for reading until `clientele documents rotate-key` has
@@ -223,6 +226,12 @@ pub enum LogFormat {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Self(secret)
+    }
+}
 
 impl Secret {
     /// The secret's bytes.

@@ -12,6 +12,7 @@ mod commands;
 mod config;
 mod dataset;
 mod demo;
+mod keys;
 mod wiring;
 
 fn main() -> std::process::ExitCode {

@@ -26,7 +26,14 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
+/// The App of `config`, with the keys an embedded database keeps beside it when none are
+/// configured ([`crate::keys`]).
 pub(crate) async fn app(config: &Config) -> anyhow::Result<App> {
+    configured_app(&crate::keys::complete(config)?).await
+}
+
+/// The App of `config`, exactly as configured.
+pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
     let store = Arc::new(open_store(config).await?);
     let app_config = AppConfig {
         token_secret: config.auth.token_secret.as_ref().map(|s| s.expose().to_vec()),

@@ -78,7 +78,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     clientele_runtime::imports::upload_file(&app, &mut job, &path).await.map_err(core_error)?;
     let worker = uuid::Uuid::new_v4();
     let job = loop {
-        clientele_runtime::imports::run_job(&app, tenant, job.id, worker).await.map_err(core_error)?;
+        clientele_runtime::imports::run_job(&app, tenant, job.id, worker, &Default::default())
+            .await
+            .map_err(core_error)?;
         let current = app.import_job(&actor, job.id).await.map_err(core_error)?;
         if matches!(current.status, ImportStatus::Succeeded | ImportStatus::Failed) {
             break current;
