@@ -42,7 +42,7 @@ pub mod token;
 pub mod validate;
 
 pub use format::format;
-pub use layout::{DecodeError, DecodedField, Field, FieldSpec, LAYOUT, RECORD_CHARS, decode};
+pub use layout::{DecodeError, DecodedField, Field, FieldKind, FieldSpec, LAYOUT, Presence, RECORD_CHARS, decode};
 pub use places::{Place, PlaceCode, PlaceKind, Places};
 pub use record::{Agency, CargosContract, CargosProblem, CargosRecord, Driver, Handover, SecondDriver, Vehicle};
 pub use tables::{CargosTableTexts, CargosTables, CodeEntry, CodeTable, TableError};
