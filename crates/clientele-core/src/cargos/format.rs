@@ -7,7 +7,7 @@ use crate::cargos::validate::check;
 use crate::error::FieldCode;
 
 /// The contract's record, or every problem that stops it from being sent (see
-/// [`crate::cargos::validate`]). Nothing is ever cut or guessed: a record comes back only when
+/// [`crate::cargos::validate`](mod@crate::cargos::validate)). Nothing is ever cut or guessed: a record comes back only when
 /// every field fits as the specification says.
 pub fn format(contract: &CargosContract, tables: &CargosTables) -> Result<CargosRecord, Vec<CargosProblem>> {
     let values = check(contract, tables)?;

@@ -11,6 +11,9 @@ use crate::cargos::charset::{Charset, Cleaning};
 /// Characters in every record.
 pub const RECORD_CHARS: usize = 1505;
 
+/// The most records one `Check` or `Send` call may carry (the manual's "blocco" of contracts).
+pub const MAX_RECORDS_PER_CALL: usize = 100;
+
 /// What a field holds, and so how it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -174,6 +177,13 @@ impl Field {
     pub fn from_column(column: &str) -> Option<Field> {
         Field::ALL.into_iter().find(|field| field.spec().column == column)
     }
+
+    /// The field a police error description names, so that a refusal can be shown on our field:
+    /// `Campo: CONTRATTO_DATA - Data non valida` names [`Field::ContractAt`].
+    pub fn from_server_error(description: &str) -> Option<Field> {
+        let rest = description.trim().strip_prefix("Campo:")?;
+        Field::from_column(rest.split(" - ").next()?.trim())
+    }
 }
 
 /// One field read back from a record.
@@ -250,6 +260,15 @@ mod tests {
     fn fields_are_found_by_their_column_name() {
         assert_eq!(Field::from_column("CONDUCENTE_CONTRAENTE_NASCITA_LUOGO_COD"), Some(Field::DriverBirthPlace));
         assert_eq!(Field::from_column("NOPE"), None);
+    }
+
+    #[test]
+    fn the_field_a_police_error_names_is_found() {
+        let refusal = "Campo: CONTRATTO_DATA - Data non valida";
+        assert_eq!(Field::from_server_error(refusal), Some(Field::ContractAt));
+        let charset = "Campo: AGENZIA_NOME - Vincolo SetCaratteri - Sono presenti caratteri non validi";
+        assert_eq!(Field::from_server_error(charset), Some(Field::AgencyName));
+        assert_eq!(Field::from_server_error("Token non valido"), None);
     }
 
     #[test]

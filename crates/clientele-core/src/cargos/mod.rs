@@ -9,7 +9,7 @@
 //! - [`layout`]: the manual's record layout, one table ([`layout::LAYOUT`]) of 46 fields, and
 //!   [`decode`], which reads a record back field by field.
 //! - [`charset`]: the six character sets and the transliteration the specification allows.
-//! - [`validate`]: the checks, and [`format`](mod@format): the record itself.
+//! - [`validate`](mod@validate): the checks, and [`format`](mod@format): the record itself.
 //! - [`tables`] and [`places`]: the four coding tables (built-in snapshot, replaceable by a
 //!   refresh from the live `Tabella` endpoint), place lookup by code and search by name, both as
 //!   of a date, because comuni come and go.
@@ -42,7 +42,10 @@ pub mod token;
 pub mod validate;
 
 pub use format::format;
-pub use layout::{DecodeError, DecodedField, Field, FieldKind, FieldSpec, LAYOUT, Presence, RECORD_CHARS, decode};
+pub use layout::{
+    DecodeError, DecodedField, Field, FieldKind, FieldSpec, LAYOUT, MAX_RECORDS_PER_CALL, Presence, RECORD_CHARS,
+    decode,
+};
 pub use places::{Place, PlaceCode, PlaceKind, Places};
 pub use record::{Agency, CargosContract, CargosProblem, CargosRecord, Driver, Handover, SecondDriver, Vehicle};
 pub use tables::{CargosTableTexts, CargosTables, CodeEntry, CodeTable, TableError};

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-use crate::cargos::layout::{DecodedField, Field, RECORD_CHARS, decode};
+use crate::cargos::layout::{DecodedField, Field, decode};
 use crate::error::{FieldCode, FieldError};
 
 /// One rental contract, as reported to Ca.R.G.O.S.
@@ -185,7 +185,7 @@ impl SecondDriver {
 pub struct CargosRecord(String);
 
 impl CargosRecord {
-    /// Wraps text the formatter assembled (always [`RECORD_CHARS`] characters).
+    /// Wraps text the formatter assembled (always 1505 characters).
     pub(crate) fn assembled(text: String) -> Self {
         Self(text)
     }
@@ -204,11 +204,6 @@ impl CargosRecord {
     pub fn fields(&self) -> Vec<DecodedField> {
         // The record was assembled to the layout's length, so it always decodes.
         decode(&self.0).unwrap_or_default()
-    }
-
-    /// The record's length in characters (always [`RECORD_CHARS`]).
-    pub fn chars(&self) -> usize {
-        RECORD_CHARS
     }
 }
 

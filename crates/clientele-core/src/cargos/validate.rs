@@ -3,7 +3,8 @@
 //!
 //! The checks, field by field (widths, sets and presence come from [`LAYOUT`]):
 //! - required fields are filled; the residence place and address come together; a second
-//!   driver has every field (its contact included, as the manual's footnote says) or is absent;
+//!   driver has every field (its contact included, as the manual's footnote says) or is absent
+//!   (a second driver with no field filled at all counts as absent);
 //! - text is cleaned as [`crate::cargos::charset`] allows, and must then fit its set;
 //! - a value longer than its field is refused, never cut; values shorter than the manual's
 //!   minimum ("lunghezza > 3": addresses, agency phone, plate; "> 4": document and licence
