@@ -144,6 +144,7 @@ pub fn table_text(bytes: &[u8]) -> String {
 
 /// A CSV reader over `text`, separated by `#` when its header line has one, else by `,`.
 fn reader(text: &str) -> csv::Reader<&[u8]> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let header = text.lines().next().unwrap_or_default();
     let delimiter = if header.contains('#') { b'#' } else { b',' };
     csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes())
@@ -260,6 +261,8 @@ mod tests {
         let tables = CargosTables::parse(CargosTableTexts { places, ..BUILTIN_TEXTS }).unwrap();
         let oristano = tables.places().get(PlaceCode::parse("420095038").unwrap()).unwrap();
         assert_eq!(oristano.valid_from(), Some(date!(1974 - 07 - 16)));
+        let with_bom = format!("\u{feff}{places}");
+        assert!(CargosTables::parse(CargosTableTexts { places: &with_bom, ..BUILTIN_TEXTS }).is_ok());
         assert!(!oristano.is_valid_on(date!(1960 - 01 - 01)));
         assert!(oristano.is_valid_on(date!(1974 - 07 - 16)));
     }
