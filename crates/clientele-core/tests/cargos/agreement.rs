@@ -1,4 +1,4 @@
-//! Agreement with an independent mapper: the PyPI package `cargos-api` 0.2.4 (MIT) formatted
+//! Agreement with an independent mapper: the Python package `cargos-api` 0.2.4 (MIT) formatted
 //! 1,000 pseudo-random contracts (`tools/cargos-oracle/generate.py`, seed 15); our formatter must
 //! produce the very same records, character by character. Its date-times were given in Rome time
 //! converted by Python's `zoneinfo` with a pinned IANA `tzdata`, so this also checks our own
