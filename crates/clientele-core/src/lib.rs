@@ -29,6 +29,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod blacklist;
+pub mod cargos;
 pub mod countries;
 pub mod customers;
 pub mod documents;
