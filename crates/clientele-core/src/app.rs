@@ -8,6 +8,7 @@ use crate::accounts::auth::TokenSigner;
 use crate::blacklist::pseudonyms::PseudonymKey;
 use crate::error::Result;
 use crate::store::Store;
+use crate::webhooks::WebhookSettings;
 
 /// Settings the services need.
 #[derive(Clone)]
@@ -37,6 +38,8 @@ pub struct AppConfig {
     /// Crash tests only: how long each import batch holds its transaction open between its
     /// writes. Zero (the default) in any real use.
     pub import_crash_test_pause: Duration,
+    /// How webhooks are made and delivered.
+    pub webhooks: WebhookSettings,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for AppConfig {
             .field("import_lease", &self.import_lease)
             .field("import_workers", &self.import_workers)
             .field("import_crash_test_pause", &self.import_crash_test_pause)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -71,6 +75,7 @@ impl Default for AppConfig {
             import_lease: crate::imports::job::DEFAULT_LEASE,
             import_workers: 2,
             import_crash_test_pause: Duration::ZERO,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -114,6 +119,7 @@ pub struct App {
     pub(crate) blacklist: BlacklistSettings,
     pub(crate) documents: DocumentSettings,
     pub(crate) imports: ImportSettings,
+    pub(crate) webhooks: WebhookSettings,
 }
 
 impl std::fmt::Debug for App {
@@ -143,7 +149,17 @@ impl App {
             // Testing only; capped, so that a stray setting cannot hold a database lock for long.
             crash_test_pause: config.import_crash_test_pause.min(Duration::from_secs(10)),
         };
-        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents, imports })
+        let webhooks =
+            WebhookSettings { timeout: config.webhooks.timeout.max(Duration::from_millis(100)), ..config.webhooks };
+        Ok(Self {
+            store,
+            tokens: TokenSigner::new(&key)?,
+            token_ttl: config.token_ttl,
+            blacklist,
+            documents,
+            imports,
+            webhooks,
+        })
     }
 
     /// The store the services run on.

@@ -108,6 +108,9 @@ error_codes! {
     ServiceUnavailable = ("service_unavailable", 503, "Service unavailable"),
     /// Document storage is not configured on this server (no master key).
     DocumentsUnavailable = ("documents_unavailable", 503, "Documents unavailable"),
+    /// Webhooks cannot be made or sent on this server (no outbound transport, or no master key
+    /// to seal their secrets with).
+    WebhooksUnavailable = ("webhooks_unavailable", 503, "Webhooks unavailable"),
     /// A stored document's file is missing or failed its integrity check.
     DocumentUnreadable = ("document_unreadable", 500, "Document unreadable"),
     /// Something failed on our side; details are in the server log, never in the response.

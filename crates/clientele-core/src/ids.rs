@@ -120,3 +120,15 @@ id_type!(
     /// An entry of the platform's global blacklist.
     GlobalEntryId
 );
+id_type!(
+    /// An event in the outbox: a change as the systems around Clientele hear of it.
+    EventId
+);
+id_type!(
+    /// A webhook endpoint of one tenant.
+    WebhookId
+);
+id_type!(
+    /// One event's delivery to one webhook endpoint (with its attempts).
+    DeliveryId
+);

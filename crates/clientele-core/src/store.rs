@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::imports::store::ImportStore;
 use crate::orders::store::OrderStore;
 use crate::search::store::SearchStore;
+use crate::webhooks::store::WebhookStore;
 
 /// Persistence for everything Clientele keeps: the sum of each resource's part. See the module
 /// documentation.
@@ -31,6 +32,7 @@ pub trait Store:
     + DocumentStore
     + AuditStore
     + ImportStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

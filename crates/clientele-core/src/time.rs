@@ -65,6 +65,12 @@ impl Timestamp {
         Self::from_datetime(self.0.saturating_add(d))
     }
 
+    /// How long after `earlier` this instant is (zero when it is not after it).
+    pub fn duration_since(&self, earlier: Timestamp) -> std::time::Duration {
+        let difference = self.as_datetime() - earlier.as_datetime();
+        std::time::Duration::try_from(difference).unwrap_or_default()
+    }
+
     /// This instant minus `duration` (saturating at the calendar's limits).
     pub fn sub(&self, duration: std::time::Duration) -> Self {
         let d = time::Duration::try_from(duration).unwrap_or(time::Duration::MAX);

@@ -2,3 +2,5 @@
 //! the Ca.R.G.O.S. police API, ...), each real code tested against a local fake that speaks the
 //! service's wire format. This crate depends on the core, never the reverse: the core states
 //! what it needs as traits and records, and this crate implements them over `reqwest`.
+
+pub mod webhooks;

@@ -94,7 +94,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::documents::routes())
         .merge(routes::audit::routes())
         .merge(routes::exports::routes())
-        .merge(routes::imports::routes());
+        .merge(routes::imports::routes())
+        .merge(routes::webhooks::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 
@@ -138,6 +139,10 @@ pub async fn serve(
         let worker =
             clientele_runtime::imports::run_worker(state.app.clone(), state.import_wake.clone(), stopped.clone());
         workers.spawn(worker);
+    }
+    // So does the outbox's dispatcher, where this process can send webhooks.
+    if state.app.sends_webhooks() {
+        workers.spawn(clientele_runtime::outbox::run_dispatcher(state.app.clone(), stopped.clone()));
     }
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;

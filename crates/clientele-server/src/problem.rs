@@ -110,6 +110,7 @@ mod tests {
         let server_side = [
             ErrorCode::ServiceUnavailable,
             ErrorCode::DocumentsUnavailable,
+            ErrorCode::WebhooksUnavailable,
             ErrorCode::DocumentUnreadable,
             ErrorCode::Internal,
         ];

@@ -29,6 +29,7 @@ pub(crate) mod orders;
 pub(crate) mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub(crate) mod webhooks;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

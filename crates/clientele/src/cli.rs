@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use clientele_core::customers::record::CustomerKind;
-use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::ids::{CustomerId, EventId, TenantId, WebhookId};
 use clientele_core::imports::job::ImportMode;
 use clientele_core::time::Timestamp;
+use clientele_core::webhooks::record::DeliveryStatus;
 
 use crate::config::{Config, DatabaseUrl, Overrides};
 
@@ -62,6 +63,12 @@ pub enum Command {
     /// Document storage.
     #[command(subcommand)]
     Documents(DocumentsCommand),
+    /// A tenant's webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// The outbox of events waiting to be delivered.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Benchmarks: print a table and write it to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -170,6 +177,57 @@ pub enum DocumentsCommand {
     /// master_key and moving the old one to previous_master_keys, running this, then removing
     /// the old key. Servers may keep running: they open files wrapped by either key.
     RotateKey,
+}
+
+/// `webhooks ...`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List a tenant's endpoints, a line each: id, enabled, URL, events (and why one is disabled).
+    List {
+        /// The tenant.
+        #[arg(long)]
+        tenant: TenantId,
+    },
+    /// An endpoint's deliveries, newest first, a line each: id, status, attempts, event type,
+    /// last status code or error.
+    Deliveries {
+        /// The tenant.
+        #[arg(long)]
+        tenant: TenantId,
+        /// The endpoint.
+        #[arg(long)]
+        webhook: WebhookId,
+        /// Only deliveries with this status: pending, succeeded or failed.
+        #[arg(long, value_parser = parse_delivery_status)]
+        status: Option<DeliveryStatus>,
+        /// At most this many (1 to 200).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send a delivery again, now, with a fresh round of retries.
+    Replay {
+        /// The tenant.
+        #[arg(long)]
+        tenant: TenantId,
+        /// The endpoint.
+        #[arg(long)]
+        webhook: WebhookId,
+        /// The delivery (its event's id).
+        #[arg(long)]
+        delivery: EventId,
+    },
+}
+
+/// `outbox ...`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// How the outbox stands, across tenants: events kept, deliveries pending, the oldest pending
+    /// one's age, failures in the last day.
+    Status,
+}
+
+fn parse_delivery_status(text: &str) -> Result<DeliveryStatus, String> {
+    DeliveryStatus::parse(text).ok_or_else(|| "must be pending, succeeded or failed".to_owned())
 }
 
 /// `blacklist ...`

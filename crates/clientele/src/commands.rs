@@ -12,11 +12,12 @@ use clientele_server::AppState;
 
 use crate::cli::{
     AuditCommand, BenchCommand, BlacklistCommand, Cli, Command, ConfigCommand, DocumentsCommand, ExportArgs,
-    ImportArgs, TenantCommand, TokenCommand, UserCommand, UserRef,
+    ImportArgs, OutboxCommand, TenantCommand, TokenCommand, UserCommand, UserRef, WebhooksCommand,
 };
 use crate::config::{Config, DEFAULT_TOML};
 use crate::demo;
 use crate::wiring::{app, configured_app, open_store};
+use clientele_core::time::Timestamp;
 
 /// Prints a line on stdout, ignoring a closed stdout: a server must not die because nobody reads
 /// what it says (`println!` panics on a broken pipe).
@@ -56,8 +57,25 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Documents(DocumentsCommand::RotateKey) => {
             let app = app(&config).await?;
             let rewrapped = app.rotate_document_keys().await.map_err(explain)?;
-            eprintln!("re-wrapped {rewrapped} file keys with the current master key");
+            let resealed = app.reseal_webhook_secrets().await.map_err(explain)?;
+            eprintln!(
+                "re-wrapped {rewrapped} file keys and re-sealed the secrets of {resealed} webhook endpoints with the \
+                 current master key"
+            );
             say!("{rewrapped}");
+            Ok(())
+        }
+        Command::Webhooks(command) => webhooks(&config, command).await,
+        Command::Outbox(OutboxCommand::Status) => {
+            let app = app(&config).await?;
+            let status = app.outbox_status().await.map_err(explain)?;
+            let oldest = status.oldest_pending_at.map_or_else(
+                || "none".to_owned(),
+                |at| format!("{:.0} s old", Timestamp::now().duration_since(at).as_secs_f64()),
+            );
+            say!("events kept: {}", status.events);
+            say!("deliveries pending: {} (oldest: {oldest})", status.pending);
+            say!("deliveries failed in the last day: {}", status.failed_last_day);
             Ok(())
         }
         Command::Bench(BenchCommand::Search { customers, requests, baseline_samples, output }) => {
@@ -371,6 +389,56 @@ mod progress {
                 job.updated,
                 job.failed
             ));
+        }
+    }
+}
+
+/// `webhooks list|deliveries|replay`, as the tenant's admin.
+async fn webhooks(config: &Config, command: WebhooksCommand) -> anyhow::Result<()> {
+    use clientele_core::accounts::auth::Actor;
+    use clientele_core::paging::Paging;
+    let app = app(config).await?;
+    match command {
+        WebhooksCommand::List { tenant } => {
+            app.tenant(tenant).await.map_err(explain)?;
+            let actor = Actor::command_line(tenant);
+            let mut paging = Paging { after: None, limit: 200 };
+            loop {
+                let page = app.webhooks(&actor, paging).await.map_err(explain)?;
+                for w in &page.items {
+                    let state = if w.enabled {
+                        "enabled".to_owned()
+                    } else {
+                        format!("disabled ({})", w.disabled_reason.as_deref().unwrap_or("by an admin"))
+                    };
+                    say!("{}\t{state}\t{}\t{}", w.id, w.url, w.events.join(","));
+                }
+                match page.items.last() {
+                    Some(last) if page.next_cursor.is_some() => paging.after = Some(last.id.as_uuid()),
+                    _ => return Ok(()),
+                }
+            }
+        }
+        WebhooksCommand::Deliveries { tenant, webhook, status, limit } => {
+            app.tenant(tenant).await.map_err(explain)?;
+            let actor = Actor::command_line(tenant);
+            let paging = Paging { after: None, limit: limit.clamp(1, 200) };
+            let page = app.webhook_deliveries(&actor, webhook, status, paging).await.map_err(explain)?;
+            for d in &page.items {
+                let last = d.history.last().map_or_else(String::new, |a| match (a.status_code, &a.error) {
+                    (Some(code), _) => format!("HTTP {code}"),
+                    (None, Some(error)) => error.clone(),
+                    (None, None) => String::new(),
+                });
+                say!("{}\t{}\t{} attempts\t{}\t{last}", d.id, d.status.as_str(), d.attempts, d.event_type);
+            }
+            Ok(())
+        }
+        WebhooksCommand::Replay { tenant, webhook, delivery } => {
+            app.tenant(tenant).await.map_err(explain)?;
+            app.replay_delivery(&Actor::command_line(tenant), webhook, delivery).await.map_err(explain)?;
+            eprintln!("delivery {delivery} queued again");
+            Ok(())
         }
     }
 }

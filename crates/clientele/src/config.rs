@@ -79,6 +79,26 @@ lease = "1m"
 # Import jobs one server process runs at once.
 workers = 2
 
+[webhooks]
+# How long a receiver has to answer a delivery.
+timeout = "10s"
+# The waits before each retry of a failed delivery (a non-2xx answer, a timeout, a connection
+# or TLS error): as many retries as entries, each with up to a fifth more or less of jitter.
+# After the last, the delivery is marked failed (and can be replayed).
+retry_schedule = ["30s", "5m", "30m"]
+# An endpoint whose every delivery failed for this long is disabled (410 Gone disables at once).
+disable_after = "3days"
+# How long events are kept after they were delivered (or failed for good).
+retention = "30days"
+# How long the previous signing secret keeps signing after a rotation, unless the rotation says.
+secret_overlap = "1day"
+# Deliveries one server process sends at once.
+concurrency = 16
+# Let endpoints point at loopback, private or link-local addresses, and use plain http (tests,
+# receivers on a private network). Off, both are refused when an endpoint is made and at every
+# delivery.
+allow_private_hosts = false
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -105,6 +125,8 @@ pub struct Config {
     pub documents: DocumentsConfig,
     /// Import jobs.
     pub imports: ImportsConfig,
+    /// Webhooks and the outbox.
+    pub webhooks: WebhooksConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -174,6 +196,46 @@ pub struct ImportsConfig {
 impl Default for ImportsConfig {
     fn default() -> Self {
         Self { max_file_mib: 512, lease: Duration::from_secs(60), workers: 2, crash_test_pause: Duration::ZERO }
+    }
+}
+
+/// Webhook settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// How long a receiver has to answer.
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    /// The waits before each retry.
+    #[serde(with = "humantime_list")]
+    pub retry_schedule: Vec<Duration>,
+    /// Every delivery failing this long disables an endpoint.
+    #[serde(with = "humantime_serde_compat")]
+    pub disable_after: Duration,
+    /// How long ended deliveries' events are kept.
+    #[serde(with = "humantime_serde_compat")]
+    pub retention: Duration,
+    /// The previous secret's default overlap after a rotation.
+    #[serde(with = "humantime_serde_compat")]
+    pub secret_overlap: Duration,
+    /// Deliveries sent at once per process.
+    pub concurrency: usize,
+    /// Loopback, private and link-local hosts, and plain http, allowed.
+    pub allow_private_hosts: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        let core = clientele_core::webhooks::WebhookSettings::default();
+        Self {
+            timeout: core.timeout,
+            retry_schedule: core.retries,
+            disable_after: core.disable_after,
+            retention: core.retention,
+            secret_overlap: core.secret_overlap,
+            concurrency: core.concurrency,
+            allow_private_hosts: false,
+        }
     }
 }
 
@@ -280,6 +342,7 @@ impl Default for Config {
             blacklist: BlacklistConfig::default(),
             documents: DocumentsConfig::default(),
             imports: ImportsConfig::default(),
+            webhooks: WebhooksConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -360,6 +423,28 @@ mod humantime_serde_compat {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+    }
+}
+
+mod humantime_list {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(durations: &[Duration], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(durations.iter().map(|d| humantime::format_duration(*d).to_string()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Duration>, D::Error> {
+        let texts = Vec::<String>::deserialize(deserializer)?;
+        let durations = texts
+            .iter()
+            .map(|text| humantime::parse_duration(text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if durations.len() > 10 {
+            return Err(serde::de::Error::custom("at most 10 retries"));
+        }
+        Ok(durations)
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
         import_lease: config.imports.lease,
         import_workers: config.imports.workers,
         import_crash_test_pause: config.imports.crash_test_pause,
+        webhooks: webhooks(&config.webhooks)?,
     };
     if !config.imports.crash_test_pause.is_zero() {
         tracing::warn!(
@@ -55,6 +56,22 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
         );
     }
     App::new(store, app_config).await.map_err(explain)
+}
+
+/// How webhooks are made and sent, with the HTTP transport.
+fn webhooks(config: &crate::config::WebhooksConfig) -> anyhow::Result<clientele_core::webhooks::WebhookSettings> {
+    let transport =
+        clientele_integrations::webhooks::HttpWebhooks::new(config.allow_private_hosts).map_err(|e| anyhow!(e))?;
+    Ok(clientele_core::webhooks::WebhookSettings {
+        transport: Some(Arc::new(transport)),
+        timeout: config.timeout,
+        retries: config.retry_schedule.clone(),
+        allow_http: config.allow_private_hosts,
+        disable_after: config.disable_after,
+        retention: config.retention,
+        secret_overlap: config.secret_overlap,
+        concurrency: config.concurrency,
+    })
 }
 
 /// The document vault over the configured object store, if a master key is configured.

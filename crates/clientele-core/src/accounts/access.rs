@@ -41,6 +41,8 @@ pub enum Capability {
     ReadAudit,
     /// Import and export whole customer bases.
     BulkExport,
+    /// Configure webhooks and other integrations.
+    ManageIntegrations,
 }
 
 impl Capability {
@@ -59,7 +61,8 @@ impl Capability {
             | Self::OverrideBlacklist
             | Self::ManageSettings
             | Self::ReadAudit
-            | Self::BulkExport => {
+            | Self::BulkExport
+            | Self::ManageIntegrations => {
                 matches!(role, Admin)
             }
         }
@@ -82,6 +85,7 @@ impl Capability {
             Self::ManageSettings => "change the tenant's settings",
             Self::ReadAudit => "read the audit log",
             Self::BulkExport => "import or export customers",
+            Self::ManageIntegrations => "configure webhooks and integrations",
         }
     }
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::accounts::auth::Actor;
+use crate::events::record::OutboxEvent;
 use crate::ids::{AuditId, CustomerId, TenantId};
 use crate::time::Timestamp;
 
@@ -63,6 +64,18 @@ pub enum AuditAction {
     ImportFinished,
     /// An import was undone.
     ImportUndone,
+    /// A webhook endpoint was made.
+    WebhookCreated,
+    /// A webhook endpoint's settings changed.
+    WebhookUpdated,
+    /// A webhook endpoint was deleted.
+    WebhookDeleted,
+    /// A webhook endpoint's signing secret was rotated.
+    WebhookSecretRotated,
+    /// A webhook delivery was sent again on request.
+    WebhookDeliveryReplayed,
+    /// The dispatcher disabled an endpoint (410 Gone, or days of failed deliveries).
+    EndpointDisabled,
 }
 
 impl AuditAction {
@@ -95,6 +108,12 @@ impl AuditAction {
             Self::ImportStarted => "import.started",
             Self::ImportFinished => "import.finished",
             Self::ImportUndone => "import.undone",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookUpdated => "webhook.updated",
+            Self::WebhookDeleted => "webhook.deleted",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
+            Self::WebhookDeliveryReplayed => "webhook.delivery_replayed",
+            Self::EndpointDisabled => "endpoint.disabled",
         }
     }
 }
@@ -158,6 +177,10 @@ pub struct AuditEntry {
     pub user_agent: Option<String>,
     /// Request id.
     pub request_id: Option<String>,
+    /// The event this change publishes, written to the outbox in the change's transaction
+    /// (never part of the entry itself, nor of its hash).
+    #[serde(skip)]
+    pub event: Option<Box<OutboxEvent>>,
 }
 
 impl AuditEntry {
@@ -189,7 +212,14 @@ impl AuditEntry {
             ip: origin.ip.clone(),
             user_agent: origin.user_agent.clone(),
             request_id: origin.request_id.clone(),
+            event: None,
         }
+    }
+
+    /// The same entry, publishing `event` when it is written.
+    pub fn with_event(mut self, event: OutboxEvent) -> Self {
+        self.event = Some(Box::new(event));
+        self
     }
 
     /// The same entry with what changed.

@@ -1,6 +1,8 @@
 //! Blacklist services: adding and lifting entries, the history, the global check made where a
 //! rental is being prepared, and the platform admins' view of the global list.
 
+use crate::events::payload;
+use crate::events::record::EventType;
 use crate::paging::Paging;
 
 use crate::ids::{BlacklistEntryId, GlobalEntryId};
@@ -186,9 +188,16 @@ impl App {
         changes.push(BlacklistChange::Add { entry: entry.clone(), global });
         let updated =
             Customer { blacklist_scope: Some(scope), updated_at: now, version: current.version + 1, ..current.clone() };
+        let event = payload::about_customer(
+            actor,
+            EventType::CustomerBlacklisted,
+            &updated,
+            [("blacklist", json!({"scope": scope, "reason_code": reason}))],
+        );
         let audit =
             AuditEntry::new(actor, grant.tenant_id, AuditAction::BlacklistAdded, "blacklist_entry", entry_id, Some(id))
-                .with_changes(json!({"scope": scope, "reason_code": reason, "note": entry.note}));
+                .with_changes(json!({"scope": scope, "reason_code": reason, "note": entry.note}))
+                .with_event(event);
         let write = CustomerWrite { audit: vec![audit], blacklist: changes, ..CustomerWrite::default() };
         self.store().update_customer(&updated, current.version, &write).await?;
         Ok(entry)
@@ -229,7 +238,13 @@ impl App {
             lifted.id,
             Some(id),
         )
-        .with_changes(json!({"scope": lifted.scope, "note": lifted.lift_note}));
+        .with_changes(json!({"scope": lifted.scope, "note": lifted.lift_note}))
+        .with_event(payload::about_customer(
+            actor,
+            EventType::CustomerUnblacklisted,
+            &updated,
+            [("blacklist", json!({"scope": lifted.scope}))],
+        ));
         let write = CustomerWrite { audit: vec![audit], blacklist: vec![change], ..CustomerWrite::default() };
         self.store().update_customer(&updated, current.version, &write).await?;
         Ok(lifted)
@@ -307,8 +322,14 @@ impl App {
         let scope = if tenant_entry.is_some() { None } else { current.blacklist_scope };
         let updated =
             Customer { blacklist_scope: scope, updated_at: now, version: current.version + 1, ..current.clone() };
-        let audit = AuditEntry::new(actor, tenant, AuditAction::BlacklistLifted, "global_entry", id, Some(customer_id))
-            .with_changes(json!({"scope": "global", "note": note}));
+        let mut audit =
+            AuditEntry::new(actor, tenant, AuditAction::BlacklistLifted, "global_entry", id, Some(customer_id))
+                .with_changes(json!({"scope": "global", "note": note}));
+        if tenant_entry.is_some() {
+            let lifted = [("blacklist", json!({"scope": "global"}))];
+            audit =
+                audit.with_event(payload::about_customer(actor, EventType::CustomerUnblacklisted, &updated, lifted));
+        }
         let write = CustomerWrite { audit: vec![audit], blacklist: vec![change], ..CustomerWrite::default() };
         self.store().update_customer(&updated, current.version, &write).await
     }

@@ -5,6 +5,8 @@
 //! entry in one store call.
 
 use crate::customers::patch::CustomerPatch;
+use crate::events::payload;
+use crate::events::record::EventType;
 
 use std::collections::HashSet;
 
@@ -325,7 +327,10 @@ impl App {
         updated.version = current.version + 1;
         updated.updated_at = now;
         if !unchanged {
-            write.audit.insert(0, self.audit(actor, &updated, AuditAction::CustomerUpdated).with_changes(changes));
+            write.audit.insert(
+                0,
+                updated_audit(self.audit(actor, &updated, AuditAction::CustomerUpdated), actor, &updated, changes),
+            );
         }
         if vip_changed {
             let action = if vip { AuditAction::VipSet } else { AuditAction::VipCleared };
@@ -441,8 +446,31 @@ impl App {
         Ok(warnings)
     }
 
+    /// The audit entry of a change to `customer`, with the event it publishes (updates add
+    /// theirs with the changed fields: [`updated_audit`]).
     fn audit(&self, actor: &Actor, customer: &Customer, action: AuditAction) -> AuditEntry {
-        AuditEntry::new(actor, customer.tenant_id, action, "customer", customer.id.as_uuid(), Some(customer.id))
+        let entry =
+            AuditEntry::new(actor, customer.tenant_id, action, "customer", customer.id.as_uuid(), Some(customer.id));
+        let event = match action {
+            AuditAction::CustomerCreated => {
+                Some(payload::about_customer(actor, EventType::CustomerCreated, customer, []))
+            }
+            AuditAction::CustomerDeleted => {
+                Some(payload::about_customer(actor, EventType::CustomerDeleted, customer, []))
+            }
+            AuditAction::CustomerRestored => {
+                Some(payload::about_customer(actor, EventType::CustomerRestored, customer, []))
+            }
+            AuditAction::VipSet | AuditAction::VipCleared => {
+                let vip = ("vip", Value::Bool(customer.vip));
+                Some(payload::about_customer(actor, EventType::CustomerVipChanged, customer, [vip]))
+            }
+            _ => None,
+        };
+        match event {
+            Some(event) => entry.with_event(event),
+            None => entry,
+        }
     }
 }
 
@@ -554,4 +582,19 @@ impl App {
         let mut views = self.views(tenant, vec![customer]).await?;
         views.pop().ok_or_else(|| Error::internal("a view of one customer is one view"))
     }
+}
+
+/// The audit entry of an update, with what changed and the `customer.updated` event naming the
+/// changed fields (VIP apart: it has `customer.vip_changed` of its own).
+fn updated_audit(entry: AuditEntry, actor: &Actor, customer: &Customer, changes: Value) -> AuditEntry {
+    let fields: Vec<Value> = changes
+        .as_object()
+        .map(|c| c.keys().filter(|k| *k != "vip").cloned().map(Value::String).collect())
+        .unwrap_or_default();
+    let entry = entry.with_changes(changes);
+    if fields.is_empty() {
+        return entry;
+    }
+    let changed = [("changed_fields", Value::Array(fields))];
+    entry.with_event(payload::about_customer(actor, EventType::CustomerUpdated, customer, changed))
 }

@@ -240,7 +240,9 @@ impl App {
                 version: 1,
                 deleted_at: None,
             };
-            if let Err(error) = app.store().insert_document(&document, &attempt.allowed(grant.role)).await {
+            let entry =
+                attempt.allowed(grant.role).with_event(crate::events::payload::document_uploaded(actor, &document));
+            if let Err(error) = app.store().insert_document(&document, &entry).await {
                 // No row, no file: the stored object would be unreachable.
                 if let Err(cleanup) = vault.remove(&document.sealed).await {
                     tracing::warn!(error = %cleanup, "could not remove the file of a failed upload");

@@ -176,6 +176,47 @@ impl Vault {
         Ok(Some(SealedFile { key_id: self.current.id.clone(), wrapped_key, ..sealed.clone() }))
     }
 
+    /// Seals a small secret (an integration's signing secret or credential) with the current
+    /// master key, bound to `context` (what it is the secret of): `<key id>:<base64 of nonce ‖
+    /// ciphertext>`. Kept in the database; the master key never is.
+    pub fn seal_secret(&self, context: &str, secret: &[u8]) -> Result<String> {
+        use base64::Engine;
+        let nonce: [u8; NONCE_LEN] = random()?;
+        let aad = [context.as_bytes(), self.current.id.as_bytes()].concat();
+        let sealed = self
+            .current
+            .cipher
+            .encrypt(&nonce.into(), Payload { msg: secret, aad: &aad })
+            .map_err(|_| Error::internal("sealing a secret failed"))?;
+        let encoded = base64::engine::general_purpose::STANDARD.encode([nonce.as_slice(), &sealed].concat());
+        Ok(format!("{}:{encoded}", self.current.id))
+    }
+
+    /// Opens a secret sealed by [`Vault::seal_secret`] for `context`, with whichever configured
+    /// master key sealed it.
+    pub fn open_secret(&self, context: &str, sealed: &str) -> Result<Vec<u8>> {
+        use base64::Engine;
+        let broken = || Error::internal(format!("a sealed secret of {context} cannot be opened"));
+        let (key_id, encoded) = sealed.split_once(':').ok_or_else(broken)?;
+        let master = self.key(key_id)?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| broken())?;
+        if bytes.len() < NONCE_LEN {
+            return Err(broken());
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| broken())?;
+        let aad = [context.as_bytes(), master.id.as_bytes()].concat();
+        master.cipher.decrypt(&nonce, Payload { msg: ciphertext, aad: &aad }).map_err(|_| broken())
+    }
+
+    /// A sealed secret sealed again with the current master key, or `None` when it already is.
+    pub fn reseal_secret(&self, context: &str, sealed: &str) -> Result<Option<String>> {
+        if sealed.split_once(':').is_some_and(|(id, _)| id == self.current.id) {
+            return Ok(None);
+        }
+        self.seal_secret(context, &self.open_secret(context, sealed)?).map(Some)
+    }
+
     /// Removes a stored object (after a failed write); a missing one is not an error.
     pub async fn remove(&self, sealed: &SealedFile) -> Result<()> {
         match self.objects.delete(&Path::from(sealed.object_key.as_str())).await {
@@ -233,6 +274,24 @@ mod tests {
             Ok(got) => got.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
             Err(_) => Vec::new(),
         }
+    }
+
+    #[test]
+    fn secrets_are_sealed_bound_to_their_context_and_resealed_on_rotation() -> Result<()> {
+        let old = vault_with(Arc::new(InMemory::new()), 1);
+        let sealed = old.seal_secret("webhook:a", b"whsec_x")?;
+        assert!(!sealed.contains("whsec"));
+        assert_eq!(old.open_secret("webhook:a", &sealed)?, b"whsec_x");
+        assert!(old.open_secret("webhook:b", &sealed).is_err(), "bound to its context");
+        assert_eq!(old.reseal_secret("webhook:a", &sealed)?, None, "already under the current key");
+        let Ok(new_key) = MasterKey::new(&[2; 32]) else { panic!("a 32-byte key") };
+        let Ok(old_key) = MasterKey::new(&[1; 32]) else { panic!("a 32-byte key") };
+        let rotated = Vault::new(Arc::new(InMemory::new()), new_key, vec![old_key]);
+        let resealed = rotated.reseal_secret("webhook:a", &sealed)?.unwrap_or_default();
+        assert!(resealed.starts_with(rotated.current_key_id()));
+        assert_eq!(rotated.open_secret("webhook:a", &resealed)?, b"whsec_x");
+        assert_eq!(rotated.open_secret("webhook:a", &sealed)?, b"whsec_x", "the previous key still opens");
+        Ok(())
     }
 
     #[tokio::test]

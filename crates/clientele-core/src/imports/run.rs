@@ -196,6 +196,9 @@ impl App {
                 "rows": job.rows_read, "created": job.created, "updated": job.updated,
                 "unchanged": job.unchanged, "failed": job.failed, "dry_run": job.dry_run,
             }));
+        // A dry run changed nothing: nobody outside hears of it.
+        let entry =
+            if job.dry_run { entry } else { entry.with_event(crate::events::payload::import_completed(&actor, &job)) };
         self.store().end_import_job(&job, Some(&self.import_lease(worker)), &[entry]).await
     }
 

@@ -7,6 +7,9 @@ use crate::paging::Paging;
 use crate::ids::OrderId;
 use serde_json::json;
 
+use crate::events::payload;
+use crate::events::record::{EventType, OutboxEvent};
+
 use crate::accounts::access::{Capability, CustomerScope, Grant};
 use crate::accounts::auth::Actor;
 use crate::accounts::user::Role;
@@ -127,9 +130,12 @@ impl App {
             updated_at: now,
             version: 1,
         };
+        let created = payload::about_order(actor, EventType::OrderCreated, &order, []);
         audit.insert(
             0,
-            self.order_audit(actor, &order, AuditAction::OrderCreated).with_changes(json!({"status": status})),
+            self.order_audit(actor, &order, AuditAction::OrderCreated)
+                .with_changes(json!({"status": status}))
+                .with_event(created),
         );
         if let Some(o) = &order.override_ {
             audit.push(self.order_audit(actor, &order, AuditAction::OrderOverridden).with_reason(o.reason.clone()));
@@ -193,10 +199,12 @@ impl App {
             version: current.version + 1,
             ..current.clone()
         };
+        let status_changed = status_event(actor, &current, &order);
         let mut audit = vec![
             self.order_audit(actor, &order, AuditAction::OrderOverridden)
                 .with_reason(reason)
-                .with_changes(json!({"status": {"from": current.status, "to": order.status}})),
+                .with_changes(json!({"status": {"from": current.status, "to": order.status}}))
+                .with_event(status_changed),
         ];
         audit.extend(self.match_audits(actor, grant.tenant_id, &screening, "order_approved"));
         self.store().update_order(&order, current.version, &audit, &screening.matches()).await?;
@@ -311,7 +319,11 @@ impl App {
             "driver_id": {"from": current.driver_id, "to": order.driver_id},
             "second_driver_id": {"from": current.second_driver_id, "to": order.second_driver_id},
         });
-        audit.insert(0, self.order_audit(actor, &order, AuditAction::OrderUpdated).with_changes(changes));
+        let mut entry = self.order_audit(actor, &order, AuditAction::OrderUpdated).with_changes(changes);
+        if order.status != current.status {
+            entry = entry.with_event(status_event(actor, &current, &order));
+        }
+        audit.insert(0, entry);
         self.store().update_order(&order, current.version, &audit, &matches).await?;
         self.view_with_warnings(order).await
     }
@@ -424,4 +436,10 @@ impl App {
     fn order_audit(&self, actor: &Actor, order: &Order, action: AuditAction) -> AuditEntry {
         AuditEntry::new(actor, order.tenant_id, action, "order", order.id, Some(order.customer_id))
     }
+}
+
+/// `order.status_changed`, from `before`'s status to `after`'s.
+fn status_event(actor: &Actor, before: &Order, after: &Order) -> OutboxEvent {
+    let change = json!({"from": before.status, "to": after.status});
+    payload::about_order(actor, EventType::OrderStatusChanged, after, [("status_change", change)])
 }

@@ -9,3 +9,4 @@ pub(crate) mod exports;
 pub(crate) mod health;
 pub(crate) mod imports;
 pub(crate) mod orders;
+pub(crate) mod webhooks;

@@ -50,6 +50,15 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/api/v1/imports/{id}/undo", Some(BULK)),
     ("GET", "/api/v1/exports/customers.csv", Some(BULK)),
     ("GET", "/api/v1/customers/{id}/export", Some(BULK)),
+    ("POST", "/api/v1/webhooks", Some(WEBHOOKS)),
+    ("GET", "/api/v1/webhooks", Some(WEBHOOKS)),
+    ("GET", "/api/v1/webhooks/{id}", Some(WEBHOOKS)),
+    ("PATCH", "/api/v1/webhooks/{id}", Some(WEBHOOKS)),
+    ("DELETE", "/api/v1/webhooks/{id}", Some(WEBHOOKS)),
+    ("POST", "/api/v1/webhooks/{id}/rotate-secret", Some(WEBHOOKS)),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", Some(WEBHOOKS)),
+    ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay", Some(WEBHOOKS)),
+    ("POST", "/api/v1/webhooks/{id}/test", Some(WEBHOOKS)),
 ];
 
 const TENANT_BLACKLIST: &str = "tenant blacklist add/lift; global blacklist add/lift (own customers)";
@@ -57,6 +66,7 @@ const GLOBAL_LIST: &str = "global blacklist: list, view, lift any entry";
 const ORDERS: &str = "create and change orders; a customer's orders and order form";
 const DOCUMENTS_READ: &str = "documents: view metadata, download (each logged)";
 const BULK: &str = "import, export (lists and one person's data), undo an import";
+const WEBHOOKS: &str = "webhooks: endpoints, secrets, deliveries, replays, tests";
 
 const ROLES: [&str; 5] = ["admin", "operator", "driver", "partner", "platform admin"];
 
@@ -110,7 +120,7 @@ http_test! {
         for (method, path, row) in ROUTES {
             let Some(row) = row else { continue };
             let may = table.get(*row).unwrap_or_else(|| panic!("README's roles table has no row {row:?}"));
-            let path = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let path = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{delivery_id}", &uuid::Uuid::now_v7().to_string());
             for (role, session) in &sessions {
                 let method = Method::from_bytes(method.as_bytes()).unwrap();
                 let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));

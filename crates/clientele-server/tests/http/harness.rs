@@ -112,6 +112,20 @@ impl TestApp {
     }
 
     async fn start(db: TestDatabase) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// A test app on SQLite, with its configuration changed by `tweak`.
+    pub async fn sqlite_with(tweak: impl FnOnce(&mut clientele_core::AppConfig)) -> Self {
+        Self::start_with(TestDatabase::sqlite().await, tweak).await
+    }
+
+    /// A test app on PostgreSQL (when configured), with its configuration changed by `tweak`.
+    pub async fn postgres_with(tweak: impl FnOnce(&mut clientele_core::AppConfig)) -> Option<Self> {
+        Some(Self::start_with(TestDatabase::postgres().await?, tweak).await)
+    }
+
+    async fn start_with(db: TestDatabase, tweak: impl FnOnce(&mut clientele_core::AppConfig)) -> Self {
         let files = tempfile::tempdir().unwrap();
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
         let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
@@ -122,8 +136,11 @@ impl TestApp {
             vault: Some(vault),
             max_document_bytes: MAX_DOCUMENT_BYTES,
             max_import_bytes: MAX_IMPORT_BYTES,
+            webhooks: test_webhooks(true),
             ..clientele_core::AppConfig::default()
         };
+        let mut config = config;
+        tweak(&mut config);
         let app = App::new(db.store(), config).await.unwrap();
         let state = AppState::new(app);
         let app = state.app.clone();
@@ -262,4 +279,15 @@ pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer 
 /// The ids of a list reply's items.
 pub fn ids(reply: &Reply) -> Vec<CustomerId> {
     reply.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().parse().unwrap()).collect()
+}
+
+/// Webhooks as the tests send them: to receivers on loopback over plain http, retried quickly.
+pub fn test_webhooks(allow_private_hosts: bool) -> clientele_core::webhooks::WebhookSettings {
+    let transport = clientele_integrations::webhooks::HttpWebhooks::new(allow_private_hosts).unwrap();
+    clientele_core::webhooks::WebhookSettings {
+        transport: Some(Arc::new(transport)),
+        allow_http: true,
+        retries: vec![Duration::from_millis(50); 3],
+        ..clientele_core::webhooks::WebhookSettings::default()
+    }
 }

@@ -40,7 +40,9 @@ mod imports;
 mod isolation;
 mod openapi;
 mod orders;
+mod receiver;
 mod roles;
+mod webhooks;
 
 #[test]
 fn the_postgresql_half_runs_or_is_reported_skipped() {

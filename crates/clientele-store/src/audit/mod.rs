@@ -104,6 +104,8 @@ macro_rules! append_audit {
                 .await
                 .map_err($crate::db::db_error)?;
         }
+        // The events the audited changes publish, in the same transaction.
+        $crate::webhooks::records::write_outbox!($tx, entries);
     }};
 }
 

@@ -89,6 +89,7 @@ impl TryFrom<AuditRecord> for AuditEntry {
             ip: r.ip,
             user_agent: r.user_agent,
             request_id: r.request_id,
+            event: None,
         })
     }
 }
