@@ -104,8 +104,13 @@ error_codes! {
     MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
     /// The request took longer than the server allows.
     RequestTimeout = ("request_timeout", 408, "Request timeout"),
+    /// Too many attempts (logins): wait for `Retry-After` seconds before trying again.
+    TooManyRequests = ("too_many_requests", 429, "Too many requests"),
     /// The service cannot answer now (for example, the database is unreachable).
     ServiceUnavailable = ("service_unavailable", 503, "Service unavailable"),
+    /// The database was too busy with other writes to take this one in time: retry after
+    /// `Retry-After` seconds; nothing was written.
+    DatabaseBusy = ("database_busy", 503, "Database busy"),
     /// Document storage is not configured on this server (no master key).
     DocumentsUnavailable = ("documents_unavailable", 503, "Documents unavailable"),
     /// A stored document's file is missing or failed its integrity check.
@@ -205,7 +210,6 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
-    /// A failure on our side. The message is logged, never shown to the client.
     /// A failure on our side that the caller should be told about precisely (a stored file
     /// that fails its integrity check, a feature not configured): its code and message are shown.
     #[error("{message}")]
@@ -215,8 +219,20 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A failure on our side. The message is logged, never shown to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Not now: the caller may try again after `retry_after` (too many attempts, a busy
+    /// database). Answered with a `Retry-After` header.
+    #[error("{message}")]
+    RetryLater {
+        /// The problem code.
+        code: ErrorCode,
+        /// What to wait for.
+        message: String,
+        /// How long to wait before trying again.
+        retry_after: std::time::Duration,
+    },
 }
 
 impl Error {
@@ -250,6 +266,11 @@ impl Error {
         Self::Server { code, message: message.into() }
     }
 
+    /// Not now: try again after `retry_after`.
+    pub fn retry_later(code: ErrorCode, message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self::RetryLater { code, message: message.into(), retry_after }
+    }
+
     /// A failure on our side, with context for the log.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         Self::Internal(context.to_string())
@@ -273,7 +294,7 @@ impl Error {
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Forbidden(_) => ErrorCode::Forbidden,
-            Self::Server { code, .. } => *code,
+            Self::Server { code, .. } | Self::RetryLater { code, .. } => *code,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

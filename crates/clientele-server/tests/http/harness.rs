@@ -30,9 +30,12 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// Where the document vault keeps its (encrypted) objects.
     pub documents_dir: std::path::PathBuf,
-    // Dropped last: the database and the files outlive the server.
+    /// The database URL (a twin server opens the same database).
+    pub database_url: String,
+    // Dropped last: the database and the files outlive the server. A twin has no database of
+    // its own: it runs on another server's.
     _files: tempfile::TempDir,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -112,6 +115,18 @@ impl TestApp {
     }
 
     async fn start(db: TestDatabase) -> Self {
+        let (store, url) = (db.store(), db.url().to_owned());
+        Self::serve(store, url, Some(db)).await
+    }
+
+    /// A second server on this server's database, over a store of its own opened with
+    /// `options`: what a second `clientele serve` process on the same database would be.
+    pub async fn twin(&self, options: clientele_store::StoreOptions) -> Self {
+        let store = clientele_store::SqlStore::connect(&self.database_url, &options).await.unwrap();
+        Self::serve(Arc::new(store), self.database_url.clone(), None).await
+    }
+
+    async fn serve(store: Arc<dyn clientele_core::store::Store>, database_url: String, db: Option<TestDatabase>) -> Self {
         let files = tempfile::tempdir().unwrap();
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
         let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
@@ -124,7 +139,7 @@ impl TestApp {
             max_import_bytes: MAX_IMPORT_BYTES,
             ..clientele_core::AppConfig::default()
         };
-        let app = App::new(db.store(), config).await.unwrap();
+        let app = App::new(store, config).await.unwrap();
         let state = AppState::new(app);
         let app = state.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -135,7 +150,7 @@ impl TestApp {
         }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let documents_dir = files.path().to_owned();
-        Self { base, app, client, shutdown: Some(shutdown), documents_dir, _files: files, _db: db }
+        Self { base, app, client, shutdown: Some(shutdown), documents_dir, database_url, _files: files, _db: db }
     }
 
     /// A new tenant in Italy.
