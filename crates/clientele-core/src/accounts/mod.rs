@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod revoke;
 pub mod services;
 pub mod store;
 pub mod tenant;

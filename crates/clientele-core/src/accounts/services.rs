@@ -98,6 +98,7 @@ impl App {
             partner_id: new.partner_id,
             password_hash: password?,
             disabled: false,
+            token_generation: 0,
             created_at: Timestamp::now(),
         };
         self.store().insert_user(&user).await?;
@@ -112,13 +113,15 @@ impl App {
             email,
             password_hash: PasswordHashString::hash(password)?,
             disabled: false,
+            token_generation: 0,
             created_at: Timestamp::now(),
         };
         self.store().insert_platform_admin(&admin).await?;
         Ok(admin)
     }
 
-    /// Disables (or re-enables) a user; its tokens stop (or resume) working at once.
+    /// Disables (or re-enables) a user. Disabling revokes its tokens, at once and for good:
+    /// once enabled again, the user logs in afresh.
     pub async fn set_user_disabled(&self, tenant: TenantId, user: UserId, disabled: bool) -> Result<()> {
         if self.store().set_user_disabled(tenant, user, disabled).await? {
             Ok(())
@@ -180,7 +183,9 @@ impl App {
         let principal = match claims.tid {
             Some(tenant) => {
                 let user = self.store().get_user(TenantId::from_uuid(tenant), UserId::from_uuid(claims.sub)).await?;
-                let user = user.filter(|u| !u.disabled && u.role.as_str() == claims.role).ok_or_else(revoked)?;
+                let user = user
+                    .filter(|u| !u.disabled && u.role.as_str() == claims.role && u.token_generation == claims.generation)
+                    .ok_or_else(revoked)?;
                 Principal::Member(Member {
                     tenant_id: user.tenant_id,
                     user_id: user.id,
@@ -190,7 +195,11 @@ impl App {
             }
             None => {
                 let admin = self.store().get_platform_admin(PlatformAdminId::from_uuid(claims.sub)).await?;
-                let admin = admin.filter(|a| !a.disabled && claims.role == "platform_admin").ok_or_else(revoked)?;
+                let admin = admin
+                    .filter(|a| {
+                        !a.disabled && claims.role == "platform_admin" && a.token_generation == claims.generation
+                    })
+                    .ok_or_else(revoked)?;
                 Principal::PlatformAdmin(admin.id)
             }
         };
@@ -198,17 +207,21 @@ impl App {
     }
 
     fn claims_for_user(&self, user: &User, ttl: Duration) -> Claims {
-        self.claims(user.id.as_uuid(), Some(user.tenant_id.as_uuid()), user.role.as_str(), ttl)
+        let mut claims = self.claims(user.id.as_uuid(), Some(user.tenant_id.as_uuid()), user.role.as_str(), ttl);
+        claims.generation = user.token_generation;
+        claims
     }
 
     fn claims_for_admin(&self, admin: &PlatformAdmin, ttl: Duration) -> Claims {
-        self.claims(admin.id.as_uuid(), None, "platform_admin", ttl)
+        let mut claims = self.claims(admin.id.as_uuid(), None, "platform_admin", ttl);
+        claims.generation = admin.token_generation;
+        claims
     }
 
     fn claims(&self, sub: Uuid, tid: Option<Uuid>, role: &str, ttl: Duration) -> Claims {
         let now = Timestamp::now().unix_seconds();
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
-        Claims { sub, tid, role: role.to_owned(), iat: now, exp: now.saturating_add(ttl) }
+        Claims { sub, tid, role: role.to_owned(), iat: now, exp: now.saturating_add(ttl), generation: 0 }
     }
 
     fn sign(&self, claims: &Claims) -> Result<IssuedToken> {

@@ -62,6 +62,9 @@ pub struct User {
     pub password_hash: PasswordHashString,
     /// A disabled user cannot log in and its tokens stop working.
     pub disabled: bool,
+    /// The generation of the user's tokens: a token is accepted only while it carries this
+    /// number. Revoking the user's tokens, or disabling the user, moves it on.
+    pub token_generation: i64,
     /// When the user was created.
     pub created_at: Timestamp,
 }
@@ -77,6 +80,8 @@ pub struct PlatformAdmin {
     pub password_hash: PasswordHashString,
     /// A disabled administrator cannot log in and its tokens stop working.
     pub disabled: bool,
+    /// The generation of the administrator's tokens (see [`User::token_generation`]).
+    pub token_generation: i64,
     /// When the administrator was created.
     pub created_at: Timestamp,
 }

@@ -63,6 +63,10 @@ pub enum AuditAction {
     ImportFinished,
     /// An import was undone.
     ImportUndone,
+    /// Every token of a user was revoked (by the user, or by an admin).
+    TokensRevoked,
+    /// Too many failed logins: an account or an address was locked out for a while.
+    LoginLockedOut,
 }
 
 impl AuditAction {
@@ -95,6 +99,8 @@ impl AuditAction {
             Self::ImportStarted => "import.started",
             Self::ImportFinished => "import.finished",
             Self::ImportUndone => "import.undone",
+            Self::TokensRevoked => "auth.tokens_revoked",
+            Self::LoginLockedOut => "auth.login_locked_out",
         }
     }
 }

@@ -49,6 +49,8 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/api/v1/imports/{id}/undo", Some(BULK)),
     ("GET", "/api/v1/exports/customers.csv", Some(BULK)),
     ("GET", "/api/v1/customers/{id}/export", Some(BULK)),
+    // Last: called with `{}`, it revokes the caller's own tokens, ending its session here.
+    ("POST", "/api/v1/auth/revoke", Some("revoke tokens")),
 ];
 
 const TENANT_BLACKLIST: &str = "tenant blacklist add/lift; global blacklist add/lift (own customers)";

@@ -6,7 +6,15 @@ use clientele_core::accounts::services::TokenSubject;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::Session;
+use crate::harness::{Session, TestApp};
+
+/// A new token for `user` of `tenant`, as from a login on another device.
+async fn login(app: &TestApp, tenant: clientele_core::ids::TenantId, user: clientele_core::ids::UserId) -> Session {
+    let email = app.app.store().get_user(tenant, user).await.unwrap().unwrap().email;
+    let login = json!({"email": email.as_str(), "password": "correct horse battery", "tenant": tenant});
+    let reply = app.call(Method::POST, "/api/v1/auth/token", None, Some(login)).await.expect(200);
+    Session { token: reply.body["access_token"].as_str().unwrap().into(), user_id: Some(user) }
+}
 
 http_test! {
     async fn logging_in_returns_a_bearer_token_that_works(app: &TestApp) {
@@ -72,8 +80,77 @@ http_test! {
         let email = app.app.store().get_user(tenant, operator.user_id.unwrap()).await.unwrap().unwrap().email;
         let login = json!({"email": email.as_str(), "password": "correct horse battery", "tenant": tenant});
         app.call(Method::POST, "/api/v1/auth/token", None, Some(login)).await.problem(401, "invalid_credentials");
-        app.app.set_user_disabled(tenant, operator.user_id.unwrap(), false).await.unwrap();
-        app.get("/api/v1/customers", &operator).await.expect(200);
+    }
+
+    async fn a_token_from_before_a_disable_and_enable_is_refused_and_a_new_login_works(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let operator = app.user(tenant, "operator").await;
+        let user = operator.user_id.unwrap();
+        app.app.set_user_disabled(tenant, user, true).await.unwrap();
+        app.app.set_user_disabled(tenant, user, false).await.unwrap();
+        app.get("/api/v1/customers", &operator).await.problem(401, "unauthenticated");
+        let fresh = login(app, tenant, user).await;
+        app.get("/api/v1/customers", &fresh).await.expect(200);
+    }
+
+    async fn revoking_ones_own_tokens_ends_every_one_of_them(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let driver = app.user(tenant, "driver").await;
+        let other_device = login(app, tenant, driver.user_id.unwrap()).await;
+        app.get(&format!("/api/v1/orders/{}", uuid::Uuid::now_v7()), &other_device).await.problem(404, "not_found");
+        app.call(Method::POST, "/api/v1/auth/revoke", Some(&driver), None).await.expect(204);
+        for session in [&driver, &other_device] {
+            app.get(&format!("/api/v1/orders/{}", uuid::Uuid::now_v7()), session).await.problem(401, "unauthenticated");
+        }
+        let fresh = login(app, tenant, driver.user_id.unwrap()).await;
+        app.get(&format!("/api/v1/orders/{}", uuid::Uuid::now_v7()), &fresh).await.problem(404, "not_found");
+    }
+
+    async fn an_admin_revokes_a_users_tokens_by_id_or_by_email_and_it_is_audited(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let first = app.user(tenant, "operator").await;
+        let second = app.user(tenant, "operator").await;
+        let by_id = json!({"user_id": first.user_id.unwrap()});
+        app.post("/api/v1/auth/revoke", &admin, by_id).await.expect(204);
+        app.get("/api/v1/customers", &first).await.problem(401, "unauthenticated");
+        app.get("/api/v1/customers", &second).await.expect(200);
+        let email = app.app.store().get_user(tenant, second.user_id.unwrap()).await.unwrap().unwrap().email;
+        let by_email = json!({"email": email.as_str().to_uppercase()});
+        app.post("/api/v1/auth/revoke", &admin, by_email).await.expect(204);
+        app.get("/api/v1/customers", &second).await.problem(401, "unauthenticated");
+        app.get("/api/v1/customers", &admin).await.expect(200);
+        let audit = app.get("/api/v1/audit?action=auth.tokens_revoked", &admin).await.expect(200);
+        let revoked: Vec<&str> = audit.body["items"].as_array().unwrap().iter().map(|e| e["object_id"].as_str().unwrap()).collect();
+        assert_eq!(revoked, [second.user_id.unwrap().to_string(), first.user_id.unwrap().to_string()]);
+    }
+
+    async fn only_admins_revoke_other_users_tokens_and_only_in_their_own_tenant(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let operator = app.user(tenant, "operator").await;
+        let other_tenant = app.tenant().await;
+        let stranger = app.user(other_tenant, "operator").await;
+        let stranger_email = app.app.store().get_user(other_tenant, stranger.user_id.unwrap()).await.unwrap().unwrap().email;
+        // An admin of tenant A cannot tell users of tenant B from users that do not exist.
+        app.post("/api/v1/auth/revoke", &admin, json!({"user_id": stranger.user_id.unwrap()})).await.problem(404, "not_found");
+        app.post("/api/v1/auth/revoke", &admin, json!({"email": stranger_email.as_str()})).await.problem(404, "not_found");
+        app.post("/api/v1/auth/revoke", &admin, json!({"user_id": uuid::Uuid::now_v7()})).await.problem(404, "not_found");
+        app.get("/api/v1/customers", &stranger).await.expect(200);
+        // Others may name only themselves.
+        app.post("/api/v1/auth/revoke", &operator, json!({"user_id": admin.user_id.unwrap()})).await.problem(403, "forbidden");
+        app.get("/api/v1/customers", &admin).await.expect(200);
+        let both = json!({"user_id": operator.user_id.unwrap(), "email": stranger_email.as_str()});
+        app.post("/api/v1/auth/revoke", &admin, both).await.problem(422, "validation_failed");
+        app.post("/api/v1/auth/revoke", &operator, json!({"user_id": operator.user_id.unwrap()})).await.expect(204);
+        app.get("/api/v1/customers", &operator).await.problem(401, "unauthenticated");
+    }
+
+    async fn a_platform_admin_revokes_its_own_tokens(app: &TestApp) {
+        let root = app.platform_admin().await;
+        app.get("/api/v1/blacklist/global", &root).await.expect(200);
+        app.post("/api/v1/auth/revoke", &root, json!({})).await.expect(204);
+        app.get("/api/v1/blacklist/global", &root).await.problem(401, "unauthenticated");
     }
 
     async fn platform_admins_log_in_without_a_tenant_and_see_no_customers(app: &TestApp) {
