@@ -25,9 +25,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 mod extract;
+mod passwords;
 mod problem;
 mod routes;
 
+pub use passwords::BlockingPasswordPool;
 pub use problem::{ApiError, Problem};
 
 /// Largest request body accepted.

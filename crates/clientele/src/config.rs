@@ -38,6 +38,16 @@ token_ttl = "24h"
 # kept in the database, so every server process on the same database shares it. Set it to rotate:
 # tokens signed with the old key stop working. Environment: CLIENTELE_AUTH__TOKEN_SECRET.
 # token_secret = "..."
+# Failed logins in a row for one account (a tenant and an email, whether or not such a user
+# exists) before it is locked out; 0 turns the limit off. A successful login clears the count.
+max_failed_logins = 5
+# Failed logins in a row from one client address (the connection's peer: behind a proxy, the
+# proxy's) before it is locked out, for every account; 0 turns the limit off.
+max_failed_logins_per_address = 50
+# The first lockout. Each further lockout of the same account or address lasts twice as long,
+# up to max_lockout. Counts are kept in each server process's memory.
+lockout = "1m"
+max_lockout = "1h"
 
 [blacklist]
 # Key of the global blacklist's pseudonyms (HMAC-SHA-256; at least 32 bytes). It is never stored
@@ -126,6 +136,16 @@ pub struct AuthConfig {
     pub token_ttl: Duration,
     /// Signing key; generated and kept in the database when unset.
     pub token_secret: Option<Secret>,
+    /// Failed logins in a row per account before a lockout (0: no limit).
+    pub max_failed_logins: u32,
+    /// Failed logins in a row per client address before a lockout (0: no limit).
+    pub max_failed_logins_per_address: u32,
+    /// The first lockout; each further one doubles.
+    #[serde(with = "humantime_serde_compat")]
+    pub lockout: Duration,
+    /// The longest lockout.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_lockout: Duration,
 }
 
 /// Global blacklist settings.
@@ -284,7 +304,15 @@ impl Default for DatabaseConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { token_ttl: Duration::from_secs(24 * 3600), token_secret: None }
+        let limits = clientele_core::accounts::throttle::LoginLimits::default();
+        Self {
+            token_ttl: Duration::from_secs(24 * 3600),
+            token_secret: None,
+            max_failed_logins: limits.per_account,
+            max_failed_logins_per_address: limits.per_address,
+            lockout: limits.lockout,
+            max_lockout: limits.max_lockout,
+        }
     }
 }
 

@@ -162,6 +162,20 @@ mod tests {
         assert_ne!(PasswordHashString::hash("correct horse").unwrap(), hash, "salted");
     }
 
+    /// A login for nobody is checked against the decoy: it must cost what a real check costs,
+    /// so the decoy is a hash of the same algorithm, version, parameters and length.
+    #[test]
+    fn the_decoy_is_hashed_exactly_like_real_passwords() {
+        let real = PasswordHashString::hash("correct horse").unwrap();
+        let decoy = PasswordHashString::decoy();
+        let shape = |h: &PasswordHashString| {
+            let parts: Vec<String> = h.as_str().split('$').map(str::to_owned).collect();
+            assert_eq!(parts.len(), 6, "{parts:?}");
+            (parts[1].clone(), parts[2].clone(), parts[3].clone(), parts[4].len(), parts[5].len())
+        };
+        assert_eq!(shape(decoy), shape(&real));
+    }
+
     #[test]
     fn short_passwords_are_rejected() {
         assert!(matches!(PasswordHashString::hash("short"), Err(Error::Invalid(_))));

@@ -142,7 +142,7 @@ pub struct AuditEntry {
     pub at: Timestamp,
     /// The acting user or platform admin (absent for command-line actors).
     pub actor_id: Option<Uuid>,
-    /// The actor's role: a tenant role, `platform_admin` or `cli`.
+    /// The actor's role: a tenant role, `platform_admin`, `cli`, or `anonymous` (a login).
     pub actor_role: String,
     /// What happened.
     pub action: String,
@@ -190,6 +190,35 @@ impl AuditEntry {
             object_id: object_id.into(),
             customer_id,
             outcome: Outcome::Allowed,
+            reason: None,
+            changes: None,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            request_id: origin.request_id.clone(),
+        }
+    }
+
+    /// An attempt by someone not signed in (a login), from `origin`.
+    pub fn anonymous(
+        origin: &crate::accounts::auth::Origin,
+        tenant_id: TenantId,
+        action: AuditAction,
+        object_type: &str,
+        object_id: Uuid,
+    ) -> Self {
+        Self {
+            seq: 0,
+            hash: None,
+            id: AuditId::new(),
+            tenant_id,
+            at: Timestamp::now(),
+            actor_id: None,
+            actor_role: "anonymous".to_owned(),
+            action: action.as_str().to_owned(),
+            object_type: object_type.to_owned(),
+            object_id,
+            customer_id: None,
+            outcome: Outcome::Denied,
             reason: None,
             changes: None,
             ip: origin.ip.clone(),

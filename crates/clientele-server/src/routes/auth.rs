@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{CurrentUser, Json, MaybeJson};
+use crate::extract::{ClientOrigin, CurrentUser, Json, MaybeJson};
 use crate::problem::{ApiError, Problem};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -20,7 +20,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Log in: exchange email, password and tenant for a signed, expiring bearer token.
 ///
 /// Omit `tenant` to log in as a platform administrator. Every failure is the same
-/// `401 invalid_credentials`, so a login attempt never reveals which part was wrong.
+/// `401 invalid_credentials`, so a login attempt never reveals which part was wrong. After
+/// too many failures in a row for the account (or from the address), logins for it are
+/// `429 too_many_requests` until the lockout ends (`Retry-After`); each lockout lasts twice as
+/// long as the one before, and is audited as `auth.login_locked_out`.
 #[utoipa::path(
     post,
     path = "/auth/token",
@@ -30,13 +33,16 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         (status = 200, description = "A bearer token", body = IssuedToken),
         (status = 401, description = "Wrong email, password or tenant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Locked out after too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the lockout ends"))),
     )
 )]
 async fn issue_token(
     State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
     Json(request): Json<LoginRequest>,
 ) -> Result<axum::Json<IssuedToken>, ApiError> {
-    Ok(axum::Json(state.app.login(&request).await?))
+    Ok(axum::Json(state.app.login(&request, &origin).await?))
 }
 
 /// Revoke tokens: every token of a user stops working at once (each device logs in again).

@@ -49,6 +49,36 @@ http_test! {
         assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "{bodies:?}");
     }
 
+    async fn every_login_costs_one_password_check_whoever_it_names_and_whatever_is_wrong(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let other = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let disabled = app.user(tenant, "driver").await;
+        app.app.set_user_disabled(tenant, disabled.user_id.unwrap(), true).await.unwrap();
+        let email = |session: &Session| {
+            let id = session.user_id.unwrap();
+            async move { app.app.store().get_user(tenant, id).await.unwrap().unwrap().email.to_string() }
+        };
+        let (admin_email, disabled_email) = (email(&admin).await, email(&disabled).await);
+        let unknown_tenant = uuid::Uuid::now_v7();
+        let cases = [
+            ("the right password", json!({"email": admin_email, "password": "correct horse battery", "tenant": tenant}), 200),
+            ("a wrong password", json!({"email": admin_email, "password": "wrong password!", "tenant": tenant}), 401),
+            ("an email nobody has", json!({"email": "nobody@example.com", "password": "correct horse battery", "tenant": tenant}), 401),
+            ("another tenant", json!({"email": admin_email, "password": "correct horse battery", "tenant": other}), 401),
+            ("a tenant that does not exist", json!({"email": admin_email, "password": "correct horse battery", "tenant": unknown_tenant}), 401),
+            ("no tenant (a platform admin)", json!({"email": admin_email, "password": "correct horse battery"}), 401),
+            ("a disabled user", json!({"email": disabled_email, "password": "correct horse battery", "tenant": tenant}), 401),
+            ("not an email", json!({"email": "not an email", "password": "x", "tenant": tenant}), 401),
+        ];
+        for (case, body, status) in cases {
+            let before = app.passwords.counts();
+            app.call(Method::POST, "/api/v1/auth/token", None, Some(body)).await.expect(status);
+            let (hashes, checks) = app.passwords.counts();
+            assert_eq!((hashes - before.0, checks - before.1), (0, 1), "{case}: (hashes, checks)");
+        }
+    }
+
     async fn requests_without_a_valid_token_are_unauthenticated(app: &TestApp) {
         let reply = app.call(Method::GET, "/api/v1/customers", None, None).await.problem(401, "unauthenticated");
         assert_eq!(reply.headers["www-authenticate"], "Bearer");
@@ -151,6 +181,59 @@ http_test! {
         app.get("/api/v1/blacklist/global", &root).await.expect(200);
         app.post("/api/v1/auth/revoke", &root, json!({})).await.expect(204);
         app.get("/api/v1/blacklist/global", &root).await.problem(401, "unauthenticated");
+    }
+
+    async fn failed_logins_lock_the_account_out_with_429_and_retry_after_and_each_lockout_is_audited(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let operator = app.user(tenant, "operator").await;
+        let email = app.app.store().get_user(tenant, operator.user_id.unwrap()).await.unwrap().unwrap().email;
+        let token = |email: &str, password: &str| {
+            let body = json!({"email": email, "password": password, "tenant": tenant});
+            app.call(Method::POST, "/api/v1/auth/token", None, Some(body))
+        };
+        for _ in 0..5 {
+            token(email.as_str(), "wrong password!").await.problem(401, "invalid_credentials");
+        }
+        // Locked out: even the right password is not looked at.
+        let locked = token(email.as_str(), "correct horse battery").await.problem(429, "too_many_requests");
+        let retry_after: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        // An email nobody has is locked out the same way: lockouts tell nothing about who has an account.
+        for _ in 0..5 {
+            token("nobody@example.com", "wrong password!").await.problem(401, "invalid_credentials");
+        }
+        token("nobody@example.com", "wrong password!").await.problem(429, "too_many_requests");
+        // Other accounts log in as usual.
+        let admin_email = app.app.store().get_user(tenant, admin.user_id.unwrap()).await.unwrap().unwrap().email;
+        token(admin_email.as_str(), "correct horse battery").await.expect(200);
+        let audit = app.get("/api/v1/audit?action=auth.login_locked_out", &admin).await.expect(200);
+        let entries = audit.body["items"].as_array().unwrap();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        let nil = uuid::Uuid::nil().to_string();
+        assert_eq!(entries[0]["object_id"], json!(nil), "an unknown account");
+        assert_eq!(entries[1]["object_id"], json!(operator.user_id.unwrap()));
+        for entry in entries {
+            assert_eq!(entry["ip"], "127.0.0.1");
+            assert_eq!(entry["actor_role"], "anonymous");
+            assert!(entry["reason"].as_str().unwrap().contains("locked out for 60 s"), "{entry}");
+        }
+    }
+
+    async fn failed_logins_from_one_address_lock_it_out_for_every_account(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let email = app.app.store().get_user(tenant, admin.user_id.unwrap()).await.unwrap().unwrap().email;
+        // Fifty guesses, each at another account: no account reaches its own limit.
+        for i in 0..50 {
+            let guess = json!({"email": format!("guess{i}@example.com"), "password": "wrong password!", "tenant": tenant});
+            app.call(Method::POST, "/api/v1/auth/token", None, Some(guess)).await.problem(401, "invalid_credentials");
+        }
+        let right = json!({"email": email.as_str(), "password": "correct horse battery", "tenant": tenant});
+        let locked = app.call(Method::POST, "/api/v1/auth/token", None, Some(right)).await.problem(429, "too_many_requests");
+        assert!(locked.headers.contains_key("retry-after"));
+        let audit = app.get("/api/v1/audit?action=auth.login_locked_out", &admin).await.expect(200);
+        assert!(audit.body["items"][0]["reason"].as_str().unwrap().contains("address 127.0.0.1"), "{}", audit.body);
     }
 
     async fn platform_admins_log_in_without_a_tenant_and_see_no_customers(app: &TestApp) {

@@ -1,9 +1,11 @@
 //! The real router served on `127.0.0.1:0` over a fresh database, and a small client for it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clientele_core::App;
+use clientele_core::accounts::passwords::{PasswordJob, PasswordOutcome, PasswordWork};
 use clientele_core::accounts::services::{NewUser, TokenSubject};
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_server::AppState;
@@ -22,10 +24,39 @@ pub const MAX_IMPORT_BYTES: u64 = 4 * 1024 * 1024;
 /// The data-protection contact in tests.
 pub const DATA_PROTECTION_CONTACT: &str = "dpo@rental-platform.example";
 
+/// The server's password pool, counting the jobs it runs: tests compare the work that
+/// different logins cost without timing them.
+#[derive(Debug)]
+pub struct CountingPasswordWork {
+    pool: clientele_server::BlockingPasswordPool,
+    hashes: AtomicU64,
+    checks: AtomicU64,
+}
+
+impl CountingPasswordWork {
+    /// `(hashes, checks)` run so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.hashes.load(Ordering::SeqCst), self.checks.load(Ordering::SeqCst))
+    }
+}
+
+#[async_trait::async_trait]
+impl PasswordWork for CountingPasswordWork {
+    async fn run(&self, job: PasswordJob) -> clientele_core::Result<PasswordOutcome> {
+        match &job {
+            PasswordJob::Hash(_) => self.hashes.fetch_add(1, Ordering::SeqCst),
+            PasswordJob::Verify(..) => self.checks.fetch_add(1, Ordering::SeqCst),
+        };
+        PasswordWork::run(&self.pool, job).await
+    }
+}
+
 /// A running server and what it runs on.
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
+    /// The password work the server did.
+    pub passwords: Arc<CountingPasswordWork>,
     client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// Where the document vault keeps its (encrypted) objects.
@@ -131,7 +162,13 @@ impl TestApp {
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
         let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
         let vault = clientele_core::documents::vault::Vault::new(Arc::new(objects), master, Vec::new());
+        let passwords = Arc::new(CountingPasswordWork {
+            pool: clientele_server::BlockingPasswordPool::for_this_machine(),
+            hashes: AtomicU64::new(0),
+            checks: AtomicU64::new(0),
+        });
         let config = clientele_core::AppConfig {
+            password_work: passwords.clone(),
             blacklist_key: Some(BLACKLIST_KEY.to_vec()),
             data_protection_contact: DATA_PROTECTION_CONTACT.into(),
             vault: Some(vault),
@@ -150,7 +187,17 @@ impl TestApp {
         }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let documents_dir = files.path().to_owned();
-        Self { base, app, client, shutdown: Some(shutdown), documents_dir, database_url, _files: files, _db: db }
+        Self {
+            base,
+            app,
+            passwords,
+            client,
+            shutdown: Some(shutdown),
+            documents_dir,
+            database_url,
+            _files: files,
+            _db: db,
+        }
     }
 
     /// A new tenant in Italy.
