@@ -5,7 +5,6 @@
 //! [`serve`] is the one entry point: the binary and the tests both call it with a bound listener.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +23,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+mod connections;
 mod extract;
 mod passwords;
 mod problem;
@@ -47,12 +47,38 @@ pub struct AppState {
     pub app: Arc<App>,
     /// Wakes this process's import workers when an upload queues a job.
     pub import_wake: ImportWake,
+    /// How connections are served.
+    pub http: HttpOptions,
 }
 
 impl AppState {
-    /// State over `app`.
+    /// State over `app`, served with the default [`HttpOptions`].
     pub fn new(app: App) -> Self {
-        Self { app: Arc::new(app), import_wake: ImportWake::default() }
+        Self { app: Arc::new(app), import_wake: ImportWake::default(), http: HttpOptions::default() }
+    }
+
+    /// The same state, served with `http`.
+    pub fn with_http(self, http: HttpOptions) -> Self {
+        Self { http, ..self }
+    }
+}
+
+/// How connections are served (configuration's `http` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// Longest a client may take to send a request's line and headers, counted from when the
+    /// server starts reading them (on a kept-alive connection: from the end of the previous
+    /// answer); then the connection is closed. Slow clients that trickle headers in ("slowloris")
+    /// cannot hold connections open.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once from one client address; more are closed as soon as they
+    /// are accepted. 0: no limit.
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self { header_read_timeout: Duration::from_secs(10), max_connections_per_ip: 256 }
     }
 }
 
@@ -141,8 +167,8 @@ pub async fn serve(
             clientele_runtime::imports::run_worker(state.app.clone(), state.import_wake.clone(), stopped.clone());
         workers.spawn(worker);
     }
-    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let http = state.http.clone();
+    let served = connections::serve_connections(listener, router(state), &http, shutdown).await;
     // A job under way is left to finish for a moment; then it stops between two statements
     // (its batch rolls back) and this or another process resumes it from its last saved batch.
     let _ = stop.send(true);

@@ -25,6 +25,15 @@ database_url = "sqlite://clientele.db"
 # Address the HTTP server listens on. Environment: CLIENTELE_LISTEN. Flag: serve --listen.
 listen = "127.0.0.1:8080"
 
+[http]
+# Longest a client may take to send a request's line and headers (counted from when the server
+# starts reading them; on a kept-alive connection, from its previous answer). Past it the
+# connection is closed, so clients that trickle headers in cannot hold connections open.
+header_read_timeout = "10s"
+# Most connections open at once from one client address (the connection's peer: behind a
+# proxy, the proxy's, so raise it there); more are closed as soon as they are accepted. 0: no limit.
+max_connections_per_ip = 256
+
 [database]
 # Connections in the pool (on SQLite: reader connections; writes use one dedicated connection).
 max_connections = 8
@@ -102,6 +111,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Address to serve HTTP on.
     pub listen: SocketAddr,
+    /// Serving connections.
+    pub http: HttpConfig,
     /// Connection pool.
     pub database: DatabaseConfig,
     /// Tokens.
@@ -114,6 +125,34 @@ pub struct Config {
     pub imports: ImportsConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// How connections are served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Longest a client may take to send its request's headers.
+    #[serde(with = "humantime_serde_compat")]
+    pub header_read_timeout: Duration,
+    /// Most connections at once from one address (0: no limit).
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let http = clientele_server::HttpOptions::default();
+        Self { header_read_timeout: http.header_read_timeout, max_connections_per_ip: http.max_connections_per_ip }
+    }
+}
+
+impl HttpConfig {
+    /// The server's options.
+    pub fn options(&self) -> clientele_server::HttpOptions {
+        clientele_server::HttpOptions {
+            header_read_timeout: self.header_read_timeout,
+            max_connections_per_ip: self.max_connections_per_ip,
+        }
+    }
 }
 
 /// Connection pool settings.
@@ -286,6 +325,7 @@ impl Default for Config {
         Self {
             database_url: DatabaseUrl::from("sqlite://clientele.db"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http: HttpConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             blacklist: BlacklistConfig::default(),

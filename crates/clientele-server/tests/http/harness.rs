@@ -145,19 +145,31 @@ impl TestApp {
         Some(Self::start(TestDatabase::postgres().await?).await)
     }
 
+    /// A server on a new SQLite database, serving connections with `http`.
+    pub async fn sqlite_with_http(http: clientele_server::HttpOptions) -> Self {
+        let db = TestDatabase::sqlite().await;
+        let (store, url) = (db.store(), db.url().to_owned());
+        Self::serve(store, url, Some(db), http).await
+    }
+
     async fn start(db: TestDatabase) -> Self {
         let (store, url) = (db.store(), db.url().to_owned());
-        Self::serve(store, url, Some(db)).await
+        Self::serve(store, url, Some(db), clientele_server::HttpOptions::default()).await
     }
 
     /// A second server on this server's database, over a store of its own opened with
     /// `options`: what a second `clientele serve` process on the same database would be.
     pub async fn twin(&self, options: clientele_store::StoreOptions) -> Self {
         let store = clientele_store::SqlStore::connect(&self.database_url, &options).await.unwrap();
-        Self::serve(Arc::new(store), self.database_url.clone(), None).await
+        Self::serve(Arc::new(store), self.database_url.clone(), None, clientele_server::HttpOptions::default()).await
     }
 
-    async fn serve(store: Arc<dyn clientele_core::store::Store>, database_url: String, db: Option<TestDatabase>) -> Self {
+    async fn serve(
+        store: Arc<dyn clientele_core::store::Store>,
+        database_url: String,
+        db: Option<TestDatabase>,
+        http: clientele_server::HttpOptions,
+    ) -> Self {
         let files = tempfile::tempdir().unwrap();
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
         let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
@@ -177,7 +189,7 @@ impl TestApp {
             ..clientele_core::AppConfig::default()
         };
         let app = App::new(store, config).await.unwrap();
-        let state = AppState::new(app);
+        let state = AppState::new(app).with_http(http);
         let app = state.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
