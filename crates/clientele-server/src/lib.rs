@@ -74,11 +74,14 @@ pub struct HttpOptions {
     /// Most connections open at once from one client address; more are closed as soon as they
     /// are accepted. 0: no limit.
     pub max_connections_per_ip: usize,
+    /// Clients reach the server over HTTPS only (through a TLS-terminating proxy): every answer
+    /// carries `Strict-Transport-Security`, so browsers never use plain HTTP for it again.
+    pub behind_tls: bool,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { header_read_timeout: Duration::from_secs(10), max_connections_per_ip: 256 }
+        Self { header_read_timeout: Duration::from_secs(10), max_connections_per_ip: 256, behind_tls: false }
     }
 }
 
@@ -136,6 +139,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application: API, docs, probes, and the middleware every request goes through.
 pub fn router(state: AppState) -> Router {
     let (api, _) = api().split_for_parts();
+    let behind_tls = state.http.behind_tls;
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
@@ -144,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(move |request, next| security_headers(behind_tls, request, next)))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -177,6 +182,41 @@ pub async fn serve(
         workers.abort_all();
     }
     served
+}
+
+/// The policy of HTML pages (the docs page): only the server's own scripts, styles, images and
+/// data; never inside a frame. Swagger UI sets styles from its script, hence `'unsafe-inline'`
+/// for styles (not for scripts); its icons are `data:` images.
+const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every answer, errors included: no content-type sniffing, no referrer
+/// leaving with links, no caching of API answers (they carry personal data), a content security
+/// policy that also forbids framing on HTML, and HSTS when the server is reached over HTTPS only.
+async fn security_headers(behind_tls: bool, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let api = request.uri().path().starts_with("/api/v1/");
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if html {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if behind_tls {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
 }
 
 /// Answers `408 request_timeout` (problem+json, like every error) when a request takes longer

@@ -33,6 +33,10 @@ header_read_timeout = "10s"
 # Most connections open at once from one client address (the connection's peer: behind a
 # proxy, the proxy's, so raise it there); more are closed as soon as they are accepted. 0: no limit.
 max_connections_per_ip = 256
+# Set when clients reach the server over HTTPS only (a TLS-terminating proxy in front): every
+# answer then carries Strict-Transport-Security, so browsers never use plain HTTP for it again.
+# Leave it off while the server is reached over plain HTTP.
+behind_tls = false
 
 [database]
 # Connections in the pool (on SQLite: reader connections; writes use one dedicated connection).
@@ -136,12 +140,18 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// Most connections at once from one address (0: no limit).
     pub max_connections_per_ip: usize,
+    /// Clients reach the server over HTTPS only: answers carry HSTS.
+    pub behind_tls: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         let http = clientele_server::HttpOptions::default();
-        Self { header_read_timeout: http.header_read_timeout, max_connections_per_ip: http.max_connections_per_ip }
+        Self {
+            header_read_timeout: http.header_read_timeout,
+            max_connections_per_ip: http.max_connections_per_ip,
+            behind_tls: http.behind_tls,
+        }
     }
 }
 
@@ -151,6 +161,7 @@ impl HttpConfig {
         clientele_server::HttpOptions {
             header_read_timeout: self.header_read_timeout,
             max_connections_per_ip: self.max_connections_per_ip,
+            behind_tls: self.behind_tls,
         }
     }
 }

@@ -280,6 +280,11 @@ impl TestApp {
         self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&session.token)
     }
 
+    /// A plain GET without a session, as a browser would send it; the response unread.
+    pub async fn client_get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, session: &Session) -> Reply {
         self.call(Method::GET, path, Some(session), None).await
     }

@@ -38,6 +38,7 @@ mod customers;
 mod documents;
 mod exports;
 mod harness;
+mod headers;
 mod imports;
 mod isolation;
 mod openapi;
