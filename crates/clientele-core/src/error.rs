@@ -66,6 +66,8 @@ error_codes! {
     ValidationFailed = ("validation_failed", 422, "Validation failed"),
     /// The body is not well-formed JSON.
     MalformedJson = ("malformed_json", 400, "Malformed JSON"),
+    /// A JSON body gives one key twice in an object; the detail names it.
+    DuplicateKey = ("duplicate_key", 400, "Duplicate key"),
     /// The body is not `application/json`.
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type"),
     /// A `multipart/form-data` body could not be read.

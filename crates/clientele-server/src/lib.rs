@@ -155,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unfit_request_id))
         .with_state(state)
 }
 
@@ -217,6 +218,22 @@ async fn security_headers(behind_tls: bool, request: axum::extract::Request, nex
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     response
+}
+
+/// Removes a client's `x-request-id` unless it is 1 to 64 characters of `A-Z a-z 0-9 . _ -`, so
+/// that a fresh one is made instead: the id goes into logs, the audit log and the answer, where
+/// anything else (very long ids, markup, control or look-alike characters) has no business.
+async fn drop_unfit_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let fit = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        (1..=64).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
+    };
+    let headers = request.headers_mut();
+    let all: Vec<_> = headers.get_all("x-request-id").iter().collect();
+    if !(all.len() == 1 && all.iter().all(|v| fit(v))) {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// Answers `408 request_timeout` (problem+json, like every error) when a request takes longer
