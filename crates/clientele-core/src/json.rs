@@ -25,7 +25,10 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let value = value.map_err(|e| match e.to_string().strip_prefix(DUPLICATE_KEY) {
         Some(rest) => Error::bad_request(
             ErrorCode::DuplicateKey,
-            format!("the key {} appears twice in one object of the body", rest.split(" at line").next().unwrap_or(rest)),
+            format!(
+                "the key {} appears twice in one object of the body",
+                rest.split(" at line").next().unwrap_or(rest)
+            ),
         ),
         None => Error::bad_request(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")),
     })?;

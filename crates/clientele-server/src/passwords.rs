@@ -27,8 +27,7 @@ impl BlockingPasswordPool {
 
     /// Runs `work` on a blocking thread once a place is free, and waits for it.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _permit =
-            self.permits.acquire().await.map_err(|_| Error::internal("the password pool was closed"))?;
+        let _permit = self.permits.acquire().await.map_err(|_| Error::internal("the password pool was closed"))?;
         tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("a password job failed: {e}")))
     }
 }

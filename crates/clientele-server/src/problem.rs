@@ -66,9 +66,11 @@ impl ApiError {
             Error::Unauthenticated { message, .. }
             | Error::BadRequest { message, .. }
             | Error::Server { message, .. } => (message.clone(), Vec::new(), None),
-            Error::RetryLater { message, retry_after, .. } => {
-                (message.clone(), Vec::new(), Some(serde_json::json!({"retry_after": retry_after_seconds(*retry_after)})))
-            }
+            Error::RetryLater { message, retry_after, .. } => (
+                message.clone(),
+                Vec::new(),
+                Some(serde_json::json!({"retry_after": retry_after_seconds(*retry_after)})),
+            ),
             Error::Internal(_) => ("something went wrong on our side; it has been logged".to_owned(), Vec::new(), None),
         };
         Problem {

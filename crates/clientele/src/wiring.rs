@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use clientele_core::documents::vault::{MasterKey, Vault};
 use clientele_core::accounts::throttle::LoginLimits;
+use clientele_core::documents::vault::{MasterKey, Vault};
 use clientele_core::{App, AppConfig};
 use clientele_server::BlockingPasswordPool;
 use clientele_store::{SqlStore, StoreOptions};

@@ -30,7 +30,11 @@ impl App {
     /// only themselves. Audited in the tenant's log.
     pub async fn revoke_tokens(&self, actor: &Actor, request: &RevokeRequest) -> Result<()> {
         if request.user_id.is_some() && request.email.is_some() {
-            return Err(Error::invalid("email", FieldCode::NotAllowed, "name the user by user_id or by email, not both"));
+            return Err(Error::invalid(
+                "email",
+                FieldCode::NotAllowed,
+                "name the user by user_id or by email, not both",
+            ));
         }
         let (tenant, user) = match *actor.principal() {
             Principal::PlatformAdmin(id) => {

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::accounts::auth::{Actor, Claims, IssuedToken, Member, Origin, Principal};
 use crate::accounts::passwords::{PasswordJob, PasswordOutcome};
-use crate::accounts::throttle::{Lockout, LoginKey};
 use crate::accounts::tenant::Tenant;
+use crate::accounts::throttle::{Lockout, LoginKey};
 use crate::accounts::user::{PasswordHashString, PlatformAdmin, Role, User};
 use crate::app::App;
 use crate::audit::entry::{AuditAction, AuditEntry};
@@ -270,7 +270,9 @@ impl App {
             Some(tenant) => {
                 let user = self.store().get_user(TenantId::from_uuid(tenant), UserId::from_uuid(claims.sub)).await?;
                 let user = user
-                    .filter(|u| !u.disabled && u.role.as_str() == claims.role && u.token_generation == claims.generation)
+                    .filter(|u| {
+                        !u.disabled && u.role.as_str() == claims.role && u.token_generation == claims.generation
+                    })
                     .ok_or_else(revoked)?;
                 Principal::Member(Member {
                     tenant_id: user.tenant_id,

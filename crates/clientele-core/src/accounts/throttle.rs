@@ -31,7 +31,12 @@ pub struct LoginLimits {
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        Self { per_account: 5, per_address: 50, lockout: Duration::from_secs(60), max_lockout: Duration::from_secs(3600) }
+        Self {
+            per_account: 5,
+            per_address: 50,
+            lockout: Duration::from_secs(60),
+            max_lockout: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -200,7 +205,12 @@ impl LoginAttempt<'_> {
                 let duration = limits.lockout.saturating_mul(doubling).min(limits.max_lockout);
                 entry.lockouts += 1;
                 entry.locked_until = Some(now + duration);
-                lockouts.push(Lockout { key: key.clone(), duration, failures: entry.failures, lockouts: entry.lockouts });
+                lockouts.push(Lockout {
+                    key: key.clone(),
+                    duration,
+                    failures: entry.failures,
+                    lockouts: entry.lockouts,
+                });
                 // A fresh count of failures for after the lockout; the lockouts are remembered.
                 entry.failures = 0;
             }

@@ -47,7 +47,8 @@ async fn a_write_that_waits_longer_than_the_busy_timeout_is_a_503_with_retry_aft
     let tenant = app.tenant().await;
     let admin = app.user(tenant, "admin").await;
     // The test holds the lock, so only a short wait is needed to see the writer give up.
-    let impatient = app.twin(StoreOptions { acquire_timeout: Duration::from_millis(200), ..StoreOptions::default() }).await;
+    let impatient =
+        app.twin(StoreOptions { acquire_timeout: Duration::from_millis(200), ..StoreOptions::default() }).await;
     let body = json!({"first_name": "Anna", "last_name": "Waits"});
     let lock = SqliteWriteLock::take(&app.database_url).await;
     let reply = impatient.post("/api/v1/customers", &admin, body.clone()).await.problem(503, "database_busy");

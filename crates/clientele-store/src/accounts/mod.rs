@@ -148,10 +148,10 @@ impl AccountStore for SqlStore {
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
             .bind(disabled)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?
-                .rows_affected()
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
         });
         Ok(rows == 1)
     }
