@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::accounts::auth::TokenSigner;
+use crate::accounts::passwords::{InlinePasswordWork, PasswordWork};
+use crate::accounts::throttle::{LoginLimits, LoginThrottle};
 use crate::blacklist::pseudonyms::PseudonymKey;
 use crate::error::Result;
 use crate::store::Store;
@@ -17,6 +19,12 @@ pub struct AppConfig {
     pub token_secret: Option<Vec<u8>>,
     /// Lifetime of tokens issued at login.
     pub token_ttl: Duration,
+    /// Where password hashing and checking run. Servers pass a bounded pool of blocking threads
+    /// (`clientele_server::BlockingPasswordPool`); the default runs them on the caller's task,
+    /// which suits admin commands only.
+    pub password_work: Arc<dyn PasswordWork>,
+    /// How many failed logins an account and an address may have before a lockout.
+    pub login_limits: LoginLimits,
     /// The global blacklist's pseudonym key (never stored in the database); without it the
     /// global list is unavailable.
     pub blacklist_key: Option<Vec<u8>>,
@@ -47,6 +55,8 @@ impl std::fmt::Debug for AppConfig {
         f.debug_struct("AppConfig")
             .field("token_secret", &self.token_secret.as_ref().map(|_| "[redacted]"))
             .field("token_ttl", &self.token_ttl)
+            .field("password_work", &self.password_work)
+            .field("login_limits", &self.login_limits)
             .field("blacklist_key", &self.blacklist_key.as_ref().map(|_| "[redacted]"))
             .field("global_entry_months", &self.global_entry_months)
             .field("data_protection_contact", &self.data_protection_contact)
@@ -66,6 +76,8 @@ impl Default for AppConfig {
         Self {
             token_secret: None,
             token_ttl: Duration::from_secs(24 * 3600),
+            password_work: Arc::new(InlinePasswordWork),
+            login_limits: LoginLimits::default(),
             blacklist_key: None,
             global_entry_months: 36,
             data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
@@ -116,6 +128,8 @@ pub struct App {
     store: Arc<dyn Store>,
     pub(crate) tokens: TokenSigner,
     pub(crate) token_ttl: Duration,
+    pub(crate) passwords: Arc<dyn PasswordWork>,
+    pub(crate) logins: Arc<LoginThrottle>,
     pub(crate) blacklist: BlacklistSettings,
     pub(crate) documents: DocumentSettings,
     pub(crate) imports: ImportSettings,
@@ -155,6 +169,8 @@ impl App {
             store,
             tokens: TokenSigner::new(&key)?,
             token_ttl: config.token_ttl,
+            passwords: config.password_work,
+            logins: Arc::new(LoginThrottle::new(config.login_limits)),
             blacklist,
             documents,
             imports,

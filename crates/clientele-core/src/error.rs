@@ -66,6 +66,8 @@ error_codes! {
     ValidationFailed = ("validation_failed", 422, "Validation failed"),
     /// The body is not well-formed JSON.
     MalformedJson = ("malformed_json", 400, "Malformed JSON"),
+    /// A JSON body gives one key twice in an object; the detail names it.
+    DuplicateKey = ("duplicate_key", 400, "Duplicate key"),
     /// The body is not `application/json`.
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type"),
     /// A `multipart/form-data` body could not be read.
@@ -104,8 +106,13 @@ error_codes! {
     MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
     /// The request took longer than the server allows.
     RequestTimeout = ("request_timeout", 408, "Request timeout"),
+    /// Too many attempts (logins): wait for `Retry-After` seconds before trying again.
+    TooManyRequests = ("too_many_requests", 429, "Too many requests"),
     /// The service cannot answer now (for example, the database is unreachable).
     ServiceUnavailable = ("service_unavailable", 503, "Service unavailable"),
+    /// The database was too busy with other writes to take this one in time: retry after
+    /// `Retry-After` seconds; nothing was written.
+    DatabaseBusy = ("database_busy", 503, "Database busy"),
     /// Document storage is not configured on this server (no master key).
     DocumentsUnavailable = ("documents_unavailable", 503, "Documents unavailable"),
     /// Webhooks cannot be made or sent on this server (no outbound transport, or no master key
@@ -208,7 +215,6 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
-    /// A failure on our side. The message is logged, never shown to the client.
     /// A failure on our side that the caller should be told about precisely (a stored file
     /// that fails its integrity check, a feature not configured): its code and message are shown.
     #[error("{message}")]
@@ -218,8 +224,20 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A failure on our side. The message is logged, never shown to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Not now: the caller may try again after `retry_after` (too many attempts, a busy
+    /// database). Answered with a `Retry-After` header.
+    #[error("{message}")]
+    RetryLater {
+        /// The problem code.
+        code: ErrorCode,
+        /// What to wait for.
+        message: String,
+        /// How long to wait before trying again.
+        retry_after: std::time::Duration,
+    },
 }
 
 impl Error {
@@ -253,6 +271,11 @@ impl Error {
         Self::Server { code, message: message.into() }
     }
 
+    /// Not now: try again after `retry_after`.
+    pub fn retry_later(code: ErrorCode, message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self::RetryLater { code, message: message.into(), retry_after }
+    }
+
     /// A failure on our side, with context for the log.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         Self::Internal(context.to_string())
@@ -276,7 +299,7 @@ impl Error {
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Forbidden(_) => ErrorCode::Forbidden,
-            Self::Server { code, .. } => *code,
+            Self::Server { code, .. } | Self::RetryLater { code, .. } => *code,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

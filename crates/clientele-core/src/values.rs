@@ -15,8 +15,8 @@ pub use crate::countries::CountryCode;
 use crate::error::{FieldCode, FieldErrors, FieldProblem, Result};
 use crate::time::Timestamp;
 
-/// Trims `input`; `Ok(None)` when nothing is left. Rejects control characters and text longer
-/// than `max` characters.
+/// Trims `input`; `Ok(None)` when nothing is left. Rejects control characters, bidirectional
+/// controls ([`is_bidi_control`]) and text longer than `max` characters.
 pub fn optional_text(input: &str, max: usize) -> Result<Option<String>, FieldProblem> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
@@ -28,7 +28,27 @@ pub fn optional_text(input: &str, max: usize) -> Result<Option<String>, FieldPro
     if trimmed.chars().any(|c| c.is_control()) {
         return Err(FieldProblem::new(FieldCode::Invalid, "must not contain control characters"));
     }
+    refuse_bidi_controls(trimmed)?;
     Ok(Some(trimmed.to_owned()))
+}
+
+/// True for the invisible characters that reorder how text around them is shown: the embeddings
+/// and overrides U+202A–U+202E, the isolates U+2066–U+2069, and the marks U+200E and U+200F.
+/// In a name they make `Anna\u{202E}gpj.exe` show as `Annaexe.jpg`, or one customer look like
+/// another; right-to-left letters themselves need none of them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// `invalid` when `text` holds a bidirectional control.
+pub(crate) fn refuse_bidi_controls(text: &str) -> Result<(), FieldProblem> {
+    if text.chars().any(is_bidi_control) {
+        return Err(FieldProblem::new(
+            FieldCode::Invalid,
+            "must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069, U+200E, U+200F)",
+        ));
+    }
+    Ok(())
 }
 
 /// Like [`optional_text`], but an empty value is a `required` problem.
@@ -83,6 +103,9 @@ impl Email {
         let invalid = || FieldProblem::new(FieldCode::InvalidEmail, "must be an email address like name@example.com");
         if text.len() > 254 {
             return Err(FieldProblem::new(FieldCode::TooLong, "must be at most 254 characters"));
+        }
+        if text.chars().any(is_bidi_control) {
+            return Err(invalid());
         }
         let parsed = email_address::EmailAddress::from_str(&text).map_err(|_| invalid())?;
         // The RFC allows `a@b` and display-name forms; people at a counter never mean those.
@@ -424,6 +447,19 @@ mod tests {
         for bad in ["", "e", "english-language-x", "it--IT", "1t"] {
             assert!(LanguageTag::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_and_right_to_left_letters_kept() {
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}'] {
+            assert!(optional_text(&format!("An{c}na"), 100).is_err(), "U+{:04X}", c as u32);
+            assert!(PersonName::parse(&format!("An{c}na")).is_err());
+            assert!(Email::parse(&format!("an{c}na@example.com")).is_err());
+        }
+        for c in ['\u{2029}', '\u{2065}', '\u{200D}', '\u{202F}'] {
+            assert!(!is_bidi_control(c), "U+{:04X}", c as u32);
+        }
+        assert_eq!(PersonName::parse("שרה").unwrap().as_str(), "שרה");
     }
 
     #[test]

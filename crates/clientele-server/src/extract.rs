@@ -149,6 +149,18 @@ pub fn origin(parts: &Parts) -> Origin {
     }
 }
 
+/// Where the request came from, for requests made before anyone is signed in (logins).
+#[derive(Debug)]
+pub struct ClientOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(origin(parts)))
+    }
+}
+
 /// Any authenticated actor (tenant user or platform admin).
 #[derive(Debug)]
 pub struct CurrentUser(pub Actor);

@@ -5,7 +5,6 @@
 //! [`serve`] is the one entry point: the binary and the tests both call it with a bound listener.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,10 +23,13 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+mod connections;
 mod extract;
+mod passwords;
 mod problem;
 mod routes;
 
+pub use passwords::BlockingPasswordPool;
 pub use problem::{ApiError, Problem};
 
 /// Largest request body accepted.
@@ -45,12 +47,41 @@ pub struct AppState {
     pub app: Arc<App>,
     /// Wakes this process's import workers when an upload queues a job.
     pub import_wake: ImportWake,
+    /// How connections are served.
+    pub http: HttpOptions,
 }
 
 impl AppState {
-    /// State over `app`.
+    /// State over `app`, served with the default [`HttpOptions`].
     pub fn new(app: App) -> Self {
-        Self { app: Arc::new(app), import_wake: ImportWake::default() }
+        Self { app: Arc::new(app), import_wake: ImportWake::default(), http: HttpOptions::default() }
+    }
+
+    /// The same state, served with `http`.
+    pub fn with_http(self, http: HttpOptions) -> Self {
+        Self { http, ..self }
+    }
+}
+
+/// How connections are served (configuration's `http` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// Longest a client may take to send a request's line and headers, counted from when the
+    /// server starts reading them (on a kept-alive connection: from the end of the previous
+    /// answer); then the connection is closed. Slow clients that trickle headers in ("slowloris")
+    /// cannot hold connections open.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once from one client address; more are closed as soon as they
+    /// are accepted. 0: no limit.
+    pub max_connections_per_ip: usize,
+    /// Clients reach the server over HTTPS only (through a TLS-terminating proxy): every answer
+    /// carries `Strict-Transport-Security`, so browsers never use plain HTTP for it again.
+    pub behind_tls: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self { header_read_timeout: Duration::from_secs(10), max_connections_per_ip: 256, behind_tls: false }
     }
 }
 
@@ -109,6 +140,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application: API, docs, probes, and the middleware every request goes through.
 pub fn router(state: AppState) -> Router {
     let (api, _) = api().split_for_parts();
+    let behind_tls = state.http.behind_tls;
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
@@ -117,12 +149,14 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(move |request, next| security_headers(behind_tls, request, next)))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unfit_request_id))
         .with_state(state)
 }
 
@@ -144,8 +178,8 @@ pub async fn serve(
     if state.app.sends_webhooks() {
         workers.spawn(clientele_runtime::outbox::run_dispatcher(state.app.clone(), stopped.clone()));
     }
-    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let http = state.http.clone();
+    let served = connections::serve_connections(listener, router(state), &http, shutdown).await;
     // A job under way is left to finish for a moment; then it stops between two statements
     // (its batch rolls back) and this or another process resumes it from its last saved batch.
     let _ = stop.send(true);
@@ -154,6 +188,57 @@ pub async fn serve(
         workers.abort_all();
     }
     served
+}
+
+/// The policy of HTML pages (the docs page): only the server's own scripts, styles, images and
+/// data; never inside a frame. Swagger UI sets styles from its script, hence `'unsafe-inline'`
+/// for styles (not for scripts); its icons are `data:` images.
+const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every answer, errors included: no content-type sniffing, no referrer
+/// leaving with links, no caching of API answers (they carry personal data), a content security
+/// policy that also forbids framing on HTML, and HSTS when the server is reached over HTTPS only.
+async fn security_headers(behind_tls: bool, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let api = request.uri().path().starts_with("/api/v1/");
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if html {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if behind_tls {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+
+/// Removes a client's `x-request-id` unless it is 1 to 64 characters of `A-Z a-z 0-9 . _ -`, so
+/// that a fresh one is made instead: the id goes into logs, the audit log and the answer, where
+/// anything else (very long ids, markup, control or look-alike characters) has no business.
+async fn drop_unfit_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let fit = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        (1..=64).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
+    };
+    let headers = request.headers_mut();
+    let all: Vec<_> = headers.get_all("x-request-id").iter().collect();
+    if !(all.len() == 1 && all.iter().all(|v| fit(v))) {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// Answers `408 request_timeout` (problem+json, like every error) when a request takes longer

@@ -66,6 +66,11 @@ impl ApiError {
             Error::Unauthenticated { message, .. }
             | Error::BadRequest { message, .. }
             | Error::Server { message, .. } => (message.clone(), Vec::new(), None),
+            Error::RetryLater { message, retry_after, .. } => (
+                message.clone(),
+                Vec::new(),
+                Some(serde_json::json!({"retry_after": retry_after_seconds(*retry_after)})),
+            ),
             Error::Internal(_) => ("something went wrong on our side; it has been logged".to_owned(), Vec::new(), None),
         };
         Problem {
@@ -97,8 +102,17 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Error::RetryLater { retry_after, .. } = &self.0 {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds(*retry_after)));
+        }
         response
     }
+}
+
+/// Whole seconds to wait, rounded up and at least one (`Retry-After` has no fractions, and `0`
+/// would invite an immediate retry).
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 #[cfg(test)]
@@ -109,6 +123,7 @@ mod tests {
     fn every_code_has_its_own_name_a_title_and_an_error_status() {
         let server_side = [
             ErrorCode::ServiceUnavailable,
+            ErrorCode::DatabaseBusy,
             ErrorCode::DocumentsUnavailable,
             ErrorCode::WebhooksUnavailable,
             ErrorCode::DocumentUnreadable,

@@ -7,10 +7,17 @@
 //! Where the dialects differ, the method matches on [`Db`] itself, in plain sight.
 //!
 //! SQLite gets a single-connection writer pool beside its reader pool: writes queue in the pool
-//! instead of failing with `SQLITE_BUSY`, and WAL lets readers go on meanwhile.
+//! instead of failing with `SQLITE_BUSY`, and WAL lets readers go on meanwhile. Other processes
+//! on the same file have writers of their own, so a write transaction begins as a writer
+//! (`BEGIN IMMEDIATE`): it waits for the file's write lock up to the busy timeout before doing
+//! anything. A deferred transaction would take its snapshot at its first read and fail at once
+//! with `SQLITE_BUSY` when it tries to write after another process committed, whatever the
+//! timeout. A wait that runs out is [`ErrorCode::DatabaseBusy`] (`503` with `Retry-After`).
 
-use clientele_core::Error;
+use std::time::Duration;
+
 use clientele_core::time::Timestamp;
+use clientele_core::{Error, ErrorCode};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
@@ -42,7 +49,7 @@ macro_rules! in_transaction {
     ($store:expr, |$tx:ident| $body:expr) => {
         match &$store.db {
             $crate::db::Db::Sqlite { write: pool, .. } => {
-                let mut $tx = pool.begin().await.map_err($crate::db::db_error)?;
+                let mut $tx = pool.begin_with($crate::db::SQLITE_BEGIN_WRITE).await.map_err($crate::db::db_error)?;
                 let out = $body;
                 $tx.commit().await.map_err($crate::db::db_error)?;
                 out
@@ -57,9 +64,46 @@ macro_rules! in_transaction {
     };
 }
 
-/// A database failure as the domain sees it: internal, with context for the log.
+/// How SQLite write transactions begin: as writers, waiting for the write lock (module docs).
+pub(crate) const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// How long a client is asked to wait before retrying a write that found the database busy.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A database failure as the domain sees it: `503 database_busy` when the database was too
+/// busy to answer in time (a lock or a connection not had within the timeout, a deadlock), to
+/// be retried; otherwise internal, with context for the log.
 pub(crate) fn db_error(error: sqlx::Error) -> Error {
+    if is_busy(&error) {
+        tracing::warn!(%error, "the database is busy");
+        return Error::retry_later(
+            ErrorCode::DatabaseBusy,
+            "the database is busy with other writes; try again shortly",
+            BUSY_RETRY_AFTER,
+        );
+    }
     Error::internal(format!("database: {error}"))
+}
+
+/// True for failures that go away by themselves: SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`
+/// (with any extended code), PostgreSQL's serialization failures, deadlocks and lock timeouts,
+/// and a pool with no connection free in time.
+fn is_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    match error {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // The extended result code: its low byte is the primary code.
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+            } else {
+                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+            }
+        }
+        _ => false,
+    }
 }
 
 /// True when `error` is a unique violation on a constraint or index that mentions `column`.

@@ -8,7 +8,7 @@ use clientele_core::customers::store::CustomerWrite;
 use clientele_core::error::FieldError;
 use clientele_core::ids::ImportJobId;
 use clientele_core::ids::{CustomerId, TenantId};
-use clientele_core::imports::job::{ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus};
+use clientele_core::imports::job::{ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus, ImportUndo};
 use clientele_core::imports::store::{ImportBatch, ImportStore};
 use clientele_core::search::terms::SearchDocument;
 use clientele_core::time::Timestamp;
@@ -273,6 +273,24 @@ impl ImportStore for SqlStore {
     async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool> {
         let saved = in_transaction!(self, |tx| save_job!(tx, job, lease));
         Ok(saved)
+    }
+
+    async fn claim_import_undo(&self, tenant: TenantId, job: ImportJobId, undo: &ImportUndo) -> Result<bool> {
+        let claimed = in_transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE import_jobs SET undo = $3 \
+                 WHERE tenant_id = $1 AND id = $2 AND undo IS NULL AND status = 'succeeded' AND dry_run = $4",
+            )
+            .bind(tenant.as_uuid())
+            .bind(job.as_uuid())
+            .bind(json_text(undo))
+            .bind(false)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+        });
+        Ok(claimed == 1)
     }
 
     async fn renew_import_lease(&self, tenant: TenantId, job: ImportJobId, lease: &ImportLease) -> Result<bool> {

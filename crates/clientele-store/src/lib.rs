@@ -209,7 +209,7 @@ impl SqlStore {
                 sink.finish().await.map_err(failed)
             }
             Db::Sqlite { write, .. } => {
-                let mut tx = write.begin().await.map_err(failed)?;
+                let mut tx = write.begin_with(db::SQLITE_BEGIN_WRITE).await.map_err(failed)?;
                 sqlx::query("DROP TABLE IF EXISTS bench_import_raw").execute(&mut *tx).await.map_err(failed)?;
                 sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await.map_err(failed)?;
                 let mut reader = csv::ReaderBuilder::new()

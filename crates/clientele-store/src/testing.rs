@@ -140,6 +140,37 @@ impl TestDatabase {
     }
 }
 
+/// Another process's write lock on a SQLite database (`BEGIN IMMEDIATE` on a connection of its
+/// own), held until [`SqliteWriteLock::release`]: writers of the store wait for it, up to their
+/// busy timeout.
+pub struct SqliteWriteLock(sqlx::SqliteConnection);
+
+impl std::fmt::Debug for SqliteWriteLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteWriteLock")
+    }
+}
+
+impl SqliteWriteLock {
+    /// Takes the write lock of the SQLite database at `url`.
+    pub async fn take(url: &str) -> Self {
+        use sqlx::Connection;
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let mut connection =
+            sqlx::SqliteConnection::connect_with(&options).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut connection).await.unwrap_or_else(|e| panic!("locking {url}: {e}"));
+        Self(connection)
+    }
+
+    /// Lets the writers go on.
+    pub async fn release(mut self) {
+        use sqlx::Connection;
+        sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap_or_else(|e| panic!("unlocking: {e}"));
+        let _ = self.0.close().await;
+    }
+}
+
 const GLOBAL_TABLES: [(&str, &str); 3] = [
     (
         "global_blacklist",

@@ -170,7 +170,8 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             say!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
         }
     }
-    clientele_server::serve(listener, AppState::new(app), shutdown_signal()).await.context("serving HTTP")
+    let state = AppState::new(app).with_http(config.http.options());
+    clientele_server::serve(listener, state, shutdown_signal()).await.context("serving HTTP")
 }
 
 fn print_demo_login(demo: &demo::Demo, address: std::net::SocketAddr) {

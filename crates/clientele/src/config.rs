@@ -25,6 +25,19 @@ database_url = "sqlite://clientele.db"
 # Address the HTTP server listens on. Environment: CLIENTELE_LISTEN. Flag: serve --listen.
 listen = "127.0.0.1:8080"
 
+[http]
+# Longest a client may take to send a request's line and headers (counted from when the server
+# starts reading them; on a kept-alive connection, from its previous answer). Past it the
+# connection is closed, so clients that trickle headers in cannot hold connections open.
+header_read_timeout = "10s"
+# Most connections open at once from one client address (the connection's peer: behind a
+# proxy, the proxy's, so raise it there); more are closed as soon as they are accepted. 0: no limit.
+max_connections_per_ip = 256
+# Set when clients reach the server over HTTPS only (a TLS-terminating proxy in front): every
+# answer then carries Strict-Transport-Security, so browsers never use plain HTTP for it again.
+# Leave it off while the server is reached over plain HTTP.
+behind_tls = false
+
 [database]
 # Connections in the pool (on SQLite: reader connections; writes use one dedicated connection).
 max_connections = 8
@@ -38,6 +51,16 @@ token_ttl = "24h"
 # kept in the database, so every server process on the same database shares it. Set it to rotate:
 # tokens signed with the old key stop working. Environment: CLIENTELE_AUTH__TOKEN_SECRET.
 # token_secret = "..."
+# Failed logins in a row for one account (a tenant and an email, whether or not such a user
+# exists) before it is locked out; 0 turns the limit off. A successful login clears the count.
+max_failed_logins = 5
+# Failed logins in a row from one client address (the connection's peer: behind a proxy, the
+# proxy's) before it is locked out, for every account; 0 turns the limit off.
+max_failed_logins_per_address = 50
+# The first lockout. Each further lockout of the same account or address lasts twice as long,
+# up to max_lockout. Counts are kept in each server process's memory.
+lockout = "1m"
+max_lockout = "1h"
 
 [blacklist]
 # Key of the global blacklist's pseudonyms (HMAC-SHA-256; at least 32 bytes). It is never stored
@@ -115,6 +138,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Address to serve HTTP on.
     pub listen: SocketAddr,
+    /// Serving connections.
+    pub http: HttpConfig,
     /// Connection pool.
     pub database: DatabaseConfig,
     /// Tokens.
@@ -129,6 +154,41 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// How connections are served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Longest a client may take to send its request's headers.
+    #[serde(with = "humantime_serde_compat")]
+    pub header_read_timeout: Duration,
+    /// Most connections at once from one address (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// Clients reach the server over HTTPS only: answers carry HSTS.
+    pub behind_tls: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let http = clientele_server::HttpOptions::default();
+        Self {
+            header_read_timeout: http.header_read_timeout,
+            max_connections_per_ip: http.max_connections_per_ip,
+            behind_tls: http.behind_tls,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The server's options.
+    pub fn options(&self) -> clientele_server::HttpOptions {
+        clientele_server::HttpOptions {
+            header_read_timeout: self.header_read_timeout,
+            max_connections_per_ip: self.max_connections_per_ip,
+            behind_tls: self.behind_tls,
+        }
+    }
 }
 
 /// Connection pool settings.
@@ -151,6 +211,16 @@ pub struct AuthConfig {
     pub token_ttl: Duration,
     /// Signing key; generated and kept in the database when unset.
     pub token_secret: Option<Secret>,
+    /// Failed logins in a row per account before a lockout (0: no limit).
+    pub max_failed_logins: u32,
+    /// Failed logins in a row per client address before a lockout (0: no limit).
+    pub max_failed_logins_per_address: u32,
+    /// The first lockout; each further one doubles.
+    #[serde(with = "humantime_serde_compat")]
+    pub lockout: Duration,
+    /// The longest lockout.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_lockout: Duration,
 }
 
 /// Global blacklist settings.
@@ -337,6 +407,7 @@ impl Default for Config {
         Self {
             database_url: DatabaseUrl::from("sqlite://clientele.db"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http: HttpConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             blacklist: BlacklistConfig::default(),
@@ -356,7 +427,15 @@ impl Default for DatabaseConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { token_ttl: Duration::from_secs(24 * 3600), token_secret: None }
+        let limits = clientele_core::accounts::throttle::LoginLimits::default();
+        Self {
+            token_ttl: Duration::from_secs(24 * 3600),
+            token_secret: None,
+            max_failed_logins: limits.per_account,
+            max_failed_logins_per_address: limits.per_address,
+            lockout: limits.lockout,
+            max_lockout: limits.max_lockout,
+        }
     }
 }
 

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
+use clientele_core::accounts::throttle::LoginLimits;
 use clientele_core::documents::vault::{MasterKey, Vault};
 use clientele_core::{App, AppConfig};
+use clientele_server::BlockingPasswordPool;
 use clientele_store::{SqlStore, StoreOptions};
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
@@ -38,6 +40,13 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
     let app_config = AppConfig {
         token_secret: config.auth.token_secret.as_ref().map(|s| s.expose().to_vec()),
         token_ttl: config.auth.token_ttl,
+        password_work: Arc::new(BlockingPasswordPool::for_this_machine()),
+        login_limits: LoginLimits {
+            per_account: config.auth.max_failed_logins,
+            per_address: config.auth.max_failed_logins_per_address,
+            lockout: config.auth.lockout,
+            max_lockout: config.auth.max_lockout.max(config.auth.lockout),
+        },
         blacklist_key: config.blacklist.key.as_ref().map(|s| s.expose().to_vec()),
         global_entry_months: config.blacklist.global_entry_months,
         data_protection_contact: config.blacklist.data_protection_contact.clone(),

@@ -43,6 +43,8 @@ pub enum Capability {
     BulkExport,
     /// Configure webhooks and other integrations.
     ManageIntegrations,
+    /// Revoke the tokens of another user of the tenant (anyone may revoke their own).
+    RevokeUserTokens,
 }
 
 impl Capability {
@@ -62,7 +64,8 @@ impl Capability {
             | Self::ManageSettings
             | Self::ReadAudit
             | Self::BulkExport
-            | Self::ManageIntegrations => {
+            | Self::ManageIntegrations
+            | Self::RevokeUserTokens => {
                 matches!(role, Admin)
             }
         }
@@ -86,6 +89,7 @@ impl Capability {
             Self::ReadAudit => "read the audit log",
             Self::BulkExport => "import or export customers",
             Self::ManageIntegrations => "configure webhooks and integrations",
+            Self::RevokeUserTokens => "revoke other users' tokens",
         }
     }
 }
@@ -175,6 +179,7 @@ mod tests {
             (Capability::ManageSettings, [true, false, false, false]),
             (Capability::ReadAudit, [true, false, false, false]),
             (Capability::BulkExport, [true, false, false, false]),
+            (Capability::RevokeUserTokens, [true, false, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

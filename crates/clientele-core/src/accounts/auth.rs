@@ -1,8 +1,9 @@
 //! Who is acting: bearer tokens, and the [`Actor`] that every service call takes.
 //!
 //! Tokens are JWTs signed with HMAC-SHA-256. Only the one fixed header is accepted, so no `alg`
-//! games are possible. A token names the user, tenant and role; on every request the user is
-//! read again, so a disabled user (or one whose role changed) loses access at once.
+//! games are possible. A token names the user, tenant, role and the user's token generation; on
+//! every request the user is read again, so a disabled user (or one whose role changed, or whose
+//! tokens were revoked, which moves the generation on) loses access at once, for good.
 //!
 //! An [`Actor`] can only be made here: from a verified token ([`crate::App::authenticate`]), or,
 //! for admin commands run with direct database access, [`Actor::command_line`].
@@ -136,6 +137,10 @@ pub(crate) struct Claims {
     pub iat: i64,
     /// Expires at (Unix seconds).
     pub exp: i64,
+    /// The user's token generation when the token was issued (tokens from before generations
+    /// existed have none: 0, the generation every user started with).
+    #[serde(rename = "gen", default)]
+    pub generation: i64,
 }
 
 /// Signs and verifies tokens. `Debug` does not print the key.
@@ -227,7 +232,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: Uuid::now_v7(), tid: Some(Uuid::now_v7()), role: "admin".into(), iat: 0, exp }
+        Claims { sub: Uuid::now_v7(), tid: Some(Uuid::now_v7()), role: "admin".into(), iat: 0, exp, generation: 3 }
     }
 
     fn signer() -> TokenSigner {

@@ -3,7 +3,10 @@
 
 pub mod access;
 pub mod auth;
+pub mod passwords;
+pub mod revoke;
 pub mod services;
 pub mod store;
 pub mod tenant;
+pub mod throttle;
 pub mod user;

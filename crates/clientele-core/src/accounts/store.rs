@@ -25,8 +25,14 @@ pub trait AccountStore: Send + Sync {
     async fn get_user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
     /// A user by login email.
     async fn find_user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<User>>;
-    /// Disables or re-enables a user; false when there is no such user.
+    /// Disables or re-enables a user; false when there is no such user. Disabling also moves the
+    /// user's token generation on (as [`AccountStore::revoke_user_tokens`]).
     async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool>;
+    /// Moves a user's token generation on, so that every token issued before stops working;
+    /// false when there is no such user in the tenant.
+    async fn revoke_user_tokens(&self, tenant: TenantId, id: UserId) -> Result<bool>;
+    /// Moves a platform admin's token generation on; false when there is no such admin.
+    async fn revoke_platform_admin_tokens(&self, id: PlatformAdminId) -> Result<bool>;
     /// Stores a new platform admin; `409 conflict` when the email is taken.
     async fn insert_platform_admin(&self, admin: &PlatformAdmin) -> Result<()>;
     /// A platform admin by id.

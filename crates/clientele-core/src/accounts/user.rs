@@ -62,6 +62,9 @@ pub struct User {
     pub password_hash: PasswordHashString,
     /// A disabled user cannot log in and its tokens stop working.
     pub disabled: bool,
+    /// The generation of the user's tokens: a token is accepted only while it carries this
+    /// number. Revoking the user's tokens, or disabling the user, moves it on.
+    pub token_generation: i64,
     /// When the user was created.
     pub created_at: Timestamp,
 }
@@ -77,6 +80,8 @@ pub struct PlatformAdmin {
     pub password_hash: PasswordHashString,
     /// A disabled administrator cannot log in and its tokens stop working.
     pub disabled: bool,
+    /// The generation of the administrator's tokens (see [`User::token_generation`]).
+    pub token_generation: i64,
     /// When the administrator was created.
     pub created_at: Timestamp,
 }
@@ -155,6 +160,20 @@ mod tests {
         assert!(!hash.verify("correct horsE"));
         assert!(!PasswordHashString::from_stored("garbage".into()).verify("correct horse"));
         assert_ne!(PasswordHashString::hash("correct horse").unwrap(), hash, "salted");
+    }
+
+    /// A login for nobody is checked against the decoy: it must cost what a real check costs,
+    /// so the decoy is a hash of the same algorithm, version, parameters and length.
+    #[test]
+    fn the_decoy_is_hashed_exactly_like_real_passwords() {
+        let real = PasswordHashString::hash("correct horse").unwrap();
+        let decoy = PasswordHashString::decoy();
+        let shape = |h: &PasswordHashString| {
+            let parts: Vec<String> = h.as_str().split('$').map(str::to_owned).collect();
+            assert_eq!(parts.len(), 6, "{parts:?}");
+            (parts[1].clone(), parts[2].clone(), parts[3].clone(), parts[4].len(), parts[5].len())
+        };
+        assert_eq!(shape(decoy), shape(&real));
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub enum AuditAction {
     WebhookDeliveryReplayed,
     /// The dispatcher disabled an endpoint (410 Gone, or days of failed deliveries).
     EndpointDisabled,
+    /// Every token of a user was revoked (by the user, or by an admin).
+    TokensRevoked,
+    /// Too many failed logins: an account or an address was locked out for a while.
+    LoginLockedOut,
 }
 
 impl AuditAction {
@@ -114,6 +118,8 @@ impl AuditAction {
             Self::WebhookSecretRotated => "webhook.secret_rotated",
             Self::WebhookDeliveryReplayed => "webhook.delivery_replayed",
             Self::EndpointDisabled => "endpoint.disabled",
+            Self::TokensRevoked => "auth.tokens_revoked",
+            Self::LoginLockedOut => "auth.login_locked_out",
         }
     }
 }
@@ -155,7 +161,7 @@ pub struct AuditEntry {
     pub at: Timestamp,
     /// The acting user or platform admin (absent for command-line actors).
     pub actor_id: Option<Uuid>,
-    /// The actor's role: a tenant role, `platform_admin` or `cli`.
+    /// The actor's role: a tenant role, `platform_admin`, `cli`, or `anonymous` (a login).
     pub actor_role: String,
     /// What happened.
     pub action: String,
@@ -220,6 +226,36 @@ impl AuditEntry {
     pub fn with_event(mut self, event: OutboxEvent) -> Self {
         self.event = Some(Box::new(event));
         self
+    }
+
+    /// An attempt by someone not signed in (a login), from `origin`.
+    pub fn anonymous(
+        origin: &crate::accounts::auth::Origin,
+        tenant_id: TenantId,
+        action: AuditAction,
+        object_type: &str,
+        object_id: Uuid,
+    ) -> Self {
+        Self {
+            seq: 0,
+            hash: None,
+            id: AuditId::new(),
+            tenant_id,
+            at: Timestamp::now(),
+            actor_id: None,
+            actor_role: "anonymous".to_owned(),
+            action: action.as_str().to_owned(),
+            object_type: object_type.to_owned(),
+            object_id,
+            customer_id: None,
+            outcome: Outcome::Denied,
+            reason: None,
+            changes: None,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            request_id: origin.request_id.clone(),
+            event: None,
+        }
     }
 
     /// The same entry with what changed.

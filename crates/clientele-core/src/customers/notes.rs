@@ -67,5 +67,6 @@ pub(crate) fn note_body(body: &str) -> Result<String, FieldProblem> {
     if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err(FieldProblem::new(FieldCode::Invalid, "must not contain control characters"));
     }
+    crate::values::refuse_bidi_controls(trimmed)?;
     Ok(trimmed.to_owned())
 }

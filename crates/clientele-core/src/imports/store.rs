@@ -5,7 +5,7 @@ use crate::customers::record::Customer;
 use crate::customers::store::CustomerWrite;
 use crate::error::Result;
 use crate::ids::{ImportJobId, TenantId};
-use crate::imports::job::{ImportJob, ImportLease, ImportRowError};
+use crate::imports::job::{ImportJob, ImportLease, ImportRowError, ImportUndo};
 use crate::time::Timestamp;
 
 /// One batch of an import job: everything it writes, committed in one transaction that first
@@ -48,6 +48,9 @@ pub trait ImportStore: Send + Sync {
     /// Saves a job's status and progress; with a lease, only while that worker holds the job,
     /// renewing its lease. False when another worker took it over.
     async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool>;
+    /// Marks a finished, real (not dry-run) job as being undone with `undo`, if nobody did yet:
+    /// true for the one caller that gets it, however many ask at once.
+    async fn claim_import_undo(&self, tenant: TenantId, job: ImportJobId, undo: &ImportUndo) -> Result<bool>;
     /// Renews a worker's lease on a job; false when another worker took it over (or it ended).
     async fn renew_import_lease(&self, tenant: TenantId, job: ImportJobId, lease: &ImportLease) -> Result<bool>;
     /// Writes one batch of a job and its progress, atomically, if the batch's worker still

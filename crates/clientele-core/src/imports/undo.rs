@@ -17,17 +17,24 @@ use crate::time::Timestamp;
 impl App {
     /// Undoes a finished import (admins): the customers it created are soft-deleted and the
     /// fields it updated restored, each only if nobody changed it since; every change is audited
-    /// like any other, and the undo itself too.
+    /// like any other, and the undo itself too. The undo is claimed first, atomically: of two
+    /// undos at once, one runs and the other is refused.
     pub async fn undo_import(&self, actor: &Actor, id: ImportJobId) -> Result<ImportJob> {
         let mut job = self.import_job(actor, id).await?;
         let tenant = job.tenant_id;
-        if job.status != ImportStatus::Succeeded || job.dry_run || job.undo.is_some() {
-            return Err(Error::conflict(
+        let not_undoable = || {
+            Error::conflict(
                 ErrorCode::ImportNotUndoable,
                 "only a finished import that was not a dry run, and not undone yet, can be undone",
-            ));
+            )
+        };
+        if job.status != ImportStatus::Succeeded || job.dry_run || job.undo.is_some() {
+            return Err(not_undoable());
         }
         let mut undo = ImportUndo { at: Timestamp::now(), deleted: 0, restored: 0, kept: 0 };
+        if !self.store().claim_import_undo(tenant, job.id, &undo).await? {
+            return Err(not_undoable());
+        }
         // Created: the ids derived from the job's rows.
         let (low, high) = (customer_id_for_row(job.id, 0), customer_id_for_row(job.id, i64::from(u32::MAX)));
         let mut after = None;

@@ -93,8 +93,8 @@ impl ImportOptions {
 /// background; follow it at `GET /imports/{id}`.
 ///
 /// Send the file as the body (`text/csv`), with the options as query parameters, or as a
-/// `multipart/form-data` form whose `file` part comes after any `mode`, `dry_run` and `mapping`
-/// parts. UTF-8 (with or without BOM), UTF-16 and Windows-1252; comma, semicolon or tab; headers
+/// `multipart/form-data` form whose one `file` part comes last, after any `mode`, `dry_run` and
+/// `mapping` parts (a second `file` part, or any part after it, is `400 malformed_form`). UTF-8 (with or without BOM), UTF-16 and Windows-1252; comma, semicolon or tab; headers
 /// of our export and of common contact exports are recognised.
 #[utoipa::path(
     post,
@@ -143,6 +143,16 @@ async fn create(
                     Ok(())
                 }
                 .await;
+                drop(field);
+                // The file is the last part: a second file, or options after it, would be ignored.
+                let read = match read {
+                    Ok(()) => match form.next_field().await {
+                        Ok(None) => Ok(()),
+                        Ok(Some(extra)) => Err(part_after_file(extra.name().unwrap_or_default())),
+                        Err(error) => Err(form_error(error)),
+                    },
+                    Err(error) => Err(error),
+                };
                 finish(app, &mut started, sink, read).await?;
                 state.import_wake.job_queued();
                 job = Some(started);
@@ -244,6 +254,17 @@ async fn finish(app: &App, job: &mut ImportJob, mut sink: Sink<'_>, read: Result
             Err(error)
         }
     }
+}
+
+/// The refusal of a part that follows the file.
+fn part_after_file(name: &str) -> Error {
+    let shown: String = name.chars().take(60).collect();
+    let message = if name == "file" {
+        "the form has two parts named file: send one file per import".to_owned()
+    } else {
+        format!("the form has a part {shown:?} after the file: send the options before the file")
+    };
+    Error::bad_request(ErrorCode::MalformedForm, message)
 }
 
 fn form_error(error: axum::extract::multipart::MultipartError) -> Error {

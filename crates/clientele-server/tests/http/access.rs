@@ -59,6 +59,8 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/api/v1/webhooks/{id}/deliveries", Some(WEBHOOKS)),
     ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay", Some(WEBHOOKS)),
     ("POST", "/api/v1/webhooks/{id}/test", Some(WEBHOOKS)),
+    // Last: called with `{}`, it revokes the caller's own tokens, ending its session here.
+    ("POST", "/api/v1/auth/revoke", Some("revoke tokens")),
 ];
 
 const TENANT_BLACKLIST: &str = "tenant blacklist add/lift; global blacklist add/lift (own customers)";

@@ -216,4 +216,60 @@ http_test! {
             assert!(reply.status.as_u16() < 500, "{query:?} gave {}", reply.status);
         }
     }
+
+    async fn a_key_given_twice_in_a_json_body_is_refused_naming_it(app: &TestApp) {
+        let admin = admin(app).await;
+        let twice = br#"{"first_name": "Anna", "last_name": "Rossi", "first_name": "Bruno"}"#.to_vec();
+        let reply = raw(app, &admin, Method::POST, "/api/v1/customers", "application/json", twice).await;
+        let detail = reply.problem(400, "duplicate_key").body["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("first_name"), "{detail}");
+        let nested = br#"{"first_name": "A", "last_name": "B", "address": {"city": "Roma", "city": "Milano"}}"#.to_vec();
+        let reply = raw(app, &admin, Method::POST, "/api/v1/customers", "application/json", nested).await;
+        let detail = reply.problem(400, "duplicate_key").body["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("address.city"), "{detail}");
+        // The same key in two objects of a list is no duplicate.
+        let notes = br#"{"first_name": "A", "last_name": "B", "address": {"city": "Roma"}, "driver_license": {"number": "X1", "issued_on": "2020-01-01", "expires_on": "2030-01-01", "country": "IT"}}"#.to_vec();
+        raw(app, &admin, Method::POST, "/api/v1/customers", "application/json", notes).await.expect(201);
+    }
+
+    async fn a_json_body_that_starts_with_a_byte_order_mark_is_read(app: &TestApp) {
+        let admin = admin(app).await;
+        let body = "\u{feff}{\"first_name\": \"Anna\", \"last_name\": \"Rossi\"}".as_bytes().to_vec();
+        let reply = raw(app, &admin, Method::POST, "/api/v1/customers", "application/json", body).await.expect(201);
+        assert_eq!(reply.body["first_name"], "Anna");
+    }
+
+    async fn bidirectional_control_characters_are_refused_in_text_fields(app: &TestApp) {
+        let admin = admin(app).await;
+        for control in ['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}'] {
+            let spoofed = format!("Anna{control}gpj.exe");
+            let body = json!({"first_name": spoofed, "last_name": "Rossi", "address": {"city": spoofed}});
+            let reply = app.post("/api/v1/customers", &admin, body).await.problem(422, "validation_failed");
+            assert_eq!(reply.fields(), [("first_name".into(), "invalid".into()), ("address.city".into(), "invalid".into())], "U+{:04X}", control as u32);
+            let company = json!({"kind": "partner", "company_name": spoofed});
+            let reply = app.post("/api/v1/customers", &admin, company).await.problem(422, "validation_failed");
+            assert_eq!(reply.fields(), [("company_name".into(), "invalid".into())]);
+        }
+        let id = app.client(&admin, "Anna", "Rossi").await;
+        let note = json!({"body": "paid \u{202e}0001 EUR"});
+        let reply = app.post(&format!("/api/v1/customers/{id}/notes"), &admin, note).await.problem(422, "validation_failed");
+        assert_eq!(reply.fields()[0].1, "invalid");
+        // Right-to-left text itself is welcome.
+        app.post("/api/v1/customers", &admin, json!({"first_name": "\u{5e9}\u{5e8}\u{5d4}", "last_name": "\u{644}\u{64a}\u{644}\u{649}"})).await.expect(201);
+    }
+
+    async fn a_client_request_id_is_kept_only_when_short_and_plain(app: &TestApp) {
+        let admin = admin(app).await;
+        let sent = |id: &str| app.request(Method::GET, "/api/v1/customers", &admin).header("x-request-id", id);
+        for good in ["abc-123", "A.b_C-9", &"x".repeat(64)] {
+            let reply = app.send(sent(good)).await.expect(200);
+            assert_eq!(reply.headers["x-request-id"], good);
+        }
+        for bad in ["", "has space", "<script>", "ünïcode", &"x".repeat(65), "a/b", "a\"b"] {
+            let reply = app.send(sent(bad)).await.expect(200);
+            let given = reply.headers["x-request-id"].to_str().unwrap();
+            assert_ne!(given, bad);
+            assert!(uuid::Uuid::parse_str(given).is_ok(), "{bad:?} became {given:?}");
+        }
+    }
 }

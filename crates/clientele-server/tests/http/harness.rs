@@ -1,9 +1,11 @@
 //! The real router served on `127.0.0.1:0` over a fresh database, and a small client for it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clientele_core::App;
+use clientele_core::accounts::passwords::{PasswordJob, PasswordOutcome, PasswordWork};
 use clientele_core::accounts::services::{NewUser, TokenSubject};
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_server::AppState;
@@ -22,17 +24,49 @@ pub const MAX_IMPORT_BYTES: u64 = 4 * 1024 * 1024;
 /// The data-protection contact in tests.
 pub const DATA_PROTECTION_CONTACT: &str = "dpo@rental-platform.example";
 
+/// The server's password pool, counting the jobs it runs: tests compare the work that
+/// different logins cost without timing them.
+#[derive(Debug)]
+pub struct CountingPasswordWork {
+    pool: clientele_server::BlockingPasswordPool,
+    hashes: AtomicU64,
+    checks: AtomicU64,
+}
+
+impl CountingPasswordWork {
+    /// `(hashes, checks)` run so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.hashes.load(Ordering::SeqCst), self.checks.load(Ordering::SeqCst))
+    }
+}
+
+#[async_trait::async_trait]
+impl PasswordWork for CountingPasswordWork {
+    async fn run(&self, job: PasswordJob) -> clientele_core::Result<PasswordOutcome> {
+        match &job {
+            PasswordJob::Hash(_) => self.hashes.fetch_add(1, Ordering::SeqCst),
+            PasswordJob::Verify(..) => self.checks.fetch_add(1, Ordering::SeqCst),
+        };
+        PasswordWork::run(&self.pool, job).await
+    }
+}
+
 /// A running server and what it runs on.
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
+    /// The password work the server did.
+    pub passwords: Arc<CountingPasswordWork>,
     client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// Where the document vault keeps its (encrypted) objects.
     pub documents_dir: std::path::PathBuf,
-    // Dropped last: the database and the files outlive the server.
+    /// The database URL (a twin server opens the same database).
+    pub database_url: String,
+    // Dropped last: the database and the files outlive the server. A twin has no database of
+    // its own: it runs on another server's.
     _files: tempfile::TempDir,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -111,6 +145,13 @@ impl TestApp {
         Some(Self::start(TestDatabase::postgres().await?).await)
     }
 
+    /// A server on a new SQLite database, serving connections with `http`.
+    pub async fn sqlite_with_http(http: clientele_server::HttpOptions) -> Self {
+        let db = TestDatabase::sqlite().await;
+        let (store, url) = (db.store(), db.url().to_owned());
+        Self::serve(store, url, Some(db), http, |_| {}).await
+    }
+
     async fn start(db: TestDatabase) -> Self {
         Self::start_with(db, |_| {}).await
     }
@@ -126,11 +167,36 @@ impl TestApp {
     }
 
     async fn start_with(db: TestDatabase, tweak: impl FnOnce(&mut clientele_core::AppConfig)) -> Self {
+        let (store, url) = (db.store(), db.url().to_owned());
+        Self::serve(store, url, Some(db), clientele_server::HttpOptions::default(), tweak).await
+    }
+
+    /// A second server on this server's database, over a store of its own opened with
+    /// `options`: what a second `clientele serve` process on the same database would be.
+    pub async fn twin(&self, options: clientele_store::StoreOptions) -> Self {
+        let store = clientele_store::SqlStore::connect(&self.database_url, &options).await.unwrap();
+        let http = clientele_server::HttpOptions::default();
+        Self::serve(Arc::new(store), self.database_url.clone(), None, http, |_| {}).await
+    }
+
+    async fn serve(
+        store: Arc<dyn clientele_core::store::Store>,
+        database_url: String,
+        db: Option<TestDatabase>,
+        http: clientele_server::HttpOptions,
+        tweak: impl FnOnce(&mut clientele_core::AppConfig),
+    ) -> Self {
         let files = tempfile::tempdir().unwrap();
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
         let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
         let vault = clientele_core::documents::vault::Vault::new(Arc::new(objects), master, Vec::new());
+        let passwords = Arc::new(CountingPasswordWork {
+            pool: clientele_server::BlockingPasswordPool::for_this_machine(),
+            hashes: AtomicU64::new(0),
+            checks: AtomicU64::new(0),
+        });
         let config = clientele_core::AppConfig {
+            password_work: passwords.clone(),
             blacklist_key: Some(BLACKLIST_KEY.to_vec()),
             data_protection_contact: DATA_PROTECTION_CONTACT.into(),
             vault: Some(vault),
@@ -141,8 +207,8 @@ impl TestApp {
         };
         let mut config = config;
         tweak(&mut config);
-        let app = App::new(db.store(), config).await.unwrap();
-        let state = AppState::new(app);
+        let app = App::new(store, config).await.unwrap();
+        let state = AppState::new(app).with_http(http);
         let app = state.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -152,7 +218,17 @@ impl TestApp {
         }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let documents_dir = files.path().to_owned();
-        Self { base, app, client, shutdown: Some(shutdown), documents_dir, _files: files, _db: db }
+        Self {
+            base,
+            app,
+            passwords,
+            client,
+            shutdown: Some(shutdown),
+            documents_dir,
+            database_url,
+            _files: files,
+            _db: db,
+        }
     }
 
     /// A new tenant in Italy.
@@ -221,6 +297,11 @@ impl TestApp {
     /// A raw request builder, for headers and bodies the helpers do not cover.
     pub fn request(&self, method: Method, path: &str, session: &Session) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&session.token)
+    }
+
+    /// A plain GET without a session, as a browser would send it; the response unread.
+    pub async fn client_get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, session: &Session) -> Reply {

@@ -509,4 +509,43 @@ http_test! {
         let upserted = import(app, &admin, "mode=upsert", update.into()).await;
         assert_eq!(counts(&upserted), [1, 0, 1, 0, 0], "{upserted}");
     }
+
+    async fn a_multipart_import_with_two_files_is_refused_and_queues_nothing(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let part = |name: &str| reqwest::multipart::Part::bytes(format!("first_name,last_name\n{name},Rossi\n").into_bytes()).file_name("a.csv");
+        let form = reqwest::multipart::Form::new().part("file", part("Anna")).part("file", part("Bruno"));
+        let reply = app.send(app.request(Method::POST, "/api/v1/imports", &admin).multipart(form)).await;
+        let detail = reply.problem(400, "malformed_form").body["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("file"), "{detail}");
+        let jobs = app.get("/api/v1/imports", &admin).await.expect(200).body;
+        for job in jobs["items"].as_array().unwrap() {
+            assert_eq!(job["status"], "failed", "{job}");
+        }
+        assert!(customers(app, &admin).await.is_empty());
+    }
+
+    async fn two_undos_of_one_import_at_once_undo_it_once(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let mut file = String::from("first_name,last_name\n");
+        for i in 0..40 {
+            file.push_str(&format!("Person{i},Undone\n"));
+        }
+        let job = import(app, &admin, "", file.into()).await;
+        assert_eq!(counts(&job)[1], 40, "{job}");
+        let path = format!("/api/v1/imports/{}/undo", job["id"].as_str().unwrap());
+        let (first, second) = tokio::join!(app.post(&path, &admin, json!({})), app.post(&path, &admin, json!({})));
+        let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "{} / {}", first.body, second.body);
+        let (done, refused) = if first.status == 200 { (first, second) } else { (second, first) };
+        assert_eq!(refused.problem(409, "import_not_undoable").code(), "import_not_undoable");
+        assert_eq!(done.body["undo"]["deleted"], 40, "{}", done.body);
+        let audit = app.get("/api/v1/audit?action=import.undone", &admin).await.expect(200);
+        assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+        assert!(customers(app, &admin).await.is_empty());
+        let read = app.get(&format!("/api/v1/imports/{}", job["id"].as_str().unwrap()), &admin).await.expect(200);
+        assert_eq!(read.body["undo"]["deleted"], 40);
+    }
 }

@@ -88,8 +88,8 @@ impl AccountStore for SqlStore {
         let record = UserRecord::from(user);
         in_transaction!(self, |tx| {
             sqlx::query(
-                "INSERT INTO users (tenant_id, id, email, password_hash, role, partner_id, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO users (tenant_id, id, email, password_hash, role, partner_id, disabled, created_at, \
+                 token_generation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(record.tenant_id)
             .bind(record.id)
@@ -99,6 +99,7 @@ impl AccountStore for SqlStore {
             .bind(record.partner_id)
             .bind(record.disabled)
             .bind(record.created_at)
+            .bind(record.token_generation)
             .execute(&mut *tx)
             .await
             .map_err(|e| email_taken(e, "this tenant already has a user with this email"))?;
@@ -138,10 +139,40 @@ impl AccountStore for SqlStore {
 
     async fn set_user_disabled(&self, tenant: TenantId, id: UserId, disabled: bool) -> Result<bool> {
         let rows = in_transaction!(self, |tx| {
-            sqlx::query("UPDATE users SET disabled = $3 WHERE tenant_id = $1 AND id = $2")
+            // Disabling also revokes: the user's tokens stay dead once it is enabled again.
+            sqlx::query(
+                "UPDATE users SET disabled = $3, \
+                 token_generation = token_generation + (CASE WHEN $3 THEN 1 ELSE 0 END) \
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.as_uuid())
+            .bind(id.as_uuid())
+            .bind(disabled)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+
+    async fn revoke_user_tokens(&self, tenant: TenantId, id: UserId) -> Result<bool> {
+        let rows = in_transaction!(self, |tx| {
+            sqlx::query("UPDATE users SET token_generation = token_generation + 1 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
                 .bind(id.as_uuid())
-                .bind(disabled)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+
+    async fn revoke_platform_admin_tokens(&self, id: PlatformAdminId) -> Result<bool> {
+        let rows = in_transaction!(self, |tx| {
+            sqlx::query("UPDATE platform_admins SET token_generation = token_generation + 1 WHERE id = $1")
+                .bind(id.as_uuid())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?
@@ -154,13 +185,15 @@ impl AccountStore for SqlStore {
         let record = PlatformAdminRecord::from(admin);
         in_transaction!(self, |tx| {
             sqlx::query(
-                "INSERT INTO platform_admins (id, email, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO platform_admins (id, email, password_hash, disabled, created_at, token_generation) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(record.id)
             .bind(&record.email)
             .bind(&record.password_hash)
             .bind(record.disabled)
             .bind(record.created_at)
+            .bind(record.token_generation)
             .execute(&mut *tx)
             .await
             .map_err(|e| email_taken(e, "a platform admin with this email already exists"))?;

@@ -21,13 +21,13 @@ macro_rules! tenant_columns {
 
 macro_rules! user_columns {
     () => {
-        "tenant_id, id, email, password_hash, role, partner_id, disabled, created_at"
+        "tenant_id, id, email, password_hash, role, partner_id, disabled, created_at, token_generation"
     };
 }
 
 macro_rules! platform_admin_columns {
     () => {
-        "id, email, password_hash, disabled, created_at"
+        "id, email, password_hash, disabled, created_at, token_generation"
     };
 }
 
@@ -78,6 +78,7 @@ pub(crate) struct UserRecord {
     pub partner_id: Option<Uuid>,
     pub disabled: bool,
     pub created_at: Ts,
+    pub token_generation: i64,
 }
 
 impl From<&User> for UserRecord {
@@ -91,6 +92,7 @@ impl From<&User> for UserRecord {
             partner_id: u.partner_id.map(|p| p.as_uuid()),
             disabled: u.disabled,
             created_at: u.created_at.into(),
+            token_generation: u.token_generation,
         }
     }
 }
@@ -106,6 +108,7 @@ impl TryFrom<UserRecord> for User {
             partner_id: r.partner_id.map(CustomerId::from_uuid),
             password_hash: PasswordHashString::from_stored(r.password_hash),
             disabled: r.disabled,
+            token_generation: r.token_generation,
             created_at: r.created_at.0,
         })
     }
@@ -118,6 +121,7 @@ pub(crate) struct PlatformAdminRecord {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: Ts,
+    pub token_generation: i64,
 }
 
 impl From<&PlatformAdmin> for PlatformAdminRecord {
@@ -128,6 +132,7 @@ impl From<&PlatformAdmin> for PlatformAdminRecord {
             password_hash: a.password_hash.as_str().to_owned(),
             disabled: a.disabled,
             created_at: a.created_at.into(),
+            token_generation: a.token_generation,
         }
     }
 }
@@ -140,6 +145,7 @@ impl TryFrom<PlatformAdminRecord> for PlatformAdmin {
             email: Email::from_stored(r.email),
             password_hash: PasswordHashString::from_stored(r.password_hash),
             disabled: r.disabled,
+            token_generation: r.token_generation,
             created_at: r.created_at.0,
         })
     }

@@ -18,6 +18,7 @@ fn user(tenant: &clientele_core::accounts::tenant::Tenant, email: &str, role: Ro
         partner_id: None,
         password_hash: PasswordHashString::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         disabled: false,
+        token_generation: 0,
         created_at: Timestamp::now(),
     }
 }
@@ -62,17 +63,39 @@ conformance! {
         assert!(store.get_user(a.id, bob.id).await.unwrap().unwrap().disabled);
     }
 
+    async fn disabling_and_revoking_move_a_users_token_generation_on_and_enabling_does_not(store: &dyn Store) {
+        let a = tenant(store, "A").await;
+        let b = tenant(store, "B").await;
+        let carla = user(&a, "carla@example.com", Role::Operator);
+        store.insert_user(&carla).await.unwrap();
+        let read = || async { store.get_user(a.id, carla.id).await.unwrap().unwrap().token_generation };
+        assert_eq!(read().await, 0);
+        assert!(store.revoke_user_tokens(a.id, carla.id).await.unwrap());
+        assert_eq!(read().await, 1);
+        assert!(store.set_user_disabled(a.id, carla.id, true).await.unwrap());
+        assert_eq!(read().await, 2);
+        assert!(store.set_user_disabled(a.id, carla.id, false).await.unwrap());
+        assert_eq!(read().await, 2);
+        // Scoped to the tenant, like everything else.
+        assert!(!store.revoke_user_tokens(b.id, carla.id).await.unwrap());
+        assert_eq!(read().await, 2);
+    }
+
     async fn platform_admins_have_unique_emails(store: &dyn Store) {
         let admin = PlatformAdmin {
             id: PlatformAdminId::new(),
             email: Email::parse("root@example.com").unwrap(),
             password_hash: PasswordHashString::from_stored("x".into()),
             disabled: false,
+            token_generation: 0,
             created_at: Timestamp::now(),
         };
         store.insert_platform_admin(&admin).await.unwrap();
         assert_eq!(store.get_platform_admin(admin.id).await.unwrap(), Some(admin.clone()));
         assert_eq!(store.find_platform_admin_by_email(&admin.email).await.unwrap(), Some(admin.clone()));
+        assert!(store.revoke_platform_admin_tokens(admin.id).await.unwrap());
+        assert_eq!(store.get_platform_admin(admin.id).await.unwrap().unwrap().token_generation, 1);
+        assert!(!store.revoke_platform_admin_tokens(PlatformAdminId::new()).await.unwrap());
         let twice = PlatformAdmin { id: PlatformAdminId::new(), ..admin };
         assert_eq!(store.insert_platform_admin(&twice).await.unwrap_err().code(), ErrorCode::Conflict);
     }

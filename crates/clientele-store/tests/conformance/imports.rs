@@ -205,50 +205,72 @@ app_conformance! {
     }
 }
 
+/// A job of `tenant` as stored, with nothing done.
+fn bare_job(tenant: &Tenant, status: ImportStatus, dry_run: bool) -> ImportJob {
+    ImportJob {
+        id: ImportJobId::new(),
+        tenant_id: tenant.id,
+        status,
+        mode: ImportMode::Create,
+        dry_run,
+        mapping: serde_json::Map::new(),
+        file_name: None,
+        file_size: 0,
+        encoding: None,
+        delimiter: None,
+        unmapped_columns: Vec::new(),
+        columns: Vec::new(),
+        rows_read: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        failure: None,
+        created_at: Timestamp::now(),
+        created_by: None,
+        actor_role: "cli".into(),
+        started_at: None,
+        finished_at: None,
+        next_row: 0,
+        undo: None,
+        attempts: 0,
+        stalled_attempts: 0,
+    }
+}
+
+/// The audit entry of a job's start.
+fn started(tenant: &Tenant, job: &ImportJob) -> clientele_core::audit::entry::AuditEntry {
+    let actor = Actor::command_line(tenant.id);
+    clientele_core::audit::entry::AuditEntry::new(&actor, tenant.id, AuditAction::ImportStarted, "import", job.id, None)
+}
+
 conformance! {
+    async fn an_import_is_claimed_for_undoing_once_and_only_once_finished(store: &dyn Store) {
+        use clientele_core::imports::job::ImportUndo;
+        let t = tenant(store, "T").await;
+        let other = tenant(store, "Other").await;
+        let undo = ImportUndo { at: Timestamp::now(), deleted: 0, restored: 0, kept: 0 };
+        let done = bare_job(&t, ImportStatus::Succeeded, false);
+        let dry = bare_job(&t, ImportStatus::Succeeded, true);
+        let running = bare_job(&t, ImportStatus::Running, false);
+        for job in [&done, &dry, &running] {
+            store.insert_import_job(job, &started(&t, job)).await.unwrap();
+        }
+        assert!(!store.claim_import_undo(other.id, done.id, &undo).await.unwrap(), "another tenant's");
+        let (first, second) =
+            tokio::join!(store.claim_import_undo(t.id, done.id, &undo), store.claim_import_undo(t.id, done.id, &undo));
+        assert_eq!([first.unwrap(), second.unwrap()].iter().filter(|claimed| **claimed).count(), 1);
+        assert_eq!(store.get_import_job(t.id, done.id).await.unwrap().unwrap().undo, Some(undo.clone()));
+        assert!(!store.claim_import_undo(t.id, done.id, &undo).await.unwrap(), "undone already");
+        assert!(!store.claim_import_undo(t.id, dry.id, &undo).await.unwrap(), "a dry run");
+        assert!(!store.claim_import_undo(t.id, running.id, &undo).await.unwrap(), "not finished");
+    }
+
     async fn uploads_that_never_completed_are_failed_and_dropped(store: &dyn Store) {
-        use clientele_core::imports::job::ImportJob;
         let t = tenant(store, "T").await;
         let now = Timestamp::now();
-        let job = |created_at: Timestamp| ImportJob {
-            id: ImportJobId::new(),
-            tenant_id: t.id,
-            status: ImportStatus::Receiving,
-            mode: ImportMode::Create,
-            dry_run: false,
-            mapping: serde_json::Map::new(),
-            file_name: None,
-            file_size: 0,
-            encoding: None,
-            delimiter: None,
-            unmapped_columns: Vec::new(),
-            columns: Vec::new(),
-            rows_read: 0,
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            failed: 0,
-            failure: None,
-            created_at,
-            created_by: None,
-            actor_role: "cli".into(),
-            started_at: None,
-            finished_at: None,
-            next_row: 0,
-            undo: None,
-            attempts: 0,
-            stalled_attempts: 0,
-        };
-        let entry = |job: &ImportJob| {
-            clientele_core::audit::entry::AuditEntry::new(
-                &clientele_core::accounts::auth::Actor::command_line(t.id),
-                t.id,
-                AuditAction::ImportStarted,
-                "import",
-                job.id,
-                None,
-            )
-        };
+        let job = |created_at: Timestamp| ImportJob { created_at, ..bare_job(&t, ImportStatus::Receiving, false) };
+        let entry = |job: &ImportJob| started(&t, job);
         let old = job(now.sub(std::time::Duration::from_secs(3 * 3600)));
         let fresh = job(now);
         for j in [&old, &fresh] {

@@ -125,6 +125,7 @@ pub(crate) async fn driver(store: &dyn Store, t: &Tenant) -> UserId {
         partner_id: None,
         password_hash: PasswordHashString::from_stored("x".into()),
         disabled: false,
+        token_generation: 0,
         created_at: Timestamp::now(),
     };
     store.insert_user(&user).await.unwrap();

@@ -214,7 +214,8 @@ fn walk_through(database_url: &str) {
             http.get(format!("{}/api/v1/customers", server.base)).bearer_auth(&platform_token).send().await.unwrap();
         assert_eq!(platform.status(), 403);
 
-        // Disabling a user stops its tokens and logins at once; enabling brings them back.
+        // Disabling a user stops its tokens and logins at once; enabling brings back logins, not
+        // the tokens from before.
         let user_args = |verb| ["user", verb, "--tenant", &tenant, "--email", "Admin@RentAndGo.example"];
         let disabled = clientele(dir.path(), database_url, &user_args("disable"));
         assert!(disabled.status.success(), "{}", String::from_utf8_lossy(&disabled.stderr));
@@ -227,8 +228,11 @@ fn walk_through(database_url: &str) {
             .json(&json!({"email": "admin@rentandgo.example", "password": "s3cret-pass", "tenant": tenant}));
         assert_eq!(relogin.try_clone().unwrap().send().await.unwrap().status(), 401);
         assert!(clientele(dir.path(), database_url, &user_args("enable")).status.success());
-        assert_eq!(list(token.clone()).await.unwrap().status(), 200);
-        assert_eq!(relogin.send().await.unwrap().status(), 200);
+        assert_eq!(list(token.clone()).await.unwrap().status(), 401);
+        let relogin = relogin.send().await.unwrap();
+        assert_eq!(relogin.status(), 200);
+        let fresh = relogin.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(list(fresh).await.unwrap().status(), 200);
         let unknown = clientele(
             dir.path(),
             database_url,
