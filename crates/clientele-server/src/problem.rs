@@ -111,6 +111,7 @@ mod tests {
             ErrorCode::ServiceUnavailable,
             ErrorCode::DocumentsUnavailable,
             ErrorCode::DocumentUnreadable,
+            ErrorCode::CargosUnavailable,
             ErrorCode::Internal,
         ];
         let mut names = std::collections::HashSet::new();

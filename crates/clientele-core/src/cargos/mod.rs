@@ -31,6 +31,7 @@
 //! assert!(decode("too short").is_err());
 //! ```
 
+pub mod api;
 pub mod charset;
 pub mod format;
 pub mod layout;
