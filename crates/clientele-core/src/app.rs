@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::accounts::auth::TokenSigner;
 use crate::blacklist::pseudonyms::PseudonymKey;
+use crate::cargos::api::CargosApi;
+use crate::cargos::state::CargosState;
+use crate::cargos::tables::{CargosTableTexts, CargosTables, SharedTables};
 use crate::error::Result;
 use crate::store::Store;
 
@@ -37,6 +40,9 @@ pub struct AppConfig {
     /// Crash tests only: how long each import batch holds its transaction open between its
     /// writes. Zero (the default) in any real use.
     pub import_crash_test_pause: Duration,
+    /// The Ca.R.G.O.S. police API client; without one (the default), checks and sends answer
+    /// `503 cargos_unavailable` and everything else about Ca.R.G.O.S. still works.
+    pub cargos_api: Option<Arc<dyn CargosApi>>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -53,6 +59,7 @@ impl std::fmt::Debug for AppConfig {
             .field("import_lease", &self.import_lease)
             .field("import_workers", &self.import_workers)
             .field("import_crash_test_pause", &self.import_crash_test_pause)
+            .field("cargos_api", &self.cargos_api)
             .finish()
     }
 }
@@ -71,6 +78,7 @@ impl Default for AppConfig {
             import_lease: crate::imports::job::DEFAULT_LEASE,
             import_workers: 2,
             import_crash_test_pause: Duration::ZERO,
+            cargos_api: None,
         }
     }
 }
@@ -114,6 +122,7 @@ pub struct App {
     pub(crate) blacklist: BlacklistSettings,
     pub(crate) documents: DocumentSettings,
     pub(crate) imports: ImportSettings,
+    pub(crate) cargos: CargosState,
 }
 
 impl std::fmt::Debug for App {
@@ -143,11 +152,40 @@ impl App {
             // Testing only; capped, so that a stray setting cannot hold a database lock for long.
             crash_test_pause: config.import_crash_test_pause.min(Duration::from_secs(10)),
         };
-        Ok(Self { store, tokens: TokenSigner::new(&key)?, token_ttl: config.token_ttl, blacklist, documents, imports })
+        let (tables, fetched_at) = load_tables(&*store).await?;
+        let cargos = CargosState::new(config.cargos_api, tables, fetched_at);
+        Ok(Self {
+            store,
+            tokens: TokenSigner::new(&key)?,
+            token_ttl: config.token_ttl,
+            blacklist,
+            documents,
+            imports,
+            cargos,
+        })
     }
 
     /// The store the services run on.
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+}
+
+/// The Ca.R.G.O.S. tables refreshed into the database, or the built-in snapshot. Refreshed
+/// tables that no longer parse (they were checked when stored) fall back to the snapshot, loudly.
+async fn load_tables(store: &dyn Store) -> Result<(SharedTables, Option<crate::time::Timestamp>)> {
+    let Some(stored) = store.cargos_tables().await? else { return Ok((SharedTables::default(), None)) };
+    let texts = CargosTableTexts {
+        payment_types: &stored.payment_types,
+        places: &stored.places,
+        vehicle_types: &stored.vehicle_types,
+        document_types: &stored.document_types,
+    };
+    match CargosTables::parse(texts) {
+        Ok(tables) => Ok((SharedTables::refreshed(tables), Some(stored.fetched_at))),
+        Err(error) => {
+            tracing::error!(%error, "the refreshed Ca.R.G.O.S. tables do not parse: using the built-in snapshot");
+            Ok((SharedTables::default(), None))
+        }
     }
 }

@@ -120,3 +120,11 @@ id_type!(
     /// An entry of the platform's global blacklist.
     GlobalEntryId
 );
+id_type!(
+    /// A tenant's rental agency (an office registered with the Ca.R.G.O.S. police portal).
+    AgencyId
+);
+id_type!(
+    /// One check or send of an order's Ca.R.G.O.S. record.
+    SubmissionId
+);

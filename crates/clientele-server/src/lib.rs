@@ -14,6 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use clientele_core::{App, Error, ErrorCode};
+use clientele_runtime::cargos::CargosWake;
 use clientele_runtime::imports::ImportWake;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -45,12 +46,14 @@ pub struct AppState {
     pub app: Arc<App>,
     /// Wakes this process's import workers when an upload queues a job.
     pub import_wake: ImportWake,
+    /// Wakes this process's Ca.R.G.O.S. worker when an order becomes active.
+    pub cargos_wake: CargosWake,
 }
 
 impl AppState {
     /// State over `app`.
     pub fn new(app: App) -> Self {
-        Self { app: Arc::new(app), import_wake: ImportWake::default() }
+        Self { app: Arc::new(app), import_wake: ImportWake::default(), cargos_wake: CargosWake::default() }
     }
 }
 
@@ -70,6 +73,7 @@ impl AppState {
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "exports", description = "Customer lists as CSV; one person's data as JSON"),
         (name = "imports", description = "Customer imports from CSV, as background jobs"),
+        (name = "cargos", description = "Ca.R.G.O.S., the police contract report: places, agencies, settings, an order's record, check and send"),
         (name = "health", description = "Probes"),
     ),
     modifiers(&BearerAuth),
@@ -94,7 +98,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::documents::routes())
         .merge(routes::audit::routes())
         .merge(routes::exports::routes())
-        .merge(routes::imports::routes());
+        .merge(routes::imports::routes())
+        .merge(routes::cargos::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 
@@ -139,6 +144,8 @@ pub async fn serve(
             clientele_runtime::imports::run_worker(state.app.clone(), state.import_wake.clone(), stopped.clone());
         workers.spawn(worker);
     }
+    // And the checks (and sends) queued when orders become active.
+    workers.spawn(clientele_runtime::cargos::run_worker(state.app.clone(), state.cargos_wake.clone(), stopped.clone()));
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     // A job under way is left to finish for a moment; then it stops between two statements

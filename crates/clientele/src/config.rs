@@ -79,6 +79,15 @@ lease = "1m"
 # Import jobs one server process runs at once.
 workers = 2
 
+[cargos]
+# The Ca.R.G.O.S. police API, to which Italian tenants report rental contracts (each tenant sets
+# its own credentials: PATCH /api/v1/cargos/settings). There is no test service: Check is the
+# police's own dry run. Environment: CLIENTELE_CARGOS__BASE_URL.
+base_url = "https://cargos.poliziadistato.it/CARGOS_API/"
+# How long one call to the police may take before it is given up and reported as unavailable
+# (keep it under the API's own 30 s request limit).
+timeout = "20s"
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -105,6 +114,8 @@ pub struct Config {
     pub documents: DocumentsConfig,
     /// Import jobs.
     pub imports: ImportsConfig,
+    /// The Ca.R.G.O.S. police API.
+    pub cargos: CargosConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -174,6 +185,23 @@ pub struct ImportsConfig {
 impl Default for ImportsConfig {
     fn default() -> Self {
         Self { max_file_mib: 512, lease: Duration::from_secs(60), workers: 2, crash_test_pause: Duration::ZERO }
+    }
+}
+
+/// The Ca.R.G.O.S. police API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CargosConfig {
+    /// The API's root URL.
+    pub base_url: String,
+    /// How long one call may take.
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+}
+
+impl Default for CargosConfig {
+    fn default() -> Self {
+        Self { base_url: clientele_integrations::cargos::DEFAULT_BASE_URL.to_owned(), timeout: Duration::from_secs(20) }
     }
 }
 
@@ -280,6 +308,7 @@ impl Default for Config {
             blacklist: BlacklistConfig::default(),
             documents: DocumentsConfig::default(),
             imports: ImportsConfig::default(),
+            cargos: CargosConfig::default(),
             log: LogConfig::default(),
         }
     }

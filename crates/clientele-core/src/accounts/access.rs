@@ -41,6 +41,9 @@ pub enum Capability {
     ReadAudit,
     /// Import and export whole customer bases.
     BulkExport,
+    /// Ca.R.G.O.S.: search places, read agencies, see an order's record and its submissions,
+    /// check and send it.
+    ReportCargos,
 }
 
 impl Capability {
@@ -51,7 +54,7 @@ impl Capability {
             Self::CreateCustomer => matches!(role, Admin | Operator | Partner),
             Self::ReadCustomers => true,
             Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
-            Self::ReadBlacklist | Self::ManageOrders => matches!(role, Admin | Operator),
+            Self::ReadBlacklist | Self::ManageOrders | Self::ReportCargos => matches!(role, Admin | Operator),
             Self::ReadOrders => matches!(role, Admin | Operator | Driver),
             Self::RestoreCustomer
             | Self::SetVip
@@ -82,6 +85,7 @@ impl Capability {
             Self::ManageSettings => "change the tenant's settings",
             Self::ReadAudit => "read the audit log",
             Self::BulkExport => "import or export customers",
+            Self::ReportCargos => "report contracts to Ca.R.G.O.S.",
         }
     }
 }
@@ -171,6 +175,7 @@ mod tests {
             (Capability::ManageSettings, [true, false, false, false]),
             (Capability::ReadAudit, [true, false, false, false]),
             (Capability::BulkExport, [true, false, false, false]),
+            (Capability::ReportCargos, [true, true, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

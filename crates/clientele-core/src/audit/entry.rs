@@ -63,6 +63,18 @@ pub enum AuditAction {
     ImportFinished,
     /// An import was undone.
     ImportUndone,
+    /// A Ca.R.G.O.S. agency was created.
+    AgencyCreated,
+    /// A Ca.R.G.O.S. agency changed.
+    AgencyUpdated,
+    /// A Ca.R.G.O.S. agency was deleted.
+    AgencyDeleted,
+    /// The tenant's Ca.R.G.O.S. settings changed (credentials set or removed, automation).
+    CargosSettingsChanged,
+    /// An order's record was checked with the police.
+    CargosChecked,
+    /// An order's contract was sent to the police.
+    CargosSent,
 }
 
 impl AuditAction {
@@ -95,6 +107,12 @@ impl AuditAction {
             Self::ImportStarted => "import.started",
             Self::ImportFinished => "import.finished",
             Self::ImportUndone => "import.undone",
+            Self::AgencyCreated => "cargos.agency_created",
+            Self::AgencyUpdated => "cargos.agency_updated",
+            Self::AgencyDeleted => "cargos.agency_deleted",
+            Self::CargosSettingsChanged => "cargos.settings_changed",
+            Self::CargosChecked => "cargos.checked",
+            Self::CargosSent => "cargos.sent",
         }
     }
 }

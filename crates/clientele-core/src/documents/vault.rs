@@ -185,6 +185,49 @@ impl Vault {
     }
 }
 
+/// A small secret sealed directly with a master key (see [`Vault::seal_secret`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    /// The id of the master key that sealed it.
+    pub key_id: String,
+    /// Nonce ‖ ciphertext ‖ tag.
+    pub sealed: Vec<u8>,
+}
+
+impl Vault {
+    /// Seals a small secret (a tenant's credentials for an outside service) with the current
+    /// master key, bound to its tenant and its `purpose`: a sealed secret moved to another
+    /// tenant or purpose does not open. It is kept in the database, never in the object store.
+    pub fn seal_secret(&self, tenant: TenantId, purpose: &str, plaintext: &[u8]) -> Result<SealedSecret> {
+        let nonce: [u8; NONCE_LEN] = random()?;
+        let aad = secret_aad(&self.current, tenant, purpose);
+        let sealed = self
+            .current
+            .cipher
+            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: &aad })
+            .map_err(|_| Error::internal("sealing a secret failed"))?;
+        Ok(SealedSecret { key_id: self.current.id.clone(), sealed: [nonce.as_slice(), &sealed].concat() })
+    }
+
+    /// Opens a secret sealed by [`Self::seal_secret`] with the current or a previous master key.
+    pub fn open_secret(&self, tenant: TenantId, purpose: &str, secret: &SealedSecret) -> Result<Vec<u8>> {
+        let master = self.key(&secret.key_id)?;
+        let fail = || Error::internal(format!("a sealed {purpose} of tenant {tenant} does not open"));
+        if secret.sealed.len() < NONCE_LEN {
+            return Err(fail());
+        }
+        let (nonce, sealed) = secret.sealed.split_at(NONCE_LEN);
+        let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| fail())?;
+        let aad = secret_aad(master, tenant, purpose);
+        master.cipher.decrypt(&nonce, Payload { msg: sealed, aad: &aad }).map_err(|_| fail())
+    }
+}
+
+/// What a sealed secret is bound to: its tenant, its purpose, and the master key's id.
+fn secret_aad(master: &MasterKey, tenant: TenantId, purpose: &str) -> Vec<u8> {
+    [b"secret:".as_slice(), tenant.as_uuid().as_bytes(), purpose.as_bytes(), b":", master.id.as_bytes()].concat()
+}
+
 /// What a wrapped file key is bound to: its tenant, its document, and the master key's id.
 fn wrap_aad(master: &MasterKey, tenant: TenantId, document: DocumentId) -> Vec<u8> {
     [tenant.as_uuid().as_bytes().as_slice(), document.as_uuid().as_bytes(), master.id.as_bytes()].concat()
@@ -285,5 +328,20 @@ mod tests {
             "old wrapping, key gone"
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_for_its_tenant_and_purpose_and_after_rotation() {
+        let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let old = vault_with(objects.clone(), 1);
+        let tenant = TenantId::new();
+        let sealed = old.seal_secret(tenant, "cargos", b"s3cret").unwrap();
+        assert!(!sealed.sealed.windows(6).any(|w| w == b"s3cret"));
+        assert_eq!(old.open_secret(tenant, "cargos", &sealed).unwrap(), b"s3cret");
+        assert!(old.open_secret(TenantId::new(), "cargos", &sealed).is_err());
+        assert!(old.open_secret(tenant, "other", &sealed).is_err());
+        let rotated = Vault::new(objects, MasterKey::new(&[2; 32]).unwrap(), vec![MasterKey::new(&[1; 32]).unwrap()]);
+        assert_eq!(rotated.open_secret(tenant, "cargos", &sealed).unwrap(), b"s3cret");
+        assert_ne!(rotated.seal_secret(tenant, "cargos", b"s3cret").unwrap().key_id, sealed.key_id);
     }
 }

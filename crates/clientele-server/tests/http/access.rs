@@ -50,6 +50,18 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/api/v1/imports/{id}/undo", Some(BULK)),
     ("GET", "/api/v1/exports/customers.csv", Some(BULK)),
     ("GET", "/api/v1/customers/{id}/export", Some(BULK)),
+    ("GET", "/api/v1/cargos/places", Some(CARGOS)),
+    ("GET", "/api/v1/cargos/agencies", Some(CARGOS)),
+    ("GET", "/api/v1/cargos/agencies/{id}", Some(CARGOS)),
+    ("GET", "/api/v1/cargos/submissions", Some(CARGOS)),
+    ("GET", "/api/v1/orders/{id}/cargos", Some(CARGOS)),
+    ("POST", "/api/v1/orders/{id}/cargos/check", Some(CARGOS)),
+    ("POST", "/api/v1/orders/{id}/cargos/send", Some(CARGOS)),
+    ("POST", "/api/v1/cargos/agencies", Some(CARGOS_SETUP)),
+    ("PATCH", "/api/v1/cargos/agencies/{id}", Some(CARGOS_SETUP)),
+    ("DELETE", "/api/v1/cargos/agencies/{id}", Some(CARGOS_SETUP)),
+    ("GET", "/api/v1/cargos/settings", Some(CARGOS_SETUP)),
+    ("PATCH", "/api/v1/cargos/settings", Some(CARGOS_SETUP)),
 ];
 
 const TENANT_BLACKLIST: &str = "tenant blacklist add/lift; global blacklist add/lift (own customers)";
@@ -57,6 +69,9 @@ const GLOBAL_LIST: &str = "global blacklist: list, view, lift any entry";
 const ORDERS: &str = "create and change orders; a customer's orders and order form";
 const DOCUMENTS_READ: &str = "documents: view metadata, download (each logged)";
 const BULK: &str = "import, export (lists and one person's data), undo an import";
+const CARGOS: &str =
+    "Ca.R.G.O.S.: search places, list and read agencies, an order's record and submissions, check and send";
+const CARGOS_SETUP: &str = "Ca.R.G.O.S. settings (credentials, automation); create, change and delete agencies";
 
 const ROLES: [&str; 5] = ["admin", "operator", "driver", "partner", "platform admin"];
 

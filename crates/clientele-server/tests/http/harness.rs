@@ -102,16 +102,31 @@ pub struct Session {
     pub user_id: Option<UserId>,
 }
 
+/// What a test app is started with beyond the defaults.
+#[derive(Default)]
+pub struct Options {
+    /// The Ca.R.G.O.S. police API client (none by default: checks and sends are unavailable).
+    pub cargos_api: Option<Arc<dyn clientele_core::cargos::api::CargosApi>>,
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
-        Self::start(TestDatabase::sqlite().await).await
+        Self::sqlite_with(Options::default()).await
     }
 
     pub async fn postgres() -> Option<Self> {
-        Some(Self::start(TestDatabase::postgres().await?).await)
+        Self::postgres_with(Options::default()).await
     }
 
-    async fn start(db: TestDatabase) -> Self {
+    pub async fn sqlite_with(options: Options) -> Self {
+        Self::start(TestDatabase::sqlite().await, options).await
+    }
+
+    pub async fn postgres_with(options: Options) -> Option<Self> {
+        Some(Self::start(TestDatabase::postgres().await?, options).await)
+    }
+
+    async fn start(db: TestDatabase, options: Options) -> Self {
         let files = tempfile::tempdir().unwrap();
         let objects = object_store::local::LocalFileSystem::new_with_prefix(files.path()).unwrap();
         let master = clientele_core::documents::vault::MasterKey::new(DOCUMENTS_MASTER_KEY).unwrap();
@@ -122,6 +137,7 @@ impl TestApp {
             vault: Some(vault),
             max_document_bytes: MAX_DOCUMENT_BYTES,
             max_import_bytes: MAX_IMPORT_BYTES,
+            cargos_api: options.cargos_api,
             ..clientele_core::AppConfig::default()
         };
         let app = App::new(db.store(), config).await.unwrap();
