@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use clientele_core::customers::record::CustomerKind;
-use clientele_core::ids::{CustomerId, TenantId};
+use clientele_core::ids::{CustomerId, OrderId, TenantId};
 use clientele_core::imports::job::ImportMode;
 use clientele_core::time::Timestamp;
 
@@ -62,6 +62,9 @@ pub enum Command {
     /// Document storage.
     #[command(subcommand)]
     Documents(DocumentsCommand),
+    /// Ca.R.G.O.S., the police contract report: an order's record, check and send; the tables.
+    #[command(subcommand)]
+    Cargos(CargosCommand),
     /// Benchmarks: print a table and write it to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -170,6 +173,44 @@ pub enum DocumentsCommand {
     /// master_key and moving the old one to previous_master_keys, running this, then removing
     /// the old key. Servers may keep running: they open files wrapped by either key.
     RotateKey,
+}
+
+/// `cargos ...`
+#[derive(Debug, Subcommand)]
+pub enum CargosCommand {
+    /// Print an order's 1505-character record (or, exit status 1, every problem that stops it).
+    Format(OrderRef),
+    /// Check an order's record with the police; prints `checked` (refusals on stderr, exit status 1).
+    Check(OrderRef),
+    /// Send an order's contract to the police (only after a check of the same record); prints
+    /// the receipt (transactionid).
+    Send(OrderRef),
+    /// The coding tables.
+    #[command(subcommand)]
+    Tables(CargosTablesCommand),
+}
+
+/// An order of a tenant.
+#[derive(Debug, Args)]
+pub struct OrderRef {
+    /// The order's tenant.
+    #[arg(long)]
+    pub tenant: TenantId,
+    /// The order.
+    #[arg(long)]
+    pub order: OrderId,
+}
+
+/// `cargos tables ...`
+#[derive(Debug, Subcommand)]
+pub enum CargosTablesCommand {
+    /// Download the four tables from the police's Tabella endpoint (with this tenant's
+    /// credentials) into the database, for every tenant; without them the built-in snapshot is used.
+    Refresh {
+        /// The tenant whose credentials are used.
+        #[arg(long)]
+        tenant: TenantId,
+    },
 }
 
 /// `blacklist ...`
