@@ -8,6 +8,9 @@ use crate::accounts::auth::TokenSigner;
 use crate::accounts::passwords::{InlinePasswordWork, PasswordWork};
 use crate::accounts::throttle::{LoginLimits, LoginThrottle};
 use crate::blacklist::pseudonyms::PseudonymKey;
+use crate::cargos::api::CargosApi;
+use crate::cargos::state::CargosState;
+use crate::cargos::tables::{CargosTableTexts, CargosTables, SharedTables};
 use crate::error::Result;
 use crate::store::Store;
 use crate::webhooks::WebhookSettings;
@@ -48,6 +51,9 @@ pub struct AppConfig {
     pub import_crash_test_pause: Duration,
     /// How webhooks are made and delivered.
     pub webhooks: WebhookSettings,
+    /// The Ca.R.G.O.S. police API client; without one (the default), checks and sends answer
+    /// `503 cargos_unavailable` and everything else about Ca.R.G.O.S. still works.
+    pub cargos_api: Option<Arc<dyn CargosApi>>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -67,6 +73,7 @@ impl std::fmt::Debug for AppConfig {
             .field("import_workers", &self.import_workers)
             .field("import_crash_test_pause", &self.import_crash_test_pause)
             .field("webhooks", &self.webhooks)
+            .field("cargos_api", &self.cargos_api)
             .finish()
     }
 }
@@ -88,6 +95,7 @@ impl Default for AppConfig {
             import_workers: 2,
             import_crash_test_pause: Duration::ZERO,
             webhooks: WebhookSettings::default(),
+            cargos_api: None,
         }
     }
 }
@@ -134,6 +142,7 @@ pub struct App {
     pub(crate) documents: DocumentSettings,
     pub(crate) imports: ImportSettings,
     pub(crate) webhooks: WebhookSettings,
+    pub(crate) cargos: CargosState,
 }
 
 impl std::fmt::Debug for App {
@@ -165,6 +174,8 @@ impl App {
         };
         let webhooks =
             WebhookSettings { timeout: config.webhooks.timeout.max(Duration::from_millis(100)), ..config.webhooks };
+        let (tables, fetched_at) = load_tables(&*store).await?;
+        let cargos = CargosState::new(config.cargos_api, tables, fetched_at);
         Ok(Self {
             store,
             tokens: TokenSigner::new(&key)?,
@@ -175,11 +186,31 @@ impl App {
             documents,
             imports,
             webhooks,
+            cargos,
         })
     }
 
     /// The store the services run on.
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+}
+
+/// The Ca.R.G.O.S. tables refreshed into the database, or the built-in snapshot. Refreshed
+/// tables that no longer parse (they were checked when stored) fall back to the snapshot, loudly.
+async fn load_tables(store: &dyn Store) -> Result<(SharedTables, Option<crate::time::Timestamp>)> {
+    let Some(stored) = store.cargos_tables().await? else { return Ok((SharedTables::default(), None)) };
+    let texts = CargosTableTexts {
+        payment_types: &stored.payment_types,
+        places: &stored.places,
+        vehicle_types: &stored.vehicle_types,
+        document_types: &stored.document_types,
+    };
+    match CargosTables::parse(texts) {
+        Ok(tables) => Ok((SharedTables::refreshed(tables), Some(stored.fetched_at))),
+        Err(error) => {
+            tracing::error!(%error, "the refreshed Ca.R.G.O.S. tables do not parse: using the built-in snapshot");
+            Ok((SharedTables::default(), None))
+        }
     }
 }

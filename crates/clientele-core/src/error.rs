@@ -120,6 +120,19 @@ error_codes! {
     WebhooksUnavailable = ("webhooks_unavailable", 503, "Webhooks unavailable"),
     /// A stored document's file is missing or failed its integrity check.
     DocumentUnreadable = ("document_unreadable", 500, "Document unreadable"),
+    /// The tenant has no Ca.R.G.O.S. credentials yet: an admin sets them in the Ca.R.G.O.S. settings.
+    CargosNotConfigured = ("cargos_not_configured", 409, "Ca.R.G.O.S. not configured"),
+    /// The police service refused the tenant's Ca.R.G.O.S. credentials (username, password or API key).
+    CargosCredentialsRefused = ("cargos_credentials_refused", 409, "Ca.R.G.O.S. credentials refused"),
+    /// The order's record has problems to fix before it can be checked or sent; `problems` names each.
+    CargosRecordInvalid = ("cargos_record_invalid", 409, "Ca.R.G.O.S. record has problems"),
+    /// A send needs a successful check of exactly the same record first.
+    CargosNotChecked = ("cargos_not_checked", 409, "Ca.R.G.O.S. record not checked"),
+    /// The police accepted this order's contract already (or a send of it is under way): never sent twice.
+    CargosAlreadySent = ("cargos_already_sent", 409, "Ca.R.G.O.S. contract already sent"),
+    /// The police service timed out, failed, or answered something unreadable; or this server has no
+    /// Ca.R.G.O.S. client. Nothing was accepted: try again later.
+    CargosUnavailable = ("cargos_unavailable", 503, "Ca.R.G.O.S. unavailable"),
     /// Something failed on our side; details are in the server log, never in the response.
     Internal = ("internal", 500, "Internal error"),
 }

@@ -129,6 +129,10 @@ id_type!(
     WebhookId
 );
 id_type!(
-    /// One event's delivery to one webhook endpoint (with its attempts).
-    DeliveryId
+    /// A tenant's rental agency (an office registered with the Ca.R.G.O.S. police portal).
+    AgencyId
+);
+id_type!(
+    /// One check or send of an order's Ca.R.G.O.S. record.
+    SubmissionId
 );

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use crate::accounts::store::AccountStore;
 use crate::audit::store::AuditStore;
 use crate::blacklist::store::BlacklistStore;
+use crate::cargos::store::CargosStore;
 use crate::customers::store::CustomerStore;
 use crate::documents::store::DocumentStore;
 use crate::error::Result;
@@ -33,6 +34,7 @@ pub trait Store:
     + AuditStore
     + ImportStore
     + WebhookStore
+    + CargosStore
     + Send
     + Sync
     + 'static

@@ -253,6 +253,14 @@ pub mod needs {
     impl super::Needs for AddNote {
         const CAPABILITY: Capability = Capability::AddNote;
     }
+
+    /// Ca.R.G.O.S. reporting: places, agencies, records, checks and sends.
+    #[derive(Debug)]
+    pub struct ReportCargos;
+
+    impl super::Needs for ReportCargos {
+        const CAPABILITY: Capability = Capability::ReportCargos;
+    }
 }
 
 impl<C: Needs + Send + Sync> FromRequestParts<AppState> for Can<C> {

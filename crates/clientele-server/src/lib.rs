@@ -13,6 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use clientele_core::{App, Error, ErrorCode};
+use clientele_runtime::cargos::CargosWake;
 use clientele_runtime::imports::ImportWake;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -49,12 +50,19 @@ pub struct AppState {
     pub import_wake: ImportWake,
     /// How connections are served.
     pub http: HttpOptions,
+    /// Wakes this process's Ca.R.G.O.S. worker when an order becomes active.
+    pub cargos_wake: CargosWake,
 }
 
 impl AppState {
     /// State over `app`, served with the default [`HttpOptions`].
     pub fn new(app: App) -> Self {
-        Self { app: Arc::new(app), import_wake: ImportWake::default(), http: HttpOptions::default() }
+        Self {
+            app: Arc::new(app),
+            import_wake: ImportWake::default(),
+            cargos_wake: CargosWake::default(),
+            http: HttpOptions::default(),
+        }
     }
 
     /// The same state, served with `http`.
@@ -101,6 +109,7 @@ impl Default for HttpOptions {
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "exports", description = "Customer lists as CSV; one person's data as JSON"),
         (name = "imports", description = "Customer imports from CSV, as background jobs"),
+        (name = "cargos", description = "Ca.R.G.O.S., the police contract report: places, agencies, settings, an order's record, check and send"),
         (name = "health", description = "Probes"),
     ),
     modifiers(&BearerAuth),
@@ -126,7 +135,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::audit::routes())
         .merge(routes::exports::routes())
         .merge(routes::imports::routes())
-        .merge(routes::webhooks::routes());
+        .merge(routes::webhooks::routes())
+        .merge(routes::cargos::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 
@@ -178,6 +188,8 @@ pub async fn serve(
     if state.app.sends_webhooks() {
         workers.spawn(clientele_runtime::outbox::run_dispatcher(state.app.clone(), stopped.clone()));
     }
+    // And the checks (and sends) queued when orders become active.
+    workers.spawn(clientele_runtime::cargos::run_worker(state.app.clone(), state.cargos_wake.clone(), stopped.clone()));
     let http = state.http.clone();
     let served = connections::serve_connections(listener, router(state), &http, shutdown).await;
     // A job under way is left to finish for a moment; then it stops between two statements

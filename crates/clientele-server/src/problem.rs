@@ -127,6 +127,7 @@ mod tests {
             ErrorCode::DocumentsUnavailable,
             ErrorCode::WebhooksUnavailable,
             ErrorCode::DocumentUnreadable,
+            ErrorCode::CargosUnavailable,
             ErrorCode::Internal,
         ];
         let mut names = std::collections::HashSet::new();

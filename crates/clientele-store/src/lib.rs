@@ -21,6 +21,7 @@ use crate::db::{Db, db_error};
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod blacklist;
+pub(crate) mod cargos;
 pub(crate) mod customers;
 pub(crate) mod db;
 pub(crate) mod documents;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use clientele_core::customers::record::CustomerKind;
-use clientele_core::ids::{CustomerId, EventId, TenantId, WebhookId};
+use clientele_core::ids::{CustomerId, EventId, OrderId, TenantId, WebhookId};
 use clientele_core::imports::job::ImportMode;
 use clientele_core::time::Timestamp;
 use clientele_core::webhooks::record::DeliveryStatus;
@@ -69,6 +69,9 @@ pub enum Command {
     /// The outbox of events waiting to be delivered.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Ca.R.G.O.S., the police contract report: an order's record, check and send; the tables.
+    #[command(subcommand)]
+    Cargos(CargosCommand),
     /// Benchmarks: print a table and write it to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -228,6 +231,44 @@ pub enum OutboxCommand {
 
 fn parse_delivery_status(text: &str) -> Result<DeliveryStatus, String> {
     DeliveryStatus::parse(text).ok_or_else(|| "must be pending, succeeded or failed".to_owned())
+}
+
+/// `cargos ...`
+#[derive(Debug, Subcommand)]
+pub enum CargosCommand {
+    /// Print an order's 1505-character record (or, exit status 1, every problem that stops it).
+    Format(OrderRef),
+    /// Check an order's record with the police; prints `checked` (refusals on stderr, exit status 1).
+    Check(OrderRef),
+    /// Send an order's contract to the police (only after a check of the same record); prints
+    /// the receipt (transactionid).
+    Send(OrderRef),
+    /// The coding tables.
+    #[command(subcommand)]
+    Tables(CargosTablesCommand),
+}
+
+/// An order of a tenant.
+#[derive(Debug, Args)]
+pub struct OrderRef {
+    /// The order's tenant.
+    #[arg(long)]
+    pub tenant: TenantId,
+    /// The order.
+    #[arg(long)]
+    pub order: OrderId,
+}
+
+/// `cargos tables ...`
+#[derive(Debug, Subcommand)]
+pub enum CargosTablesCommand {
+    /// Download the four tables from the police's Tabella endpoint (with this tenant's
+    /// credentials) into the database, for every tenant; without them the built-in snapshot is used.
+    Refresh {
+        /// The tenant whose credentials are used.
+        #[arg(long)]
+        tenant: TenantId,
+    },
 }
 
 /// `blacklist ...`

@@ -11,8 +11,9 @@ use clientele_core::exports::csv::ExportRequest;
 use clientele_server::AppState;
 
 use crate::cli::{
-    AuditCommand, BenchCommand, BlacklistCommand, Cli, Command, ConfigCommand, DocumentsCommand, ExportArgs,
-    ImportArgs, OutboxCommand, TenantCommand, TokenCommand, UserCommand, UserRef, WebhooksCommand,
+    AuditCommand, BenchCommand, BlacklistCommand, CargosCommand, CargosTablesCommand, Cli, Command, ConfigCommand,
+    DocumentsCommand, ExportArgs, ImportArgs, OrderRef, OutboxCommand, TenantCommand, TokenCommand, UserCommand,
+    UserRef, WebhooksCommand,
 };
 use crate::config::{Config, DEFAULT_TOML};
 use crate::demo;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(args) => export(&config, args).await,
+        Command::Cargos(command) => cargos(&config, command).await,
         Command::Import(args) => import(&config, args).await,
         Command::Audit(AuditCommand::Verify) => {
             let app = app(&config).await?;
@@ -58,8 +60,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let app = app(&config).await?;
             let rewrapped = app.rotate_document_keys().await.map_err(explain)?;
             let resealed = app.reseal_webhook_secrets().await.map_err(explain)?;
+            let credentials = app.reseal_cargos_credentials().await.map_err(explain)?;
             eprintln!(
-                "re-wrapped {rewrapped} file keys and re-sealed the secrets of {resealed} webhook endpoints with the \
+                "re-wrapped {rewrapped} file keys, and re-sealed the secrets of {resealed} webhook endpoints and {credentials} \
+                 tenants' Ca.R.G.O.S. credentials, with the
                  current master key"
             );
             say!("{rewrapped}");
@@ -442,6 +446,92 @@ async fn webhooks(config: &Config, command: WebhooksCommand) -> anyhow::Result<(
             Ok(())
         }
     }
+}
+
+/// `cargos ...`: an order's record, its check and send, and the tables, as the command line
+/// (a tenant admin) of the order's tenant.
+async fn cargos(config: &Config, command: CargosCommand) -> anyhow::Result<()> {
+    use clientele_core::accounts::auth::Actor;
+    use clientele_core::cargos::submissions::{Submission, SubmissionStatus};
+    let app = app(config).await?;
+    let refused = |submission: &Submission| {
+        let reasons: Vec<String> = submission
+            .errors
+            .iter()
+            .map(|e| format!("  {}: {}", e.field.as_deref().unwrap_or("record"), e.message))
+            .collect();
+        anyhow!("the police refused the record:\n{}", reasons.join("\n"))
+    };
+    match command {
+        CargosCommand::Format(OrderRef { tenant, order }) => {
+            let report = app.order_report(&Actor::command_line(tenant), order).await.map_err(explain)?;
+            match report.record {
+                Some(record) => {
+                    say!("{}", record.text);
+                    Ok(())
+                }
+                None => {
+                    let lines: Vec<String> = report
+                        .problems
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "  {} ({}): {}",
+                                p.field.as_deref().unwrap_or("record"),
+                                p.column.as_deref().unwrap_or("-"),
+                                p.message
+                            )
+                        })
+                        .collect();
+                    Err(anyhow!("the record cannot be made:\n{}", lines.join("\n")))
+                }
+            }
+        }
+        CargosCommand::Check(OrderRef { tenant, order }) => {
+            let submission = app.check_order(&Actor::command_line(tenant), order).await.map_err(explain_cargos)?;
+            if submission.status != SubmissionStatus::Checked {
+                return Err(refused(&submission));
+            }
+            eprintln!("the police found nothing wrong with the record of order {order}");
+            say!("checked");
+            Ok(())
+        }
+        CargosCommand::Send(OrderRef { tenant, order }) => {
+            let submission = app.send_order(&Actor::command_line(tenant), order).await.map_err(explain_cargos)?;
+            match (submission.status, &submission.transaction_id) {
+                (SubmissionStatus::Accepted, Some(receipt)) => {
+                    eprintln!("the police accepted the contract of order {order}; the receipt:");
+                    say!("{receipt}");
+                    Ok(())
+                }
+                _ => Err(refused(&submission)),
+            }
+        }
+        CargosCommand::Tables(CargosTablesCommand::Refresh { tenant }) => {
+            let refresh = app.refresh_cargos_tables(&Actor::command_line(tenant)).await.map_err(explain)?;
+            eprintln!(
+                "downloaded the Ca.R.G.O.S. tables: {} places, {} payment types, {} vehicle types, {} document types; \
+                 servers use them from their next start",
+                refresh.places, refresh.payment_types, refresh.vehicle_types, refresh.document_types
+            );
+            say!("{}", refresh.fetched_at);
+            Ok(())
+        }
+    }
+}
+
+/// A Ca.R.G.O.S. error, with the record's problems when that is what it is.
+fn explain_cargos(error: clientele_core::Error) -> anyhow::Error {
+    if let clientele_core::Error::Conflict { details: Some(details), message, .. } = &error
+        && let Some(problems) = details.get("problems").and_then(|p| p.as_array())
+    {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  {}: {}", p["field"].as_str().unwrap_or("record"), p["message"].as_str().unwrap_or("")))
+            .collect();
+        return anyhow!("{message}\n{}", lines.join("\n"));
+    }
+    explain(error)
 }
 
 /// `user disable` / `user enable`: prints nothing on stdout, the change on stderr.

@@ -122,6 +122,16 @@ concurrency = 16
 # delivery.
 allow_private_hosts = false
 
+
+[cargos]
+# The Ca.R.G.O.S. police API, to which Italian tenants report rental contracts (each tenant sets
+# its own credentials: PATCH /api/v1/cargos/settings). There is no test service: Check is the
+# police's own dry run. Environment: CLIENTELE_CARGOS__BASE_URL.
+base_url = "https://cargos.poliziadistato.it/CARGOS_API/"
+# How long one call to the police may take before it is given up and reported as unavailable
+# (keep it under the API's own 30 s request limit).
+timeout = "20s"
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -152,6 +162,8 @@ pub struct Config {
     pub imports: ImportsConfig,
     /// Webhooks and the outbox.
     pub webhooks: WebhooksConfig,
+    /// The Ca.R.G.O.S. police API.
+    pub cargos: CargosConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -309,6 +321,23 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// The Ca.R.G.O.S. police API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CargosConfig {
+    /// The API's root URL.
+    pub base_url: String,
+    /// How long one call may take.
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+}
+
+impl Default for CargosConfig {
+    fn default() -> Self {
+        Self { base_url: clientele_integrations::cargos::DEFAULT_BASE_URL.to_owned(), timeout: Duration::from_secs(20) }
+    }
+}
+
 /// Document storage settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -414,6 +443,7 @@ impl Default for Config {
             documents: DocumentsConfig::default(),
             imports: ImportsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            cargos: CargosConfig::default(),
             log: LogConfig::default(),
         }
     }

@@ -103,6 +103,7 @@ pub fn customer(rng: &mut SplitMix64, names: &Names, partners: &[CustomerId], in
             number: Some(format!("U1{:07}{}", rng.below(10_000_000), (b'A' + rng.below(26) as u8) as char)),
             country: Some("IT".into()),
             issuing_place: Some("MCTC".into()),
+            issuing_place_code: None,
             issued_on: Some(format!("{issued}-03-15")),
             expires_on: Some(format!("{expires}-03-15")),
         });
@@ -199,6 +200,7 @@ mod tests {
         let rules = clientele_core::customers::input::Rules {
             phone_region: PhoneRegion::parse("IT").unwrap(),
             today: time::macros::date!(2026 - 11 - 24),
+            cargos: Default::default(),
         };
         let run = || {
             let mut rng = SplitMix64(7);

@@ -57,6 +57,10 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
         import_workers: config.imports.workers,
         import_crash_test_pause: config.imports.crash_test_pause,
         webhooks: webhooks(&config.webhooks)?,
+        cargos_api: Some(Arc::new(
+            clientele_integrations::cargos::HttpCargosApi::new(&config.cargos.base_url, config.cargos.timeout)
+                .map_err(|e| anyhow!("cargos.base_url: {e}"))?,
+        )),
     };
     if !config.imports.crash_test_pause.is_zero() {
         tracing::warn!(

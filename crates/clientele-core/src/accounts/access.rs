@@ -45,6 +45,9 @@ pub enum Capability {
     ManageIntegrations,
     /// Revoke the tokens of another user of the tenant (anyone may revoke their own).
     RevokeUserTokens,
+    /// Ca.R.G.O.S.: search places, read agencies, see an order's record and its submissions,
+    /// check and send it.
+    ReportCargos,
 }
 
 impl Capability {
@@ -55,7 +58,7 @@ impl Capability {
             Self::CreateCustomer => matches!(role, Admin | Operator | Partner),
             Self::ReadCustomers => true,
             Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
-            Self::ReadBlacklist | Self::ManageOrders => matches!(role, Admin | Operator),
+            Self::ReadBlacklist | Self::ManageOrders | Self::ReportCargos => matches!(role, Admin | Operator),
             Self::ReadOrders => matches!(role, Admin | Operator | Driver),
             Self::RestoreCustomer
             | Self::SetVip
@@ -90,6 +93,7 @@ impl Capability {
             Self::BulkExport => "import or export customers",
             Self::ManageIntegrations => "configure webhooks and integrations",
             Self::RevokeUserTokens => "revoke other users' tokens",
+            Self::ReportCargos => "report contracts to Ca.R.G.O.S.",
         }
     }
 }
@@ -180,6 +184,7 @@ mod tests {
             (Capability::ReadAudit, [true, false, false, false]),
             (Capability::BulkExport, [true, false, false, false]),
             (Capability::RevokeUserTokens, [true, false, false, false]),
+            (Capability::ReportCargos, [true, true, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

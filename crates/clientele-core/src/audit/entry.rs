@@ -80,6 +80,18 @@ pub enum AuditAction {
     TokensRevoked,
     /// Too many failed logins: an account or an address was locked out for a while.
     LoginLockedOut,
+    /// A Ca.R.G.O.S. agency was created.
+    AgencyCreated,
+    /// A Ca.R.G.O.S. agency changed.
+    AgencyUpdated,
+    /// A Ca.R.G.O.S. agency was deleted.
+    AgencyDeleted,
+    /// The tenant's Ca.R.G.O.S. settings changed (credentials set or removed, automation).
+    CargosSettingsChanged,
+    /// An order's record was checked with the police.
+    CargosChecked,
+    /// An order's contract was sent to the police.
+    CargosSent,
 }
 
 impl AuditAction {
@@ -120,6 +132,12 @@ impl AuditAction {
             Self::EndpointDisabled => "endpoint.disabled",
             Self::TokensRevoked => "auth.tokens_revoked",
             Self::LoginLockedOut => "auth.login_locked_out",
+            Self::AgencyCreated => "cargos.agency_created",
+            Self::AgencyUpdated => "cargos.agency_updated",
+            Self::AgencyDeleted => "cargos.agency_deleted",
+            Self::CargosSettingsChanged => "cargos.settings_changed",
+            Self::CargosChecked => "cargos.checked",
+            Self::CargosSent => "cargos.sent",
         }
     }
 }

@@ -97,8 +97,11 @@ mod tests {
     use crate::values::PhoneRegion;
 
     fn data(json: serde_json::Value) -> CustomerData {
-        let rules =
-            Rules { phone_region: PhoneRegion::parse("IT").unwrap(), today: time::macros::date!(2026 - 11 - 24) };
+        let rules = Rules {
+            phone_region: PhoneRegion::parse("IT").unwrap(),
+            today: time::macros::date!(2026 - 11 - 24),
+            cargos: Default::default(),
+        };
         serde_json::from_value::<CustomerInput>(json).unwrap().validate(&rules).unwrap()
     }
 

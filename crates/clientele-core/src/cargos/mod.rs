@@ -1,7 +1,8 @@
 //! Ca.R.G.O.S., the Italian State Police service to which rental operators must report every
-//! rental contract (D.L. 113/2018 art. 17): the pure part, with no I/O.
+//! rental contract (D.L. 113/2018 art. 17). No I/O here: the police API is a trait
+//! ([`api::CargosApi`]) implemented in `clientele-integrations`.
 //!
-//! A record the police refuse is a legal problem for the tenant, so this module's one job is
+//! A record the police refuse is a legal problem for the tenant, so the pure part's one job is
 //! exactness: a [`CargosContract`] becomes a [`CargosRecord`] of exactly 1505 characters only
 //! after every check has passed, and otherwise every problem is reported at once, each naming
 //! our field, the Ca.R.G.O.S. column and what to do ([`CargosProblem`]).
@@ -16,9 +17,16 @@
 //! - [`rome`]: Europe/Rome wall-clock time, which the record's date-times are written in.
 //! - [`token`]: encrypting the API's bearer token with the operator's API key.
 //!
-//! The specification notes are `shared/specs/cargos.md`. Not here: the HTTP client for the
-//! police API (token, `Check`, `Send`, `Tabella`), storage of receipts and refreshed tables,
-//! and filling a contract from an order; those call into this module.
+//! Wiring it to the rest of Clientele:
+//! - [`api`]: what the police API is asked and answers; [`agencies`], [`settings`] and
+//!   [`submissions`]: the tenant's agencies, its sealed credentials and automation, every check
+//!   and send with its receipt; [`store`]: their part of the storage contract.
+//! - [`contract`]: a contract filled from an order, its customers and agencies, and where each
+//!   problem is fixed.
+//! - [`setup`], [`ordering`] and [`services`]: the services (places, agencies, settings, tables;
+//!   what orders need; an order's record, check, send, and the queued checks' step).
+//!
+//! The specification notes are `shared/specs/cargos.md`.
 //!
 //! ```
 //! use clientele_core::cargos::{CargosTables, Field, decode};
@@ -31,12 +39,22 @@
 //! assert!(decode("too short").is_err());
 //! ```
 
+pub mod agencies;
+pub mod api;
 pub mod charset;
+pub mod contract;
 pub mod format;
 pub mod layout;
+pub mod ordering;
 pub mod places;
 pub mod record;
 pub mod rome;
+pub mod services;
+pub mod settings;
+pub mod setup;
+pub(crate) mod state;
+pub mod store;
+pub mod submissions;
 pub mod tables;
 pub mod token;
 pub mod validate;
@@ -48,6 +66,6 @@ pub use layout::{
 };
 pub use places::{Place, PlaceCode, PlaceKind, Places};
 pub use record::{Agency, CargosContract, CargosProblem, CargosRecord, Driver, Handover, SecondDriver, Vehicle};
-pub use tables::{CargosTableTexts, CargosTables, CodeEntry, CodeTable, TableError};
+pub use tables::{CargosTableTexts, CargosTables, CodeEntry, CodeTable, SharedTables, TableError};
 pub use token::{ApiKeyError, CargosApiKey};
-pub use validate::validate;
+pub use validate::{check_value, validate};

@@ -9,7 +9,8 @@
 //! present). Whoever fetches a fresh snapshot stores its texts and builds the tables from them;
 //! a text that does not parse is refused whole, so a broken refresh never replaces a good table.
 
-use std::sync::LazyLock;
+use std::ops::Deref;
+use std::sync::{Arc, LazyLock};
 
 use time::Date;
 
@@ -129,6 +130,31 @@ impl CargosTables {
     /// Table 3: identity document types.
     pub fn document_types(&self) -> &CodeTable {
         &self.document_types
+    }
+}
+
+/// The tables in use: the built-in snapshot (the default), or a refreshed set kept in the
+/// database. Cheap to clone; dereferences to the tables.
+#[derive(Debug, Clone, Default)]
+pub struct SharedTables(Option<Arc<CargosTables>>);
+
+impl SharedTables {
+    /// A refreshed set of tables.
+    pub fn refreshed(tables: CargosTables) -> Self {
+        Self(Some(Arc::new(tables)))
+    }
+
+    /// Whether these are the built-in snapshot.
+    pub fn is_builtin(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl Deref for SharedTables {
+    type Target = CargosTables;
+
+    fn deref(&self) -> &CargosTables {
+        self.0.as_deref().unwrap_or_else(|| CargosTables::builtin())
     }
 }
 

@@ -118,6 +118,31 @@ pub(crate) fn check(contract: &CargosContract, tables: &CargosTables) -> Result<
     if c.problems.is_empty() { Ok(c.values) } else { Err(c.problems) }
 }
 
+/// One value checked as the record would check it in `field` (a text or a place code), for the
+/// forms that collect it long before a record is made: the cleaned value, or the problem.
+/// `on`, for a place, is the day it must be valid (a birth date); without it the place need
+/// only exist. An empty value is always fine here: whether a field is required is the
+/// record's business.
+pub fn check_value(field: Field, raw: &str, on: Option<Date>, tables: &CargosTables) -> Result<String, CargosProblem> {
+    let mut c = Checker { tables, values: vec![String::new(); Field::ALL.len()], problems: Vec::new() };
+    match field.spec().kind {
+        FieldKind::Place => {
+            let fit = match field {
+                Field::DriverBirthPlace | Field::SecondBirthPlace | Field::DriverResidencePlace => Fit::NotItaly,
+                Field::DriverCitizenship | Field::SecondCitizenship => Fit::Citizenship,
+                _ => Fit::Any,
+            };
+            c.place(field, raw, false, on.map(|day| (day, "that date")), fit);
+        }
+        FieldKind::Text(..) => c.text(field, raw, false),
+        _ => c.set(field, raw.trim().to_owned()),
+    }
+    match c.problems.pop() {
+        Some(problem) => Err(problem),
+        None => Ok(std::mem::take(&mut c.values[field as usize])),
+    }
+}
+
 /// Which places fit a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fit {

@@ -6,6 +6,9 @@ use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::cargos::layout::Field;
+use crate::cargos::tables::{CargosTables, SharedTables};
+use crate::cargos::validate::check_value;
 use crate::customers::notes::note_body;
 use crate::customers::record::{
     Address, BirthPlace, CustomerData, CustomerKind, DriverLicense, IdDocument, IdDocumentType,
@@ -45,6 +48,9 @@ pub struct CustomerInput {
     pub birth_place: Option<BirthPlaceInput>,
     /// Citizenship (ISO 3166-1 alpha-2).
     pub citizenship: Option<String>,
+    /// Nine-digit Ca.R.G.O.S. place code of the state of citizenship (search
+    /// `/api/v1/cargos/places?kind=state`).
+    pub citizenship_code: Option<String>,
     /// Tax code.
     pub tax_code: Option<String>,
     /// Postal address.
@@ -83,6 +89,8 @@ pub struct AddressInput {
     pub region: Option<String>,
     /// Country (ISO 3166-1 alpha-2).
     pub country: Option<String>,
+    /// Nine-digit Ca.R.G.O.S. place code of the residence: its comune, or the state abroad.
+    pub place_code: Option<String>,
 }
 
 /// Birth place as sent by clients.
@@ -107,6 +115,8 @@ pub struct DriverLicenseInput {
     pub country: Option<String>,
     /// Issuing authority or place.
     pub issuing_place: Option<String>,
+    /// Nine-digit Ca.R.G.O.S. place code of the comune (or state abroad) that issued it.
+    pub issuing_place_code: Option<String>,
     /// Date of issue, `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub issued_on: Option<String>,
@@ -128,18 +138,22 @@ pub struct IdDocumentInput {
     pub issuing_country: Option<String>,
     /// Issuing authority or place.
     pub issuing_place: Option<String>,
+    /// Nine-digit Ca.R.G.O.S. place code of the comune (or state abroad) that issued it.
+    pub issuing_place_code: Option<String>,
     /// Date of expiry, `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub expires_on: Option<String>,
 }
 
 /// What validation needs to know beyond the input itself.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Rules {
     /// Region for phone numbers without a country prefix.
     pub phone_region: PhoneRegion,
     /// Today's date, for birth dates and licence issue dates.
     pub today: Date,
+    /// The Ca.R.G.O.S. tables that place codes must be found in.
+    pub cargos: SharedTables,
 }
 
 const SHORT: usize = 100;
@@ -181,6 +195,9 @@ impl CustomerInput {
             .and_then(|v| e.take("secondary_phone", PhoneE164::parse(v, rules.phone_region)));
         let birth_date = non_empty(&self.birth_date).and_then(|v| e.take("birth_date", past_date(v, rules.today)));
         let citizenship = non_empty(&self.citizenship).and_then(|v| e.take("citizenship", CountryCode::parse(v)));
+        let tables = &*rules.cargos;
+        let citizenship_code = non_empty(&self.citizenship_code)
+            .and_then(|v| e.take("citizenship_code", place_code(tables, Field::DriverCitizenship, v, None)));
         let language = non_empty(&self.language).and_then(|v| e.take("language", LanguageTag::parse(v)));
         let external_ref = text(&mut e, "external_ref", &self.external_ref, SHORT);
 
@@ -192,6 +209,9 @@ impl CustomerInput {
                 postal_code: text(&mut e, "address.postal_code", &a.postal_code, 20),
                 region: text(&mut e, "address.region", &a.region, SHORT),
                 country: non_empty(&a.country).and_then(|v| e.take("address.country", CountryCode::parse(v))),
+                place_code: non_empty(&a.place_code).and_then(|v| {
+                    e.take("address.place_code", place_code(tables, Field::DriverResidencePlace, v, None))
+                }),
             };
             (address != Address::default()).then_some(address)
         });
@@ -199,12 +219,14 @@ impl CustomerInput {
             let place = BirthPlace {
                 city: text(&mut e, "birth_place.city", &b.city, SHORT),
                 country: non_empty(&b.country).and_then(|v| e.take("birth_place.country", CountryCode::parse(v))),
-                code: non_empty(&b.code).and_then(|v| e.take("birth_place.code", place_code(v))),
+                code: non_empty(&b.code).and_then(|v| {
+                    e.take("birth_place.code", place_code(tables, Field::DriverBirthPlace, v, birth_date))
+                }),
             };
             (place != BirthPlace::default()).then_some(place)
         });
-        let driver_license = self.driver_license.as_ref().and_then(|l| license(&mut e, l, rules.today));
-        let id_document = self.id_document.as_ref().and_then(|d| id_document(&mut e, d));
+        let driver_license = self.driver_license.as_ref().and_then(|l| license(&mut e, l, rules.today, tables));
+        let id_document = self.id_document.as_ref().and_then(|d| id_document(&mut e, d, tables));
 
         let partner_id = non_empty(&self.partner_id).and_then(|v| match v.parse::<Uuid>() {
             Ok(id) => Some(CustomerId::from_uuid(id)),
@@ -232,6 +254,7 @@ impl CustomerInput {
             birth_date,
             birth_place,
             citizenship,
+            citizenship_code,
             tax_code,
             address,
             language,
@@ -280,17 +303,34 @@ fn past_date(input: &str, today: Date) -> Result<Date, FieldProblem> {
     Ok(date)
 }
 
-fn place_code(input: &str) -> Result<String, FieldProblem> {
+/// A Ca.R.G.O.S. place code that exists in the tables and fits what the record's `field` takes
+/// (a citizenship is a state; a birth or residence in Italy is given by its comune), valid on
+/// `on` when given.
+fn place_code(tables: &CargosTables, field: Field, input: &str, on: Option<Date>) -> Result<String, FieldProblem> {
     let code = input.trim();
-    if code.len() == 9 && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(code.to_owned())
-    } else {
-        Err(FieldProblem::new(FieldCode::Invalid, "must be a nine-digit Ca.R.G.O.S. place code"))
+    if !(code.len() == 9 && code.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(FieldProblem::new(
+            FieldCode::Invalid,
+            "must be a nine-digit Ca.R.G.O.S. place code (search /api/v1/cargos/places)",
+        ));
     }
+    check_value(field, code, on, tables).map_err(|problem| FieldProblem::new(problem.code, problem.message))
 }
 
-fn license(e: &mut FieldErrors, input: &DriverLicenseInput, today: Date) -> Option<DriverLicense> {
-    let given = [&input.number, &input.country, &input.issuing_place, &input.issued_on, &input.expires_on];
+fn license(
+    e: &mut FieldErrors,
+    input: &DriverLicenseInput,
+    today: Date,
+    tables: &CargosTables,
+) -> Option<DriverLicense> {
+    let given = [
+        &input.number,
+        &input.country,
+        &input.issuing_place,
+        &input.issuing_place_code,
+        &input.issued_on,
+        &input.expires_on,
+    ];
     if given.iter().all(|v| !has_text(v)) {
         return None;
     }
@@ -298,6 +338,9 @@ fn license(e: &mut FieldErrors, input: &DriverLicenseInput, today: Date) -> Opti
     let country = non_empty(&input.country).and_then(|v| e.take("driver_license.country", CountryCode::parse(v)));
     let issuing_place =
         non_empty(&input.issuing_place).and_then(|v| e.take("driver_license.issuing_place", required_text(v, SHORT)));
+    let issuing_place_code = non_empty(&input.issuing_place_code).and_then(|v| {
+        e.take("driver_license.issuing_place_code", place_code(tables, Field::DriverLicencePlace, v, None))
+    });
     let mut date = |field: &str, value: &Option<String>| match non_empty(value) {
         Some(v) => e.take(field, parse_date(v)),
         None => {
@@ -315,11 +358,19 @@ fn license(e: &mut FieldErrors, input: &DriverLicenseInput, today: Date) -> Opti
             e.push("driver_license.expires_on", FieldCode::OutOfRange, "must be after issued_on");
         }
     }
-    Some(DriverLicense { number: number?, country, issuing_place, issued_on: issued_on?, expires_on: expires_on? })
+    Some(DriverLicense {
+        number: number?,
+        country,
+        issuing_place,
+        issuing_place_code,
+        issued_on: issued_on?,
+        expires_on: expires_on?,
+    })
 }
 
-fn id_document(e: &mut FieldErrors, input: &IdDocumentInput) -> Option<IdDocument> {
-    let given = [&input.number, &input.issuing_country, &input.issuing_place, &input.expires_on];
+fn id_document(e: &mut FieldErrors, input: &IdDocumentInput, tables: &CargosTables) -> Option<IdDocument> {
+    let given =
+        [&input.number, &input.issuing_country, &input.issuing_place, &input.issuing_place_code, &input.expires_on];
     if input.doc_type.is_none() && given.iter().all(|v| !has_text(v)) {
         return None;
     }
@@ -332,8 +383,18 @@ fn id_document(e: &mut FieldErrors, input: &IdDocumentInput) -> Option<IdDocumen
         non_empty(&input.issuing_country).and_then(|v| e.take("id_document.issuing_country", CountryCode::parse(v)));
     let issuing_place =
         non_empty(&input.issuing_place).and_then(|v| e.take("id_document.issuing_place", required_text(v, SHORT)));
+    let issuing_place_code = non_empty(&input.issuing_place_code).and_then(|v| {
+        e.take("id_document.issuing_place_code", place_code(tables, Field::DriverDocumentPlace, v, None))
+    });
     let expires_on = non_empty(&input.expires_on).and_then(|v| e.take("id_document.expires_on", parse_date(v)));
-    Some(IdDocument { doc_type: doc_type?, number: number?, issuing_country, issuing_place, expires_on })
+    Some(IdDocument {
+        doc_type: doc_type?,
+        number: number?,
+        issuing_country,
+        issuing_place,
+        issuing_place_code,
+        expires_on,
+    })
 }
 
 #[cfg(test)]
@@ -341,7 +402,11 @@ mod tests {
     use super::*;
 
     fn rules() -> Rules {
-        Rules { phone_region: PhoneRegion::parse("IT").unwrap(), today: time::macros::date!(2026 - 11 - 24) }
+        Rules {
+            phone_region: PhoneRegion::parse("IT").unwrap(),
+            today: time::macros::date!(2026 - 11 - 24),
+            cargos: SharedTables::default(),
+        }
     }
 
     fn input(json: serde_json::Value) -> CustomerInput {

@@ -58,6 +58,8 @@ pub struct Address {
     pub region: Option<String>,
     /// Country (ISO 3166-1 alpha-2).
     pub country: Option<CountryCode>,
+    /// The nine-digit Ca.R.G.O.S. place code of the residence: its comune, or the state abroad.
+    pub place_code: Option<String>,
 }
 
 /// Where a person was born.
@@ -80,6 +82,8 @@ pub struct DriverLicense {
     pub country: Option<CountryCode>,
     /// Issuing authority or place.
     pub issuing_place: Option<String>,
+    /// The nine-digit Ca.R.G.O.S. place code of the comune (or state abroad) that issued it.
+    pub issuing_place_code: Option<String>,
     /// Date of issue.
     pub issued_on: Date,
     /// Date of expiry.
@@ -135,6 +139,8 @@ pub struct IdDocument {
     pub issuing_country: Option<CountryCode>,
     /// Issuing authority or place.
     pub issuing_place: Option<String>,
+    /// The nine-digit Ca.R.G.O.S. place code of the comune (or state abroad) that issued it.
+    pub issuing_place_code: Option<String>,
     /// Date of expiry.
     pub expires_on: Option<Date>,
 }
@@ -164,6 +170,9 @@ pub struct CustomerData {
     pub birth_place: Option<BirthPlace>,
     /// Citizenship (ISO 3166-1 alpha-2).
     pub citizenship: Option<CountryCode>,
+    /// The nine-digit Ca.R.G.O.S. place code of the state of citizenship (APOLIDE 100000999 for
+    /// a stateless person).
+    pub citizenship_code: Option<String>,
     /// Tax code (e.g. Italian codice fiscale), upper case.
     pub tax_code: Option<String>,
     /// Postal address.

@@ -374,7 +374,7 @@ impl App {
     /// What validating a customer of `tenant` needs: its phone region and today's date.
     pub(crate) async fn customer_rules(&self, tenant: TenantId) -> Result<Rules> {
         let tenant = self.tenant(tenant).await?;
-        Ok(Rules { phone_region: tenant.phone_region, today: Timestamp::now().date() })
+        Ok(Rules { phone_region: tenant.phone_region, today: Timestamp::now().date(), cargos: self.cargos_tables() })
     }
 
     /// The customer, if it exists in the tenant and the grant's scope covers it.

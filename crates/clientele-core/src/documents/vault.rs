@@ -176,47 +176,6 @@ impl Vault {
         Ok(Some(SealedFile { key_id: self.current.id.clone(), wrapped_key, ..sealed.clone() }))
     }
 
-    /// Seals a small secret (an integration's signing secret or credential) with the current
-    /// master key, bound to `context` (what it is the secret of): `<key id>:<base64 of nonce ‖
-    /// ciphertext>`. Kept in the database; the master key never is.
-    pub fn seal_secret(&self, context: &str, secret: &[u8]) -> Result<String> {
-        use base64::Engine;
-        let nonce: [u8; NONCE_LEN] = random()?;
-        let aad = [context.as_bytes(), self.current.id.as_bytes()].concat();
-        let sealed = self
-            .current
-            .cipher
-            .encrypt(&nonce.into(), Payload { msg: secret, aad: &aad })
-            .map_err(|_| Error::internal("sealing a secret failed"))?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode([nonce.as_slice(), &sealed].concat());
-        Ok(format!("{}:{encoded}", self.current.id))
-    }
-
-    /// Opens a secret sealed by [`Vault::seal_secret`] for `context`, with whichever configured
-    /// master key sealed it.
-    pub fn open_secret(&self, context: &str, sealed: &str) -> Result<Vec<u8>> {
-        use base64::Engine;
-        let broken = || Error::internal(format!("a sealed secret of {context} cannot be opened"));
-        let (key_id, encoded) = sealed.split_once(':').ok_or_else(broken)?;
-        let master = self.key(key_id)?;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| broken())?;
-        if bytes.len() < NONCE_LEN {
-            return Err(broken());
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| broken())?;
-        let aad = [context.as_bytes(), master.id.as_bytes()].concat();
-        master.cipher.decrypt(&nonce, Payload { msg: ciphertext, aad: &aad }).map_err(|_| broken())
-    }
-
-    /// A sealed secret sealed again with the current master key, or `None` when it already is.
-    pub fn reseal_secret(&self, context: &str, sealed: &str) -> Result<Option<String>> {
-        if sealed.split_once(':').is_some_and(|(id, _)| id == self.current.id) {
-            return Ok(None);
-        }
-        self.seal_secret(context, &self.open_secret(context, sealed)?).map(Some)
-    }
-
     /// Removes a stored object (after a failed write); a missing one is not an error.
     pub async fn remove(&self, sealed: &SealedFile) -> Result<()> {
         match self.objects.delete(&Path::from(sealed.object_key.as_str())).await {
@@ -224,6 +183,65 @@ impl Vault {
             Err(e) => Err(Error::internal(format!("object store: deleting {}: {e}", sealed.object_key))),
         }
     }
+}
+
+/// A small secret sealed directly with a master key (see [`Vault::seal_secret`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    /// The id of the master key that sealed it.
+    pub key_id: String,
+    /// Nonce ‖ ciphertext ‖ tag.
+    pub sealed: Vec<u8>,
+}
+
+impl SealedSecret {
+    /// The secret as one text column: `<key id>:<base64 of nonce ‖ ciphertext ‖ tag>`.
+    pub fn to_text(&self) -> String {
+        use base64::Engine;
+        format!("{}:{}", self.key_id, base64::engine::general_purpose::STANDARD.encode(&self.sealed))
+    }
+
+    /// A secret stored by [`SealedSecret::to_text`]; `None` when the text is not one.
+    pub fn from_text(text: &str) -> Option<Self> {
+        use base64::Engine;
+        let (key_id, encoded) = text.split_once(':')?;
+        let sealed = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+        Some(Self { key_id: key_id.to_owned(), sealed })
+    }
+}
+
+impl Vault {
+    /// Seals a small secret (a tenant's credentials for an outside service) with the current
+    /// master key, bound to its tenant and its `purpose`: a sealed secret moved to another
+    /// tenant or purpose does not open. It is kept in the database, never in the object store.
+    pub fn seal_secret(&self, tenant: TenantId, purpose: &str, plaintext: &[u8]) -> Result<SealedSecret> {
+        let nonce: [u8; NONCE_LEN] = random()?;
+        let aad = secret_aad(&self.current, tenant, purpose);
+        let sealed = self
+            .current
+            .cipher
+            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: &aad })
+            .map_err(|_| Error::internal("sealing a secret failed"))?;
+        Ok(SealedSecret { key_id: self.current.id.clone(), sealed: [nonce.as_slice(), &sealed].concat() })
+    }
+
+    /// Opens a secret sealed by [`Self::seal_secret`] with the current or a previous master key.
+    pub fn open_secret(&self, tenant: TenantId, purpose: &str, secret: &SealedSecret) -> Result<Vec<u8>> {
+        let master = self.key(&secret.key_id)?;
+        let fail = || Error::internal(format!("a sealed {purpose} of tenant {tenant} does not open"));
+        if secret.sealed.len() < NONCE_LEN {
+            return Err(fail());
+        }
+        let (nonce, sealed) = secret.sealed.split_at(NONCE_LEN);
+        let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| fail())?;
+        let aad = secret_aad(master, tenant, purpose);
+        master.cipher.decrypt(&nonce, Payload { msg: sealed, aad: &aad }).map_err(|_| fail())
+    }
+}
+
+/// What a sealed secret is bound to: its tenant, its purpose, and the master key's id.
+fn secret_aad(master: &MasterKey, tenant: TenantId, purpose: &str) -> Vec<u8> {
+    [b"secret:".as_slice(), tenant.as_uuid().as_bytes(), purpose.as_bytes(), b":", master.id.as_bytes()].concat()
 }
 
 /// What a wrapped file key is bound to: its tenant, its document, and the master key's id.
@@ -277,20 +295,17 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_sealed_bound_to_their_context_and_resealed_on_rotation() -> Result<()> {
-        let old = vault_with(Arc::new(InMemory::new()), 1);
-        let sealed = old.seal_secret("webhook:a", b"whsec_x")?;
-        assert!(!sealed.contains("whsec"));
-        assert_eq!(old.open_secret("webhook:a", &sealed)?, b"whsec_x");
-        assert!(old.open_secret("webhook:b", &sealed).is_err(), "bound to its context");
-        assert_eq!(old.reseal_secret("webhook:a", &sealed)?, None, "already under the current key");
-        let Ok(new_key) = MasterKey::new(&[2; 32]) else { panic!("a 32-byte key") };
-        let Ok(old_key) = MasterKey::new(&[1; 32]) else { panic!("a 32-byte key") };
-        let rotated = Vault::new(Arc::new(InMemory::new()), new_key, vec![old_key]);
-        let resealed = rotated.reseal_secret("webhook:a", &sealed)?.unwrap_or_default();
-        assert!(resealed.starts_with(rotated.current_key_id()));
-        assert_eq!(rotated.open_secret("webhook:a", &resealed)?, b"whsec_x");
-        assert_eq!(rotated.open_secret("webhook:a", &sealed)?, b"whsec_x", "the previous key still opens");
+    fn sealed_secrets_are_bound_to_their_tenant_and_purpose_and_read_back_from_text() -> Result<()> {
+        let vault = vault_with(Arc::new(InMemory::new()), 1);
+        let tenant = TenantId::new();
+        let sealed = vault.seal_secret(tenant, "webhook:a", b"whsec_x")?;
+        let text = sealed.to_text();
+        assert!(!text.contains("whsec") && text.starts_with(vault.current_key_id()));
+        assert_eq!(SealedSecret::from_text(&text), Some(sealed.clone()));
+        assert_eq!(vault.open_secret(tenant, "webhook:a", &sealed)?, b"whsec_x");
+        assert!(vault.open_secret(tenant, "webhook:b", &sealed).is_err(), "bound to its purpose");
+        assert!(vault.open_secret(TenantId::new(), "webhook:a", &sealed).is_err(), "bound to its tenant");
+        assert_eq!(SealedSecret::from_text("no colon"), None);
         Ok(())
     }
 
@@ -344,5 +359,20 @@ mod tests {
             "old wrapping, key gone"
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_for_its_tenant_and_purpose_and_after_rotation() {
+        let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let old = vault_with(objects.clone(), 1);
+        let tenant = TenantId::new();
+        let sealed = old.seal_secret(tenant, "cargos", b"s3cret").unwrap();
+        assert!(!sealed.sealed.windows(6).any(|w| w == b"s3cret"));
+        assert_eq!(old.open_secret(tenant, "cargos", &sealed).unwrap(), b"s3cret");
+        assert!(old.open_secret(TenantId::new(), "cargos", &sealed).is_err());
+        assert!(old.open_secret(tenant, "other", &sealed).is_err());
+        let rotated = Vault::new(objects, MasterKey::new(&[2; 32]).unwrap(), vec![MasterKey::new(&[1; 32]).unwrap()]);
+        assert_eq!(rotated.open_secret(tenant, "cargos", &sealed).unwrap(), b"s3cret");
+        assert_ne!(rotated.seal_secret(tenant, "cargos", b"s3cret").unwrap().key_id, sealed.key_id);
     }
 }

@@ -7,11 +7,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::blacklist::record::BlacklistStatus;
+use crate::cargos::tables::CargosTables;
 use crate::customers::record::DriverLicense;
 use crate::customers::view::CustomerView;
 use crate::documents::requirements::DocumentsStatus;
 use crate::error::{FieldCode, FieldErrors, Result};
-use crate::ids::{CustomerId, OrderId, TenantId, UserId};
+use crate::ids::{AgencyId, CustomerId, OrderId, TenantId, UserId};
+pub use crate::orders::handover::OrderCargos;
+use crate::orders::handover::{HandoverInput, operator};
 use crate::time::Timestamp;
 use crate::values::required_text;
 
@@ -119,6 +122,58 @@ macro_rules! str_enum {
     };
 }
 
+impl PaymentType {
+    /// The Ca.R.G.O.S. payment type code (table 0, TIPO PAGAMENTO).
+    pub fn cargos_code(self) -> &'static str {
+        match self {
+            Self::CreditCard => "0",
+            Self::Cash => "1",
+            Self::DebitCard => "2",
+            Self::BankTransfer => "3",
+            Self::DirectDebit => "4",
+            Self::Other => "9",
+        }
+    }
+}
+
+impl VehicleType {
+    /// Every type, in the order of Ca.R.G.O.S. table 2.
+    pub const ALL: [VehicleType; 10] = [
+        Self::Car,
+        Self::Van,
+        Self::Bus,
+        Self::Truck,
+        Self::RoadTractor,
+        Self::RoadTrain,
+        Self::Articulated,
+        Self::ArticulatedBus,
+        Self::Camper,
+        Self::Construction,
+    ];
+
+    /// The Ca.R.G.O.S. vehicle type code (table 2, TIPO VEICOLO): one per type, so the type
+    /// is the code.
+    pub fn cargos_code(self) -> &'static str {
+        match self {
+            Self::Car => "0",
+            Self::Van => "1",
+            Self::Bus => "3",
+            Self::Truck => "4",
+            Self::RoadTractor => "5",
+            Self::RoadTrain => "6",
+            Self::Articulated => "7",
+            Self::ArticulatedBus => "8",
+            Self::Camper => "9",
+            Self::Construction => "A",
+        }
+    }
+
+    /// The type of a Ca.R.G.O.S. vehicle type code.
+    pub fn from_cargos_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.cargos_code() == code.trim())
+    }
+}
+
 str_enum!(PaymentType {
     CreditCard => "credit_card", Cash => "cash", DebitCard => "debit_card",
     BankTransfer => "bank_transfer", DirectDebit => "direct_debit", Other => "other",
@@ -144,6 +199,10 @@ pub struct Vehicle {
     pub vehicle_type: VehicleType,
     /// Colour.
     pub colour: Option<String>,
+    /// The Ca.R.G.O.S. vehicle type code (table 2) of `type`: `0` car, `1` van, `A` construction
+    /// vehicle, ...; may be sent instead of `type`. Always shown.
+    #[serde(default)]
+    pub type_code: Option<String>,
 }
 
 fn default_vehicle_type() -> VehicleType {
@@ -192,6 +251,9 @@ pub struct Order {
     pub return_at: Timestamp,
     /// Return place.
     pub return_place: String,
+    /// What the Ca.R.G.O.S. record needs beyond the above.
+    #[serde(flatten)]
+    pub cargos: OrderCargos,
     /// The vehicle.
     pub vehicle: Vehicle,
     /// How it is paid.
@@ -235,12 +297,29 @@ pub struct OrderInput {
     pub driver_id: Option<Uuid>,
     /// Pick-up time (RFC 3339).
     pub pickup_at: Option<String>,
-    /// Pick-up place.
+    /// Pick-up place, as shown (free text); optional with `pickup_agency_id` or `pickup_place_code`.
     pub pickup_place: Option<String>,
     /// Return time (RFC 3339), after pick-up.
     pub return_at: Option<String>,
-    /// Return place.
+    /// Return place, as shown (free text); optional with `return_agency_id` or `return_place_code`.
     pub return_place: Option<String>,
+    /// The agency making the contract; when absent and the tenant has exactly one agency, that one.
+    pub agency_id: Option<Uuid>,
+    /// The operator as reported to Ca.R.G.O.S. (letters, digits, `-`, `.`; ≤ 50); absent, the
+    /// id of the user making the order.
+    pub operator_id: Option<String>,
+    /// Pick-up at this agency.
+    pub pickup_agency_id: Option<Uuid>,
+    /// Pick-up elsewhere: the nine-digit Ca.R.G.O.S. place code (search `/api/v1/cargos/places`) ...
+    pub pickup_place_code: Option<String>,
+    /// ... and the street address.
+    pub pickup_address: Option<String>,
+    /// Return at this agency.
+    pub return_agency_id: Option<Uuid>,
+    /// Return elsewhere: the nine-digit Ca.R.G.O.S. place code ...
+    pub return_place_code: Option<String>,
+    /// ... and the street address.
+    pub return_address: Option<String>,
     /// The vehicle.
     pub vehicle: Option<Vehicle>,
     /// How it is paid.
@@ -264,12 +343,14 @@ pub struct NewOrder {
     pub driver_id: Option<UserId>,
     /// Pick-up time.
     pub pickup_at: Timestamp,
-    /// Pick-up place.
-    pub pickup_place: String,
+    /// Pick-up place as shown; absent when the services fill it from the agency or place code.
+    pub pickup_place: Option<String>,
     /// Return time.
     pub return_at: Timestamp,
-    /// Return place.
-    pub return_place: String,
+    /// Return place as shown; absent when the services fill it.
+    pub return_place: Option<String>,
+    /// The Ca.R.G.O.S. fields.
+    pub cargos: OrderCargos,
     /// Vehicle.
     pub vehicle: Vehicle,
     /// Payment type.
@@ -293,8 +374,11 @@ pub fn reason_field(field: &str, reason: Option<&str>) -> Result<String> {
 }
 
 impl OrderInput {
-    /// Checks every field that needs no lookup, naming each bad one.
-    pub fn validate(&self) -> Result<NewOrder> {
+    /// Checks every field that needs no lookup but the Ca.R.G.O.S. tables, naming each bad one.
+    /// `sole_agency` is the tenant's only agency, if it has exactly one: the order's agency when
+    /// none is named, and so where the car is picked up and returned unless the order says.
+    pub fn validate(&self, tables: &CargosTables, sole_agency: Option<AgencyId>) -> Result<NewOrder> {
+        let agency_id = self.agency_id.map(AgencyId::from_uuid).or(sole_agency);
         let mut e = FieldErrors::new();
         let id = |e: &mut FieldErrors, field: &str, value: Option<Uuid>| {
             if value.is_none() {
@@ -320,11 +404,37 @@ impl OrderInput {
         {
             e.push("return_at", FieldCode::OutOfRange, "must be after pickup_at");
         }
-        let place = |e: &mut FieldErrors, field: &str, value: &Option<String>| {
-            e.take(field, required_text(value.as_deref().unwrap_or(""), 200))
+        let pickup = HandoverInput {
+            end: "pickup",
+            at: pickup_at,
+            place: &self.pickup_place,
+            agency_id: self.pickup_agency_id,
+            implied_agency: agency_id.is_some(),
+            place_code: &self.pickup_place_code,
+            address: &self.pickup_address,
         };
-        let pickup_place = place(&mut e, "pickup_place", &self.pickup_place);
-        let return_place = place(&mut e, "return_place", &self.return_place);
+        let ret = HandoverInput {
+            end: "return",
+            at: return_at,
+            place: &self.return_place,
+            agency_id: self.return_agency_id,
+            implied_agency: agency_id.is_some(),
+            place_code: &self.return_place_code,
+            address: &self.return_address,
+        };
+        let (pickup_place, pickup_code, pickup_address) = pickup.validate(&mut e, tables);
+        let (return_place, return_code, return_address) = ret.validate(&mut e, tables);
+        let operator_id = operator(&mut e, self.operator_id.as_deref(), tables);
+        let cargos = OrderCargos {
+            agency_id,
+            operator_id,
+            pickup_agency_id: self.pickup_agency_id.map(AgencyId::from_uuid),
+            pickup_place_code: pickup_code,
+            pickup_address,
+            return_agency_id: self.return_agency_id.map(AgencyId::from_uuid),
+            return_place_code: return_code,
+            return_address,
+        };
         let vehicle = match &self.vehicle {
             None => {
                 e.push("vehicle", FieldCode::Required, "is required");
@@ -339,12 +449,22 @@ impl OrderInput {
                 let text = |e: &mut FieldErrors, field: &str, value: &Option<String>| {
                     value.as_deref().and_then(|t| e.take(field, crate::values::optional_text(t, 60)).flatten())
                 };
+                let vehicle_type = match v.type_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                    None => v.vehicle_type,
+                    Some(code) => VehicleType::from_cargos_code(code).unwrap_or_else(|| {
+                        let codes: Vec<&str> = VehicleType::ALL.iter().map(|t| t.cargos_code()).collect();
+                        let message = format!("must be a Ca.R.G.O.S. vehicle type code: one of {}", codes.join(", "));
+                        e.push("vehicle.type_code", FieldCode::Invalid, message);
+                        v.vehicle_type
+                    }),
+                };
                 Some(Vehicle {
                     plate,
                     make: text(&mut e, "vehicle.make", &v.make),
                     model: text(&mut e, "vehicle.model", &v.model),
-                    vehicle_type: v.vehicle_type,
+                    vehicle_type,
                     colour: text(&mut e, "vehicle.colour", &v.colour),
+                    type_code: Some(vehicle_type.cargos_code().to_owned()),
                 })
             }
         };
@@ -368,9 +488,7 @@ impl OrderInput {
         if self.second_driver_id.is_some() && self.second_driver_id == self.customer_id {
             e.push("second_driver_id", FieldCode::Invalid, "must be another customer than customer_id");
         }
-        let (Some(customer_id), Some(pickup_at), Some(return_at), Some(pickup_place), Some(return_place)) =
-            (customer_id, pickup_at, return_at, pickup_place, return_place)
-        else {
+        let (Some(customer_id), Some(pickup_at), Some(return_at)) = (customer_id, pickup_at, return_at) else {
             return Err(e.into_error());
         };
         let (Some(vehicle), Some(payment_type)) = (vehicle, payment_type) else { return Err(e.into_error()) };
@@ -385,6 +503,7 @@ impl OrderInput {
             pickup_place,
             return_at,
             return_place,
+            cargos,
             vehicle,
             payment_type,
             override_reason,
@@ -407,6 +526,38 @@ pub struct OrderPatch {
     #[serde(default, deserialize_with = "crate::orders::record::some")]
     #[schema(value_type = Option<Uuid>)]
     pub second_driver_id: Option<Option<Uuid>>,
+    /// New agency making the contract (`null` to clear).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub agency_id: Option<Option<Uuid>>,
+    /// New operator id for Ca.R.G.O.S. (`null`: the user who made the order).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<String>)]
+    pub operator_id: Option<Option<String>>,
+    /// New pick-up agency (`null` to clear).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub pickup_agency_id: Option<Option<Uuid>>,
+    /// New pick-up place code (`null` to clear; with `pickup_address`).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<String>)]
+    pub pickup_place_code: Option<Option<String>>,
+    /// New pick-up address (`null` to clear).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<String>)]
+    pub pickup_address: Option<Option<String>>,
+    /// New return agency (`null` to clear).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<Uuid>)]
+    pub return_agency_id: Option<Option<Uuid>>,
+    /// New return place code (`null` to clear; with `return_address`).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<String>)]
+    pub return_place_code: Option<Option<String>>,
+    /// New return address (`null` to clear).
+    #[serde(default, deserialize_with = "crate::orders::record::some")]
+    #[schema(value_type = Option<String>)]
+    pub return_address: Option<Option<String>>,
     /// An admin's override, needed to activate an order for a customer blacklisted now.
     #[serde(rename = "override")]
     pub override_: Option<OverrideInput>,
@@ -569,7 +720,8 @@ mod tests {
             "override": {"reason": " "}
         }))
         .unwrap();
-        let crate::Error::Invalid(errors) = input.validate().unwrap_err() else { panic!() };
+        let tables = crate::cargos::tables::CargosTables::builtin();
+        let crate::Error::Invalid(errors) = input.validate(tables, None).unwrap_err() else { panic!() };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["return_at", "override.reason"]);
     }

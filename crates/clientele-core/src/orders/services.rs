@@ -77,7 +77,8 @@ impl App {
     /// `awaiting_override`, for an admin).
     pub async fn create_order(&self, actor: &Actor, input: &OrderInput) -> Result<OrderView> {
         let grant = actor.require(Capability::ManageOrders)?;
-        let new = input.validate()?;
+        let sole_agency = self.sole_agency(grant.tenant_id).await?;
+        let new = input.validate(&self.cargos_tables(), sole_agency)?;
         if new.override_reason.is_some() {
             actor.require(Capability::OverrideBlacklist)?;
         }
@@ -89,6 +90,8 @@ impl App {
         if let Some(driver) = new.driver_id {
             self.check_driver(grant.tenant_id, driver).await?;
         }
+        self.check_order_agencies(grant.tenant_id, &new.cargos, None).await?;
+        let (pickup_place, return_place) = self.order_places_shown(grant.tenant_id, &new).await?;
 
         let screening = self.screen(grant.tenant_id, &customer, second.as_ref(), "order_created").await?;
         let now = Timestamp::now();
@@ -116,9 +119,10 @@ impl App {
             second_driver_id: new.second_driver_id,
             driver_id: new.driver_id,
             pickup_at: new.pickup_at,
-            pickup_place: new.pickup_place,
+            pickup_place,
             return_at: new.return_at,
-            return_place: new.return_place,
+            return_place,
+            cargos: new.cargos,
             vehicle: new.vehicle,
             payment_type: new.payment_type,
             status,
@@ -207,7 +211,7 @@ impl App {
                 .with_event(status_changed),
         ];
         audit.extend(self.match_audits(actor, grant.tenant_id, &screening, "order_approved"));
-        self.store().update_order(&order, current.version, &audit, &screening.matches()).await?;
+        self.store().update_order(&order, current.version, &audit, &screening.matches(), None).await?;
         let mut view = self.view_with_warnings(order).await?;
         view.warnings.splice(0..0, screening.warnings(self));
         Ok(view)
@@ -258,6 +262,7 @@ impl App {
             }
             order.second_driver_id = second;
         }
+        self.apply_cargos_patch(grant.tenant_id, &mut order, patch).await?;
         if let Some(next) = patch.status.filter(|s| *s != current.status) {
             if !current.status.can_become(next) {
                 return Err(Error::conflict(
@@ -319,12 +324,21 @@ impl App {
             "driver_id": {"from": current.driver_id, "to": order.driver_id},
             "second_driver_id": {"from": current.second_driver_id, "to": order.second_driver_id},
         });
+        let mut changes = changes;
+        if order.cargos != current.cargos
+            && let Some(map) = changes.as_object_mut()
+        {
+            map.insert("cargos".into(), json!({"from": current.cargos, "to": order.cargos}));
+        }
         let mut entry = self.order_audit(actor, &order, AuditAction::OrderUpdated).with_changes(changes);
         if order.status != current.status {
             entry = entry.with_event(status_event(actor, &current, &order));
         }
         audit.insert(0, entry);
-        self.store().update_order(&order, current.version, &audit, &matches).await?;
+        // The moment the car leaves: the tenant's settings may check (and send) the record, in
+        // the background, never holding up or failing the activation itself.
+        let queued = if activating { self.submission_on_activation(&order).await? } else { None };
+        self.store().update_order(&order, current.version, &audit, &matches, queued.as_ref()).await?;
         self.view_with_warnings(order).await
     }
 

@@ -2,6 +2,7 @@
 
 use crate::audit::entry::AuditEntry;
 use crate::blacklist::record::GlobalMatch;
+use crate::cargos::submissions::Submission;
 use crate::error::Result;
 use crate::ids::{CustomerId, OrderId, TenantId, UserId};
 use crate::orders::record::Order;
@@ -14,13 +15,16 @@ pub trait OrderStore: Send + Sync {
     async fn insert_order(&self, order: &Order, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()>;
     /// An order by id.
     async fn get_order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>>;
-    /// Replaces an order if still at `expected_version` (`409 version_conflict` otherwise).
+    /// Replaces an order if still at `expected_version` (`409 version_conflict` otherwise),
+    /// with its audit entries, global matches and, when the change queues one, a Ca.R.G.O.S.
+    /// submission, atomically.
     async fn update_order(
         &self,
         order: &Order,
         expected_version: i64,
         audit: &[AuditEntry],
         matches: &[GlobalMatch],
+        queued: Option<&Submission>,
     ) -> Result<()>;
     /// A customer's orders (as renter or second driver), newest first.
     async fn list_customer_orders(

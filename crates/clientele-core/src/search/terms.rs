@@ -338,6 +338,7 @@ mod tests {
         let rules = crate::customers::input::Rules {
             phone_region: crate::values::PhoneRegion::parse("IT").unwrap(),
             today: time::macros::date!(2026 - 11 - 24),
+            cargos: Default::default(),
         };
         let doc = SearchDocument::of(&input.validate(&rules).unwrap());
         assert_eq!(doc.text, " nicolo li de rossi n rossi example com rssncl80a01h501x u1 234567x 393331234567 ");

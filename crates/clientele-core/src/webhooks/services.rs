@@ -11,6 +11,7 @@ use crate::accounts::access::{Capability, Grant};
 use crate::accounts::auth::Actor;
 use crate::app::App;
 use crate::audit::entry::{AuditAction, AuditEntry};
+use crate::documents::vault::SealedSecret;
 use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 use crate::events::record::{EventType, OutboxEvent};
 use crate::ids::{EventId, TenantId, WebhookId};
@@ -299,7 +300,7 @@ impl App {
         }
     }
 
-    /// A signing secret sealed for its endpoint.
+    /// A signing secret sealed for its endpoint, as stored.
     fn seal_webhook_secret(&self, tenant: TenantId, id: WebhookId, secret: &SigningSecret) -> Result<String> {
         let vault = self.documents.vault.as_ref().ok_or_else(|| {
             Error::server(
@@ -307,28 +308,38 @@ impl App {
                 "webhook secrets are sealed with documents.master_key, which this server lacks",
             )
         })?;
-        vault.seal_secret(&secret_context(tenant, id), secret.reveal().as_bytes())
+        Ok(vault.seal_secret(tenant, &secret_purpose(id), secret.reveal().as_bytes())?.to_text())
     }
 
-    /// An endpoint's sealed secret, opened.
+    /// An endpoint's stored secret, opened.
     pub(crate) fn open_webhook_secret(&self, tenant: TenantId, id: WebhookId, sealed: &str) -> Result<SigningSecret> {
         let vault = self.documents.vault.as_ref().ok_or_else(|| {
             Error::server(ErrorCode::WebhooksUnavailable, "webhook secrets need documents.master_key to be opened")
         })?;
-        let text = vault.open_secret(&secret_context(tenant, id), sealed)?;
+        let sealed = SealedSecret::from_text(sealed)
+            .ok_or_else(|| Error::internal(format!("the stored secret of webhook {id} is not a sealed secret")))?;
+        let text = vault.open_secret(tenant, &secret_purpose(id), &sealed)?;
         SigningSecret::parse(&String::from_utf8_lossy(&text))
     }
 
-    /// Seals every endpoint's secrets again with the current master key (after a rotation);
-    /// how many endpoints.
+    /// Seals every endpoint's secrets again with the current master key (after a rotation, the
+    /// old key still among the previous ones); how many endpoints.
     pub async fn reseal_webhook_secrets(&self) -> Result<u64> {
         let Some(vault) = self.documents.vault.as_ref() else { return Ok(0) };
+        let reseal = |tenant: TenantId, id: WebhookId, text: &str| -> Result<Option<String>> {
+            let sealed = SealedSecret::from_text(text)
+                .ok_or_else(|| Error::internal(format!("the stored secret of webhook {id} is not a sealed secret")))?;
+            if sealed.key_id == vault.current_key_id() {
+                return Ok(None);
+            }
+            let plain = vault.open_secret(tenant, &secret_purpose(id), &sealed)?;
+            Ok(Some(vault.seal_secret(tenant, &secret_purpose(id), &plain)?.to_text()))
+        };
         let mut done = 0;
         for (tenant, id, secret, previous) in self.store().sealed_webhook_secrets().await? {
-            let context = secret_context(tenant, id);
-            let new_secret = vault.reseal_secret(&context, &secret)?;
+            let new_secret = reseal(tenant, id, &secret)?;
             let new_previous = match &previous {
-                Some(p) => vault.reseal_secret(&context, p)?,
+                Some(p) => reseal(tenant, id, p)?,
                 None => None,
             };
             if new_secret.is_none() && new_previous.is_none() {
@@ -343,9 +354,9 @@ impl App {
     }
 }
 
-/// What an endpoint's sealed secrets are bound to.
-fn secret_context(tenant: TenantId, id: WebhookId) -> String {
-    format!("webhook:{tenant}:{id}")
+/// What an endpoint's sealed secrets are bound to (with its tenant).
+fn secret_purpose(id: WebhookId) -> String {
+    format!("webhook:{id}")
 }
 
 fn webhook_audit(actor: &Actor, endpoint: &WebhookEndpoint, action: AuditAction) -> AuditEntry {

@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod blacklist;
+pub(crate) mod cargos;
 pub(crate) mod customers;
 pub(crate) mod documents;
 pub(crate) mod exports;

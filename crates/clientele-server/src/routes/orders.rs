@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use clientele_core::ids::{CustomerId, OrderId};
-use clientele_core::orders::record::{ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderView};
+use clientele_core::orders::record::{
+    ApproveOverride, Order, OrderForm, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView,
+};
 use clientele_core::paging::{Page, Paging};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -119,6 +121,10 @@ async fn update_order(
     Json(patch): Json<OrderPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let view = state.app.update_order(&actor, id, &patch, version).await?;
+    if view.order.status == OrderStatus::Active {
+        // An activation may have queued a Ca.R.G.O.S. check: the worker looks now.
+        state.cargos_wake.submission_queued();
+    }
     Ok((etag(view.order.version), axum::Json(view)))
 }
 

@@ -59,6 +59,18 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/api/v1/webhooks/{id}/deliveries", Some(WEBHOOKS)),
     ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay", Some(WEBHOOKS)),
     ("POST", "/api/v1/webhooks/{id}/test", Some(WEBHOOKS)),
+    ("GET", "/api/v1/cargos/places", Some(CARGOS)),
+    ("GET", "/api/v1/cargos/agencies", Some(CARGOS)),
+    ("GET", "/api/v1/cargos/agencies/{id}", Some(CARGOS)),
+    ("GET", "/api/v1/cargos/submissions", Some(CARGOS)),
+    ("GET", "/api/v1/orders/{id}/cargos", Some(CARGOS)),
+    ("POST", "/api/v1/orders/{id}/cargos/check", Some(CARGOS)),
+    ("POST", "/api/v1/orders/{id}/cargos/send", Some(CARGOS)),
+    ("POST", "/api/v1/cargos/agencies", Some(CARGOS_SETUP)),
+    ("PATCH", "/api/v1/cargos/agencies/{id}", Some(CARGOS_SETUP)),
+    ("DELETE", "/api/v1/cargos/agencies/{id}", Some(CARGOS_SETUP)),
+    ("GET", "/api/v1/cargos/settings", Some(CARGOS_SETUP)),
+    ("PATCH", "/api/v1/cargos/settings", Some(CARGOS_SETUP)),
     // Last: called with `{}`, it revokes the caller's own tokens, ending its session here.
     ("POST", "/api/v1/auth/revoke", Some("revoke tokens")),
 ];
@@ -69,6 +81,9 @@ const ORDERS: &str = "create and change orders; a customer's orders and order fo
 const DOCUMENTS_READ: &str = "documents: view metadata, download (each logged)";
 const BULK: &str = "import, export (lists and one person's data), undo an import";
 const WEBHOOKS: &str = "webhooks: endpoints, secrets, deliveries, replays, tests";
+const CARGOS: &str =
+    "Ca.R.G.O.S.: search places, list and read agencies, an order's record and submissions, check and send";
+const CARGOS_SETUP: &str = "Ca.R.G.O.S. settings (credentials, automation); create, change and delete agencies";
 
 const ROLES: [&str; 5] = ["admin", "operator", "driver", "partner", "platform admin"];
 

@@ -136,6 +136,7 @@ pub struct Session {
     pub user_id: Option<UserId>,
 }
 
+/// What a test app is started with beyond the defaults.
 impl TestApp {
     pub async fn sqlite() -> Self {
         Self::start(TestDatabase::sqlite().await).await

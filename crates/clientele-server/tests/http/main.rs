@@ -33,6 +33,7 @@ mod auth;
 mod bad_input;
 mod blacklist;
 mod busy;
+mod cargos;
 mod connections;
 mod customers;
 mod documents;

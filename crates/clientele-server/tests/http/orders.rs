@@ -113,7 +113,7 @@ http_test! {
         assert_eq!(created.body["customer_id"], json!(valid));
         assert_eq!(created.body["second_driver_id"], json!(null));
         assert_eq!(created.body["driver_id"], json!(null));
-        assert_eq!(created.body["vehicle"], json!({"plate": "AB123CD", "make": "Fiat", "model": "Panda", "type": "car", "colour": "white"}));
+        assert_eq!(created.body["vehicle"], json!({"plate": "AB123CD", "make": "Fiat", "model": "Panda", "type": "car", "colour": "white", "type_code": "0"}));
         assert_eq!(created.body["payment_type"], "credit_card");
         assert_eq!(created.body["pickup_place"], "Roma Termini");
         assert_eq!(created.body["blacklist_at_creation"], "none");

@@ -380,7 +380,7 @@ async fn made_directly(app: &TestApp, tenant: clientele_core::ids::TenantId, url
         Vec::new(),
     );
     let secret = clientele_core::webhooks::signing::SigningSecret::generate().unwrap();
-    let sealed = vault.seal_secret(&format!("webhook:{tenant}:{id}"), secret.reveal().as_bytes()).unwrap();
+    let sealed = vault.seal_secret(tenant, &format!("webhook:{id}"), secret.reveal().as_bytes()).unwrap().to_text();
     let now = clientele_core::time::Timestamp::now();
     let endpoint = WebhookEndpoint {
         id,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::db::{Ts, corrupt};
 
-/// The 46 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
+/// The 50 columns of `customers`, in the order of [`CustomerRecord`] and of the `$N` placeholders
 /// used to write them.
 macro_rules! customer_columns {
     () => {
@@ -26,7 +26,8 @@ macro_rules! customer_columns {
          language, license_number, license_country, license_issuing_place, license_issued_on, license_expires_on, \
          id_doc_type, id_doc_number, id_doc_country, id_doc_issuing_place, id_doc_expires_on, \
          vip, partner_id, external_ref, created_at, updated_at, created_by, deleted_at, version, \
-         vip_changed_at, vip_changed_by, blacklist_scope, global_match_at, secondary_phone"
+         vip_changed_at, vip_changed_by, blacklist_scope, global_match_at, secondary_phone, \
+         citizenship_code, address_place_code, id_doc_place_code, license_place_code"
     };
 }
 
@@ -78,9 +79,13 @@ pub(crate) struct CustomerRecord {
     pub blacklist_scope: Option<String>,
     pub global_match_at: Option<Ts>,
     pub secondary_phone: Option<String>,
+    pub citizenship_code: Option<String>,
+    pub address_place_code: Option<String>,
+    pub id_doc_place_code: Option<String>,
+    pub license_place_code: Option<String>,
 }
 
-/// Binds the 46 fields of a [`CustomerRecord`] in column order.
+/// Binds the 50 fields of a [`CustomerRecord`] in column order.
 macro_rules! bind_customer {
     ($query:expr, $r:expr) => {
         $query
@@ -130,10 +135,14 @@ macro_rules! bind_customer {
             .bind(&$r.blacklist_scope)
             .bind($r.global_match_at)
             .bind(&$r.secondary_phone)
+            .bind(&$r.citizenship_code)
+            .bind(&$r.address_place_code)
+            .bind(&$r.id_doc_place_code)
+            .bind(&$r.license_place_code)
     };
 }
 
-/// Pushes the 46 fields of a [`CustomerRecord`] into a `push_values` tuple, in column order.
+/// Pushes the 50 fields of a [`CustomerRecord`] into a `push_values` tuple, in column order.
 macro_rules! push_customer_values {
     ($b:ident, $r:expr) => {{
         $b.push_bind($r.tenant_id);
@@ -182,6 +191,10 @@ macro_rules! push_customer_values {
         $b.push_bind(&$r.blacklist_scope);
         $b.push_bind($r.global_match_at);
         $b.push_bind(&$r.secondary_phone);
+        $b.push_bind(&$r.citizenship_code);
+        $b.push_bind(&$r.address_place_code);
+        $b.push_bind(&$r.id_doc_place_code);
+        $b.push_bind(&$r.license_place_code);
     }};
 }
 
@@ -243,6 +256,10 @@ impl From<&Customer> for CustomerRecord {
             blacklist_scope: c.blacklist_scope.map(|s| s.as_str().to_owned()),
             global_match_at: c.global_match_at.map(Ts),
             secondary_phone: text(&d.secondary_phone),
+            citizenship_code: d.citizenship_code.clone(),
+            address_place_code: address.place_code,
+            id_doc_place_code: id_doc.and_then(|i| i.issuing_place_code.clone()),
+            license_place_code: license.and_then(|l| l.issuing_place_code.clone()),
         }
     }
 }
@@ -262,6 +279,7 @@ impl TryFrom<CustomerRecord> for Customer {
             postal_code: r.address_postal_code,
             region: r.address_region,
             country: country(r.address_country),
+            place_code: r.address_place_code,
         };
         let birth_place =
             BirthPlace { city: r.birth_city, country: country(r.birth_country), code: r.birth_place_code };
@@ -270,6 +288,7 @@ impl TryFrom<CustomerRecord> for Customer {
                 number,
                 country: country(r.license_country),
                 issuing_place: r.license_issuing_place,
+                issuing_place_code: r.license_place_code,
                 issued_on,
                 expires_on,
             }),
@@ -281,6 +300,7 @@ impl TryFrom<CustomerRecord> for Customer {
                 number,
                 issuing_country: country(r.id_doc_country),
                 issuing_place: r.id_doc_issuing_place,
+                issuing_place_code: r.id_doc_place_code,
                 expires_on: r.id_doc_expires_on,
             }),
             _ => None,
@@ -300,6 +320,7 @@ impl TryFrom<CustomerRecord> for Customer {
                 birth_date: r.birth_date,
                 birth_place: (birth_place != BirthPlace::default()).then_some(birth_place),
                 citizenship: country(r.citizenship),
+                citizenship_code: r.citizenship_code,
                 tax_code: r.tax_code,
                 address: (address != Address::default()).then_some(address),
                 language: r.language.map(LanguageTag::from_stored),

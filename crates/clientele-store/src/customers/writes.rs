@@ -8,8 +8,8 @@ use clientele_core::{Error, ErrorCode};
 use crate::blacklist::records::{blacklist_entry_columns, global_entry_columns};
 use crate::db::{db_error, is_unique_violation};
 
-/// Compare-and-set on `version` ($47): the row changes only if nobody changed it since it was read.
-/// Also sets `search_text` ($48), sets `global_match_at` only if $49 (the write ran the global
+/// Compare-and-set on `version` ($51): the row changes only if nobody changed it since it was read.
+/// Also sets `search_text` ($52), sets `global_match_at` only if $53 (the write ran the global
 /// check), and returns the search rowid.
 pub(crate) const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, \
     company_name = $6, vat_number = $7, email = $8, phone = $9, phone_status = $10, birth_date = $11, \
@@ -21,8 +21,9 @@ pub(crate) const UPDATE_CUSTOMER: &str = "UPDATE customers SET kind = $3, first_
     id_doc_expires_on = $33, vip = $34, partner_id = $35, external_ref = $36, created_at = $37, \
     updated_at = $38, created_by = $39, deleted_at = $40, version = $41, vip_changed_at = $42, \
     vip_changed_by = $43, blacklist_scope = $44, \
-    global_match_at = CASE WHEN $49 THEN $45 ELSE global_match_at END, secondary_phone = $46, search_text = $48 \
-    WHERE tenant_id = $1 AND id = $2 AND version = $47 RETURNING search_rowid";
+    global_match_at = CASE WHEN $53 THEN $45 ELSE global_match_at END, secondary_phone = $46, \
+    citizenship_code = $47, address_place_code = $48, id_doc_place_code = $49, license_place_code = $50, \
+    search_text = $52 WHERE tenant_id = $1 AND id = $2 AND version = $51 RETURNING search_rowid";
 
 pub(crate) const INSERT_NOTE: &str = "INSERT INTO customer_notes (tenant_id, id, customer_id, author_id, body, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6)";

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use clientele_core::Result;
 use clientele_core::audit::entry::AuditEntry;
 use clientele_core::blacklist::record::GlobalMatch;
+use clientele_core::cargos::submissions::Submission;
 use clientele_core::ids::OrderId;
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::orders::record::Order;
@@ -11,6 +12,7 @@ use clientele_core::orders::store::OrderStore;
 use sqlx::QueryBuilder;
 
 use crate::SqlStore;
+use crate::cargos::records::{INSERT_SUBMISSION, SubmissionRecord, bind_submission, submission_write_error};
 use crate::customers::writes::{stale_write, write_events};
 use crate::db::{db_error, in_transaction, with_reader};
 use crate::orders::records::{OrderRecord, bind_order, order_columns};
@@ -21,16 +23,18 @@ const INSERT_ORDER: &str = concat!(
     "INSERT INTO orders (",
     order_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25, $26)"
+     $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
 );
 
-/// Compare-and-set on `version` ($27).
+/// Compare-and-set on `version` ($35).
 const UPDATE_ORDER: &str = "UPDATE orders SET customer_id = $3, second_driver_id = $4, driver_id = $5, \
     pickup_at = $6, pickup_place = $7, return_at = $8, return_place = $9, vehicle_plate = $10, vehicle_make = $11, \
     vehicle_model = $12, vehicle_type = $13, vehicle_colour = $14, payment_type = $15, status = $16, \
     blacklist_at_creation = $17, override_reason = $18, override_by = $19, override_at = $20, \
     override_requested_by = $21, override_requested_at = $22, created_by = $23, created_at = $24, \
-    updated_at = $25, version = $26 WHERE tenant_id = $1 AND id = $2 AND version = $27";
+    updated_at = $25, version = $26, agency_id = $27, operator_id = $28, pickup_agency_id = $29, \
+    pickup_place_code = $30, pickup_address = $31, return_agency_id = $32, return_place_code = $33, \
+    return_address = $34 WHERE tenant_id = $1 AND id = $2 AND version = $35";
 
 #[async_trait]
 impl OrderStore for SqlStore {
@@ -64,8 +68,10 @@ impl OrderStore for SqlStore {
         expected_version: i64,
         audit: &[AuditEntry],
         matches: &[GlobalMatch],
+        queued: Option<&Submission>,
     ) -> Result<()> {
         let record = OrderRecord::from(order);
+        let queued = queued.map(SubmissionRecord::try_from).transpose()?;
         in_transaction!(self, |tx| {
             let updated = bind_order!(sqlx::query(UPDATE_ORDER), record)
                 .bind(expected_version)
@@ -75,6 +81,12 @@ impl OrderStore for SqlStore {
                 .rows_affected();
             if updated != 1 {
                 return Err(stale_write!(tx, "orders", "order", record.tenant_id, record.id, expected_version));
+            }
+            if let Some(queued) = &queued {
+                bind_submission!(sqlx::query(INSERT_SUBMISSION), queued)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(submission_write_error)?;
             }
             write_events!(tx, audit, matches);
         });

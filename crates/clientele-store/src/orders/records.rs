@@ -4,23 +4,24 @@
 //! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`](crate::db::Ts)).
 
 use clientele_core::blacklist::record::BlacklistStatus;
-use clientele_core::ids::OrderId;
+use clientele_core::ids::{AgencyId, OrderId};
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::orders::record::{
-    Order, OrderStatus, Override, OverrideRequest, PaymentType, Vehicle, VehicleType,
+    Order, OrderCargos, OrderStatus, Override, OverrideRequest, PaymentType, Vehicle, VehicleType,
 };
 use clientele_core::{Error, Result};
 use uuid::Uuid;
 
 use crate::db::{Ts, corrupt};
 
-/// The 26 columns of `orders`, in the order of [`OrderRecord`].
+/// The 34 columns of `orders`, in the order of [`OrderRecord`].
 macro_rules! order_columns {
     () => {
         "tenant_id, id, customer_id, second_driver_id, driver_id, pickup_at, pickup_place, return_at, return_place, \
          vehicle_plate, vehicle_make, vehicle_model, vehicle_type, vehicle_colour, payment_type, status, \
          blacklist_at_creation, override_reason, override_by, override_at, override_requested_by, \
-         override_requested_at, created_by, created_at, updated_at, version"
+         override_requested_at, created_by, created_at, updated_at, version, agency_id, operator_id, \
+         pickup_agency_id, pickup_place_code, pickup_address, return_agency_id, return_place_code, return_address"
     };
 }
 
@@ -52,6 +53,14 @@ pub(crate) struct OrderRecord {
     pub created_at: Ts,
     pub updated_at: Ts,
     pub version: i64,
+    pub agency_id: Option<Uuid>,
+    pub operator_id: Option<String>,
+    pub pickup_agency_id: Option<Uuid>,
+    pub pickup_place_code: Option<String>,
+    pub pickup_address: Option<String>,
+    pub return_agency_id: Option<Uuid>,
+    pub return_place_code: Option<String>,
+    pub return_address: Option<String>,
 }
 
 /// Binds the fields of an [`OrderRecord`] in column order.
@@ -84,6 +93,14 @@ macro_rules! bind_order {
             .bind($r.created_at)
             .bind($r.updated_at)
             .bind($r.version)
+            .bind($r.agency_id)
+            .bind(&$r.operator_id)
+            .bind($r.pickup_agency_id)
+            .bind(&$r.pickup_place_code)
+            .bind(&$r.pickup_address)
+            .bind($r.return_agency_id)
+            .bind(&$r.return_place_code)
+            .bind(&$r.return_address)
     };
 }
 
@@ -124,6 +141,14 @@ impl From<&Order> for OrderRecord {
             created_at: o.created_at.into(),
             updated_at: o.updated_at.into(),
             version: o.version,
+            agency_id: o.cargos.agency_id.map(|a| a.as_uuid()),
+            operator_id: o.cargos.operator_id.clone(),
+            pickup_agency_id: o.cargos.pickup_agency_id.map(|a| a.as_uuid()),
+            pickup_place_code: o.cargos.pickup_place_code.clone(),
+            pickup_address: o.cargos.pickup_address.clone(),
+            return_agency_id: o.cargos.return_agency_id.map(|a| a.as_uuid()),
+            return_place_code: o.cargos.return_place_code.clone(),
+            return_address: o.cargos.return_address.clone(),
         }
     }
 }
@@ -137,6 +162,8 @@ impl TryFrom<OrderRecord> for Order {
             "global" => BlacklistStatus::Global,
             other => return Err(corrupt("blacklist status", other)),
         };
+        let vehicle_type =
+            VehicleType::parse(&r.vehicle_type).ok_or_else(|| corrupt("vehicle type", &r.vehicle_type))?;
         Ok(Order {
             id: OrderId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
@@ -147,13 +174,23 @@ impl TryFrom<OrderRecord> for Order {
             pickup_place: r.pickup_place,
             return_at: r.return_at.0,
             return_place: r.return_place,
+            cargos: OrderCargos {
+                agency_id: r.agency_id.map(AgencyId::from_uuid),
+                operator_id: r.operator_id,
+                pickup_agency_id: r.pickup_agency_id.map(AgencyId::from_uuid),
+                pickup_place_code: r.pickup_place_code,
+                pickup_address: r.pickup_address,
+                return_agency_id: r.return_agency_id.map(AgencyId::from_uuid),
+                return_place_code: r.return_place_code,
+                return_address: r.return_address,
+            },
             vehicle: Vehicle {
                 plate: r.vehicle_plate,
                 make: r.vehicle_make,
                 model: r.vehicle_model,
-                vehicle_type: VehicleType::parse(&r.vehicle_type)
-                    .ok_or_else(|| corrupt("vehicle type", &r.vehicle_type))?,
+                vehicle_type,
                 colour: r.vehicle_colour,
+                type_code: Some(vehicle_type.cargos_code().to_owned()),
             },
             payment_type: PaymentType::parse(&r.payment_type)
                 .ok_or_else(|| corrupt("payment type", &r.payment_type))?,

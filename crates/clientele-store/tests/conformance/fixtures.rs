@@ -21,7 +21,11 @@ pub async fn tenant(store: &dyn Store, name: &str) -> Tenant {
 /// An unsaved customer of `tenant` built from API-shaped JSON.
 pub fn customer(tenant: &Tenant, json: serde_json::Value) -> Customer {
     let input: CustomerInput = serde_json::from_value(json).unwrap();
-    let rules = Rules { phone_region: PhoneRegion::parse("IT").unwrap(), today: Timestamp::now().date() };
+    let rules = Rules {
+        phone_region: PhoneRegion::parse("IT").unwrap(),
+        today: Timestamp::now().date(),
+        cargos: Default::default(),
+    };
     let data = input.validate(&rules).unwrap();
     let now = Timestamp::now();
     Customer {

@@ -61,6 +61,7 @@ macro_rules! app_conformance {
 
 mod accounts;
 mod audit;
+mod cargos;
 mod customers;
 mod documents;
 mod fixtures;

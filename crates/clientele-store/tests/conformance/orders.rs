@@ -26,9 +26,9 @@ conformance! {
         assert_eq!(store.get_order(other_tenant.id, first.id).await.unwrap(), None);
 
         let active = Order { status: OrderStatus::Active, version: 2, ..first.clone() };
-        store.update_order(&active, 1, &[], &[]).await.unwrap();
+        store.update_order(&active, 1, &[], &[], None).await.unwrap();
         let stale = Order { status: OrderStatus::Cancelled, version: 2, ..first.clone() };
-        assert_eq!(store.update_order(&stale, 1, &[], &[]).await.unwrap_err().code(), ErrorCode::VersionConflict);
+        assert_eq!(store.update_order(&stale, 1, &[], &[], None).await.unwrap_err().code(), ErrorCode::VersionConflict);
         assert_eq!(store.get_order(t.id, first.id).await.unwrap(), Some(active.clone()));
 
         let later = order(&renter, None, OrderStatus::Confirmed);

@@ -942,3 +942,105 @@ fn the_search_bench_loads_once_measures_every_query_kind_and_writes_its_section(
 fn the_postgresql_half_runs_or_is_reported_skipped() {
     clientele_store::testing::postgres_half_runs_or_is_reported_skipped("cli");
 }
+
+/// `clientele` with the Ca.R.G.O.S. client pointed at `fake`.
+fn with_fake(dir: &Path, url: &str, fake: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("CLIENTELE_DATABASE_URL", url)
+        .env("CLIENTELE_CARGOS__BASE_URL", fake)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// An Italian tenant's order, made over HTTP with everything its record needs; its id.
+async fn cargos_order(http: &reqwest::Client, base: &str, token: &str) -> String {
+    use clientele_integrations::testing::{API_KEY, PASSWORD, USERNAME};
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{base}{path}")).bearer_auth(token).json(&body).send()
+    };
+    let credentials = json!({"credentials": {"username": USERNAME, "password": PASSWORD, "api_key": API_KEY}});
+    assert_eq!(call(reqwest::Method::PATCH, "/api/v1/cargos/settings", credentials).await.unwrap().status(), 200);
+    let agency = json!({"code": "RM-01", "name": "Rent and Go Roma", "place_code": "412058091",
+        "address": "Via Marsala 29", "phone": "06 1234567"});
+    assert_eq!(call(reqwest::Method::POST, "/api/v1/cargos/agencies", agency).await.unwrap().status(), 201);
+    let customer = json!({"first_name": "Mario", "last_name": "Rossi", "birth_date": "1980-05-01",
+        "birth_place": {"code": "408040012"}, "citizenship_code": "100000100", "phone": "333 1234567",
+        "driver_license": {"number": "U1234567X", "issued_on": "2015-01-01", "expires_on": "2035-01-01",
+                           "issuing_place_code": "412058091"}});
+    let customer = call(reqwest::Method::POST, "/api/v1/customers", customer).await.unwrap();
+    assert_eq!(customer.status(), 201);
+    let customer = customer.json::<Value>().await.unwrap()["id"].clone();
+    let order = json!({"customer_id": customer, "pickup_at": "2099-03-01T09:00:00Z", "return_at": "2099-03-04T09:00:00Z",
+        "vehicle": {"plate": "AB123CD", "make": "Fiat", "model": "Panda"}, "payment_type": "cash"});
+    let order = call(reqwest::Method::POST, "/api/v1/orders", order).await.unwrap();
+    assert_eq!(order.status(), 201);
+    order.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn cargos_commands_format_check_and_send_an_order_once_and_refresh_the_tables() {
+    use clientele_integrations::testing::FakeCargos;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    // The fake police API runs on this runtime's thread while the commands run as processes.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let fake = runtime.block_on(FakeCargos::start());
+    let (tenant, token) = tenant_with_admin(dir.path(), &url, "Rent & Go");
+    let order = {
+        let server = Server::start(dir.path(), &url, &[]);
+        runtime.block_on(cargos_order(&reqwest::Client::new(), &server.base, &token))
+    };
+    let run = |args: &[&str]| with_fake(dir.path(), &url, &fake.base_url, args);
+    let order_args = |verb: &'static str| ["cargos", verb, "--tenant", tenant.as_str(), "--order", order.as_str()];
+
+    let formatted = run(&order_args("format"));
+    assert!(formatted.status.success(), "{}", String::from_utf8_lossy(&formatted.stderr));
+    let record = String::from_utf8(formatted.stdout).unwrap().trim_end_matches('\n').to_owned();
+    assert_eq!(record.chars().count(), 1505);
+    assert!(record.starts_with(&order));
+
+    let early = run(&order_args("send"));
+    assert!(!early.status.success() && early.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("check it first"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    let checked = run(&order_args("check"));
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    assert_eq!(String::from_utf8(checked.stdout).unwrap(), "checked\n");
+    let sent = run(&order_args("send"));
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert_eq!(String::from_utf8(sent.stdout).unwrap(), "2026/FK/1\n");
+    assert_eq!(fake.records("send"), [record], "the police got the record the format command showed");
+    let again = run(&order_args("send"));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("2026/FK/1"));
+    assert_eq!(fake.records("send").len(), 1, "never sent twice");
+
+    // Fresh tables from the police: a comune the snapshot lacks, read as the service writes them.
+    let hashed = |text: &str| text.replace(',', "#");
+    let builtin = clientele_core::cargos::tables::BUILTIN_TEXTS;
+    let places = format!("{}499999999#BORGO DI PROVA#RM#\n", hashed(builtin.places));
+    fake.set_tables(
+        &hashed(builtin.payment_types),
+        &places,
+        &hashed(builtin.vehicle_types),
+        &hashed(builtin.document_types),
+    );
+    let refreshed = run(&["cargos", "tables", "refresh", "--tenant", &tenant]);
+    assert!(refreshed.status.success(), "{}", String::from_utf8_lossy(&refreshed.stderr));
+    assert!(String::from_utf8_lossy(&refreshed.stderr).contains("11420 places"));
+    let server = Server::start(dir.path(), &url, &[]);
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let get = |path: &str| http.get(format!("{}{path}", server.base)).bearer_auth(&token).send();
+        let found: Value = get("/api/v1/cargos/places?q=borgo%20di%20prova").await.unwrap().json().await.unwrap();
+        assert_eq!(found["items"][0]["code"], "499999999");
+        let settings: Value = get("/api/v1/cargos/settings").await.unwrap().json().await.unwrap();
+        assert_eq!(settings["tables"]["source"], "refreshed");
+    });
+}
