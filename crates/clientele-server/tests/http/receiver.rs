@@ -1,6 +1,6 @@
 //! A webhook receiver on loopback for the tests: it records every request, verifies each one's
 //! Standard Webhooks signature with the official `standardwebhooks` crate, and answers by path:
-//! `/ok` 200, `/fail` 500, `/gone` 410, `/redirect` 302 to `/ok`, `/big` 200 with 10 MB,
+//! `/ok` (and `/also-ok`) 200, `/fail` 500, `/gone` 410, `/redirect` 302 to `/ok`, `/big` 200 with 10 MB,
 //! `/endless` 200 with a body that never ends, `/slow` never, and `/fail-for/{text}` 500 to
 //! messages whose body contains `text` (until `heal` is called), 200 to the rest.
 
@@ -114,7 +114,7 @@ async fn answer(
     let path = format!("/{path}");
     record(&shared, path.clone(), headers, raw);
     match path.as_str() {
-        "/ok" => (StatusCode::OK, "thanks").into_response(),
+        "/ok" | "/also-ok" => (StatusCode::OK, "thanks").into_response(),
         "/fail" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         "/gone" => (StatusCode::GONE, "we moved on").into_response(),
         "/redirect" => (StatusCode::FOUND, [("location", "/ok")], "").into_response(),

@@ -240,6 +240,31 @@ http_test! {
     }
 }
 
+http_test! {
+    async fn two_servers_on_one_database_deliver_each_event_once_per_endpoint(app: &TestApp) {
+        let receiver = Receiver::start().await;
+        let twin = app.twin(clientele_store::StoreOptions::default()).await;
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        endpoint(app, &admin, &receiver.url("/ok"), json!(["customer.created"])).await;
+        endpoint(app, &admin, &receiver.url("/also-ok"), json!(["customer.created"])).await;
+        // Changes made through both servers; both dispatchers share the deliveries.
+        let mut ids = Vec::new();
+        for i in 0..60 {
+            let server = if i % 2 == 0 { app } else { &twin };
+            ids.push(server.client(&admin, "Anna", &format!("Rossi{i}")).await.to_string());
+        }
+        for path in ["/ok", "/also-ok"] {
+            let got = receiver.wait(path, |r| r.len() >= 60).await;
+            let customers: HashSet<String> = got.iter().map(|m| m.body["data"]["customer"]["id"].as_str().unwrap().to_owned()).collect();
+            assert_eq!(customers, ids.iter().cloned().collect::<HashSet<_>>(), "{path}: every customer's event");
+            let messages: HashSet<String> = got.iter().map(Received::id).collect();
+            assert_eq!(messages.len(), got.len(), "{path}: no message twice");
+        }
+        drop(twin);
+    }
+}
+
 /// Tests with their own webhook settings, on both backends.
 macro_rules! webhook_test {
     ($(async fn $name:ident($app:ident: &TestApp) with $tweak:expr; $body:block)*) => {$(

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
+mod outbox;
+
 const BIN: &str = env!("CARGO_BIN_EXE_clientele");
 
 fn clientele(dir: &Path, database_url: &str, args: &[&str]) -> Output {
