@@ -110,6 +110,23 @@ pub enum BenchCommand {
         #[arg(long, default_value = "BENCHMARKS.md")]
         output: PathBuf,
     },
+    /// Webhook delivery: the lag from a change's commit to its message's arrival at a receiver on
+    /// loopback at a steady rate of changes, the delivery rate beside the HTTP client's own, and
+    /// what the outbox costs an import. Default database sqlite://clientele-bench.db.
+    Outbox {
+        /// Changes made (customers created), each one message.
+        #[arg(long, default_value_t = 100_000)]
+        changes: usize,
+        /// Changes per second.
+        #[arg(long, default_value_t = 500)]
+        rate: usize,
+        /// Rows of each of the two imports (without and with a subscribed endpoint).
+        #[arg(long, default_value_t = 50_000)]
+        import_rows: usize,
+        /// The report file.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        output: PathBuf,
+    },
 }
 
 /// `import` arguments.

@@ -100,6 +100,15 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             };
             crate::bench::import::run(&crate::bench::import::Options { rows, database_url, output }).await
         }
+        Command::Bench(BenchCommand::Outbox { changes, rate, import_rows, output }) => {
+            let database_url = if config.database_url == Config::default().database_url {
+                "sqlite://clientele-bench.db".to_owned()
+            } else {
+                config.database_url.as_str().to_owned()
+            };
+            let options = crate::bench::outbox::Options { changes, rate, import_rows, database_url, output };
+            crate::bench::outbox::run(&options).await
+        }
         Command::Config(ConfigCommand::Default) => {
             print!("{DEFAULT_TOML}");
             Ok(())

@@ -1,5 +1,5 @@
 //! Delivering the outbox, step by step: leasing due deliveries, sending each (signed), and
-//! recording what came of it — the next retry with backoff and jitter, the end of a delivery,
+//! recording what came of them, many at a time — the next retry with backoff and jitter, the end of a delivery,
 //! an endpoint disabled after 410 Gone or days of failures. The loop that calls these steps
 //! lives outside the core, in `clientele-runtime`.
 
@@ -17,7 +17,7 @@ use crate::ids::{EventId, TenantId, WebhookId};
 use crate::time::Timestamp;
 use crate::webhooks::record::{OutboxStatus, WebhookEndpoint};
 use crate::webhooks::signing::{SigningSecret, signature_header};
-use crate::webhooks::store::{AttemptRecord, DueDelivery, EndpointHealth, NextStep};
+use crate::webhooks::store::{AttemptRecord, DueDelivery, EndpointHealth, FinishedAttempt, NextStep};
 use crate::webhooks::transport::{WebhookRequest, WebhookResponse};
 
 /// The longest answer body kept with an attempt.
@@ -44,12 +44,11 @@ impl App {
         self.store().claim_deliveries(worker, now, now.add(self.webhooks.lease()), limit).await
     }
 
-    /// Sends a leased delivery and records what came of it.
-    pub async fn deliver(&self, worker: Uuid, due: &DueDelivery) -> Result<Delivered> {
+    /// Sends a leased delivery; what came of it, to record with [`App::record_deliveries`].
+    pub async fn send_delivery(&self, due: &DueDelivery) -> Result<FinishedAttempt> {
         let transport = self.webhook_transport()?;
         let attempt_no = due.attempts + 1;
-        let request = self.due_request(due);
-        let (response, at) = match request {
+        let (response, at) = match self.due_request(due) {
             Ok(request) => {
                 let at = Timestamp::now();
                 (transport.post(&request).await, at)
@@ -70,14 +69,6 @@ impl App {
         let attempt = attempt_record(due.tenant_id, due.endpoint_id, due.event_id, attempt_no, at, &response);
         let now = Timestamp::now();
         let gone = response.status == Some(410);
-        let (next, outcome) = if response.succeeded() {
-            (NextStep::Succeeded, Delivered::Succeeded)
-        } else if gone || attempt_no > self.webhooks.retries.len() as i64 {
-            (NextStep::Failed, Delivered::Failed)
-        } else {
-            let wait = jittered(self.webhooks.retries[(attempt_no - 1) as usize]);
-            (NextStep::RetryAt(now.add(wait)), Delivered::WillRetry)
-        };
         let failing_since = due.failing_since.unwrap_or(now);
         let health = if response.succeeded() {
             EndpointHealth::Working
@@ -89,34 +80,44 @@ impl App {
         } else {
             EndpointHealth::FailingSince(failing_since)
         };
-        // A delivery to an endpoint disabled by this attempt ends here; the endpoint's other
-        // pending deliveries wait for it to be enabled again.
-        let (next, outcome) = match &health {
-            EndpointHealth::Disabled(_) => (NextStep::Failed, Delivered::Failed),
-            _ => (next, outcome),
+        // A delivery to an endpoint this attempt disables ends here; the endpoint's other pending
+        // deliveries wait for it to be enabled again.
+        let next = if response.succeeded() {
+            NextStep::Succeeded
+        } else if matches!(health, EndpointHealth::Disabled(_)) || attempt_no > self.webhooks.retries.len() as i64 {
+            NextStep::Failed
+        } else {
+            let wait = jittered(self.webhooks.retries[(attempt_no - 1) as usize]);
+            NextStep::RetryAt(now.add(wait))
         };
         let audit = match &health {
             EndpointHealth::Disabled(reason) => {
                 // The dispatcher acts for the tenant, as the command line does.
                 let actor = Actor::command_line(due.tenant_id);
                 vec![
-                    AuditEntry::new(
-                        &actor,
-                        due.tenant_id,
-                        AuditAction::EndpointDisabled,
-                        "webhook",
-                        due.endpoint_id,
-                        None,
-                    )
-                    .with_reason(reason.clone()),
+                    AuditEntry::new(&actor, due.tenant_id, AuditAction::EndpointDisabled, "webhook", due.endpoint_id, None)
+                        .with_reason(reason.clone()),
                 ]
             }
             _ => Vec::new(),
         };
-        if !self.store().finish_attempt(worker, &attempt, next, &health, &audit).await? {
-            return Ok(Delivered::LostLease);
-        }
-        Ok(outcome)
+        Ok(FinishedAttempt { attempt, next, health, audit })
+    }
+
+    /// Records what came of sent deliveries, in one transaction; what each came to
+    /// ([`Delivered::LostLease`] when another worker holds it by now: nothing of it was written).
+    pub async fn record_deliveries(&self, worker: Uuid, finished: &[FinishedAttempt]) -> Result<Vec<Delivered>> {
+        let held = self.store().finish_attempts(worker, finished).await?;
+        Ok(finished
+            .iter()
+            .zip(held)
+            .map(|(done, held)| match (held, done.next) {
+                (false, _) => Delivered::LostLease,
+                (true, NextStep::Succeeded) => Delivered::Succeeded,
+                (true, NextStep::RetryAt(_)) => Delivered::WillRetry,
+                (true, NextStep::Failed) => Delivered::Failed,
+            })
+            .collect())
     }
 
     /// Whether this process can send webhooks (it was given a transport).

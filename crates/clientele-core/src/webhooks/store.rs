@@ -83,6 +83,19 @@ pub enum EndpointHealth {
     Disabled(String),
 }
 
+/// An attempt and what follows from it, to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedAttempt {
+    /// The attempt.
+    pub attempt: AttemptRecord,
+    /// The delivery's next step.
+    pub next: NextStep,
+    /// What the attempt says of its endpoint.
+    pub health: EndpointHealth,
+    /// Audit entries it causes (an endpoint disabled).
+    pub audit: Vec<AuditEntry>,
+}
+
 /// Webhooks and the outbox. Part of [`crate::store::Store`]; see its documentation for what
 /// every method keeps to.
 #[async_trait::async_trait]
@@ -121,17 +134,10 @@ pub trait WebhookStore: Send + Sync {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<DueDelivery>>;
-    /// Records an attempt and what follows (the delivery's next step, the endpoint's health,
-    /// audit entries such as a disabling), atomically, if `worker` still holds the delivery;
-    /// false (nothing written) when it does not.
-    async fn finish_attempt(
-        &self,
-        worker: Uuid,
-        attempt: &AttemptRecord,
-        next: NextStep,
-        health: &EndpointHealth,
-        audit: &[AuditEntry],
-    ) -> Result<bool>;
+    /// Records attempts and what follows each (the delivery's next step, its endpoint's health,
+    /// audit entries such as a disabling), in one transaction; each only if `worker` still holds
+    /// its delivery. Per attempt, in order: whether it was recorded.
+    async fn finish_attempts(&self, worker: Uuid, finished: &[FinishedAttempt]) -> Result<Vec<bool>>;
     /// An endpoint's deliveries, newest first, after `after`, with their attempts.
     async fn list_deliveries(
         &self,

@@ -6,7 +6,9 @@ use clientele_core::events::record::OutboxEvent;
 use clientele_core::ids::{EventId, TenantId, WebhookId};
 use clientele_core::time::Timestamp;
 use clientele_core::webhooks::record::{Attempt, Delivery, DeliveryStatus, OutboxStatus, WebhookEndpoint};
-use clientele_core::webhooks::store::{AttemptRecord, DueDelivery, EndpointHealth, NextStep, WebhookStore};
+use clientele_core::webhooks::store::{
+    AttemptRecord, DueDelivery, EndpointHealth, FinishedAttempt, NextStep, WebhookStore,
+};
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -105,6 +107,55 @@ macro_rules! insert_attempt {
         .execute(&mut *$tx)
         .await
         .map_err(db_error)?;
+    }};
+}
+
+/// Records what an attempt says of its endpoint inside `$tx`: working (not failing), failing
+/// since, or disabled with a reason.
+macro_rules! record_health {
+    ($tx:ident, $tenant:expr, $endpoint:expr, $health:expr, $at:expr) => {{
+        let (tenant, endpoint, health, attempt_at): (Uuid, Uuid, &EndpointHealth, Timestamp) =
+            ($tenant, $endpoint, $health, $at);
+        match health {
+            EndpointHealth::Working => {
+                sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = NULL \
+                 WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .execute(&mut *$tx)
+                .await
+                .map_err(db_error)?;
+            }
+            EndpointHealth::FailingSince(since) => {
+                sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3) \
+                 WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .bind(Ts(*since))
+                .execute(&mut *$tx)
+                .await
+                .map_err(db_error)?;
+            }
+            EndpointHealth::Disabled(reason) => {
+                sqlx::query(
+                "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = $4, \
+                 failing_since = COALESCE(failing_since, $5), updated_at = $5, version = version + 1 \
+                 WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .bind(false)
+                .bind(reason)
+                .bind(Ts(attempt_at))
+                .execute(&mut *$tx)
+                .await
+                .map_err(db_error)?;
+            }
+        }
     }};
 }
 
@@ -321,85 +372,45 @@ impl WebhookStore for SqlStore {
         Ok(due)
     }
 
-    async fn finish_attempt(
-        &self,
-        worker: Uuid,
-        attempt: &AttemptRecord,
-        next: NextStep,
-        health: &EndpointHealth,
-        audit: &[AuditEntry],
-    ) -> Result<bool> {
-        let (status, next_at, finished) = match next {
-            NextStep::Succeeded => (DeliveryStatus::Succeeded, attempt.at, Some(Ts(attempt.at))),
-            NextStep::RetryAt(at) => (DeliveryStatus::Pending, at, None),
-            NextStep::Failed => (DeliveryStatus::Failed, attempt.at, Some(Ts(attempt.at))),
-        };
-        let (tenant, endpoint, event) =
-            (attempt.tenant_id.as_uuid(), attempt.endpoint_id.as_uuid(), attempt.event_id.as_uuid());
+    async fn finish_attempts(&self, worker: Uuid, finished: &[FinishedAttempt]) -> Result<Vec<bool>> {
         let recorded = in_transaction!(self, |tx| {
-            // The fence: only while this worker holds the delivery.
-            let held = sqlx::query(
-                "UPDATE webhook_deliveries SET status = $5, attempts = attempts + 1, next_attempt_at = $6, \
-                 finished_at = $7, worker = NULL, lease_until = NULL \
-                 WHERE tenant_id = $1 AND endpoint_id = $2 AND event_id = $3 AND worker = $4 AND status = 'pending'",
-            )
-            .bind(tenant)
-            .bind(endpoint)
-            .bind(event)
-            .bind(worker)
-            .bind(status.as_str())
-            .bind(Ts(next_at))
-            .bind(finished)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-            if held == 0 {
-                return Ok(false);
+            let mut recorded = Vec::with_capacity(finished.len());
+            for done in finished {
+                let FinishedAttempt { attempt, next, health, audit } = done;
+                let (status, next_at, ended) = match *next {
+                    NextStep::Succeeded => (DeliveryStatus::Succeeded, attempt.at, Some(Ts(attempt.at))),
+                    NextStep::RetryAt(at) => (DeliveryStatus::Pending, at, None),
+                    NextStep::Failed => (DeliveryStatus::Failed, attempt.at, Some(Ts(attempt.at))),
+                };
+                let (tenant, endpoint, event) =
+                    (attempt.tenant_id.as_uuid(), attempt.endpoint_id.as_uuid(), attempt.event_id.as_uuid());
+                // The fence: only while this worker holds the delivery.
+                let held = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = $5, attempts = attempts + 1, next_attempt_at = $6, \
+                     finished_at = $7, worker = NULL, lease_until = NULL \
+                     WHERE tenant_id = $1 AND endpoint_id = $2 AND event_id = $3 AND worker = $4 AND status = 'pending'",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .bind(event)
+                .bind(worker)
+                .bind(status.as_str())
+                .bind(Ts(next_at))
+                .bind(ended)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+                    == 1;
+                recorded.push(held);
+                if !held {
+                    continue;
+                }
+                insert_attempt!(tx, attempt);
+                record_health!(tx, tenant, endpoint, health, attempt.at);
+                append_audit!(tx, audit);
             }
-            insert_attempt!(tx, attempt);
-            match health {
-                EndpointHealth::Working => {
-                    sqlx::query(
-                        "UPDATE webhook_endpoints SET failing_since = NULL \
-                         WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL",
-                    )
-                    .bind(tenant)
-                    .bind(endpoint)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                }
-                EndpointHealth::FailingSince(since) => {
-                    sqlx::query(
-                        "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3) \
-                         WHERE tenant_id = $1 AND id = $2",
-                    )
-                    .bind(tenant)
-                    .bind(endpoint)
-                    .bind(Ts(*since))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                }
-                EndpointHealth::Disabled(reason) => {
-                    sqlx::query(
-                        "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = $4, \
-                         failing_since = COALESCE(failing_since, $5), updated_at = $5, version = version + 1 \
-                         WHERE tenant_id = $1 AND id = $2",
-                    )
-                    .bind(tenant)
-                    .bind(endpoint)
-                    .bind(false)
-                    .bind(reason)
-                    .bind(Ts(attempt.at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                }
-            }
-            append_audit!(tx, audit);
-            true
+            recorded
         });
         Ok(recorded)
     }

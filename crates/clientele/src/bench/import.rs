@@ -157,7 +157,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
 }
 
 /// Writes the messy file; returns its size and how many rows are invalid.
-fn write_file(path: &PathBuf, rows: usize) -> anyhow::Result<(u64, usize)> {
+pub(crate) fn write_file(path: &PathBuf, rows: usize) -> anyhow::Result<(u64, usize)> {
     let names = Names::parse();
     let mut rng = SplitMix64(20_261_124);
     let mut file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
