@@ -41,6 +41,8 @@ pub enum Capability {
     ReadAudit,
     /// Import and export whole customer bases.
     BulkExport,
+    /// Add users to the tenant, change their roles, disable them.
+    ManageUsers,
 }
 
 impl Capability {
@@ -59,7 +61,8 @@ impl Capability {
             | Self::OverrideBlacklist
             | Self::ManageSettings
             | Self::ReadAudit
-            | Self::BulkExport => {
+            | Self::BulkExport
+            | Self::ManageUsers => {
                 matches!(role, Admin)
             }
         }
@@ -82,6 +85,7 @@ impl Capability {
             Self::ManageSettings => "change the tenant's settings",
             Self::ReadAudit => "read the audit log",
             Self::BulkExport => "import or export customers",
+            Self::ManageUsers => "manage users",
         }
     }
 }
@@ -171,6 +175,7 @@ mod tests {
             (Capability::ManageSettings, [true, false, false, false]),
             (Capability::ReadAudit, [true, false, false, false]),
             (Capability::BulkExport, [true, false, false, false]),
+            (Capability::ManageUsers, [true, false, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

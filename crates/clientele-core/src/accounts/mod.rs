@@ -4,6 +4,7 @@
 pub mod access;
 pub mod auth;
 pub mod services;
+pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod user;

@@ -63,6 +63,14 @@ pub enum AuditAction {
     ImportFinished,
     /// An import was undone.
     ImportUndone,
+    /// An order was refused: a person on it is blacklisted and no override was given.
+    OrderRefused,
+    /// A user was added to the tenant.
+    UserCreated,
+    /// A user's role changed, or the user was disabled or enabled.
+    UserUpdated,
+    /// The tenant's default phone region changed.
+    PhoneRegionChanged,
 }
 
 impl AuditAction {
@@ -95,6 +103,10 @@ impl AuditAction {
             Self::ImportStarted => "import.started",
             Self::ImportFinished => "import.finished",
             Self::ImportUndone => "import.undone",
+            Self::OrderRefused => "order.refused",
+            Self::UserCreated => "user.created",
+            Self::UserUpdated => "user.updated",
+            Self::PhoneRegionChanged => "settings.phone_region_changed",
         }
     }
 }
