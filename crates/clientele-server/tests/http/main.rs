@@ -32,6 +32,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod blacklist;
+mod console;
 mod customers;
 mod documents;
 mod exports;
