@@ -82,7 +82,10 @@ async function logout(page) {
 
 /** Types into the search box like a person and waits for the results to show `expected`. */
 async function searchFor(page, query, expected) {
+  // "/" takes the focus to the search box from anywhere.
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'q');
   await page.keyboard.type(query);
   // The results of the whole query: the first one is the person looked for.
   await page.waitForFunction(

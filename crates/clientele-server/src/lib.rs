@@ -184,7 +184,8 @@ async fn deadline(request: axum::extract::Request, next: axum::middleware::Next)
     // The API's uploads and the console's (the same paths without `/api/v1`).
     let console_path = path.strip_prefix("/api/v1").unwrap_or(path);
     let upload = request.method() == axum::http::Method::POST
-        && (console_path == "/imports" || (console_path.starts_with("/customers/") && console_path.ends_with("/documents")));
+        && (console_path == "/imports"
+            || (console_path.starts_with("/customers/") && console_path.ends_with("/documents")));
     let limit = if upload { UPLOAD_TIMEOUT } else { REQUEST_TIMEOUT };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,

@@ -298,7 +298,11 @@ impl Default for DatabaseConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { token_ttl: Duration::from_secs(24 * 3600), session_ttl: Duration::from_secs(12 * 3600), token_secret: None }
+        Self {
+            token_ttl: Duration::from_secs(24 * 3600),
+            session_ttl: Duration::from_secs(12 * 3600),
+            token_secret: None,
+        }
     }
 }
 

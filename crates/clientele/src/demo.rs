@@ -37,6 +37,9 @@ pub const USERS: [(&str, &str); 4] = [
     ("partner@demo.example", "partner"),
 ];
 
+/// The demo's document scans: a one-page PDF.
+const DEMO_SCAN: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
 /// Creates the demo tenant, unless it exists.
 pub async fn ensure(app: &App) -> Result<Demo> {
     if let Some(tenant) = app.store().find_tenant_by_name(TENANT_NAME).await? {
@@ -106,8 +109,22 @@ async fn history(app: &App, actor: &Actor, tenant: TenantId, rng: &mut SplitMix6
     let driver = app.store().find_user_by_email(tenant, &Email::from_stored(USERS[2].0.into())).await?.map(|u| u.id);
     const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
     let now = Timestamp::now();
-    let places = ["Roma Termini", "Milano Centrale", "Firenze SMN", "Napoli Centrale", "Bologna Aeroporto", "Torino Porta Nuova"];
-    let cars = [("Fiat", "Panda"), ("Fiat", "500"), ("Volkswagen", "Golf"), ("Renault", "Clio"), ("Toyota", "Yaris"), ("Jeep", "Renegade")];
+    let places = [
+        "Roma Termini",
+        "Milano Centrale",
+        "Firenze SMN",
+        "Napoli Centrale",
+        "Bologna Aeroporto",
+        "Torino Porta Nuova",
+    ];
+    let cars = [
+        ("Fiat", "Panda"),
+        ("Fiat", "500"),
+        ("Volkswagen", "Golf"),
+        ("Renault", "Clio"),
+        ("Toyota", "Yaris"),
+        ("Jeep", "Renegade"),
+    ];
     let order = |customer, pickup: Timestamp, days: u64, rng: &mut SplitMix64| {
         let place = places[rng.below(places.len() as u64) as usize];
         let (make, model) = cars[rng.below(cars.len() as u64) as usize];
@@ -148,6 +165,34 @@ async fn history(app: &App, actor: &Actor, tenant: TenantId, rng: &mut SplitMix6
             }
         }
     }
+    // Scans of the documents of the first clients (some expiring soon), where documents are
+    // configured (SQLite makes its keys; PostgreSQL needs documents.master_key).
+    for (index, customer) in clients.iter().enumerate().take(150) {
+        for (kind, days) in
+            [("driver_license", 400 + 30 * (index % 40)), ("id_card", if index % 10 == 0 { 20 } else { 900 })]
+        {
+            let meta = clientele_core::documents::record::DocumentMetaInput {
+                kind: Some(kind.into()),
+                number: Some(format!("{}{:07}", &kind[..2].to_uppercase(), rng.below(10_000_000))),
+                expires_on: Some(now.add(DAY * days as u32).date().to_string()),
+                ..Default::default()
+            };
+            let upload = clientele_core::documents::services::Upload {
+                bytes: DEMO_SCAN.to_vec(),
+                file_name: Some(format!("{kind}.pdf")),
+                has_file: true,
+                meta,
+                rejected: None,
+            };
+            match app.upload_document(actor, *customer, upload).await {
+                Ok(_) => {}
+                Err(clientele_core::Error::Server {
+                    code: clientele_core::ErrorCode::DocumentsUnavailable, ..
+                }) => break,
+                Err(other) => return Err(other),
+            }
+        }
+    }
     // The next days' deliveries for the demo driver.
     for (day, customer) in clients.iter().skip(120).take(4).enumerate() {
         let mut input = order(*customer, now.add(DAY * (day as u32 + 1)), 3, rng);
@@ -156,7 +201,8 @@ async fn history(app: &App, actor: &Actor, tenant: TenantId, rng: &mut SplitMix6
     }
     // Two customers on the tenant's blacklist; an operator asked for an override for one.
     for (customer, reason) in clients.iter().skip(130).zip(["unpaid_damage", "vehicle_not_returned"]) {
-        let input = BlacklistInput { scope: Some(Scope::Tenant), reason_code: Some(reason.into()), note: Some("Demo".into()) };
+        let input =
+            BlacklistInput { scope: Some(Scope::Tenant), reason_code: Some(reason.into()), note: Some("Demo".into()) };
         app.blacklist_customer(actor, *customer, &input).await?;
     }
     if let Some(customer) = clients.get(130) {

@@ -182,7 +182,8 @@ impl App {
         let revoked = || Error::unauthenticated("the token is no longer valid");
         let actor = match claims.tid {
             Some(tenant) => {
-                let actor = self.member_actor(TenantId::from_uuid(tenant), UserId::from_uuid(claims.sub), origin).await?;
+                let actor =
+                    self.member_actor(TenantId::from_uuid(tenant), UserId::from_uuid(claims.sub), origin).await?;
                 actor.filter(|a| a.role_label() == claims.role)
             }
             None if claims.role == "platform_admin" => {
@@ -255,7 +256,14 @@ pub struct UserSummary {
 
 impl From<User> for UserSummary {
     fn from(u: User) -> Self {
-        Self { id: u.id, email: u.email, role: u.role, partner_id: u.partner_id, disabled: u.disabled, created_at: u.created_at }
+        Self {
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            partner_id: u.partner_id,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -372,7 +380,9 @@ impl App {
                 grant.tenant_id.as_uuid(),
                 None,
             )
-            .with_changes(serde_json::json!({"phone_region": {"from": tenant.phone_region.as_str(), "to": parsed.as_str()}}));
+            .with_changes(
+                serde_json::json!({"phone_region": {"from": tenant.phone_region.as_str(), "to": parsed.as_str()}}),
+            );
             self.store().record(&[entry], &[]).await?;
         }
         self.tenant(grant.tenant_id).await

@@ -143,7 +143,8 @@ impl App {
         let first = self.store().import_file_chunk(draft.tenant_id, id, 0).await?.unwrap_or_default();
         let unreadable = |why: String| Error::invalid("file", crate::error::FieldCode::Invalid, why);
         let format = crate::imports::reader::sniff(&first[..first.len().min(64 * 1024)]).map_err(unreadable)?;
-        let reader = crate::imports::reader::LineReader::open(std::io::Cursor::new(first), format).map_err(unreadable)?;
+        let reader =
+            crate::imports::reader::LineReader::open(std::io::Cursor::new(first), format).map_err(unreadable)?;
         let mapping = crate::imports::mapping::Mapping::new(reader.headers().to_vec(), explicit)?;
         let mut size = 0;
         let mut chunk = 0;

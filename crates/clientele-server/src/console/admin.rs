@@ -89,9 +89,12 @@ async fn users_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let users = state.app.tenant_users(&c.actor).await?;
-    let request = ListRequest::parse(&FilterText { kind: Some("partner"), ..FilterText::default() }, None, Some("200"), None)?;
+    let request =
+        ListRequest::parse(&FilterText { kind: Some("partner"), ..FilterText::default() }, None, Some("200"), None)?;
     let partners = match state.app.list_customers(&c.actor, &request).await? {
-        CustomerPage::Full(page) => page.items.iter().map(|v| (v.customer.id.to_string(), v.customer.display_name())).collect(),
+        CustomerPage::Full(page) => {
+            page.items.iter().map(|v| (v.customer.id.to_string(), v.customer.display_name())).collect()
+        }
         CustomerPage::Contacts(_) => Vec::new(),
     };
     let mut shell = c.shell("admin-users", "admin");
@@ -117,7 +120,11 @@ async fn add_user(State(state): State<AppState>, ConsoleForm { c, form }: Consol
     let partner_id = form.get("partner_id").filter(|_| form.get("role") == Some("partner"));
     let partner_id = match partner_id.map(str::parse) {
         Some(Ok(id)) => Some(id),
-        Some(Err(_)) => return Err(Error::invalid("partner_id", clientele_core::FieldCode::Invalid, "must be a partner company").into()),
+        Some(Err(_)) => {
+            return Err(
+                Error::invalid("partner_id", clientele_core::FieldCode::Invalid, "must be a partner company").into()
+            );
+        }
         None => None,
     };
     let new = NewUser {
@@ -138,7 +145,11 @@ async fn add_user(State(state): State<AppState>, ConsoleForm { c, form }: Consol
     }
 }
 
-async fn change_user(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn change_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id: UserId = id.parse().map_err(|_| PageError(Error::NotFound("user")))?;
     let change = UserChange {
         role: form.get("role").map(Role::parse).transpose().map_err(|p| Error::invalid("role", p.code, p.message))?,
@@ -147,7 +158,15 @@ async fn change_user(State(state): State<AppState>, Path(id): Path<String>, Cons
     match state.app.change_user(&c.actor, id, change).await {
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(error @ (Error::Invalid(_) | Error::Conflict { .. })) => {
-            users_page(&state, &c, FieldErrors::none(c.tr), FormData::default(), error.to_string(), StatusCode::UNPROCESSABLE_ENTITY).await
+            users_page(
+                &state,
+                &c,
+                FieldErrors::none(c.tr),
+                FormData::default(),
+                error.to_string(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
@@ -168,7 +187,12 @@ async fn settings(State(state): State<AppState>, c: Console) -> Result<Response,
     settings_page(&state, &c, String::new(), StatusCode::OK).await
 }
 
-async fn settings_page(state: &AppState, c: &Console, problem: String, status: StatusCode) -> Result<Response, PageError> {
+async fn settings_page(
+    state: &AppState,
+    c: &Console,
+    problem: String,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let required = state.app.required_documents(&c.actor).await?.required;
     let tenant = state.app.tenant_of(&c.actor).await?.ok_or(Error::NotFound("tenant"))?;
     let kinds = DocumentKind::ALL.iter().map(|k| (k.as_str(), c.tr.tk("doc-", k.as_str()))).collect();
@@ -184,7 +208,10 @@ async fn settings_page(state: &AppState, c: &Console, problem: String, status: S
 }
 
 /// Requirements posted as one line each (`passport|id_card`), or as ticked groups.
-async fn set_required(State(state): State<AppState>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn set_required(
+    State(state): State<AppState>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let required: Vec<String> = form
         .get("required")
         .unwrap_or_default()
@@ -195,14 +222,22 @@ async fn set_required(State(state): State<AppState>, ConsoleForm { c, form }: Co
     match state.app.set_required_documents(&c.actor, &RequiredDocumentsInput { required }).await {
         Ok(_) => Ok(Redirect::to("/admin/settings").into_response()),
         Err(error @ Error::Invalid(_)) => {
-            let text = FieldErrors::of(&error, c.tr).all().into_iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ");
+            let text = FieldErrors::of(&error, c.tr)
+                .all()
+                .into_iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
             settings_page(&state, &c, text, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(other) => Err(other.into()),
     }
 }
 
-async fn set_region(State(state): State<AppState>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn set_region(
+    State(state): State<AppState>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     match state.app.set_phone_region(&c.actor, form.get("phone_region").unwrap_or_default()).await {
         Ok(_) => Ok(Redirect::to("/admin/settings").into_response()),
         Err(error @ Error::Invalid(_)) => {
@@ -263,15 +298,28 @@ async fn audit(State(state): State<AppState>, c: Console, Query(q): Query<AuditQ
             let next = page
                 .next_cursor
                 .map(|cursor| {
-                    let kept = [("customer_id", &q.customer_id), ("user_id", &q.user_id), ("action", &q.action), ("from", &q.from), ("to", &q.to)];
-                    let base = serde_urlencoded::to_string(kept.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>()).unwrap_or_default();
+                    let kept = [
+                        ("customer_id", &q.customer_id),
+                        ("user_id", &q.user_id),
+                        ("action", &q.action),
+                        ("from", &q.from),
+                        ("to", &q.to),
+                    ];
+                    let base =
+                        serde_urlencoded::to_string(kept.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
+                            .unwrap_or_default();
                     format!("/admin/audit?{base}&cursor={}", urlencode(&cursor))
                 })
                 .unwrap_or_default();
             (page.items, next, String::new())
         }
         Err(error) => {
-            let text = FieldErrors::of(&error, c.tr).all().into_iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ");
+            let text = FieldErrors::of(&error, c.tr)
+                .all()
+                .into_iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
             (Vec::new(), String::new(), text)
         }
     };
@@ -292,7 +340,8 @@ struct DashboardPage {
 async fn dashboard(State(state): State<AppState>, c: Console) -> Result<Response, PageError> {
     let f = state.app.tenant_figures(&c.actor).await?;
     let (searches, p95) = state.search_timings.p95();
-    let search_p95 = p95.map(|d| format!("{} ms", c.tr.decimal(d.as_secs_f64() * 1000.0, 1))).unwrap_or_else(|| "–".into());
+    let search_p95 =
+        p95.map(|d| format!("{} ms", c.tr.decimal(d.as_secs_f64() * 1000.0, 1))).unwrap_or_else(|| "–".into());
     let import_rate = f.import_rows_per_second.map(|r| c.tr.decimal(r, 0)).unwrap_or_else(|| "–".into());
     Ok(render(&DashboardPage { s: c.shell("admin-dashboard", "admin"), t: c.tr, f, searches, search_p95, import_rate }))
 }
@@ -312,14 +361,25 @@ pub(crate) struct GlobalQuery {
     cursor: String,
 }
 
-async fn global_list(State(state): State<AppState>, c: Console, Query(q): Query<GlobalQuery>) -> Result<Response, PageError> {
+async fn global_list(
+    State(state): State<AppState>,
+    c: Console,
+    Query(q): Query<GlobalQuery>,
+) -> Result<Response, PageError> {
     let paging = Paging::parse(Some("50"), some(&q.cursor))?;
     let page = state.app.global_entries(&c.actor, true, paging).await?;
-    let next = page.next_cursor.map(|cursor| format!("/platform/global-blacklist?cursor={}", urlencode(&cursor))).unwrap_or_default();
+    let next = page
+        .next_cursor
+        .map(|cursor| format!("/platform/global-blacklist?cursor={}", urlencode(&cursor)))
+        .unwrap_or_default();
     Ok(render(&GlobalPage { s: c.shell("global-title", "platform"), t: c.tr, entries: page.items, next }))
 }
 
-async fn lift_global(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn lift_global(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id: GlobalEntryId = id.parse().map_err(|_| PageError(Error::NotFound("global entry")))?;
     state.app.lift_global_entry(&c.actor, id, &LiftInput { note: form.text("note") }).await?;
     Ok(Redirect::to("/platform/global-blacklist").into_response())

@@ -21,13 +21,21 @@ const FILES: [Asset; 5] = [
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../static/htmx-2.0.11.min.js"),
     },
-    Asset { name: "htmx.LICENSE", content_type: "text/plain; charset=utf-8", bytes: include_bytes!("../../static/htmx.LICENSE") },
+    Asset {
+        name: "htmx.LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        bytes: include_bytes!("../../static/htmx.LICENSE"),
+    },
     Asset {
         name: "console.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../static/console.js"),
     },
-    Asset { name: "console.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../static/console.css") },
+    Asset {
+        name: "console.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../static/console.css"),
+    },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../static/favicon.svg") },
 ];
 

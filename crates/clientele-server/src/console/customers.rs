@@ -43,9 +43,8 @@ use crate::console::session::{Console, ConsoleForm, FormData, check_csrf, is_htm
 use crate::console::shell::Shell;
 
 pub(crate) fn routes() -> Router<AppState> {
-    let uploads = Router::new()
-        .route("/customers/{id}/documents", post(upload_document))
-        .layer(DefaultBodyLimit::disable());
+    let uploads =
+        Router::new().route("/customers/{id}/documents", post(upload_document)).layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/customers", get(list).post(create))
         .route("/customers/results", get(results))
@@ -110,7 +109,9 @@ pub fn badges(tr: Tr, view: &CustomerView) -> Vec<Badge> {
 pub fn requirements_text(tr: Tr, names: &[String]) -> String {
     names
         .iter()
-        .map(|name| name.split('|').map(|kind| tr.tk("doc-", kind)).collect::<Vec<_>>().join(&format!(" {} ", tr.t("or"))))
+        .map(|name| {
+            name.split('|').map(|kind| tr.tk("doc-", kind)).collect::<Vec<_>>().join(&format!(" {} ", tr.t("or")))
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -142,11 +143,14 @@ pub struct ResultRow {
 impl ResultRow {
     fn of(tr: Tr, view: &CustomerView, href: String) -> Self {
         let c = &view.customer;
-        let contact = [c.data.email.as_ref().map(|e| e.as_str().to_owned()), c.data.phone.as_ref().map(|p| p.as_str().to_owned())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · ");
+        let contact = [
+            c.data.email.as_ref().map(|e| e.as_str().to_owned()),
+            c.data.phone.as_ref().map(|p| p.as_str().to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
         let detail = [
             c.data.birth_date.map(|d| tr.date(&d)),
             c.data.address.as_ref().and_then(|a| a.city.clone()),
@@ -166,12 +170,21 @@ impl ResultRow {
             (Some(n), None, _) | (None, Some(n), _) => n.to_string(),
             _ => String::new(),
         };
-        let line = [contact.email.as_ref().map(|e| e.as_str().to_owned()), contact.phone.as_ref().map(|p| p.as_str().to_owned())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · ");
-        Self { href: format!("/customers/{}", contact.id), name, contact: line, detail: String::new(), badges: Vec::new() }
+        let line = [
+            contact.email.as_ref().map(|e| e.as_str().to_owned()),
+            contact.phone.as_ref().map(|p| p.as_str().to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+        Self {
+            href: format!("/customers/{}", contact.id),
+            name,
+            contact: line,
+            detail: String::new(),
+            badges: Vec::new(),
+        }
     }
 }
 
@@ -246,9 +259,18 @@ impl ListQuery {
     }
 
     fn filtered(&self) -> bool {
-        [&self.kind, &self.vip, &self.blacklisted, &self.created_from, &self.created_to, &self.documents, &self.phone_status, &self.include_deleted]
-            .iter()
-            .any(|v| !v.trim().is_empty())
+        [
+            &self.kind,
+            &self.vip,
+            &self.blacklisted,
+            &self.created_from,
+            &self.created_to,
+            &self.documents,
+            &self.phone_status,
+            &self.include_deleted,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
     }
 }
 
@@ -263,6 +285,8 @@ pub struct Results {
     pub searched: bool,
     /// The problem with the query, if any (a bad date), in the reader's language.
     pub problem: String,
+    /// The search these are the results of (scripts wait for it).
+    pub query: String,
 }
 
 /// Runs the list query as the actor, timing searches for the dashboard.
@@ -297,7 +321,8 @@ pub(crate) async fn search(state: &AppState, c: &Console, query: &ListQuery) -> 
             format!("/customers?{base}{sep}cursor={}", urlencode(&cursor))
         })
         .unwrap_or_default();
-    Ok(Results { rows, next, searched: !query.q.trim().is_empty() || query.filtered(), problem: String::new() })
+    let searched = !query.q.trim().is_empty() || query.filtered();
+    Ok(Results { rows, next, searched, problem: String::new(), query: query.q.clone() })
 }
 
 #[derive(Template)]
@@ -318,7 +343,11 @@ struct ResultsPartial {
     results: Results,
 }
 
-async fn list(State(state): State<AppState>, c: Console, Query(query): Query<ListQuery>) -> Result<Response, PageError> {
+async fn list(
+    State(state): State<AppState>,
+    c: Console,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
     let results = search(&state, &c, &query).await?;
     let page = ListPage {
         s: c.shell("customers-title", "customers"),
@@ -332,7 +361,11 @@ async fn list(State(state): State<AppState>, c: Console, Query(query): Query<Lis
 }
 
 /// `GET /customers/results`: the results alone, for search-as-you-type.
-async fn results(State(state): State<AppState>, c: Console, Query(query): Query<ListQuery>) -> Result<Response, PageError> {
+async fn results(
+    State(state): State<AppState>,
+    c: Console,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
     let results = search(&state, &c, &query).await?;
     Ok(render(&ResultsPartial { t: c.tr, results }))
 }
@@ -465,13 +498,15 @@ async fn profile_page(
         }
     };
     let tr = c.tr;
-    let documents = if c.can(Capability::ManageOrders) { Some(app.documents(&c.actor, id, false).await?) } else { None };
+    let documents =
+        if c.can(Capability::ManageOrders) { Some(app.documents(&c.actor, id, false).await?) } else { None };
     let orders = if c.can(Capability::ManageOrders) {
         Some(app.customer_orders(&c.actor, id, Paging { after: None, limit: 50 }).await?.items)
     } else {
         None
     };
-    let blacklist = if c.can(Capability::ReadBlacklist) { Some(app.blacklist_history(&c.actor, id).await?) } else { None };
+    let blacklist =
+        if c.can(Capability::ReadBlacklist) { Some(app.blacklist_history(&c.actor, id).await?) } else { None };
     let admin = c.can(Capability::ReadAudit);
     let audit = if admin {
         let text = AuditText { customer_id: Some(&id.to_string()), limit: Some("50"), ..AuditText::default() };
@@ -504,12 +539,23 @@ async fn profile_page(
         admin: c.can(Capability::ManageBlacklist),
         note_error: extra.note_error,
         upload,
-        reasons: ReasonCode::ALL.iter().map(|r| (r.as_str().to_owned(), tr.t(&format!("reason-{}", r.as_str())).to_owned())).collect(),
-        global_reasons: ReasonCode::ALL.iter().filter(|r| r.allowed_globally()).map(|r| r.as_str().to_owned()).collect(),
+        reasons: ReasonCode::ALL
+            .iter()
+            .map(|r| (r.as_str().to_owned(), tr.t(&format!("reason-{}", r.as_str())).to_owned()))
+            .collect(),
+        global_reasons: ReasonCode::ALL
+            .iter()
+            .filter(|r| r.allowed_globally())
+            .map(|r| r.as_str().to_owned())
+            .collect(),
         blacklist_errors: extra.blacklist_errors.unwrap_or_else(|| FieldErrors::none(tr)),
         blacklist_status: status_name(view.blacklist.status),
         missing_documents: view.documents.as_ref().map(|d| requirements_text(tr, &d.missing)).unwrap_or_default(),
-        expiring_documents: view.documents.as_ref().map(|d| requirements_text(tr, &d.expiring_soon)).unwrap_or_default(),
+        expiring_documents: view
+            .documents
+            .as_ref()
+            .map(|d| requirements_text(tr, &d.expiring_soon))
+            .unwrap_or_default(),
         view,
     };
     Ok((status, render(&page)).into_response())
@@ -540,6 +586,21 @@ fn facts(tr: Tr, customer: &Customer) -> Vec<(String, String)> {
     facts.push((tr.t("field-created_at").to_owned(), tr.datetime(&customer.created_at)));
     facts.push((tr.t("field-updated_at").to_owned(), tr.datetime(&customer.updated_at)));
     facts
+}
+
+/// A form's error summary: each field's label (its name when it has none), its input's id
+/// (to jump to it), and the message.
+pub fn summary(tr: Tr, errors: &FieldErrors) -> Vec<(String, String, String)> {
+    errors
+        .all()
+        .into_iter()
+        .map(|(field, message)| {
+            let key = format!("field-{}", field.replace('.', "-"));
+            let label = if tr.t(&key) == key { field.clone() } else { tr.t(&key).to_owned() };
+            let id = format!("f-{}", field.replace(['.', '_'], "-"));
+            (label, id, message)
+        })
+        .collect()
 }
 
 /// The record's fields, in form order, with their labels' message keys.
@@ -623,7 +684,7 @@ struct CustomerFormPage {
     groups: Vec<FieldGroup>,
     extra: Vec<FormField>,
     version: i64,
-    summary: Vec<(String, String)>,
+    summary: Vec<(String, String, String)>,
     problem: String,
     cancel: String,
 }
@@ -648,14 +709,22 @@ async fn customer_form(
     issued.required_with = licence_number.id.clone();
     let mut expires = make.field("driver_license.expires_on", "field-driver_license-expires_on", "date");
     expires.required_with = licence_number.id.clone();
-    let id_types = [("", "choose"), ("passport", "iddoc-passport"), ("id_card", "iddoc-id_card"), ("residence_permit", "iddoc-residence_permit"), ("other", "iddoc-other")];
+    let id_types = [
+        ("", "choose"),
+        ("passport", "iddoc-passport"),
+        ("id_card", "iddoc-id_card"),
+        ("residence_permit", "iddoc-residence_permit"),
+        ("other", "iddoc-other"),
+    ];
     let groups = vec![
         group(
             "group-identity",
             vec![
                 make.field("first_name", "field-first_name", "text").autocomplete("given-name").help(tr, "help-names"),
                 make.field("last_name", "field-last_name", "text").autocomplete("family-name"),
-                make.field("company_name", "field-company_name", "text").autocomplete("organization").help(tr, "help-company"),
+                make.field("company_name", "field-company_name", "text")
+                    .autocomplete("organization")
+                    .help(tr, "help-company"),
                 make.field("vat_number", "field-vat_number", "text"),
                 make.field("birth_date", "field-birth_date", "date"),
                 make.field("birth_place.city", "field-birth_place-city", "text"),
@@ -710,7 +779,12 @@ async fn customer_form(
         // Admins and operators link a client to a partner company; partners' clients are theirs.
         let mut partners = make.field("partner_id", "field-partner_id", "select");
         partners.options = vec![(String::new(), tr.t("none").to_owned())];
-        let request = ListRequest::parse(&FilterText { kind: Some("partner"), ..FilterText::default() }, None, Some("200"), None)?;
+        let request = ListRequest::parse(
+            &FilterText { kind: Some("partner"), ..FilterText::default() },
+            None,
+            Some("200"),
+            None,
+        )?;
         if let CustomerPage::Full(page) = state.app.list_customers(&c.actor, &request).await? {
             partners.options.extend(page.items.iter().map(|v| (v.customer.id.to_string(), v.customer.display_name())));
         }
@@ -735,7 +809,11 @@ pub(crate) struct NewQuery {
     kind: String,
 }
 
-async fn new_form(State(state): State<AppState>, c: Console, Query(query): Query<NewQuery>) -> Result<Response, PageError> {
+async fn new_form(
+    State(state): State<AppState>,
+    c: Console,
+    Query(query): Query<NewQuery>,
+) -> Result<Response, PageError> {
     c.actor.require(Capability::CreateCustomer)?;
     let values = HashMap::new();
     let errors = FieldErrors::none(c.tr);
@@ -783,7 +861,9 @@ async fn create(State(state): State<AppState>, ConsoleForm { c, form }: ConsoleF
         Err(e) => Err(e),
     };
     match saved {
-        Ok(saved) => Ok(Redirect::to(&saved_location(&saved.view.customer.id, "created", &saved.warnings)).into_response()),
+        Ok(saved) => {
+            Ok(Redirect::to(&saved_location(&saved.view.customer.id, "created", &saved.warnings)).into_response())
+        }
         Err(error @ (Error::Invalid(_) | Error::Conflict { .. })) => {
             let values = values_of(&form);
             let errors = FieldErrors::of(&error, c.tr);
@@ -799,7 +879,7 @@ async fn create(State(state): State<AppState>, ConsoleForm { c, form }: ConsoleF
                 groups,
                 extra,
                 version: 0,
-                summary: errors.all(),
+                summary: summary(c.tr, &errors),
                 problem,
                 cancel: "/customers".into(),
             };
@@ -856,7 +936,7 @@ async fn edit_page(
         groups,
         extra,
         version: customer.version,
-        summary: errors.all(),
+        summary: summary(c.tr, &errors),
         problem,
         cancel: format!("/customers/{}", customer.id),
     };
@@ -929,14 +1009,22 @@ async fn add_note(
     }
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id: CustomerId = parse_id(&id)?;
     let version = form.get("version").and_then(|v| v.parse().ok());
     state.app.delete_customer(&c.actor, id, version).await?;
     Ok(Redirect::to(&format!("/customers/{id}?saved=deleted")).into_response())
 }
 
-async fn restore(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, .. }: ConsoleForm) -> Result<Response, PageError> {
+async fn restore(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, .. }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id: CustomerId = parse_id(&id)?;
     state.app.restore_customer(&c.actor, id).await?;
     Ok(Redirect::to(&format!("/customers/{id}?saved=restored")).into_response())
@@ -959,7 +1047,10 @@ async fn blacklist(
         Err(error @ (Error::Invalid(_) | Error::Conflict { .. })) => {
             let mut errors = FieldErrors::of(&error, c.tr);
             if errors.is_empty() {
-                errors = FieldErrors::of(&Error::invalid("scope", clientele_core::FieldCode::Invalid, error.to_string()), c.tr);
+                errors = FieldErrors::of(
+                    &Error::invalid("scope", clientele_core::FieldCode::Invalid, error.to_string()),
+                    c.tr,
+                );
             }
             let extra = ProfileExtras { blacklist_errors: Some(errors), ..ProfileExtras::default() };
             profile_page(&state, &c, id, extra, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -1067,7 +1158,9 @@ async fn document_file(
         headers.insert(header::CONTENT_TYPE, value);
     }
     let ascii: String = name.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
-    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&name))) {
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&name)))
+    {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
@@ -1084,18 +1177,21 @@ pub(crate) struct PhoneQuery {
 
 /// `GET /customers/phone-preview`: the phone as it will be stored, read by the core's own rule
 /// in the tenant's region, while the clerk types.
-async fn phone_preview(State(state): State<AppState>, c: Console, headers: HeaderMap, Query(query): Query<PhoneQuery>) -> Result<Response, PageError> {
+async fn phone_preview(
+    State(state): State<AppState>,
+    c: Console,
+    headers: HeaderMap,
+    Query(query): Query<PhoneQuery>,
+) -> Result<Response, PageError> {
     let typed = if query.phone.is_empty() { &query.secondary_phone } else { &query.phone };
     let tenant = state.app.tenant_of(&c.actor).await?.ok_or(Error::NotFound("tenant"))?;
     let html = if typed.trim().is_empty() {
         String::new()
     } else {
         match PhoneE164::parse(typed, tenant.phone_region) {
-            Ok(phone) => format!(
-                "<span class=\"ok\">{}</span> {}",
-                escape(c.tr.t("phone-stored-as")),
-                escape(phone.as_str())
-            ),
+            Ok(phone) => {
+                format!("<span class=\"ok\">{}</span> {}", escape(c.tr.t("phone-stored-as")), escape(phone.as_str()))
+            }
             Err(problem) => format!("<span class=\"bad\">{}</span>", escape(&problem.message)),
         }
     };

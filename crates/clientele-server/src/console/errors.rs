@@ -118,12 +118,7 @@ impl FieldErrors {
     /// The message for `field` (and fields under it, `address` for `address.city`), empty when
     /// it has none.
     pub fn get(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| self.message(e))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.errors.iter().filter(|e| e.field == field).map(|e| self.message(e)).collect::<Vec<_>>().join("; ")
     }
 
     /// Whether `field` has an error.
@@ -137,7 +132,8 @@ impl FieldErrors {
     }
 
     fn message(&self, error: &FieldError) -> String {
-        let code = serde_json::to_value(error.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let code =
+            serde_json::to_value(error.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let key = format!("fielderror-{code}");
         let localised = self.tr.t(&key);
         // The core's message says the specifics (which format, which range); in English it is

@@ -214,8 +214,9 @@ mod tests {
 
     #[test]
     fn forms_become_the_apis_json_and_records_become_forms() {
-        let form = FormData::parse(b"first_name=Ada&last_name=&address.city=Roma&address.line1=&driver_license.number=")
-            .unwrap();
+        let form =
+            FormData::parse(b"first_name=Ada&last_name=&address.city=Roma&address.line1=&driver_license.number=")
+                .unwrap();
         let names = ["first_name", "last_name", "address.city", "address.line1", "driver_license.number"];
         let create = Value::Object(json_of(&form, &names, false));
         assert_eq!(create, serde_json::json!({"first_name": "Ada", "address": {"city": "Roma"}}));

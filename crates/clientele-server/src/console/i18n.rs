@@ -267,8 +267,12 @@ mod tests {
         let mut entries: Vec<(String, Vec<String>)> = parse_catalogue(text)
             .into_iter()
             .map(|(key, value)| {
-                let mut names: Vec<String> =
-                    value.split("{ $").skip(1).filter_map(|rest| rest.split_once(" }")).map(|(n, _)| n.to_owned()).collect();
+                let mut names: Vec<String> = value
+                    .split("{ $")
+                    .skip(1)
+                    .filter_map(|rest| rest.split_once(" }"))
+                    .map(|(n, _)| n.to_owned())
+                    .collect();
                 names.sort();
                 (key.to_owned(), names)
             })

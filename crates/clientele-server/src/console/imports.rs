@@ -91,7 +91,8 @@ async fn upload(
         }
         let file_name = field.file_name().map(str::to_owned).filter(|n| !n.is_empty());
         let Some(file_name) = file_name else { break };
-        let mut job = app.begin_import(&c.actor, NewImport { file_name: Some(file_name), ..NewImport::default() }).await?;
+        let mut job =
+            app.begin_import(&c.actor, NewImport { file_name: Some(file_name), ..NewImport::default() }).await?;
         let mut sink = Sink::new(app, app.max_import_bytes());
         let read: Result<(), Error> = async {
             while let Some(chunk) = field.chunk().await.map_err(form_error)? {
@@ -188,7 +189,11 @@ async fn review_page(
         .columns
         .iter()
         .enumerate()
-        .map(|(index, ColumnTarget { column, target })| ColumnChoice { index, column: column.clone(), target: target.clone() })
+        .map(|(index, ColumnTarget { column, target })| ColumnChoice {
+            index,
+            column: column.clone(),
+            target: target.clone(),
+        })
         .collect();
     let page = ReviewPage {
         s: c.shell("import-review-title", "imports"),
@@ -208,7 +213,11 @@ async fn review_page(
 
 /// `POST /imports/drafts/{id}`: apply the mapping and look again, run a dry run, import, or
 /// discard the file.
-async fn start(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn start(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id = job_id(&id)?;
     // Only the columns whose target the admin changed are mapped by hand.
     let automatic = state.app.import_preview(&c.actor, id, &Map::new()).await?;
@@ -238,7 +247,16 @@ async fn start(State(state): State<AppState>, Path(id): Path<String>, ConsoleFor
     let started = match state.app.start_import_from(&c.actor, id, new).await {
         Ok(started) => started,
         Err(error @ (Error::Invalid(_) | Error::InvalidQuery(_))) => {
-            return review_page(&state, &c, id, &Map::new(), &mode, error.to_string(), StatusCode::UNPROCESSABLE_ENTITY).await;
+            return review_page(
+                &state,
+                &c,
+                id,
+                &Map::new(),
+                &mode,
+                error.to_string(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
         Err(other) => return Err(other.into()),
     };
@@ -300,13 +318,19 @@ pub(crate) struct JobQuery {
     saved: String,
 }
 
-async fn job_page(State(state): State<AppState>, c: Console, Path(id): Path<String>, Query(query): Query<JobQuery>) -> Result<Response, PageError> {
+async fn job_page(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Query(query): Query<JobQuery>,
+) -> Result<Response, PageError> {
     let id = job_id(&id)?;
     let job = state.app.import_job(&c.actor, id).await?;
     if job.status == ImportStatus::Receiving {
         return Ok(Redirect::to(&format!("/imports/drafts/{id}")).into_response());
     }
-    let mut shell = c.shell_titled(format!("{} · {}", c.tr.t("import-title"), job.file_name.clone().unwrap_or_default()), "imports");
+    let mut shell = c
+        .shell_titled(format!("{} · {}", c.tr.t("import-title"), job.file_name.clone().unwrap_or_default()), "imports");
     if query.saved == "undone" {
         shell.notice = c.tr.t("notice-import-undone").to_owned();
     }
@@ -337,7 +361,11 @@ async fn errors_csv(State(state): State<AppState>, c: Console, Path(id): Path<St
         .into_response())
 }
 
-async fn undo(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, .. }: ConsoleForm) -> Result<Response, PageError> {
+async fn undo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, .. }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id = job_id(&id)?;
     state.app.undo_import(&c.actor, id).await?;
     Ok(Redirect::to(&format!("/imports/{id}?saved=undone")).into_response())
@@ -353,11 +381,17 @@ struct ExportPage {
 }
 
 /// The columns ticked when the export form opens: what a person usually wants in a sheet.
-const DEFAULT_COLUMNS: [&str; 8] = ["kind", "first_name", "last_name", "company_name", "email", "phone", "address.city", "vip"];
+const DEFAULT_COLUMNS: [&str; 8] =
+    ["kind", "first_name", "last_name", "company_name", "email", "phone", "address.city", "vip"];
 
 async fn export_form(c: Console) -> Result<Response, PageError> {
     c.actor.require(clientele_core::accounts::access::Capability::BulkExport)?;
-    Ok(render(&ExportPage { s: c.shell("export-title", "imports"), t: c.tr, columns: COLUMNS.to_vec(), defaults: DEFAULT_COLUMNS.to_vec() }))
+    Ok(render(&ExportPage {
+        s: c.shell("export-title", "imports"),
+        t: c.tr,
+        columns: COLUMNS.to_vec(),
+        defaults: DEFAULT_COLUMNS.to_vec(),
+    }))
 }
 
 /// `GET /exports/customers.csv`: the chosen columns (`column` repeated) and filters, streamed
@@ -377,7 +411,8 @@ async fn export_csv(State(state): State<AppState>, c: Console, request: Request)
         include_deleted: query.get("include_deleted"),
     };
     let format = if query.checked("excel") { Some("excel") } else { None };
-    let export_request = ExportRequest::parse(Some(&columns).filter(|c| !c.is_empty()).map(String::as_str), format, &filters)?;
+    let export_request =
+        ExportRequest::parse(Some(&columns).filter(|c| !c.is_empty()).map(String::as_str), format, &filters)?;
     let export = state.app.export_customers(&c.actor, &export_request).await?;
     let name = format!("customers-{}.csv", Timestamp::now().date());
     let body = Body::from_stream(futures_util::stream::unfold(export, crate::routes::exports::next));
@@ -402,4 +437,3 @@ pub fn status_key(status: &ImportStatus) -> &'static str {
         ImportStatus::Failed => "import-status-failed",
     }
 }
-

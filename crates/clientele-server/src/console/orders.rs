@@ -15,7 +15,9 @@ use clientele_core::accounts::access::Capability;
 use clientele_core::customers::view::CustomerView;
 use clientele_core::documents::requirements::DocumentsStatus;
 use clientele_core::ids::{CustomerId, OrderId};
-use clientele_core::orders::record::{ApproveOverride, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView, OrderWarning};
+use clientele_core::orders::record::{
+    ApproveOverride, OrderInput, OrderPatch, OrderRead, OrderStatus, OrderView, OrderWarning,
+};
 use clientele_core::paging::Paging;
 use clientele_core::time::Timestamp;
 use clientele_core::{Error, ErrorCode};
@@ -68,14 +70,18 @@ struct OrderFormPage {
     documents: DocumentsStatus,
     warnings: Vec<String>,
     fields: Vec<FormField>,
-    summary: Vec<(String, String)>,
+    summary: Vec<(String, String, String)>,
     problem: String,
     admin: bool,
     override_error: String,
     data_protection_contact: String,
 }
 
-async fn new_order(State(state): State<AppState>, c: Console, Query(query): Query<NewOrderQuery>) -> Result<Response, PageError> {
+async fn new_order(
+    State(state): State<AppState>,
+    c: Console,
+    Query(query): Query<NewOrderQuery>,
+) -> Result<Response, PageError> {
     c.actor.require(Capability::ManageOrders)?;
     let Ok(customer) = query.customer.parse::<CustomerId>() else {
         // No customer yet: find one.
@@ -128,19 +134,24 @@ async fn order_page(
     let tr = c.tr;
     let form = state.app.order_form(&c.actor, customer).await?;
     let make = FieldMaker { tr, values: &values, errors: &errors };
-    let vehicle_types: Vec<(String, String)> =
-        ["car", "van", "bus", "truck", "camper"].iter().map(|v| ((*v).to_owned(), tr.t(&format!("vehicle-{v}")).to_owned())).collect();
-    let payments: Vec<(String, String)> = ["credit_card", "debit_card", "cash", "bank_transfer", "direct_debit", "other"]
+    let vehicle_types: Vec<(String, String)> = ["car", "van", "bus", "truck", "camper"]
         .iter()
-        .map(|v| ((*v).to_owned(), tr.t(&format!("payment-{v}")).to_owned()))
+        .map(|v| ((*v).to_owned(), tr.t(&format!("vehicle-{v}")).to_owned()))
         .collect();
+    let payments: Vec<(String, String)> =
+        ["credit_card", "debit_card", "cash", "bank_transfer", "direct_debit", "other"]
+            .iter()
+            .map(|v| ((*v).to_owned(), tr.t(&format!("payment-{v}")).to_owned()))
+            .collect();
     let mut vehicle_type = make.field("vehicle.type", "field-vehicle-type", "select");
     vehicle_type.options = vehicle_types;
     let mut payment = make.field("payment_type", "field-payment_type", "select").required();
     payment.options = payments;
     let mut driver = make.field("driver_id", "field-driver_id", "select");
     driver.options = vec![(String::new(), tr.t("none").to_owned())];
-    driver.options.extend(state.app.tenant_drivers(&c.actor).await?.into_iter().map(|u| (u.id.to_string(), u.email.as_str().to_owned())));
+    driver.options.extend(
+        state.app.tenant_drivers(&c.actor).await?.into_iter().map(|u| (u.id.to_string(), u.email.as_str().to_owned())),
+    );
     let fields = vec![
         make.field("pickup_at", "field-pickup_at", "datetime-local").required(),
         make.field("pickup_place", "field-pickup_place", "text").required(),
@@ -167,7 +178,10 @@ async fn order_page(
         documents: form.documents,
         name,
         warnings,
-        summary: errors.all().into_iter().filter(|(f, _)| f != "override.reason").collect(),
+        summary: crate::console::customers::summary(tr, &errors)
+            .into_iter()
+            .filter(|(_, id, _)| id != "f-override-reason")
+            .collect(),
         override_error: errors.get("override.reason"),
         fields,
         problem,
@@ -203,7 +217,9 @@ fn order_input(form: &crate::console::session::FormData, customer: CustomerId) -
     }
     let mut vehicle = Map::new();
     vehicle.insert("plate".into(), json!(form.get("vehicle.plate").unwrap_or_default()));
-    for (field, key) in [("vehicle.make", "make"), ("vehicle.model", "model"), ("vehicle.type", "type"), ("vehicle.colour", "colour")] {
+    for (field, key) in
+        [("vehicle.make", "make"), ("vehicle.model", "model"), ("vehicle.type", "type"), ("vehicle.colour", "colour")]
+    {
         if let Some(text) = form.get(field) {
             vehicle.insert(key.into(), json!(text));
         }
@@ -237,7 +253,9 @@ async fn create(State(state): State<AppState>, ConsoleForm { c, form }: ConsoleF
             let values = values_of(&form);
             let mut errors = FieldErrors::of(&error, c.tr);
             let problem = match &error {
-                Error::Conflict { code: ErrorCode::CustomerBlacklisted, .. } => c.tr.t("order-blacklisted-refused").to_owned(),
+                Error::Conflict { code: ErrorCode::CustomerBlacklisted, .. } => {
+                    c.tr.t("order-blacklisted-refused").to_owned()
+                }
                 Error::Conflict { .. } => error.to_string(),
                 _ => String::new(),
             };
@@ -270,7 +288,12 @@ pub(crate) struct ShowQuery {
     saved: String,
 }
 
-async fn show(State(state): State<AppState>, c: Console, Path(id): Path<String>, Query(query): Query<ShowQuery>) -> Result<Response, PageError> {
+async fn show(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, PageError> {
     let id: OrderId = id.parse().map_err(|_| PageError(Error::NotFound("order")))?;
     order_view_page(&state, &c, id, &query.saved, String::new(), StatusCode::OK).await
 }
@@ -320,7 +343,11 @@ async fn order_view_page(
     Ok((status, render(&page)).into_response())
 }
 
-async fn approve(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id: OrderId = id.parse().map_err(|_| PageError(Error::NotFound("order")))?;
     match state.app.approve_override(&c.actor, id, &ApproveOverride { reason: form.text("reason") }).await {
         Ok(_) => Ok(Redirect::to(&format!("/orders/{id}?saved=approved")).into_response()),
@@ -332,10 +359,15 @@ async fn approve(State(state): State<AppState>, Path(id): Path<String>, ConsoleF
     }
 }
 
-async fn change_status(State(state): State<AppState>, Path(id): Path<String>, ConsoleForm { c, form }: ConsoleForm) -> Result<Response, PageError> {
+async fn change_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { c, form }: ConsoleForm,
+) -> Result<Response, PageError> {
     let id: OrderId = id.parse().map_err(|_| PageError(Error::NotFound("order")))?;
     let status = form.get("status").and_then(OrderStatus::parse);
-    let patch = OrderPatch { status, version: form.get("version").and_then(|v| v.parse().ok()), ..OrderPatch::default() };
+    let patch =
+        OrderPatch { status, version: form.get("version").and_then(|v| v.parse().ok()), ..OrderPatch::default() };
     state.app.update_order(&c.actor, id, &patch, None).await?;
     Ok(Redirect::to(&format!("/orders/{id}?saved=status")).into_response())
 }

@@ -74,7 +74,11 @@ pub fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<
 /// The reader's language without a session: the language cookie, else the browser's.
 pub fn locale_of(headers: &HeaderMap) -> Locale {
     cookie(headers, LANG_COOKIE).and_then(Locale::parse).unwrap_or_else(|| {
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(Locale::from_accept_language).unwrap_or_default()
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Locale::from_accept_language)
+            .unwrap_or_default()
     })
 }
 
@@ -256,8 +260,11 @@ impl FromRequest<AppState> for ConsoleForm {
         let c = Console::from_request_parts(&mut parts, state).await?;
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|rejection| {
-            PageError(Error::bad_request(ErrorCode::PayloadTooLarge, format!("the form could not be read: {rejection}")))
-                .into_response()
+            PageError(Error::bad_request(
+                ErrorCode::PayloadTooLarge,
+                format!("the form could not be read: {rejection}"),
+            ))
+            .into_response()
         })?;
         let form = FormData::parse(&bytes).map_err(|e| PageError(e).into_response())?;
         let sent = header_token.as_deref().or(form.get("_csrf")).unwrap_or_default();
@@ -449,6 +456,8 @@ pub(crate) async fn set_language(
         }
     }
     let mut response = Redirect::to(&back).into_response();
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(&headers, LANG_COOKIE, locale.code(), Some(31_536_000)));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(&headers, LANG_COOKIE, locale.code(), Some(31_536_000)));
     Ok(response)
 }

@@ -351,7 +351,9 @@ async fn errors_csv(
         .into_response())
 }
 
-pub(crate) async fn next_errors(mut csv: ImportErrorsCsv) -> Option<(Result<axum::body::Bytes, std::io::Error>, ImportErrorsCsv)> {
+pub(crate) async fn next_errors(
+    mut csv: ImportErrorsCsv,
+) -> Option<(Result<axum::body::Bytes, std::io::Error>, ImportErrorsCsv)> {
     match csv.next_chunk().await {
         Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), csv)),
         Ok(None) => None,

@@ -46,7 +46,13 @@ impl Page {
 }
 
 async fn get(app: &TestApp, path: &str, cookie: &str) -> Page {
-    let response = browser().get(format!("{}{path}", app.base)).header("cookie", cookie).header("accept", "text/html").send().await.unwrap();
+    let response = browser()
+        .get(format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     Page { status, headers, html: response.text().await.unwrap() }
 }
@@ -84,7 +90,13 @@ async fn log_in(app: &TestApp, email: &str, password: &str, tenant: Option<&str>
 }
 
 async fn user(app: &TestApp, tenant: TenantId, email: &str, role: &str) {
-    let new = NewUser { tenant_id: tenant, email: email.into(), role: role.into(), password: PASSWORD.into(), partner_id: None };
+    let new = NewUser {
+        tenant_id: tenant,
+        email: email.into(),
+        role: role.into(),
+        password: PASSWORD.into(),
+        partner_id: None,
+    };
     app.app.create_user(new).await.unwrap();
 }
 

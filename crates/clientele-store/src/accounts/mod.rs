@@ -1,12 +1,12 @@
 //! Platform settings, tenants, users and platform admins.
 
 use async_trait::async_trait;
-use clientele_core::accounts::store::AccountStore;
 use clientele_core::accounts::session::Session;
+use clientele_core::accounts::store::AccountStore;
 use clientele_core::accounts::tenant::Tenant;
 use clientele_core::accounts::user::{PlatformAdmin, Role, User};
-use clientele_core::time::Timestamp;
 use clientele_core::ids::{PlatformAdminId, TenantId, UserId};
+use clientele_core::time::Timestamp;
 use clientele_core::values::{Email, PhoneRegion};
 use clientele_core::{Error, ErrorCode, Result};
 

@@ -195,12 +195,14 @@ impl SqlStore {
 impl AuditStore for SqlStore {
     async fn count_audit_actions(&self, tenant: TenantId, action: &str, since: Timestamp) -> Result<u64> {
         let count = with_reader!(self, |pool| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND at >= $3")
-                .bind(tenant.as_uuid())
-                .bind(action)
-                .bind(Ts(since))
-                .fetch_one(pool)
-                .await
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND at >= $3",
+            )
+            .bind(tenant.as_uuid())
+            .bind(action)
+            .bind(Ts(since))
+            .fetch_one(pool)
+            .await
         });
         Ok(u64::try_from(count.map_err(db_error)?).unwrap_or(0))
     }
