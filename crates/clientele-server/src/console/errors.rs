@@ -138,9 +138,7 @@ impl FieldErrors {
         let localised = self.tr.t(&key);
         // The core's message says the specifics (which format, which range); in English it is
         // the message, elsewhere it follows the translated summary.
-        if localised == key {
-            error.message.clone()
-        } else if self.tr.locale == crate::console::i18n::Locale::En {
+        if localised == key || self.tr.locale == crate::console::i18n::Locale::En {
             error.message.clone()
         } else {
             format!("{localised} ({})", error.message)

@@ -309,16 +309,22 @@ pub(crate) struct LoginQuery {
     company: Option<String>,
 }
 
-fn login_page(
-    headers: &HeaderMap,
+/// What the log-in form shows again: what was typed, and where to go after.
+struct Typed {
     email: String,
     tenant: String,
     next: String,
+}
+
+fn login_page(
+    headers: &HeaderMap,
+    typed: Typed,
     failed: String,
     errors: FieldErrors,
     status: StatusCode,
     ask_tenant: bool,
 ) -> Response {
+    let Typed { email, tenant, next } = typed;
     let tr = Tr::new(locale_of(headers));
     let token = cookie(headers, LOGIN_COOKIE).filter(|t| t.len() >= 16).map(str::to_owned).unwrap_or_else(random_token);
     let ask_tenant = ask_tenant || errors.has("tenant") || !tenant.is_empty();
@@ -353,16 +359,12 @@ pub fn render<T: Template>(template: &T) -> Response {
 
 pub(crate) async fn login_form(headers: HeaderMap, Query(query): Query<LoginQuery>) -> Response {
     let tr = Tr::new(locale_of(&headers));
-    login_page(
-        &headers,
-        String::new(),
-        query.tenant.unwrap_or_default(),
-        safe_next(query.next.as_deref()),
-        String::new(),
-        FieldErrors::none(tr),
-        StatusCode::OK,
-        query.company.is_some(),
-    )
+    let typed = Typed {
+        email: String::new(),
+        tenant: query.tenant.unwrap_or_default(),
+        next: safe_next(query.next.as_deref()),
+    };
+    login_page(&headers, typed, String::new(), FieldErrors::none(tr), StatusCode::OK, query.company.is_some())
 }
 
 /// A `next` that stays on this site.
@@ -385,7 +387,14 @@ pub(crate) async fn login(State(state): State<AppState>, headers: HeaderMap, bod
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if !same(form.get("_csrf").unwrap_or_default(), expected) {
         let failed = tr.t("login-expired").to_owned();
-        return login_page(&headers, email, tenant, next, failed, FieldErrors::none(tr), StatusCode::FORBIDDEN, false);
+        return login_page(
+            &headers,
+            Typed { email, tenant, next },
+            failed,
+            FieldErrors::none(tr),
+            StatusCode::FORBIDDEN,
+            false,
+        );
     }
     let login = ConsoleLogin {
         email: email.clone(),
@@ -403,11 +412,25 @@ pub(crate) async fn login(State(state): State<AppState>, headers: HeaderMap, bod
         }
         Err(error @ Error::Invalid(_)) => {
             let errors = FieldErrors::of(&error, tr);
-            login_page(&headers, email, tenant, next, String::new(), errors, StatusCode::UNPROCESSABLE_ENTITY, false)
+            login_page(
+                &headers,
+                Typed { email, tenant, next },
+                String::new(),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            )
         }
         Err(Error::Unauthenticated { .. }) => {
             let failed = tr.t("login-failed").to_owned();
-            login_page(&headers, email, tenant, next, failed, FieldErrors::none(tr), StatusCode::UNAUTHORIZED, false)
+            login_page(
+                &headers,
+                Typed { email, tenant, next },
+                failed,
+                FieldErrors::none(tr),
+                StatusCode::UNAUTHORIZED,
+                false,
+            )
         }
         Err(other) => PageError(other).into_response(),
     }
