@@ -438,3 +438,5 @@ user-add = Add a user
 user-add-help = Give them the password; partner users need their agency.
 user-add-submit = Add user
 user-password = First password
+settings-slug = Company code
+settings-slug-help = People whose email has accounts with several companies type it when they log in.

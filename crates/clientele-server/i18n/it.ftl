@@ -438,3 +438,5 @@ user-add = Aggiungi un utente
 user-add-help = Comunica loro la password; gli utenti partner hanno bisogno della loro agenzia.
 user-add-submit = Aggiungi utente
 user-password = Prima password
+settings-slug = Codice azienda
+settings-slug-help = Chi ha account presso più aziende con la stessa email lo scrive all'accesso.

@@ -180,6 +180,7 @@ struct SettingsPage {
     required: Vec<String>,
     kinds: Vec<(&'static str, String)>,
     region: String,
+    slug: String,
     problem: String,
 }
 
@@ -202,6 +203,7 @@ async fn settings_page(
         required,
         kinds,
         region: tenant.phone_region.as_str().to_owned(),
+        slug: tenant.slug,
         problem,
     };
     Ok((status, render(&page)).into_response())
