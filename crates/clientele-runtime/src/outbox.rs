@@ -34,7 +34,11 @@ pub async fn run_dispatcher(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let (outcomes, received) = mpsc::channel::<FinishedAttempt>(concurrency * 4);
     let recorder = tokio::spawn(record(app.clone(), worker, received));
     let mut purged_at: Option<Instant> = None;
-    let mut queue: VecDeque<DueDelivery> = VecDeque::new();
+    // Leased deliveries waiting for a sender, with when they were leased: one that waited half
+    // its lease is dropped rather than sent (its lease may run out mid-send, and another worker
+    // take it), and comes back once the lease has run out.
+    let mut queue: VecDeque<(Instant, DueDelivery)> = VecDeque::new();
+    let fresh_for = app.webhook_lease() / 2;
     loop {
         if *stop.borrow() {
             break;
@@ -52,11 +56,14 @@ pub async fn run_dispatcher(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if queue.len() < concurrency {
             let want = u32::try_from(concurrency * 4 - queue.len()).unwrap_or(64);
             match app.claim_deliveries(worker, want).await {
-                Ok(due) => queue.extend(due),
+                Ok(due) => {
+                    let now = Instant::now();
+                    queue.extend(due.into_iter().map(|d| (now, d)));
+                }
                 Err(error) => tracing::error!(%error, "claiming webhook deliveries"),
             }
         }
-        let Some(delivery) = queue.pop_front() else {
+        let Some((leased, delivery)) = queue.pop_front() else {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}
@@ -64,6 +71,9 @@ pub async fn run_dispatcher(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             continue;
         };
         let Ok(permit) = senders.clone().acquire_owned().await else { break };
+        if leased.elapsed() > fresh_for {
+            continue;
+        }
         let (app, outcomes) = (app.clone(), outcomes.clone());
         tokio::spawn(async move {
             match app.send_delivery(&delivery).await {

@@ -25,10 +25,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 mod connections;
+pub mod console;
 mod extract;
 mod passwords;
 mod problem;
 mod routes;
+pub mod timings;
 
 pub use passwords::BlockingPasswordPool;
 pub use problem::{ApiError, Problem};
@@ -52,7 +54,17 @@ pub struct AppState {
     pub http: HttpOptions,
     /// Wakes this process's Ca.R.G.O.S. worker when an order becomes active.
     pub cargos_wake: CargosWake,
+    /// How long a console session lasts.
+    pub session_lifetime: Duration,
+    /// This process's search timings (for the dashboard's p95).
+    pub search_timings: Arc<timings::SearchTimings>,
+    /// Line counts of the files of imports started from the console here: their progress bars'
+    /// estimate of the rows to come.
+    pub import_lines: Arc<std::sync::Mutex<std::collections::HashMap<clientele_core::ids::ImportJobId, u64>>>,
 }
+
+/// The default lifetime of a console session: a working day and then some.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 impl AppState {
     /// State over `app`, served with the default [`HttpOptions`].
@@ -62,12 +74,21 @@ impl AppState {
             import_wake: ImportWake::default(),
             cargos_wake: CargosWake::default(),
             http: HttpOptions::default(),
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+            search_timings: Arc::default(),
+            import_lines: Arc::default(),
         }
     }
 
     /// The same state, served with `http`.
     pub fn with_http(self, http: HttpOptions) -> Self {
         Self { http, ..self }
+    }
+
+    /// The same state with console sessions lasting `lifetime`.
+    pub fn with_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime.max(Duration::from_secs(60));
+        self
     }
 }
 
@@ -154,6 +175,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -258,8 +280,11 @@ async fn drop_unfit_request_id(mut request: axum::extract::Request) -> axum::ext
 /// abandon a half-received file themselves.
 async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = request.uri().path();
+    // The API's uploads and the console's (the same paths without `/api/v1`).
+    let console_path = path.strip_prefix("/api/v1").unwrap_or(path);
     let upload = request.method() == axum::http::Method::POST
-        && (path == "/api/v1/imports" || (path.starts_with("/api/v1/customers/") && path.ends_with("/documents")));
+        && (console_path == "/imports"
+            || (console_path.starts_with("/customers/") && console_path.ends_with("/documents")));
     let limit = if upload { UPLOAD_TIMEOUT } else { REQUEST_TIMEOUT };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
@@ -273,8 +298,18 @@ fn timed_out(limit: Duration) -> Response {
     ApiError(Error::bad_request(ErrorCode::RequestTimeout, message)).into_response()
 }
 
-async fn not_found() -> ApiError {
-    Error::NotFound("resource").into()
+/// Unknown paths: a problem document, or for a browser asking for a page outside the API, the
+/// console's not-found page.
+async fn not_found(headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api") {
+        let response = console::errors::PageError(Error::NotFound("page")).into_response();
+        return console::errors::render(response, console::i18n::Tr::new(console::session::locale_of(&headers)));
+    }
+    ApiError(Error::NotFound("resource")).into_response()
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -85,15 +85,23 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document, after logging what the server must know (internal errors, server-side
+    /// failures) and the client must not see.
+    pub fn problem_logged(&self) -> Problem {
         if let Error::Internal(context) = &self.0 {
             tracing::error!(error = %context, "internal error");
         }
         if let Error::Server { code, message } = &self.0 {
             tracing::error!(code = code.as_str(), error = %message, "server-side failure");
         }
-        let problem = self.problem();
+        self.problem()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem_logged();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

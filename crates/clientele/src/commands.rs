@@ -176,14 +176,14 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    say!("Listening on http://{address} (API docs: http://{address}/api/docs)");
+    say!("Listening on http://{address} (console: http://{address}/, API docs: http://{address}/api/docs)");
     if let Some(demo) = demo {
         print_demo_login(&demo, address);
         if config.blacklist.key.is_none() {
             say!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
         }
     }
-    let state = AppState::new(app).with_http(config.http.options());
+    let state = AppState::new(app).with_http(config.http.options()).with_session_lifetime(config.auth.session_ttl);
     clientele_server::serve(listener, state, shutdown_signal()).await.context("serving HTTP")
 }
 

@@ -47,6 +47,8 @@ acquire_timeout = "10s"
 [auth]
 # How long tokens issued by POST /api/v1/auth/token stay valid.
 token_ttl = "24h"
+# How long a log-in to the web console lasts (logging out, or disabling the user, ends it sooner).
+session_ttl = "12h"
 # Key that signs bearer tokens (at least 32 bytes). When unset, a random key is generated once and
 # kept in the database, so every server process on the same database shares it. Set it to rotate:
 # tokens signed with the old key stop working. Environment: CLIENTELE_AUTH__TOKEN_SECRET.
@@ -221,6 +223,9 @@ pub struct AuthConfig {
     /// Lifetime of tokens issued at login.
     #[serde(with = "humantime_serde_compat")]
     pub token_ttl: Duration,
+    /// Lifetime of a console session.
+    #[serde(with = "humantime_serde_compat")]
+    pub session_ttl: Duration,
     /// Signing key; generated and kept in the database when unset.
     pub token_secret: Option<Secret>,
     /// Failed logins in a row per account before a lockout (0: no limit).
@@ -460,6 +465,7 @@ impl Default for AuthConfig {
         let limits = clientele_core::accounts::throttle::LoginLimits::default();
         Self {
             token_ttl: Duration::from_secs(24 * 3600),
+            session_ttl: Duration::from_secs(12 * 3600),
             token_secret: None,
             max_failed_logins: limits.per_account,
             max_failed_logins_per_address: limits.per_address,

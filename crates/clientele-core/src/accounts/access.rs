@@ -48,6 +48,8 @@ pub enum Capability {
     /// Ca.R.G.O.S.: search places, read agencies, see an order's record and its submissions,
     /// check and send it.
     ReportCargos,
+    /// Add users to the tenant, change their roles, disable them.
+    ManageUsers,
 }
 
 impl Capability {
@@ -68,7 +70,8 @@ impl Capability {
             | Self::ReadAudit
             | Self::BulkExport
             | Self::ManageIntegrations
-            | Self::RevokeUserTokens => {
+            | Self::RevokeUserTokens
+            | Self::ManageUsers => {
                 matches!(role, Admin)
             }
         }
@@ -94,6 +97,7 @@ impl Capability {
             Self::ManageIntegrations => "configure webhooks and integrations",
             Self::RevokeUserTokens => "revoke other users' tokens",
             Self::ReportCargos => "report contracts to Ca.R.G.O.S.",
+            Self::ManageUsers => "manage users",
         }
     }
 }
@@ -185,6 +189,7 @@ mod tests {
             (Capability::BulkExport, [true, false, false, false]),
             (Capability::RevokeUserTokens, [true, false, false, false]),
             (Capability::ReportCargos, [true, true, false, false]),
+            (Capability::ManageUsers, [true, false, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod passwords;
 pub mod revoke;
 pub mod services;
+pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod throttle;

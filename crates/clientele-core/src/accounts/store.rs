@@ -1,10 +1,11 @@
 //! What the store keeps of accounts, and the part of the storage contract that is theirs.
 
+use crate::accounts::session::Session;
 use crate::accounts::tenant::Tenant;
-use crate::accounts::user::{PlatformAdmin, User};
+use crate::accounts::user::{PlatformAdmin, Role, User};
 use crate::error::Result;
 use crate::ids::{PlatformAdminId, TenantId, UserId};
-use crate::values::Email;
+use crate::values::{Email, PhoneRegion};
 
 /// Tenants, users and platform admins; the token signing key. Part of [`crate::store::Store`]; see its documentation for what every method
 /// keeps to.
@@ -39,4 +40,24 @@ pub trait AccountStore: Send + Sync {
     async fn get_platform_admin(&self, id: PlatformAdminId) -> Result<Option<PlatformAdmin>>;
     /// A platform admin by login email.
     async fn find_platform_admin_by_email(&self, email: &Email) -> Result<Option<PlatformAdmin>>;
+    /// A tenant by its slug.
+    async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
+    /// Changes the region phone numbers are read in; false when there is no such tenant.
+    async fn set_tenant_phone_region(&self, tenant: TenantId, region: &PhoneRegion) -> Result<bool>;
+    /// The users of any tenant with this login email, at most `limit` (logging in by email alone).
+    async fn find_users_by_email(&self, email: &Email, limit: u32) -> Result<Vec<User>>;
+    /// A tenant's users, by email.
+    async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>>;
+    /// Changes a user's role; false when there is no such user.
+    async fn set_user_role(&self, tenant: TenantId, id: UserId, role: Role) -> Result<bool>;
+    /// Stores a new console session (and drops sessions that are over).
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// A console session by its token's hash.
+    async fn get_session(&self, token_hash: &[u8]) -> Result<Option<Session>>;
+    /// Ends a console session.
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+    /// Ends every console session of a user or platform admin.
+    async fn delete_sessions_of(&self, subject: uuid::Uuid) -> Result<()>;
+    /// Remembers the language chosen in a session.
+    async fn set_session_locale(&self, token_hash: &[u8], locale: &str) -> Result<()>;
 }

@@ -13,6 +13,10 @@ pub struct Tenant {
     pub id: TenantId,
     /// Display name.
     pub name: String,
+    /// The short code people type at login when their email has accounts at several tenants:
+    /// lower-case letters, digits and hyphens (`demo-rentals`). Made from the name; the store
+    /// adds the tenant's number when another tenant has it already.
+    pub slug: String,
     /// Country the company operates in.
     pub country: CountryCode,
     /// Region used to read phone numbers given without a country prefix.
@@ -40,11 +44,40 @@ impl Tenant {
         };
         Ok(Self {
             id: TenantId::new(),
+            slug: slug_of(&name),
             name,
             country,
             phone_region,
             created_at: Timestamp::now(),
             required_documents: RequiredDocuments::default(),
         })
+    }
+}
+
+/// The slug of a name: folded to ASCII, lower case, words joined by hyphens (`Rent & Go` →
+/// `rent-go`); `tenant` when nothing is left.
+pub fn slug_of(name: &str) -> String {
+    let folded = deunicode::deunicode(name).to_lowercase();
+    let words: Vec<&str> = folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let slug: String = words.join("-").chars().take(60).collect();
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() { "tenant".to_owned() } else { slug }
+}
+
+/// Normalises a slug as typed at login (`Demo Rentals`, ` demo-rentals `): the same folding.
+pub fn normalise_slug(typed: &str) -> String {
+    slug_of(typed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_folded_lower_case_words_joined_by_hyphens() {
+        assert_eq!(slug_of("Rent & Go"), "rent-go");
+        assert_eq!(slug_of("Noleggi Città d'Arte S.r.l."), "noleggi-citta-d-arte-s-r-l");
+        assert_eq!(slug_of("  "), "tenant");
+        assert_eq!(normalise_slug(" Demo Rentals "), "demo-rentals");
     }
 }

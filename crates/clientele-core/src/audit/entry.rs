@@ -92,6 +92,14 @@ pub enum AuditAction {
     CargosChecked,
     /// An order's contract was sent to the police.
     CargosSent,
+    /// An order was refused: a person on it is blacklisted and no override was given.
+    OrderRefused,
+    /// A user was added to the tenant.
+    UserCreated,
+    /// A user's role changed, or the user was disabled or enabled.
+    UserUpdated,
+    /// The tenant's default phone region changed.
+    PhoneRegionChanged,
 }
 
 impl AuditAction {
@@ -138,6 +146,10 @@ impl AuditAction {
             Self::CargosSettingsChanged => "cargos.settings_changed",
             Self::CargosChecked => "cargos.checked",
             Self::CargosSent => "cargos.sent",
+            Self::OrderRefused => "order.refused",
+            Self::UserCreated => "user.created",
+            Self::UserUpdated => "user.updated",
+            Self::PhoneRegionChanged => "settings.phone_region_changed",
         }
     }
 }

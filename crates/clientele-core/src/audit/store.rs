@@ -46,6 +46,8 @@ pub struct AuditHead {
 /// keeps to.
 #[async_trait::async_trait]
 pub trait AuditStore: Send + Sync {
+    /// How many of the tenant's entries of `action` were written at or after `since`.
+    async fn count_audit_actions(&self, tenant: TenantId, action: &str, since: Timestamp) -> Result<u64>;
     /// Audit entries matching `query`, newest first.
     async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
     /// Appends audit entries and global matches that accompany no other change (views,

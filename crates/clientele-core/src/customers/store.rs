@@ -130,6 +130,8 @@ pub trait CustomerStore: Send + Sync {
     /// the stored version is still `expected_version`, with everything in `write`, atomically.
     /// `409 version_conflict` when the version moved on, `404` when the customer does not exist.
     async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()>;
+    /// How many customers match `query`'s filters (its position and page size aside).
+    async fn count_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<u64>;
     /// Customers matching `query`, newest first.
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>>;
     /// Ids of the tenant's other live customers with this email (only clients of `partner`, when

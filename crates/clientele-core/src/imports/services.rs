@@ -104,3 +104,92 @@ impl App {
         Ok(Page { items, next_cursor })
     }
 }
+
+/// How a file kept for review will be read: its format as found, and where each column goes
+/// (by the same mapping the import itself uses).
+#[derive(Debug, Clone)]
+pub struct ImportPreview {
+    /// The encoding found (`utf-8`, `windows-1252`, ...).
+    pub encoding: String,
+    /// The delimiter found (`,`, `;`, tab).
+    pub delimiter: String,
+    /// Every column and its target: a field, `notes`, or `ignored`.
+    pub columns: Vec<crate::imports::mapping::ColumnTarget>,
+    /// The file's size in bytes.
+    pub size: i64,
+}
+
+/// A job started from a file kept for review.
+#[derive(Debug, Clone)]
+pub struct StartedImport {
+    /// The new job, queued.
+    pub job: ImportJob,
+    /// The file's line breaks: a little more than its rows (a header, quoted line breaks), for
+    /// a progress estimate while the job runs.
+    pub lines: u64,
+}
+
+impl App {
+    /// How a file kept for review (a job still `receiving`: uploaded, not started) will be read
+    /// with the `explicit` mapping over the automatic one (admins). The mapping is the import's
+    /// own, so what is shown is what will happen.
+    pub async fn import_preview(
+        &self,
+        actor: &Actor,
+        id: ImportJobId,
+        explicit: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ImportPreview> {
+        let draft = self.import_draft(actor, id).await?;
+        let first = self.store().import_file_chunk(draft.tenant_id, id, 0).await?.unwrap_or_default();
+        let unreadable = |why: String| Error::invalid("file", crate::error::FieldCode::Invalid, why);
+        let format = crate::imports::reader::sniff(&first[..first.len().min(64 * 1024)]).map_err(unreadable)?;
+        let reader =
+            crate::imports::reader::LineReader::open(std::io::Cursor::new(first), format).map_err(unreadable)?;
+        let mapping = crate::imports::mapping::Mapping::new(reader.headers().to_vec(), explicit)?;
+        let mut size = 0;
+        let mut chunk = 0;
+        while let Some(bytes) = self.store().import_file_chunk(draft.tenant_id, id, chunk).await? {
+            size += bytes.len() as i64;
+            chunk += 1;
+        }
+        let delimiter = match format.delimiter {
+            b'\t' => "tab".to_owned(),
+            other => (other as char).to_string(),
+        };
+        Ok(ImportPreview { encoding: format.encoding.to_owned(), delimiter, columns: mapping.columns(), size })
+    }
+
+    /// Starts a job with `new`'s settings on a copy of a file kept for review (admins), which
+    /// stays for another run (a dry run first, then the import) until it is discarded or, after
+    /// two hours, dropped.
+    pub async fn start_import_from(&self, actor: &Actor, draft: ImportJobId, new: NewImport) -> Result<StartedImport> {
+        let source = self.import_draft(actor, draft).await?;
+        let mut job = self.begin_import(actor, NewImport { file_name: source.file_name.clone(), ..new }).await?;
+        let (mut size, mut lines, mut chunk) = (0_i64, 0_u64, 0_i64);
+        while let Some(bytes) = self.store().import_file_chunk(source.tenant_id, draft, chunk).await? {
+            self.add_import_chunk(&job, chunk, &bytes).await?;
+            size += bytes.len() as i64;
+            lines += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+            chunk += 1;
+        }
+        self.finish_import_upload(&mut job, size).await?;
+        Ok(StartedImport { job, lines })
+    }
+
+    /// Discards a file kept for review (admins).
+    pub async fn discard_import_draft(&self, actor: &Actor, draft: ImportJobId) -> Result<()> {
+        let mut source = self.import_draft(actor, draft).await?;
+        self.abandon_import(&mut source, "the file kept for review was discarded").await
+    }
+
+    async fn import_draft(&self, actor: &Actor, id: ImportJobId) -> Result<ImportJob> {
+        let job = self.import_job(actor, id).await?;
+        if job.status != ImportStatus::Receiving {
+            return Err(Error::conflict(
+                crate::error::ErrorCode::Conflict,
+                "this file is no longer kept for review: upload it again",
+            ));
+        }
+        Ok(job)
+    }
+}

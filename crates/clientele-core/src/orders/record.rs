@@ -286,7 +286,7 @@ pub struct OverrideInput {
 }
 
 /// `POST /orders`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// The renter.

@@ -107,7 +107,18 @@ impl App {
                 (OrderStatus::AwaitingOverride, None, Some(OverrideRequest { by: actor.user_uuid(), at: now }))
             }
             (true, None) => {
-                // Refused, but the check itself is on record.
+                // Refused, but the check itself is on record, and so is the refusal.
+                let mut refused = AuditEntry::new(
+                    actor,
+                    grant.tenant_id,
+                    AuditAction::OrderRefused,
+                    "customer",
+                    new.customer_id,
+                    Some(new.customer_id),
+                )
+                .with_reason(ErrorCode::CustomerBlacklisted.as_str());
+                refused.outcome = crate::audit::entry::Outcome::Denied;
+                audit.push(refused);
                 self.store().record(&audit, &screening.matches()).await?;
                 return Err(self.blacklisted_error(&screening));
             }
@@ -456,4 +467,71 @@ impl App {
 fn status_event(actor: &Actor, before: &Order, after: &Order) -> OutboxEvent {
     let change = json!({"from": before.status, "to": after.status});
     payload::about_order(actor, EventType::OrderStatusChanged, after, [("status_change", change)])
+}
+
+/// An order a driver delivers, with what they need of the people on it.
+#[derive(Debug, Clone)]
+pub struct AssignedOrder {
+    /// The order, as drivers see it.
+    pub order: crate::orders::record::DriverOrder,
+    /// The renter's contact fields.
+    pub customer: Option<crate::customers::view::CustomerContact>,
+    /// The second driver's contact fields.
+    pub second_driver: Option<crate::customers::view::CustomerContact>,
+}
+
+/// An order waiting for an admin, with its renter's name.
+#[derive(Debug, Clone)]
+pub struct WaitingOrder {
+    /// The order.
+    pub order: Order,
+    /// The renter's name as shown.
+    pub customer_name: String,
+}
+
+impl App {
+    /// Orders waiting for an admin's override, newest first (admins).
+    pub async fn orders_awaiting_override(&self, actor: &Actor, limit: u32) -> Result<Vec<WaitingOrder>> {
+        let grant = actor.require(Capability::OverrideBlacklist)?;
+        let query = crate::orders::store::OrderQuery {
+            statuses: vec![OrderStatus::AwaitingOverride],
+            limit: limit.clamp(1, 200),
+            ..Default::default()
+        };
+        let orders = self.store().list_orders(grant.tenant_id, &query).await?;
+        let mut waiting = Vec::with_capacity(orders.len());
+        for order in orders {
+            let customer = self.store().get_customer(grant.tenant_id, order.customer_id).await?;
+            let customer_name = customer.map(|c| c.display_name()).unwrap_or_default();
+            waiting.push(WaitingOrder { order, customer_name });
+        }
+        Ok(waiting)
+    }
+
+    /// The confirmed and active orders assigned to the acting driver, with the contact fields
+    /// of the people on them; nothing else.
+    pub async fn assigned_orders(&self, actor: &Actor) -> Result<Vec<AssignedOrder>> {
+        let grant = actor.require(Capability::ReadOrders)?;
+        let CustomerScope::Driver(driver) = grant.scope else {
+            return Err(Error::Forbidden("only drivers have assigned orders".into()));
+        };
+        let query = crate::orders::store::OrderQuery {
+            statuses: vec![OrderStatus::Confirmed, OrderStatus::Active],
+            driver: Some(driver),
+            limit: 200,
+            ..Default::default()
+        };
+        let orders = self.store().list_orders(grant.tenant_id, &query).await?;
+        let mut assigned = Vec::with_capacity(orders.len());
+        for order in orders {
+            let contact = |c: Option<Customer>| c.map(crate::customers::view::CustomerContact::from);
+            let customer = contact(self.store().get_customer(grant.tenant_id, order.customer_id).await?);
+            let second_driver = match order.second_driver_id {
+                Some(id) => contact(self.store().get_customer(grant.tenant_id, id).await?),
+                None => None,
+            };
+            assigned.push(AssignedOrder { order: order.into(), customer, second_driver });
+        }
+        Ok(assigned)
+    }
 }

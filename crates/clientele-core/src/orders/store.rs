@@ -5,7 +5,8 @@ use crate::blacklist::record::GlobalMatch;
 use crate::cargos::submissions::Submission;
 use crate::error::Result;
 use crate::ids::{CustomerId, OrderId, TenantId, UserId};
-use crate::orders::record::Order;
+use crate::orders::record::{Order, OrderStatus};
+use crate::time::Timestamp;
 
 /// Orders. Part of [`crate::store::Store`]; see its documentation for what every method
 /// keeps to.
@@ -34,7 +35,45 @@ pub trait OrderStore: Send + Sync {
         after: Option<OrderId>,
         limit: u32,
     ) -> Result<Vec<Order>>;
+    /// The tenant's orders matching `query`, newest first.
+    async fn list_orders(&self, tenant: TenantId, query: &OrderQuery) -> Result<Vec<Order>>;
+    /// Figures on the tenant's orders since `since`, for the admins' dashboard.
+    async fn order_figures(&self, tenant: TenantId, since: Timestamp) -> Result<OrderFigures>;
     /// Whether `customer` is the renter or second driver of a confirmed or active order
     /// assigned to `driver`.
     async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool>;
+}
+
+/// Which orders to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only orders in one of these statuses (all when empty).
+    pub statuses: Vec<OrderStatus>,
+    /// Only orders assigned to this driver.
+    pub driver: Option<UserId>,
+    /// Keyset position: only orders with an id below this one.
+    pub after: Option<OrderId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Counts over a tenant's orders since a date, for the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderFigures {
+    /// Orders created.
+    pub orders: u64,
+    /// Orders created for a blacklisted person and confirmed by an admin's override.
+    pub overridden: u64,
+    /// Orders waiting for an admin's override now.
+    pub awaiting_override: u64,
+    /// Live VIP customers.
+    pub vips: u64,
+    /// Live VIP customers with two or more orders (as renter) since the date.
+    pub vips_repeat: u64,
+    /// Live non-VIP clients with at least one order since the date.
+    pub others_ordering: u64,
+    /// Live non-VIP clients with two or more orders since the date.
+    pub others_repeat: u64,
+    /// Live VIP customers with at least one order since the date.
+    pub vips_ordering: u64,
 }

@@ -95,8 +95,15 @@ impl App {
                 // The dispatcher acts for the tenant, as the command line does.
                 let actor = Actor::command_line(due.tenant_id);
                 vec![
-                    AuditEntry::new(&actor, due.tenant_id, AuditAction::EndpointDisabled, "webhook", due.endpoint_id, None)
-                        .with_reason(reason.clone()),
+                    AuditEntry::new(
+                        &actor,
+                        due.tenant_id,
+                        AuditAction::EndpointDisabled,
+                        "webhook",
+                        due.endpoint_id,
+                        None,
+                    )
+                    .with_reason(reason.clone()),
                 ]
             }
             _ => Vec::new(),
@@ -123,6 +130,11 @@ impl App {
     /// Whether this process can send webhooks (it was given a transport).
     pub fn sends_webhooks(&self) -> bool {
         self.webhooks.transport.is_some()
+    }
+
+    /// How long a worker's lease on a delivery lasts.
+    pub fn webhook_lease(&self) -> Duration {
+        self.webhooks.lease()
     }
 
     /// Deliveries one process sends at once.

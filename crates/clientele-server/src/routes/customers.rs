@@ -132,7 +132,13 @@ async fn list_customers(
     TenantMember(actor): TenantMember,
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<CustomerPage>, ApiError> {
-    Ok(axum::Json(state.app.list_customers(&actor, &params.request()?).await?))
+    let request = params.request()?;
+    let started = std::time::Instant::now();
+    let page = state.app.list_customers(&actor, &request).await?;
+    if request.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        state.search_timings.record(started.elapsed());
+    }
+    Ok(axum::Json(page))
 }
 
 /// Create a customer (client, partner company or staff).

@@ -119,7 +119,7 @@ async fn upload(
 
 /// Reads an upload form; a failure is kept in the upload, to be refused (and logged) once the
 /// caller's right to upload has been checked.
-async fn read_upload(request: Request, state: &AppState, max: u64) -> Upload {
+pub(crate) async fn read_upload(request: Request, state: &AppState, max: u64) -> Upload {
     let mut upload = Upload::default();
     if let Err(error) = read_form(request, state, max, &mut upload).await {
         upload.rejected = Some(error);

@@ -103,7 +103,7 @@ async fn customers_csv(
         .into_response())
 }
 
-async fn next(mut export: CustomerExport) -> Option<(Result<Bytes, std::io::Error>, CustomerExport)> {
+pub(crate) async fn next(mut export: CustomerExport) -> Option<(Result<Bytes, std::io::Error>, CustomerExport)> {
     match export.next_chunk().await {
         Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), export)),
         Ok(None) => None,

@@ -200,7 +200,7 @@ async fn create(
 }
 
 /// Collects an upload into stored pieces of [`CHUNK_BYTES`], within the size limit.
-struct Sink<'a> {
+pub(crate) struct Sink<'a> {
     app: &'a App,
     max: u64,
     buffer: Vec<u8>,
@@ -209,11 +209,11 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    fn new(app: &'a App, max: u64) -> Self {
+    pub(crate) fn new(app: &'a App, max: u64) -> Self {
         Self { app, max, buffer: Vec::with_capacity(CHUNK_BYTES), size: 0, pieces: 0 }
     }
 
-    async fn push(&mut self, job: &ImportJob, bytes: &[u8]) -> Result<(), Error> {
+    pub(crate) async fn push(&mut self, job: &ImportJob, bytes: &[u8]) -> Result<(), Error> {
         self.size += bytes.len() as u64;
         if self.size > self.max {
             return Err(Error::bad_request(
@@ -231,7 +231,7 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
-    async fn flush(&mut self, job: &ImportJob) -> Result<(), Error> {
+    pub(crate) async fn flush(&mut self, job: &ImportJob) -> Result<(), Error> {
         if !self.buffer.is_empty() {
             let piece = std::mem::take(&mut self.buffer);
             self.app.add_import_chunk(job, self.pieces, &piece).await?;
@@ -267,7 +267,7 @@ fn part_after_file(name: &str) -> Error {
     Error::bad_request(ErrorCode::MalformedForm, message)
 }
 
-fn form_error(error: axum::extract::multipart::MultipartError) -> Error {
+pub(crate) fn form_error(error: axum::extract::multipart::MultipartError) -> Error {
     Error::bad_request(ErrorCode::MalformedForm, format!("the multipart form could not be read: {}", error.body_text()))
 }
 
@@ -372,7 +372,9 @@ async fn errors_csv(
         .into_response())
 }
 
-async fn next_errors(mut csv: ImportErrorsCsv) -> Option<(Result<axum::body::Bytes, std::io::Error>, ImportErrorsCsv)> {
+pub(crate) async fn next_errors(
+    mut csv: ImportErrorsCsv,
+) -> Option<(Result<axum::body::Bytes, std::io::Error>, ImportErrorsCsv)> {
     match csv.next_chunk().await {
         Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), csv)),
         Ok(None) => None,

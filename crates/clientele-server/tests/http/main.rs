@@ -35,6 +35,7 @@ mod blacklist;
 mod busy;
 mod cargos;
 mod connections;
+mod console;
 mod customers;
 mod documents;
 mod exports;

@@ -218,6 +218,9 @@ http_test! {
             ("order.overridden".to_owned(), Some("Paid in cash".to_owned())),
             ("order.override_requested".to_owned(), None),
             ("order.created".to_owned(), None),
+            // The refusals are on record too (the dashboard counts them).
+            ("order.refused".to_owned(), Some("customer_blacklisted".to_owned())),
+            ("order.refused".to_owned(), Some("customer_blacklisted".to_owned())),
         ]);
     }
 

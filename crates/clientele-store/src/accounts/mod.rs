@@ -1,18 +1,21 @@
 //! Platform settings, tenants, users and platform admins.
 
 use async_trait::async_trait;
+use clientele_core::accounts::session::Session;
 use clientele_core::accounts::store::AccountStore;
 use clientele_core::accounts::tenant::Tenant;
-use clientele_core::accounts::user::{PlatformAdmin, User};
+use clientele_core::accounts::user::{PlatformAdmin, Role, User};
 use clientele_core::ids::{PlatformAdminId, TenantId, UserId};
-use clientele_core::values::Email;
+use clientele_core::time::Timestamp;
+use clientele_core::values::{Email, PhoneRegion};
 use clientele_core::{Error, ErrorCode, Result};
 
 use crate::SqlStore;
 use crate::accounts::records::{
-    PlatformAdminRecord, TenantRecord, UserRecord, platform_admin_columns, tenant_columns, user_columns,
+    PlatformAdminRecord, SessionRecord, TenantRecord, UserRecord, platform_admin_columns, session_columns,
+    tenant_columns, user_columns,
 };
-use crate::db::{db_error, in_transaction, is_unique_violation, with_reader};
+use crate::db::{Ts, db_error, in_transaction, is_unique_violation, with_reader};
 
 pub(crate) mod records;
 
@@ -44,15 +47,29 @@ impl AccountStore for SqlStore {
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
         let record = TenantRecord::from(tenant);
         in_transaction!(self, |tx| {
+            let number = sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(number), 0) + 1 FROM tenants")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            // A slug another tenant has already gets this tenant's number.
+            let slug = record.slug.clone().unwrap_or_else(|| "tenant".to_owned());
+            let taken = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tenants WHERE slug = $1")
+                .bind(&slug)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let slug = if taken > 0 { format!("{slug}-{number}") } else { slug };
             sqlx::query(
-                "INSERT INTO tenants (id, name, country, phone_region, created_at, number) \
-                 VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(number), 0) + 1 FROM tenants))",
+                "INSERT INTO tenants (id, name, country, phone_region, created_at, number, slug) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(record.id)
             .bind(&record.name)
             .bind(&record.country)
             .bind(&record.phone_region)
             .bind(record.created_at)
+            .bind(number)
+            .bind(slug)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -227,5 +244,145 @@ impl AccountStore for SqlStore {
             .await
         });
         record.map_err(db_error)?.map(PlatformAdmin::try_from).transpose()
+    }
+
+    async fn find_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, TenantRecord>(concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE slug = $1"))
+                .bind(slug)
+                .fetch_optional(pool)
+                .await
+        });
+        record.map_err(db_error)?.map(Tenant::try_from).transpose()
+    }
+
+    async fn set_tenant_phone_region(&self, tenant: TenantId, region: &PhoneRegion) -> Result<bool> {
+        let rows = in_transaction!(self, |tx| {
+            sqlx::query("UPDATE tenants SET phone_region = $2 WHERE id = $1")
+                .bind(tenant.as_uuid())
+                .bind(region.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+
+    async fn find_users_by_email(&self, email: &Email, limit: u32) -> Result<Vec<User>> {
+        let records = with_reader!(self, |pool| {
+            sqlx::query_as::<_, UserRecord>(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE email = $1 ORDER BY created_at, id LIMIT $2"
+            ))
+            .bind(email.as_str())
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(pool)
+            .await
+        });
+        records.map_err(db_error)?.into_iter().map(User::try_from).collect()
+    }
+
+    async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>> {
+        let records = with_reader!(self, |pool| {
+            sqlx::query_as::<_, UserRecord>(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE tenant_id = $1 ORDER BY email LIMIT 1000"
+            ))
+            .bind(tenant.as_uuid())
+            .fetch_all(pool)
+            .await
+        });
+        records.map_err(db_error)?.into_iter().map(User::try_from).collect()
+    }
+
+    async fn set_user_role(&self, tenant: TenantId, id: UserId, role: Role) -> Result<bool> {
+        let rows = in_transaction!(self, |tx| {
+            sqlx::query("UPDATE users SET role = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_uuid())
+                .bind(id.as_uuid())
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
+                .bind(Ts(Timestamp::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            sqlx::query(concat!(
+                "INSERT INTO console_sessions (",
+                session_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ))
+            .bind(&session.token_hash)
+            .bind(session.tenant_id.map(|t| t.as_uuid()))
+            .bind(session.subject_id)
+            .bind(&session.csrf_token)
+            .bind(&session.locale)
+            .bind(Ts(session.created_at))
+            .bind(Ts(session.expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    async fn get_session(&self, token_hash: &[u8]) -> Result<Option<Session>> {
+        let record = with_reader!(self, |pool| {
+            sqlx::query_as::<_, SessionRecord>(concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM console_sessions WHERE token_hash = $1"
+            ))
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
+        });
+        Ok(record.map_err(db_error)?.map(Session::from))
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, subject: uuid::Uuid) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("DELETE FROM console_sessions WHERE subject_id = $1")
+                .bind(subject)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    async fn set_session_locale(&self, token_hash: &[u8], locale: &str) -> Result<()> {
+        in_transaction!(self, |tx| {
+            sqlx::query("UPDATE console_sessions SET locale = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(locale)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        });
+        Ok(())
     }
 }

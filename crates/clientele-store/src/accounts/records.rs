@@ -3,6 +3,7 @@
 //! A record has exactly the columns of its table, in the order of its `*_columns!()` list, with
 //! types both backends encode the same way (uuid, text, bool, i64, dates, [`Ts`](crate::db::Ts)).
 
+use clientele_core::accounts::session::Session;
 use clientele_core::accounts::tenant::Tenant;
 use clientele_core::accounts::user::{PasswordHashString, PlatformAdmin, Role, User};
 use clientele_core::documents::requirements::RequiredDocuments;
@@ -15,7 +16,7 @@ use crate::db::{Ts, corrupt};
 
 macro_rules! tenant_columns {
     () => {
-        "id, name, country, phone_region, created_at, required_documents"
+        "id, name, country, phone_region, created_at, required_documents, slug"
     };
 }
 
@@ -39,6 +40,7 @@ pub(crate) struct TenantRecord {
     pub phone_region: String,
     pub created_at: Ts,
     pub required_documents: String,
+    pub slug: Option<String>,
 }
 
 impl From<&Tenant> for TenantRecord {
@@ -50,6 +52,7 @@ impl From<&Tenant> for TenantRecord {
             phone_region: t.phone_region.as_str().to_owned(),
             created_at: t.created_at.into(),
             required_documents: t.required_documents.to_stored(),
+            slug: Some(t.slug.clone()),
         }
     }
 }
@@ -61,6 +64,7 @@ impl TryFrom<TenantRecord> for Tenant {
             id: TenantId::from_uuid(r.id),
             country: CountryCode::from_stored(&r.country).ok_or_else(|| corrupt("country", &r.country))?,
             phone_region: PhoneRegion::parse(&r.phone_region).map_err(|_| corrupt("phone region", &r.phone_region))?,
+            slug: r.slug.unwrap_or_else(|| r.id.to_string()),
             name: r.name,
             created_at: r.created_at.0,
             required_documents: RequiredDocuments::from_stored(&r.required_documents),
@@ -154,3 +158,36 @@ impl TryFrom<PlatformAdminRecord> for PlatformAdmin {
 pub(crate) use platform_admin_columns;
 pub(crate) use tenant_columns;
 pub(crate) use user_columns;
+
+macro_rules! session_columns {
+    () => {
+        "token_hash, tenant_id, subject_id, csrf_token, locale, created_at, expires_at"
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SessionRecord {
+    pub token_hash: Vec<u8>,
+    pub tenant_id: Option<Uuid>,
+    pub subject_id: Uuid,
+    pub csrf_token: String,
+    pub locale: Option<String>,
+    pub created_at: Ts,
+    pub expires_at: Ts,
+}
+
+impl From<SessionRecord> for Session {
+    fn from(r: SessionRecord) -> Self {
+        Session {
+            token_hash: r.token_hash,
+            tenant_id: r.tenant_id.map(TenantId::from_uuid),
+            subject_id: r.subject_id,
+            csrf_token: r.csrf_token,
+            locale: r.locale,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+        }
+    }
+}
+
+pub(crate) use session_columns;

@@ -7,6 +7,7 @@ use clientele_core::audit::entry::AuditEntry;
 use clientele_core::audit::store::{AuditHead, AuditQuery, AuditStore};
 use clientele_core::blacklist::record::GlobalMatch;
 use clientele_core::ids::TenantId;
+use clientele_core::time::Timestamp;
 use clientele_core::{Error, Result};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -194,6 +195,20 @@ impl SqlStore {
 
 #[async_trait]
 impl AuditStore for SqlStore {
+    async fn count_audit_actions(&self, tenant: TenantId, action: &str, since: Timestamp) -> Result<u64> {
+        let count = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND at >= $3",
+            )
+            .bind(tenant.as_uuid())
+            .bind(action)
+            .bind(Ts(since))
+            .fetch_one(pool)
+            .await
+        });
+        Ok(u64::try_from(count.map_err(db_error)?).unwrap_or(0))
+    }
+
     async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let records = with_reader!(self, |pool| {
             let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));

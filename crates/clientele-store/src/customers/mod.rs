@@ -118,6 +118,16 @@ impl CustomerStore for SqlStore {
         Ok(())
     }
 
+    async fn count_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<u64> {
+        let count = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new("SELECT COUNT(*) FROM customers WHERE tenant_id = ");
+            sql.push_bind(tenant.as_uuid());
+            push_customer_filters!(sql, tenant, query, "");
+            sql.build_query_scalar::<i64>().fetch_one(pool).await
+        });
+        Ok(u64::try_from(count.map_err(db_error)?).unwrap_or(0))
+    }
+
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
         let records = with_reader!(self, |pool| {
             let mut sql =

@@ -8,13 +8,14 @@ use clientele_core::cargos::submissions::Submission;
 use clientele_core::ids::OrderId;
 use clientele_core::ids::{CustomerId, TenantId, UserId};
 use clientele_core::orders::record::Order;
-use clientele_core::orders::store::OrderStore;
+use clientele_core::orders::store::{OrderFigures, OrderQuery, OrderStore};
+use clientele_core::time::Timestamp;
 use sqlx::QueryBuilder;
 
 use crate::SqlStore;
 use crate::cargos::records::{INSERT_SUBMISSION, SubmissionRecord, bind_submission, submission_write_error};
 use crate::customers::writes::{stale_write, write_events};
-use crate::db::{db_error, in_transaction, with_reader};
+use crate::db::{Ts, db_error, in_transaction, with_reader};
 use crate::orders::records::{OrderRecord, bind_order, order_columns};
 
 pub(crate) mod records;
@@ -115,6 +116,83 @@ impl OrderStore for SqlStore {
             sql.build_query_as::<OrderRecord>().fetch_all(pool).await
         });
         records.map_err(db_error)?.into_iter().map(Order::try_from).collect()
+    }
+
+    async fn list_orders(&self, tenant: TenantId, query: &OrderQuery) -> Result<Vec<Order>> {
+        let records = with_reader!(self, |pool| {
+            let mut sql = QueryBuilder::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE tenant_id = "));
+            sql.push_bind(tenant.as_uuid());
+            if !query.statuses.is_empty() {
+                sql.push(" AND status IN (");
+                let mut list = sql.separated(", ");
+                for status in &query.statuses {
+                    list.push_bind(status.as_str());
+                }
+                sql.push(")");
+            }
+            if let Some(driver) = query.driver {
+                sql.push(" AND driver_id = ").push_bind(driver.as_uuid());
+            }
+            if let Some(after) = query.after {
+                sql.push(" AND id < ").push_bind(after.as_uuid());
+            }
+            sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+            sql.build_query_as::<OrderRecord>().fetch_all(pool).await
+        });
+        records.map_err(db_error)?.into_iter().map(Order::try_from).collect()
+    }
+
+    async fn order_figures(&self, tenant: TenantId, since: Timestamp) -> Result<OrderFigures> {
+        // One pass over the window's orders, one over the customers who ordered in it.
+        let counts = with_reader!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64, i64)>(
+                "SELECT COUNT(*), \
+                 COALESCE(SUM(CASE WHEN blacklist_at_creation <> 'none' AND override_reason IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN status = 'awaiting_override' THEN 1 ELSE 0 END), 0) \
+                 FROM orders WHERE tenant_id = $1 AND created_at >= $2",
+            )
+            .bind(tenant.as_uuid())
+            .bind(Ts(since))
+            .fetch_one(pool)
+            .await
+        });
+        let (orders, overridden, awaiting_override) = counts.map_err(db_error)?;
+        let repeat = with_reader!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64, i64, i64)>(
+                "SELECT \
+                 COALESCE(SUM(CASE WHEN c.vip THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN c.vip AND o.n >= 2 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN NOT c.vip THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN NOT c.vip AND o.n >= 2 THEN 1 ELSE 0 END), 0) \
+                 FROM (SELECT customer_id, COUNT(*) AS n FROM orders WHERE tenant_id = $1 AND created_at >= $2 \
+                       AND status <> 'cancelled' GROUP BY customer_id) o \
+                 JOIN customers c ON c.tenant_id = $1 AND c.id = o.customer_id WHERE c.deleted_at IS NULL",
+            )
+            .bind(tenant.as_uuid())
+            .bind(Ts(since))
+            .fetch_one(pool)
+            .await
+        });
+        let (vips_ordering, vips_repeat, others_ordering, others_repeat) = repeat.map_err(db_error)?;
+        let vips = with_reader!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND vip AND deleted_at IS NULL",
+            )
+            .bind(tenant.as_uuid())
+            .fetch_one(pool)
+            .await
+        });
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(OrderFigures {
+            orders: count(orders),
+            overridden: count(overridden),
+            awaiting_override: count(awaiting_override),
+            vips: count(vips.map_err(db_error)?),
+            vips_ordering: count(vips_ordering),
+            vips_repeat: count(vips_repeat),
+            others_ordering: count(others_ordering),
+            others_repeat: count(others_repeat),
+        })
     }
 
     async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool> {

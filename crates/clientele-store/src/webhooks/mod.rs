@@ -119,7 +119,7 @@ macro_rules! record_health {
         match health {
             EndpointHealth::Working => {
                 sqlx::query(
-                "UPDATE webhook_endpoints SET failing_since = NULL \
+                    "UPDATE webhook_endpoints SET failing_since = NULL \
                  WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL",
                 )
                 .bind(tenant)
@@ -130,7 +130,7 @@ macro_rules! record_health {
             }
             EndpointHealth::FailingSince(since) => {
                 sqlx::query(
-                "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3) \
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3) \
                  WHERE tenant_id = $1 AND id = $2",
                 )
                 .bind(tenant)
@@ -142,7 +142,7 @@ macro_rules! record_health {
             }
             EndpointHealth::Disabled(reason) => {
                 sqlx::query(
-                "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = $4, \
+                    "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = $4, \
                  failing_since = COALESCE(failing_since, $5), updated_at = $5, version = version + 1 \
                  WHERE tenant_id = $1 AND id = $2",
                 )

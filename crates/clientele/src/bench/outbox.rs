@@ -262,7 +262,7 @@ async fn wait_for(seen: &Mutex<Seen>, count: usize) -> anyhow::Result<()> {
 }
 
 /// Imports the file into `tenant` through an import job; rows per second.
-async fn import_rate(app: &App, tenant: TenantId, path: &PathBuf) -> anyhow::Result<f64> {
+async fn import_rate(app: &App, tenant: TenantId, path: &std::path::Path) -> anyhow::Result<f64> {
     let actor = Actor::command_line(tenant);
     let started = Instant::now();
     let mut job = app.begin_import(&actor, NewImport::default()).await.map_err(core_error)?;
