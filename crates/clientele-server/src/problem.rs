@@ -128,6 +128,7 @@ mod tests {
             ErrorCode::WebhooksUnavailable,
             ErrorCode::DocumentUnreadable,
             ErrorCode::CargosUnavailable,
+            ErrorCode::StripeUnavailable,
             ErrorCode::Internal,
         ];
         let mut names = std::collections::HashSet::new();

@@ -48,6 +48,9 @@ pub enum Capability {
     /// Ca.R.G.O.S.: search places, read agencies, see an order's record and its submissions,
     /// check and send it.
     ReportCargos,
+    /// A customer's payment methods (kept in Stripe): start adding one, list, remove, choose the
+    /// default. Every refused attempt is audited.
+    ManagePaymentMethods,
 }
 
 impl Capability {
@@ -58,7 +61,9 @@ impl Capability {
             Self::CreateCustomer => matches!(role, Admin | Operator | Partner),
             Self::ReadCustomers => true,
             Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
-            Self::ReadBlacklist | Self::ManageOrders | Self::ReportCargos => matches!(role, Admin | Operator),
+            Self::ReadBlacklist | Self::ManageOrders | Self::ReportCargos | Self::ManagePaymentMethods => {
+                matches!(role, Admin | Operator)
+            }
             Self::ReadOrders => matches!(role, Admin | Operator | Driver),
             Self::RestoreCustomer
             | Self::SetVip
@@ -94,6 +99,7 @@ impl Capability {
             Self::ManageIntegrations => "configure webhooks and integrations",
             Self::RevokeUserTokens => "revoke other users' tokens",
             Self::ReportCargos => "report contracts to Ca.R.G.O.S.",
+            Self::ManagePaymentMethods => "see or change payment methods",
         }
     }
 }
@@ -141,6 +147,9 @@ impl Actor {
                     capability.describe()
                 )));
             }
+            Principal::Integration(_, name) => {
+                return Err(Error::Forbidden(format!("the {name} integration cannot {}", capability.describe())));
+            }
         };
         if capability.allows(role) { Ok(Grant { tenant_id, role, scope }) } else { Err(forbidden(capability)) }
     }
@@ -185,6 +194,7 @@ mod tests {
             (Capability::BulkExport, [true, false, false, false]),
             (Capability::RevokeUserTokens, [true, false, false, false]),
             (Capability::ReportCargos, [true, true, false, false]),
+            (Capability::ManagePaymentMethods, [true, true, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {
