@@ -9,11 +9,14 @@ use crate::payments::StripeSettings;
 use crate::payments::record::PaymentMethodView;
 use crate::time::Timestamp;
 
+/// Each customer's list, with when it was read.
+type Lists = HashMap<(TenantId, CustomerId), (Timestamp, Vec<PaymentMethodView>)>;
+
 /// See the module documentation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PaymentsState {
     pub settings: StripeSettings,
-    lists: Arc<Mutex<HashMap<(TenantId, CustomerId), (Timestamp, Vec<PaymentMethodView>)>>>,
+    lists: Arc<Mutex<Lists>>,
 }
 
 impl PaymentsState {

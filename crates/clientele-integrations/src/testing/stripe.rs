@@ -12,6 +12,8 @@
 //! ([`FakeStripe::sign`]) and post to a webhook endpoint. Tests script failures
 //! ([`FakeFailure`]) and read every request received.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
