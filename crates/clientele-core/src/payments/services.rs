@@ -281,8 +281,9 @@ impl App {
     }
 
     /// The customer's Stripe customer, made (name, email, phone, the Clientele ids in
-    /// `metadata`) and linked on first use. Its idempotency key names the customer's version, so
-    /// that a retry after a lost answer makes no second Stripe customer.
+    /// `metadata`) and linked on first use. Its idempotency key is fresh for each setup (and
+    /// reused by the client's retries): a key derived from the customer would, within Stripe's
+    /// 24 hours, replay a Stripe customer deleted since. Two setups racing keep the first link.
     async fn stripe_customer(&self, actor: &Actor, call: &StripeCall, customer: &Customer) -> Result<StripeLink> {
         if let Some(link) = self.store().stripe_link(customer.tenant_id, customer.id).await? {
             return Ok(link);
@@ -296,8 +297,7 @@ impl App {
                 ("clientele_tenant_id".to_owned(), customer.tenant_id.to_string()),
             ],
         };
-        let key = format!("clientele-customer-{}-v{}", customer.id, customer.version);
-        let made = call.api.create_customer(&call.auth, &key, &new).await?;
+        let made = call.api.create_customer(&call.auth, &fresh_key("customer"), &new).await?;
         let link = StripeLink {
             tenant_id: customer.tenant_id,
             customer_id: customer.id,
