@@ -12,6 +12,8 @@ use crate::cargos::api::CargosApi;
 use crate::cargos::state::CargosState;
 use crate::cargos::tables::{CargosTableTexts, CargosTables, SharedTables};
 use crate::error::Result;
+use crate::payments::StripeSettings;
+use crate::payments::state::PaymentsState;
 use crate::store::Store;
 use crate::webhooks::WebhookSettings;
 
@@ -54,6 +56,9 @@ pub struct AppConfig {
     /// The Ca.R.G.O.S. police API client; without one (the default), checks and sends answer
     /// `503 cargos_unavailable` and everything else about Ca.R.G.O.S. still works.
     pub cargos_api: Option<Arc<dyn CargosApi>>,
+    /// Stripe: its client and the platform's keys; without a client, payment methods answer
+    /// `503 stripe_unavailable`.
+    pub stripe: StripeSettings,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -74,6 +79,7 @@ impl std::fmt::Debug for AppConfig {
             .field("import_crash_test_pause", &self.import_crash_test_pause)
             .field("webhooks", &self.webhooks)
             .field("cargos_api", &self.cargos_api)
+            .field("stripe", &self.stripe)
             .finish()
     }
 }
@@ -96,6 +102,7 @@ impl Default for AppConfig {
             import_crash_test_pause: Duration::ZERO,
             webhooks: WebhookSettings::default(),
             cargos_api: None,
+            stripe: StripeSettings::default(),
         }
     }
 }
@@ -143,6 +150,7 @@ pub struct App {
     pub(crate) imports: ImportSettings,
     pub(crate) webhooks: WebhookSettings,
     pub(crate) cargos: CargosState,
+    pub(crate) payments: PaymentsState,
 }
 
 impl std::fmt::Debug for App {
@@ -187,6 +195,7 @@ impl App {
             imports,
             webhooks,
             cargos,
+            payments: PaymentsState::new(config.stripe),
         })
     }
 

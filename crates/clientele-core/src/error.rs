@@ -133,6 +133,20 @@ error_codes! {
     /// The police service timed out, failed, or answered something unreadable; or this server has no
     /// Ca.R.G.O.S. client. Nothing was accepted: try again later.
     CargosUnavailable = ("cargos_unavailable", 503, "Ca.R.G.O.S. unavailable"),
+    /// The tenant has not set Stripe up (or Stripe refused its key): an admin sets the Stripe
+    /// settings. Nothing was sent to Stripe.
+    PaymentsNotConfigured = ("payments_not_configured", 409, "Payments not configured"),
+    /// Stripe declined the card (`decline_code` says why when Stripe does).
+    CardDeclined = ("card_declined", 402, "Card declined"),
+    /// Stripe refused the request itself (an `invalid_request_error`); the detail gives its
+    /// code and the parameter it names.
+    StripeRequestRefused = ("stripe_request_refused", 409, "Stripe refused the request"),
+    /// Stripe did not answer in time, failed, or kept asking to retry (after this server's own
+    /// retries); or this server has no Stripe client. Try again later.
+    StripeUnavailable = ("stripe_unavailable", 503, "Stripe unavailable"),
+    /// A Stripe webhook without a valid `Stripe-Signature` for the tenant's signing secret, signed
+    /// outside the five-minute tolerance, or for another Stripe account.
+    StripeSignatureInvalid = ("stripe_signature_invalid", 400, "Invalid Stripe signature"),
     /// Something failed on our side; details are in the server log, never in the response.
     Internal = ("internal", 500, "Internal error"),
 }

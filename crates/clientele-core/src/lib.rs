@@ -41,6 +41,7 @@ pub mod imports;
 pub mod json;
 pub mod orders;
 pub mod paging;
+pub mod payments;
 pub mod reports;
 pub mod search;
 pub mod store;

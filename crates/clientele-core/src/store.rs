@@ -18,6 +18,7 @@ use crate::documents::store::DocumentStore;
 use crate::error::Result;
 use crate::imports::store::ImportStore;
 use crate::orders::store::OrderStore;
+use crate::payments::store::PaymentStore;
 use crate::search::store::SearchStore;
 use crate::webhooks::store::WebhookStore;
 
@@ -35,6 +36,7 @@ pub trait Store:
     + ImportStore
     + WebhookStore
     + CargosStore
+    + PaymentStore
     + Send
     + Sync
     + 'static

@@ -46,6 +46,13 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// The instant `seconds` after the Unix epoch (as outside services write instants), when it
+    /// is after it and within the years an instant may have.
+    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
+        let at = OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+        (seconds > 0 && (Self::MIN_YEAR..=Self::MAX_YEAR).contains(&at.year())).then(|| Self::from_datetime(at))
+    }
+
     /// Parses an RFC 3339 timestamp in any offset, in the years [`Self::MIN_YEAR`] to
     /// [`Self::MAX_YEAR`] (in UTC).
     pub fn parse(text: &str) -> Option<Self> {

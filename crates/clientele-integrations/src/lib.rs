@@ -5,9 +5,11 @@
 //!
 //! - [`webhooks`]: webhook messages ([`webhooks::HttpWebhooks`]).
 //! - [`cargos`]: the Ca.R.G.O.S. police API ([`cargos::HttpCargosApi`]).
+//! - [`stripe`]: Stripe's API ([`stripe::HttpStripeApi`]).
 //! - `testing` (feature): fakes of the services, for this and other crates' tests.
 
 pub mod cargos;
+pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhooks;

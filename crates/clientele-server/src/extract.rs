@@ -190,7 +190,7 @@ impl FromRequestParts<AppState> for TenantMember {
         let CurrentUser(actor) = CurrentUser::from_request_parts(parts, state).await?;
         match actor.principal() {
             Principal::Member(_) | Principal::CommandLine(_) => Ok(Self(actor)),
-            Principal::PlatformAdmin(_) => {
+            Principal::PlatformAdmin(_) | Principal::Integration(..) => {
                 Err(Error::Forbidden("platform administrators have no access to tenant data here".into()).into())
             }
         }

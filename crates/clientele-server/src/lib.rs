@@ -130,6 +130,7 @@ impl Default for HttpOptions {
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "exports", description = "Customer lists as CSV; one person's data as JSON"),
         (name = "imports", description = "Customer imports from CSV, as background jobs"),
+        (name = "payments", description = "Payment methods kept in Stripe (never here): card setup with Stripe.js, list, remove, default; Stripe settings and webhook"),
         (name = "cargos", description = "Ca.R.G.O.S., the police contract report: places, agencies, settings, an order's record, check and send"),
         (name = "health", description = "Probes"),
     ),
@@ -157,7 +158,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::exports::routes())
         .merge(routes::imports::routes())
         .merge(routes::webhooks::routes())
-        .merge(routes::cargos::routes());
+        .merge(routes::cargos::routes())
+        .merge(routes::payments::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(routes::health::routes())
 }
 

@@ -136,6 +136,7 @@ mod tests {
             ErrorCode::WebhooksUnavailable,
             ErrorCode::DocumentUnreadable,
             ErrorCode::CargosUnavailable,
+            ErrorCode::StripeUnavailable,
             ErrorCode::Internal,
         ];
         let mut names = std::collections::HashSet::new();

@@ -27,6 +27,7 @@ pub(crate) mod db;
 pub(crate) mod documents;
 pub(crate) mod imports;
 pub(crate) mod orders;
+pub(crate) mod payments;
 pub(crate) mod search;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -116,6 +116,48 @@ impl TestDatabase {
         }
     }
 
+    /// A query's one text column, every row (for tests that look at what was stored).
+    pub async fn texts(&self, query: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(query.to_owned());
+        crate::db::with_reader!(self.store, |pool| { sqlx::query_scalar(sql).fetch_all(pool).await })
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    /// Everything the database holds, as text someone with a copy of it could read: on SQLite
+    /// the database and WAL files' bytes; on PostgreSQL every row of every table, with binary
+    /// values decoded from their hex too.
+    pub async fn dump_all_text(&self) -> String {
+        match &self.store.db {
+            crate::db::Db::Sqlite { .. } => {
+                let path = self.url.trim_start_matches("sqlite://").to_owned();
+                let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+                bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            crate::db::Db::Postgres(_) => {
+                let tables =
+                    self.texts("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").await;
+                let mut text = String::new();
+                for table in tables {
+                    for row in self.texts(&format!("SELECT t::text FROM {table} t")).await {
+                        text.push_str(&row);
+                        text.push('\n');
+                        // bytea shows as \x<hex>: its bytes as text too.
+                        for hex in row.split("\\x").skip(1) {
+                            let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+                            let bytes: Vec<u8> = (0..digits.len() / 2)
+                                .filter_map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).ok())
+                                .collect();
+                            text.push_str(&String::from_utf8_lossy(&bytes));
+                            text.push('\n');
+                        }
+                    }
+                }
+                text
+            }
+        }
+    }
+
     /// Every row of the global blacklist's tables as text, binary values in hex: what someone
     /// holding a copy of the database (but not the key) would see.
     pub async fn dump_global_list(&self) -> Vec<String> {

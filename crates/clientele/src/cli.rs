@@ -72,6 +72,9 @@ pub enum Command {
     /// Ca.R.G.O.S., the police contract report: an order's record, check and send; the tables.
     #[command(subcommand)]
     Cargos(CargosCommand),
+    /// A tenant's Stripe settings (payment methods).
+    #[command(subcommand)]
+    Stripe(StripeCommand),
     /// Benchmarks: print a table and write it to BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -263,6 +266,49 @@ pub enum CargosCommand {
     /// The coding tables.
     #[command(subcommand)]
     Tables(CargosTablesCommand),
+}
+
+/// `stripe ...`
+#[derive(Debug, Subcommand)]
+pub enum StripeCommand {
+    /// Print the tenant's Stripe settings as JSON (never a key: only whether each is set).
+    Show {
+        /// The tenant.
+        #[arg(long)]
+        tenant: TenantId,
+    },
+    /// Change the tenant's Stripe settings (only what is given changes); prints them as JSON.
+    /// A value `-` is read from standard input (for one of them).
+    Configure(StripeConfigureArgs),
+    /// Turn Stripe off for the tenant: removes its mode, account, keys and webhook secret.
+    Disable {
+        /// The tenant.
+        #[arg(long)]
+        tenant: TenantId,
+    },
+}
+
+/// `stripe configure` arguments.
+#[derive(Debug, Args)]
+pub struct StripeConfigureArgs {
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: TenantId,
+    /// `connect` (a connected account of the platform) or `own-key`.
+    #[arg(long, value_parser = ["connect", "own-key"])]
+    pub mode: Option<String>,
+    /// The connected account, acct_… (connect).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The tenant's secret key, sk_… or rk_… (own-key); `-` reads it from standard input.
+    #[arg(long)]
+    pub secret_key: Option<String>,
+    /// The tenant's publishable key, pk_… (own-key).
+    #[arg(long)]
+    pub publishable_key: Option<String>,
+    /// The webhook endpoint's signing secret, whsec_…; `-` reads it from standard input.
+    #[arg(long)]
+    pub webhook_secret: Option<String>,
 }
 
 /// An order of a tenant.

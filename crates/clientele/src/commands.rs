@@ -12,8 +12,8 @@ use clientele_server::AppState;
 
 use crate::cli::{
     AuditCommand, BenchCommand, BlacklistCommand, CargosCommand, CargosTablesCommand, Cli, Command, ConfigCommand,
-    DocumentsCommand, ExportArgs, ImportArgs, OrderRef, OutboxCommand, TenantCommand, TokenCommand, UserCommand,
-    UserRef, WebhooksCommand,
+    DocumentsCommand, ExportArgs, ImportArgs, OrderRef, OutboxCommand, StripeCommand, TenantCommand, TokenCommand,
+    UserCommand, UserRef, WebhooksCommand,
 };
 use crate::config::{Config, DEFAULT_TOML};
 use crate::demo;
@@ -45,6 +45,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Export(args) => export(&config, args).await,
         Command::Cargos(command) => cargos(&config, command).await,
+        Command::Stripe(command) => stripe(&config, command).await,
         Command::Import(args) => import(&config, args).await,
         Command::Audit(AuditCommand::Verify) => {
             let app = app(&config).await?;
@@ -61,10 +62,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let rewrapped = app.rotate_document_keys().await.map_err(explain)?;
             let resealed = app.reseal_webhook_secrets().await.map_err(explain)?;
             let credentials = app.reseal_cargos_credentials().await.map_err(explain)?;
+            let stripe = app.reseal_stripe_secrets().await.map_err(explain)?;
             eprintln!(
-                "re-wrapped {rewrapped} file keys, and re-sealed the secrets of {resealed} webhook endpoints and {credentials} \
-                 tenants' Ca.R.G.O.S. credentials, with the
-                 current master key"
+                "re-wrapped {rewrapped} file keys, and re-sealed the secrets of {resealed} webhook endpoints, {credentials} \
+                 tenants' Ca.R.G.O.S. credentials and {stripe} tenants' Stripe keys, with the current master key"
             );
             say!("{rewrapped}");
             Ok(())
@@ -527,6 +528,41 @@ async fn cargos(config: &Config, command: CargosCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `stripe ...`: a tenant's Stripe settings, as the command line (a tenant admin) of the tenant.
+async fn stripe(config: &Config, command: StripeCommand) -> anyhow::Result<()> {
+    use clientele_core::accounts::auth::Actor;
+    use clientele_core::payments::settings::{PaymentSettingsPatch, StripeMode};
+    let app = app(config).await?;
+    let view = match command {
+        StripeCommand::Show { tenant } => {
+            app.tenant(tenant).await.map_err(explain)?;
+            app.stripe_settings(&Actor::command_line(tenant)).await.map_err(explain)?
+        }
+        StripeCommand::Disable { tenant } => {
+            app.tenant(tenant).await.map_err(explain)?;
+            let patch = PaymentSettingsPatch { mode: Some(None), ..PaymentSettingsPatch::default() };
+            app.update_stripe_settings(&Actor::command_line(tenant), &patch).await.map_err(explain)?
+        }
+        StripeCommand::Configure(args) => {
+            app.tenant(args.tenant).await.map_err(explain)?;
+            if args.secret_key.as_deref() == Some("-") && args.webhook_secret.as_deref() == Some("-") {
+                return Err(anyhow!("only one of --secret-key and --webhook-secret can be read from standard input"));
+            }
+            let secret = |value: Option<String>| value.map(read_password).transpose();
+            let patch = PaymentSettingsPatch {
+                mode: args.mode.map(|m| Some(if m == "connect" { StripeMode::Connect } else { StripeMode::OwnKey })),
+                connect_account_id: args.account.map(Some),
+                secret_key: secret(args.secret_key)?.map(Some),
+                publishable_key: args.publishable_key.map(Some),
+                webhook_secret: secret(args.webhook_secret)?.map(Some),
+            };
+            app.update_stripe_settings(&Actor::command_line(args.tenant), &patch).await.map_err(explain)?
+        }
+    };
+    say!("{}", serde_json::to_string_pretty(&view)?);
+    Ok(())
 }
 
 /// A Ca.R.G.O.S. error, with the record's problems when that is what it is.

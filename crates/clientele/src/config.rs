@@ -134,6 +134,29 @@ base_url = "https://cargos.poliziadistato.it/CARGOS_API/"
 # (keep it under the API's own 30 s request limit).
 timeout = "20s"
 
+[stripe]
+# Stripe, through which tenants link their customers' payment methods (cards never reach
+# Clientele). Each tenant sets its own mode in its settings (PATCH /api/v1/settings/stripe or
+# `clientele stripe configure`): a connected account of this platform, or its own keys. These are
+# the platform's own keys, used for connected accounts only.
+# The platform's secret key (sk_live_… or a restricted rk_live_…). Environment:
+# CLIENTELE_STRIPE__SECRET_KEY.
+# secret_key = "..."
+# The platform's publishable key (pk_live_…), which connected tenants' browsers use with Stripe.js.
+# publishable_key = "..."
+# Stripe's API (tests point it at a local fake).
+api_base = "https://api.stripe.com/"
+# How long one attempt of a call may take. Stripe's own libraries wait up to 80 s; a request here
+# has 30 s in all, so each attempt gets less, and failed attempts are retried (below).
+timeout = "8s"
+# Retries of a call that timed out, could not connect, or was answered 409 (a lock), 429 or 5xx
+# (unless Stripe says Stripe-Should-Retry: false), with its idempotency key, after 0.5 s, then 1 s
+# (each with jitter).
+max_retries = 2
+# How long a customer's list of payment methods read from Stripe is reused (a change made here,
+# or told by Stripe's webhook, forgets it at once). At most 1m.
+list_cache = "5s"
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -166,6 +189,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The Ca.R.G.O.S. police API.
     pub cargos: CargosConfig,
+    /// Stripe: the platform's keys and the client.
+    pub stripe: StripeConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -343,6 +368,40 @@ impl Default for CargosConfig {
     }
 }
 
+/// Stripe: the platform's keys (for connected accounts) and how its API is called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StripeConfig {
+    /// The platform's secret key.
+    pub secret_key: Option<Secret>,
+    /// The platform's publishable key.
+    pub publishable_key: Option<String>,
+    /// The API's root URL.
+    pub api_base: String,
+    /// How long one attempt may take.
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// How long a customer's list is reused.
+    #[serde(with = "humantime_serde_compat")]
+    pub list_cache: Duration,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        let client = clientele_integrations::stripe::StripeClientOptions::default();
+        Self {
+            secret_key: None,
+            publishable_key: None,
+            api_base: client.base_url,
+            timeout: client.timeout,
+            max_retries: client.max_retries,
+            list_cache: Duration::from_secs(5),
+        }
+    }
+}
+
 /// Document storage settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -449,6 +508,7 @@ impl Default for Config {
             imports: ImportsConfig::default(),
             webhooks: WebhooksConfig::default(),
             cargos: CargosConfig::default(),
+            stripe: StripeConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -592,8 +652,10 @@ mod tests {
         let mut config = Config::default();
         config.auth.token_secret = Some(Secret("super-secret-value".into()));
         config.blacklist.key = Some(Secret("another-secret-value".into()));
+        config.stripe.secret_key = Some(Secret("sk_live_platform_secret".into()));
         assert!(!format!("{config:?}").contains("super-secret-value"));
         assert!(!format!("{config:?}").contains("another-secret-value"));
+        assert!(!format!("{config:?}").contains("sk_live_platform_secret"));
     }
 
     #[test]

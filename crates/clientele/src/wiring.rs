@@ -61,6 +61,7 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
             clientele_integrations::cargos::HttpCargosApi::new(&config.cargos.base_url, config.cargos.timeout)
                 .map_err(|e| anyhow!("cargos.base_url: {e}"))?,
         )),
+        stripe: stripe(&config.stripe)?,
     };
     if !config.imports.crash_test_pause.is_zero() {
         tracing::warn!(
@@ -69,6 +70,25 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
         );
     }
     App::new(store, app_config).await.map_err(explain)
+}
+
+/// Stripe's client and the platform's keys.
+fn stripe(config: &crate::config::StripeConfig) -> anyhow::Result<clientele_core::payments::StripeSettings> {
+    let options = clientele_integrations::stripe::StripeClientOptions {
+        base_url: config.api_base.clone(),
+        timeout: config.timeout,
+        max_retries: config.max_retries.min(5),
+        ..clientele_integrations::stripe::StripeClientOptions::default()
+    };
+    let api =
+        clientele_integrations::stripe::HttpStripeApi::new(options).map_err(|e| anyhow!("stripe.api_base: {e}"))?;
+    let secret_key = config.secret_key.as_ref().map(|s| String::from_utf8_lossy(s.expose()).trim().to_owned());
+    Ok(clientele_core::payments::StripeSettings {
+        api: Some(Arc::new(api)),
+        platform_secret_key: secret_key.filter(|k| !k.is_empty()),
+        platform_publishable_key: config.publishable_key.clone().filter(|k| !k.trim().is_empty()),
+        list_cache: config.list_cache,
+    })
 }
 
 /// How webhooks are made and sent, with the HTTP transport.

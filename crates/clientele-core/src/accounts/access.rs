@@ -50,6 +50,9 @@ pub enum Capability {
     ReportCargos,
     /// Add users to the tenant, change their roles, disable them.
     ManageUsers,
+    /// A customer's payment methods (kept in Stripe): start adding one, list, remove, choose the
+    /// default. Every refused attempt is audited.
+    ManagePaymentMethods,
 }
 
 impl Capability {
@@ -60,7 +63,9 @@ impl Capability {
             Self::CreateCustomer => matches!(role, Admin | Operator | Partner),
             Self::ReadCustomers => true,
             Self::UpdateCustomer | Self::AddNote | Self::DeleteCustomer => matches!(role, Admin | Operator),
-            Self::ReadBlacklist | Self::ManageOrders | Self::ReportCargos => matches!(role, Admin | Operator),
+            Self::ReadBlacklist | Self::ManageOrders | Self::ReportCargos | Self::ManagePaymentMethods => {
+                matches!(role, Admin | Operator)
+            }
             Self::ReadOrders => matches!(role, Admin | Operator | Driver),
             Self::RestoreCustomer
             | Self::SetVip
@@ -98,6 +103,7 @@ impl Capability {
             Self::RevokeUserTokens => "revoke other users' tokens",
             Self::ReportCargos => "report contracts to Ca.R.G.O.S.",
             Self::ManageUsers => "manage users",
+            Self::ManagePaymentMethods => "see or change payment methods",
         }
     }
 }
@@ -145,6 +151,9 @@ impl Actor {
                     capability.describe()
                 )));
             }
+            Principal::Integration(_, name) => {
+                return Err(Error::Forbidden(format!("the {name} integration cannot {}", capability.describe())));
+            }
         };
         if capability.allows(role) { Ok(Grant { tenant_id, role, scope }) } else { Err(forbidden(capability)) }
     }
@@ -190,6 +199,7 @@ mod tests {
             (Capability::RevokeUserTokens, [true, false, false, false]),
             (Capability::ReportCargos, [true, true, false, false]),
             (Capability::ManageUsers, [true, false, false, false]),
+            (Capability::ManagePaymentMethods, [true, true, false, false]),
         ];
         for (capability, expected) in table {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

@@ -63,6 +63,10 @@ pub enum Principal {
     PlatformAdmin(PlatformAdminId),
     /// An admin command run on the server with direct database access; acts as a tenant admin.
     CommandLine(TenantId),
+    /// An outside service acting on a tenant's data through its own signed callbacks (Stripe's
+    /// webhooks), named by its role label. It has no capability of the roles table: only the
+    /// services that verify its callbacks act as it.
+    Integration(TenantId, &'static str),
 }
 
 impl Actor {
@@ -75,6 +79,12 @@ impl Actor {
     /// admin's rights; the audit log records the role as `cli`.
     pub fn command_line(tenant_id: TenantId) -> Self {
         Self::new(Principal::CommandLine(tenant_id), Origin::default())
+    }
+
+    /// The actor for an outside service's verified callback to `tenant_id` (the audit log
+    /// records the role as `name`, e.g. `stripe`), from `origin`.
+    pub fn integration(tenant_id: TenantId, name: &'static str, origin: Origin) -> Self {
+        Self::new(Principal::Integration(tenant_id, name), origin)
     }
 
     /// What kind of actor this is.
@@ -91,7 +101,7 @@ impl Actor {
     pub fn tenant_id(&self) -> Option<TenantId> {
         match self.principal {
             Principal::Member(member) => Some(member.tenant_id),
-            Principal::CommandLine(tenant) => Some(tenant),
+            Principal::CommandLine(tenant) | Principal::Integration(tenant, _) => Some(tenant),
             Principal::PlatformAdmin(_) => None,
         }
     }
@@ -101,7 +111,7 @@ impl Actor {
         match self.principal {
             Principal::Member(member) => Some(member.user_id.as_uuid()),
             Principal::PlatformAdmin(id) => Some(id.as_uuid()),
-            Principal::CommandLine(_) => None,
+            Principal::CommandLine(_) | Principal::Integration(..) => None,
         }
     }
 
@@ -119,6 +129,7 @@ impl Actor {
             Principal::Member(member) => member.role.as_str(),
             Principal::PlatformAdmin(_) => "platform_admin",
             Principal::CommandLine(_) => "cli",
+            Principal::Integration(_, name) => name,
         }
     }
 }

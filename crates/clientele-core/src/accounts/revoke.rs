@@ -59,6 +59,9 @@ impl App {
                     }
                 }
             }
+            Principal::Integration(_, name) => {
+                return Err(Error::Forbidden(format!("the {name} integration has no tokens to revoke")));
+            }
             Principal::CommandLine(tenant) => match self.named_user(tenant, request).await? {
                 Some(Some(user)) => (tenant, user),
                 Some(None) => return Err(Error::NotFound("user")),

@@ -100,6 +100,21 @@ pub enum AuditAction {
     UserUpdated,
     /// The tenant's default phone region changed.
     PhoneRegionChanged,
+    /// A card form was started for a customer (a Stripe SetupIntent made), or refused.
+    PaymentSetup,
+    /// A customer's payment methods were listed (or the attempt refused).
+    PaymentMethodsViewed,
+    /// A payment method was detached from a customer (or the attempt refused).
+    PaymentMethodRemoved,
+    /// A customer's default payment method was chosen (or the attempt refused).
+    PaymentMethodDefaultSet,
+    /// A Stripe customer was made for a customer and linked to it.
+    StripeCustomerLinked,
+    /// A verified Stripe event changed a customer's payment methods (added, removed, updated,
+    /// a setup that succeeded or failed, the Stripe customer deleted).
+    StripeEventApplied,
+    /// The tenant's Stripe settings changed (mode, account, keys set or removed).
+    StripeSettingsChanged,
 }
 
 impl AuditAction {
@@ -150,6 +165,13 @@ impl AuditAction {
             Self::UserCreated => "user.created",
             Self::UserUpdated => "user.updated",
             Self::PhoneRegionChanged => "settings.phone_region_changed",
+            Self::PaymentSetup => "payment_methods.setup",
+            Self::PaymentMethodsViewed => "payment_methods.viewed",
+            Self::PaymentMethodRemoved => "payment_methods.removed",
+            Self::PaymentMethodDefaultSet => "payment_methods.default_set",
+            Self::StripeCustomerLinked => "payment_methods.stripe_customer_linked",
+            Self::StripeEventApplied => "payment_methods.stripe_event",
+            Self::StripeSettingsChanged => "stripe.settings_changed",
         }
     }
 }

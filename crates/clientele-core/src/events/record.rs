@@ -50,6 +50,27 @@ pub enum EventType {
     /// A document was uploaded (metadata only).
     #[serde(rename = "document.uploaded")]
     DocumentUploaded,
+    /// A payment method was attached to the customer's Stripe customer (Stripe's
+    /// `payment_method.attached`): `payment_method: {id, type}`, never card data.
+    #[serde(rename = "customer.payment_method_added")]
+    PaymentMethodAdded,
+    /// A payment method was detached (`payment_method.detached`).
+    #[serde(rename = "customer.payment_method_removed")]
+    PaymentMethodRemoved,
+    /// The card network updated a payment method (`payment_method.automatically_updated`).
+    #[serde(rename = "customer.payment_method_updated")]
+    PaymentMethodUpdated,
+    /// A card form completed its SetupIntent (`setup_intent.succeeded`): `setup_intent_id` and
+    /// `payment_method: {id, type}`.
+    #[serde(rename = "customer.payment_method_setup_succeeded")]
+    PaymentMethodSetupSucceeded,
+    /// A SetupIntent failed (`setup_intent.setup_failed`): `error: {code, decline_code}`.
+    #[serde(rename = "customer.payment_method_setup_failed")]
+    PaymentMethodSetupFailed,
+    /// The customer's Stripe customer was deleted in Stripe (`customer.deleted`): its payment
+    /// methods are gone, and the next setup makes a new Stripe customer.
+    #[serde(rename = "customer.payment_methods_unlinked")]
+    PaymentMethodsUnlinked,
     /// A test delivery, sent on request to one endpoint (never stored in the outbox).
     #[serde(rename = "ping")]
     Ping,
@@ -57,7 +78,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type an endpoint may subscribe to.
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 17] = [
         Self::CustomerCreated,
         Self::CustomerUpdated,
         Self::CustomerDeleted,
@@ -69,6 +90,12 @@ impl EventType {
         Self::OrderStatusChanged,
         Self::ImportCompleted,
         Self::DocumentUploaded,
+        Self::PaymentMethodAdded,
+        Self::PaymentMethodRemoved,
+        Self::PaymentMethodUpdated,
+        Self::PaymentMethodSetupSucceeded,
+        Self::PaymentMethodSetupFailed,
+        Self::PaymentMethodsUnlinked,
     ];
 
     /// The type as sent and stored.
@@ -85,6 +112,12 @@ impl EventType {
             Self::OrderStatusChanged => "order.status_changed",
             Self::ImportCompleted => "import.completed",
             Self::DocumentUploaded => "document.uploaded",
+            Self::PaymentMethodAdded => "customer.payment_method_added",
+            Self::PaymentMethodRemoved => "customer.payment_method_removed",
+            Self::PaymentMethodUpdated => "customer.payment_method_updated",
+            Self::PaymentMethodSetupSucceeded => "customer.payment_method_setup_succeeded",
+            Self::PaymentMethodSetupFailed => "customer.payment_method_setup_failed",
+            Self::PaymentMethodsUnlinked => "customer.payment_methods_unlinked",
             Self::Ping => "ping",
         }
     }

@@ -15,15 +15,16 @@ use crate::documents::record::Document;
 use crate::error::{Error, Result};
 use crate::ids::CustomerId;
 use crate::orders::record::Order;
+use crate::payments::record::ExportedPaymentMethods;
 use crate::time::Timestamp;
 
 /// The schema of [`PersonalDataExport`]; a new version whenever its shape changes.
-pub const PERSONAL_DATA_SCHEMA: &str = "clientele.personal-data/1";
+pub const PERSONAL_DATA_SCHEMA: &str = "clientele.personal-data/2";
 
 /// Everything held on one person (GDPR Art. 15 and 20).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PersonalDataExport {
-    /// `clientele.personal-data/1`.
+    /// `clientele.personal-data/2` (2 added `payment_methods`).
     pub schema: String,
     /// When this export was made.
     pub exported_at: Timestamp,
@@ -37,6 +38,9 @@ pub struct PersonalDataExport {
     pub orders: Vec<Order>,
     /// The person's documents (metadata; files are downloaded one by one).
     pub documents: Vec<Document>,
+    /// The payment methods Stripe holds for the person: brand and last four digits only (the
+    /// Stripe customer's id is all Clientele keeps).
+    pub payment_methods: ExportedPaymentMethods,
     /// When the person's data was accessed or changed, how, and by which role (newest first).
     pub access: Vec<AccessRecord>,
 }
@@ -74,6 +78,7 @@ impl App {
             }
         }
         let documents = self.store().list_documents(tenant, id, true).await?;
+        let payment_methods = self.exported_payment_methods(tenant, id).await?;
         let mut access = Vec::new();
         let mut query = AuditQuery { customer_id: Some(id), limit: 1_000, ..AuditQuery::default() };
         loop {
@@ -101,6 +106,7 @@ impl App {
             blacklist,
             orders,
             documents,
+            payment_methods,
             access,
         })
     }

@@ -197,7 +197,7 @@ impl FromRequestParts<AppState> for Console {
                 Ok(admin) => (admin.map(|a| a.email.as_str().to_owned()).unwrap_or_default(), String::new()),
                 Err(e) => return Err(PageError(e).into_response()),
             },
-            Principal::CommandLine(_) => (String::new(), String::new()),
+            Principal::CommandLine(_) | Principal::Integration(..) => (String::new(), String::new()),
         };
         Ok(Self { actor, session, tr: Tr::new(locale), email, tenant })
     }

@@ -44,7 +44,7 @@ impl Nav {
                     platform: false,
                 }
             }
-            Principal::CommandLine(_) => Self::default(),
+            Principal::CommandLine(_) | Principal::Integration(..) => Self::default(),
         }
     }
 }

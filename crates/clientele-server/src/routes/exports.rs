@@ -116,7 +116,7 @@ pub(crate) async fn next(mut export: CustomerExport) -> Option<(Result<Bytes, st
 
 /// Everything held on one person, as JSON (GDPR access and portability; admins; audited).
 ///
-/// `schema` names the shape (`clientele.personal-data/1`). Includes the record, notes, this
+/// `schema` names the shape (`clientele.personal-data/2`). Includes the record, notes, this
 /// tenant's blacklist entries, orders, document metadata, and when and how the person's data was
 /// accessed (role and outcome, not who).
 #[utoipa::path(

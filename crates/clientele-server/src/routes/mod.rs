@@ -10,4 +10,5 @@ pub(crate) mod exports;
 pub(crate) mod health;
 pub(crate) mod imports;
 pub(crate) mod orders;
+pub(crate) mod payments;
 pub(crate) mod webhooks;

@@ -71,6 +71,14 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("DELETE", "/api/v1/cargos/agencies/{id}", Some(CARGOS_SETUP)),
     ("GET", "/api/v1/cargos/settings", Some(CARGOS_SETUP)),
     ("PATCH", "/api/v1/cargos/settings", Some(CARGOS_SETUP)),
+    ("POST", "/api/v1/customers/{id}/payment-methods/setup", Some(PAYMENTS)),
+    ("GET", "/api/v1/customers/{id}/payment-methods", Some(PAYMENTS)),
+    ("DELETE", "/api/v1/customers/{id}/payment-methods/{pm_id}", Some(PAYMENTS)),
+    ("POST", "/api/v1/customers/{id}/payment-methods/{pm_id}/default", Some(PAYMENTS)),
+    ("GET", "/api/v1/settings/stripe", Some(STRIPE_SETTINGS)),
+    ("PATCH", "/api/v1/settings/stripe", Some(STRIPE_SETTINGS)),
+    // Called by Stripe, signed with the tenant's webhook secret: no bearer token.
+    ("POST", "/api/v1/integrations/stripe/webhook", None),
     // Last: called with `{}`, it revokes the caller's own tokens, ending its session here.
     ("POST", "/api/v1/auth/revoke", Some("revoke tokens")),
 ];
@@ -83,6 +91,8 @@ const BULK: &str = "import, export (lists and one person's data), undo an import
 const WEBHOOKS: &str = "webhooks: endpoints, secrets, deliveries, replays, tests";
 const CARGOS: &str =
     "Ca.R.G.O.S.: search places, list and read agencies, an order's record and submissions, check and send";
+const PAYMENTS: &str = "payment methods: set up a card (Stripe.js), list, remove, choose the default";
+const STRIPE_SETTINGS: &str = "Stripe settings (mode, connected account or keys, webhook secret)";
 const CARGOS_SETUP: &str = "Ca.R.G.O.S. settings (credentials, automation); create, change and delete agencies";
 
 const ROLES: [&str; 5] = ["admin", "operator", "driver", "partner", "platform admin"];
@@ -137,7 +147,7 @@ http_test! {
         for (method, path, row) in ROUTES {
             let Some(row) = row else { continue };
             let may = table.get(*row).unwrap_or_else(|| panic!("README's roles table has no row {row:?}"));
-            let path = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{delivery_id}", &uuid::Uuid::now_v7().to_string());
+            let path = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{delivery_id}", &uuid::Uuid::now_v7().to_string()).replace("{pm_id}", "pm_1Access");
             for (role, session) in &sessions {
                 let method = Method::from_bytes(method.as_bytes()).unwrap();
                 let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));

@@ -127,7 +127,7 @@ http_test! {
 
         let export = app.get(&format!("/api/v1/customers/{customer}/export"), &admin).await.expect(200);
         let body = &export.body;
-        assert_eq!(body["schema"], "clientele.personal-data/1");
+        assert_eq!(body["schema"], "clientele.personal-data/2");
         assert_eq!(body["customer"]["id"], json!(customer));
         assert_eq!(body["customer"]["email"], "anna@example.com");
         assert_eq!(body["notes"][0]["body"], "prefers automatic cars");

@@ -232,6 +232,11 @@ impl TestApp {
         }
     }
 
+    /// The test's database (not a twin's).
+    pub fn db(&self) -> &TestDatabase {
+        self._db.as_ref().expect("a twin has no database of its own")
+    }
+
     /// A new tenant in Italy.
     pub async fn tenant(&self) -> TenantId {
         self.app.create_tenant("Tenant", "IT", None).await.unwrap().id

@@ -45,6 +45,7 @@ mod imports;
 mod isolation;
 mod openapi;
 mod orders;
+mod payments;
 mod receiver;
 mod roles;
 mod webhooks;

@@ -1046,3 +1046,49 @@ fn cargos_commands_format_check_and_send_an_order_once_and_refresh_the_tables() 
         assert_eq!(settings["tables"]["source"], "refreshed");
     });
 }
+
+#[test]
+fn stripe_settings_are_set_from_the_command_line_with_keys_read_from_stdin_and_never_printed() {
+    use clientele_integrations::testing::stripe::{PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let tenant = one_line(dir.path(), &url, &["tenant", "create", "--name", "Rent & Go"]);
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("CLIENTELE_DATABASE_URL", &url)
+        .args(["stripe", "configure", "--tenant", &tenant, "--mode", "own-key", "--secret-key", "-"])
+        .args(["--publishable-key", PUBLISHABLE_KEY, "--webhook-secret", WEBHOOK_SECRET])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{SECRET_KEY}").unwrap();
+    let configured = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&configured.stdout), String::from_utf8_lossy(&configured.stderr));
+    assert!(configured.status.success(), "{stderr}");
+    let view: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((view["configured"].clone(), view["mode"].clone()), (json!(true), json!("own_key")));
+    assert_eq!((view["secret_key_set"].clone(), view["webhook_secret_set"].clone()), (json!(true), json!(true)));
+    let shown = clientele(dir.path(), &url, &["stripe", "show", "--tenant", &tenant]);
+    for text in [stdout.to_string(), stderr.to_string(), String::from_utf8_lossy(&shown.stdout).into_owned()] {
+        assert!(!text.contains(SECRET_KEY) && !text.contains(WEBHOOK_SECRET), "{text}");
+    }
+    // Connect needs the platform's keys, which this configuration lacks: refused, naming why.
+    let refused = clientele(
+        dir.path(),
+        &url,
+        &["stripe", "configure", "--tenant", &tenant, "--mode", "connect", "--account", "acct_1Example000"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("stripe.secret_key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let off = clientele(dir.path(), &url, &["stripe", "disable", "--tenant", &tenant]);
+    assert!(off.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&off.stdout).unwrap()["configured"], json!(false));
+}

@@ -1,4 +1,4 @@
-//! Test support (feature `testing`): [`FakeCargos`], a local stand-in for the Ca.R.G.O.S. police
+//! [`FakeCargos`], a local stand-in for the Ca.R.G.O.S. police
 //! API that speaks its wire format (`shared/specs/cargos.md` §4): `api/Token` with HTTP Basic
 //! authentication, `api/Check`, `api/Send` and `api/Tabella` with the token encrypted under the
 //! API key as the bearer and the username as `Organization`; one `{esito, transactionid, errore}`
