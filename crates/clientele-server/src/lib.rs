@@ -251,8 +251,11 @@ async fn security_headers(behind_tls: bool, request: axum::extract::Request, nex
     if api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if html {
+    // A page that states its own policy (the console's, stricter: no inline styles) keeps it.
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY));
+    }
+    if html {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     if behind_tls {
