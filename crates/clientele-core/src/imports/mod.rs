@@ -1,6 +1,7 @@
 //! Imports: CSV files as people have them, read and mapped to customer input, run as durable
 //! jobs that validate every row as the API does, and undone as a whole.
 
+pub mod bounded;
 pub mod errors;
 pub mod headers;
 pub mod job;

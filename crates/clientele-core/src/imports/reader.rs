@@ -3,6 +3,7 @@
 //! and rows too long to be true; the header, then the data rows a batch at a time.
 
 use crate::error::{FieldCode, FieldError};
+use crate::imports::bounded::{Bounded, BoundedRecords, MAX_CELL_BYTES};
 
 /// A file decoded to text, with what was found out about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,24 +155,15 @@ impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
 }
 
 /// The records of a file of `format`, streamed from `source` (UTF-16 read as UTF-8), tolerant
-/// of ragged rows: they are judged row by row ([`fit`]). Turn each into text with
-/// [`record_text`].
-pub fn records<R: std::io::Read + Send + 'static>(
-    source: R,
-    format: Format,
-) -> csv::ByteRecordsIntoIter<Box<dyn std::io::Read + Send>> {
+/// of ragged rows (they are judged row by row: [`fit`]) and bounded in size as they are read
+/// ([`BoundedRecords`]). Turn each into text with [`record_text`].
+pub fn records<R: std::io::Read + Send + 'static>(source: R, format: Format) -> BoundedRecords {
     let source: Box<dyn std::io::Read + Send> = match format.encoding {
         "utf-16le" => Box::new(Utf16Reader::new(source, false)),
         "utf-16be" => Box::new(Utf16Reader::new(source, true)),
         _ => Box::new(source),
     };
-    csv::ReaderBuilder::new()
-        .delimiter(format.delimiter)
-        .flexible(true)
-        .has_headers(false)
-        .buffer_capacity(256 * 1024)
-        .from_reader(source)
-        .into_byte_records()
+    BoundedRecords::new(source, format.delimiter)
 }
 
 /// A row's cells with trailing empty cells beyond `width` dropped and short rows padded; `Err`
@@ -190,9 +182,6 @@ pub fn fit(mut cells: Vec<String>, width: usize) -> std::result::Result<Vec<Stri
     cells.resize(width, String::new());
     Ok(cells)
 }
-
-/// The longest row accepted (an unclosed quote can swallow the rest of a file).
-const MAX_ROW_BYTES: usize = 1024 * 1024;
 
 /// A data row as read: its number (1 is the first row after the header), its cells fitted to
 /// the header's width, and what made it unreadable, if anything.
@@ -213,7 +202,7 @@ impl Line {
 /// A file's header and then its data rows, a batch at a time, from a reader the caller owns
 /// (it reads from it, so run it where blocking is allowed).
 pub struct LineReader {
-    records: csv::ByteRecordsIntoIter<Box<dyn std::io::Read + Send>>,
+    records: BoundedRecords,
     format: Format,
     headers: Vec<String>,
     row: i64,
@@ -231,13 +220,14 @@ impl LineReader {
     pub fn open<R: std::io::Read + Send + 'static>(source: R, format: Format) -> std::result::Result<Self, String> {
         let mut records = records(source, format);
         let headers = match records.next() {
-            Some(Ok(header)) => {
+            Some(Ok(Bounded::Record(header))) => {
                 let mut headers = record_text(&header, format);
                 if let Some(first) = headers.first_mut() {
                     *first = first.trim_start_matches('\u{feff}').to_owned();
                 }
                 headers
             }
+            Some(Ok(_)) => return Err("the header row is longer than a header can be (is this a CSV file?)".into()),
             Some(Err(e)) => return Err(format!("the header cannot be read: {e}")),
             None => return Err("the file is empty".into()),
         };
@@ -263,7 +253,7 @@ impl LineReader {
             self.row += 1;
             let row = self.row;
             lines.push(match record {
-                Ok(record) if record.as_slice().len() > MAX_ROW_BYTES => Line {
+                Ok(Bounded::RowTooLong) => Line {
                     row,
                     cells: Vec::new(),
                     problem: Some(FieldError::new(
@@ -272,7 +262,19 @@ impl LineReader {
                         "the row is longer than 1 MiB (an unclosed quote?)",
                     )),
                 },
-                Ok(record) => {
+                Ok(Bounded::CellTooLong(index)) => {
+                    let column = self.headers.get(index).map_or_else(|| format!("column {}", index + 1), |h| h.clone());
+                    Line {
+                        row,
+                        cells: Vec::new(),
+                        problem: Some(FieldError::new(
+                            "row",
+                            FieldCode::TooLong,
+                            format!("the cell of {column:?} is longer than {} KiB", MAX_CELL_BYTES / 1024),
+                        )),
+                    }
+                }
+                Ok(Bounded::Record(record)) => {
                     let text = record_text(&record, self.format);
                     match fit(text.clone(), self.headers.len()) {
                         Ok(cells) => Line { row, cells, problem: None },
@@ -322,7 +324,11 @@ mod tests {
     /// A file's records as the import job reads them.
     fn read(bytes: &'static [u8]) -> (Format, Vec<csv::ByteRecord>) {
         let format = sniff(bytes).unwrap_or_else(|e| panic!("{e}"));
-        (format, records(bytes, format).map(|r| r.unwrap_or_default()).collect())
+        let record = |r: std::io::Result<Bounded>| match r {
+            Ok(Bounded::Record(record)) => record,
+            _ => csv::ByteRecord::default(),
+        };
+        (format, records(bytes, format).map(record).collect())
     }
 
     /// The cells of a record as the import job judges them.
@@ -347,11 +353,12 @@ mod tests {
     fn read_everything(bytes: &[u8]) {
         let Ok(format) = sniff(bytes) else { return };
         let mut records = records(std::io::Cursor::new(bytes.to_vec()), format);
-        let Some(Ok(header)) = records.next() else { return };
+        let Some(Ok(Bounded::Record(header))) = records.next() else { return };
         let headers = record_text(&header, format);
         let Ok(mapping) = Mapping::new(headers.clone(), &Map::new()) else { return };
         let _ = mapping.unmapped();
         for record in records.flatten() {
+            let Bounded::Record(record) = record else { continue };
             if let Ok(cells) = fit(record_text(&record, format), headers.len()) {
                 let (value, _) = mapping.row(&cells);
                 let _ = crate::json::from_value::<crate::customers::input::CustomerInput>(value);

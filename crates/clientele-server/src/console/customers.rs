@@ -839,6 +839,7 @@ async fn new_form(
 /// The customer input a create form stands for.
 fn input_of(form: &FormData, admin: bool) -> Result<CustomerInput, Error> {
     let mut object = json_of(form, FORM_FIELDS, false);
+    super::forms::read_countries(&mut object);
     if let Some(kind) = form.get("kind") {
         object.insert("kind".into(), Value::String(kind.to_owned()));
     }
@@ -950,6 +951,7 @@ async fn update(
 ) -> Result<Response, PageError> {
     let id: CustomerId = parse_id(&id)?;
     let mut patch = json_of(&form, FORM_FIELDS, true);
+    super::forms::read_countries(&mut patch);
     if c.can(Capability::ManageOrders) {
         patch.insert("partner_id".into(), form.text("partner_id").map(Value::String).unwrap_or(Value::Null));
     }

@@ -208,6 +208,26 @@ pub fn json_of(form: &FormData, names: &[&str], blank_as_null: bool) -> Map<Stri
     root
 }
 
+/// Countries in a customer's form values as people type them (`Italia`, `Deutschland`, `ITA`),
+/// read as their ISO codes, as imports read them; a value that names no country is left for the
+/// validation to refuse.
+pub fn read_countries(object: &mut Map<String, Value>) {
+    for path in clientele_core::imports::headers::COUNTRY_FIELDS {
+        let mut keys: Vec<&str> = path.split('.').collect();
+        let Some(last) = keys.pop() else { continue };
+        let parent = keys.iter().try_fold(&mut *object, |map, key| match map.get_mut(*key) {
+            Some(Value::Object(inner)) => Some(inner),
+            _ => None,
+        });
+        if let Some(parent) = parent
+            && let Some(Value::String(text)) = parent.get(last)
+            && let Ok(code) = clientele_core::countries::CountryCode::read(text)
+        {
+            parent.insert(last.to_owned(), Value::String(code.to_string()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +250,18 @@ mod tests {
         assert_eq!(flat["address.city"], "Roma");
         assert_eq!(flat["vip"], "true");
         assert!(!flat.contains_key("x"));
+    }
+
+    #[test]
+    fn countries_typed_as_names_or_alpha3_become_their_codes_and_others_are_left_alone() {
+        let mut object = serde_json::json!({"citizenship": "Italia", "address": {"country": "Deutschland", "city": "Berlin"},
+            "driver_license": {"country": "Narnia"}, "id_document": {"issuing_country": "AUT"}});
+        let Value::Object(map) = &mut object else { panic!("an object") };
+        read_countries(map);
+        assert_eq!(
+            object,
+            serde_json::json!({"citizenship": "IT", "address": {"country": "DE", "city": "Berlin"},
+            "driver_license": {"country": "Narnia"}, "id_document": {"issuing_country": "AT"}})
+        );
     }
 }

@@ -548,4 +548,19 @@ http_test! {
         let read = app.get(&format!("/api/v1/imports/{}", job["id"].as_str().unwrap()), &admin).await.expect(200);
         assert_eq!(read.body["undo"]["deleted"], 40);
     }
+    async fn a_huge_cell_refuses_its_row_only_and_is_never_kept_whole(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let mut file = String::from("First Name,Last Name,Notes\nAnna,Rossi,ok\nLuca,Neri,");
+        file.push_str(&"x".repeat(200 * 1024));
+        file.push_str("\nSara,\"Galli");
+        file.push_str(&"y".repeat(3 * 1024 * 1024));
+        file.push_str("\"\nMarco,Verdi,fine\n");
+        let job = import(app, &admin, "", file.into_bytes()).await;
+        assert_eq!(counts(&job), [4, 2, 0, 0, 2], "{job}");
+        let listed = app.get(&format!("/api/v1/imports/{}/errors", job["id"].as_str().unwrap()), &admin).await.expect(200);
+        let messages: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|r| r["errors"][0]["message"].as_str().unwrap()).collect();
+        assert_eq!(messages, ["the cell of \"Notes\" is longer than 64 KiB", "the row is longer than 1 MiB (an unclosed quote?)"]);
+        assert_eq!(listed.body["items"][0]["errors"][0]["code"], "too_long");
+    }
 }
