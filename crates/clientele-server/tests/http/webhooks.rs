@@ -394,6 +394,71 @@ webhook_test! {
     }
 }
 
+webhook_test! {
+    async fn a_receiver_that_is_down_or_a_host_that_does_not_resolve_is_retried_then_failed_with_the_reason(app: &TestApp)
+    with |config: &mut clientele_core::AppConfig| {
+        config.webhooks.retries = vec![Duration::from_millis(50); 2];
+    };
+    {
+        // A port nobody listens on: bound, then let go.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let (down, _) = endpoint(app, &admin, &format!("http://{closed}/hook"), json!(["customer.created"])).await;
+        // Resolved when the endpoint was made, gone from DNS since.
+        let nowhere = made_directly(app, tenant, "http://nowhere.invalid/hook").await;
+        app.client(&admin, "Anna", "Rossi").await;
+        for (hook, expected) in [(&down, "could not connect"), (&nowhere, "does not resolve")] {
+            let items = deliveries(app, &admin, hook, |d| d.iter().any(|d| d["status"] == "failed")).await;
+            let failed = items.iter().find(|d| d["status"] == "failed").unwrap();
+            assert_eq!(failed["attempts"], 3, "one attempt and two retries: {failed}");
+            for attempt in failed["history"].as_array().unwrap() {
+                assert_eq!(attempt["status_code"], Value::Null, "{attempt}");
+                assert!(attempt["error"].as_str().unwrap().contains(expected), "{expected}: {attempt}");
+            }
+        }
+    }
+
+    async fn events_past_the_retention_are_purged_once_every_delivery_of_theirs_has_ended(app: &TestApp)
+    with |config: &mut clientele_core::AppConfig| {
+        config.webhooks.retention = Duration::from_millis(1);
+        // A failed first attempt waits an hour for its retry: its delivery stays pending.
+        config.webhooks.retries = vec![Duration::from_secs(3600)];
+    };
+    {
+        let receiver = Receiver::start().await;
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let path = "/fail-for/Stuckmann";
+        let (hook, _) = endpoint(app, &admin, &receiver.url(path), json!(["customer.created"])).await;
+        app.client(&admin, "Anna", "Rossi").await;
+        app.client(&admin, "Hans", "Stuckmann").await;
+        // Not subscribed to: no delivery waits for it, and it is old at once.
+        let id = app.client(&admin, "Luca", "Neri").await;
+        app.patch(&format!("/api/v1/customers/{id}"), &admin, json!({"language": "it"})).await.expect(200);
+        deliveries(app, &admin, &hook, |d| {
+            d.len() == 3 && d.iter().filter(|d| d["status"] == "succeeded").count() == 2
+                && d.iter().any(|d| d["status"] == "pending" && d["attempts"] == 1)
+        })
+        .await;
+        // The dispatcher purges on its own as well: whichever comes first, the end is the same.
+        app.app.purge_outbox().await.unwrap();
+        let left = app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin).await.expect(200);
+        let left = left.body["items"].as_array().unwrap();
+        assert_eq!(left.len(), 1, "only the pending delivery is kept: {left:?}");
+        assert_eq!((&left[0]["status"], &left[0]["event_type"]), (&json!("pending"), &json!("customer.created")));
+        let status = app.app.outbox_status().await.unwrap();
+        assert_eq!((status.events, status.pending), (1, 1), "the pending delivery's event is kept, the rest purged");
+        // Retried and delivered, it goes too.
+        receiver.heal();
+        let pending = left[0]["id"].as_str().unwrap();
+        app.send(app.request(Method::POST, &format!("/api/v1/webhooks/{hook}/deliveries/{pending}/replay"), &admin)).await.expect(202);
+        deliveries(app, &admin, &hook, |d| d.is_empty() || d[0]["status"] == "succeeded").await;
+        app.app.purge_outbox().await.unwrap();
+        assert_eq!(app.app.outbox_status().await.unwrap().events, 0);
+    }
+}
+
 /// Stores an endpoint without the creation check (as if its host had been public then).
 async fn made_directly(app: &TestApp, tenant: clientele_core::ids::TenantId, url: &str) -> String {
     use clientele_core::audit::entry::{AuditAction, AuditEntry};

@@ -588,29 +588,33 @@ impl WebhookStore for SqlStore {
         let mut purged = 0;
         loop {
             let removed = in_transaction!(self, |tx| {
-                // Ended deliveries of old events go first (their attempts with them), then the
-                // old events no delivery waits for.
-                sqlx::query(
+                // Ended deliveries of old events go first (their attempts with them: the same
+                // batch, in the same order), then the old events no delivery waits for.
+                let attempts = sqlx::query(
                     "DELETE FROM webhook_attempts WHERE (tenant_id, endpoint_id, event_id) IN ( \
                      SELECT tenant_id, endpoint_id, event_id FROM webhook_deliveries \
-                     WHERE status <> 'pending' AND created_at < $1 LIMIT $2)",
+                     WHERE status <> 'pending' AND created_at < $1 \
+                     ORDER BY tenant_id, endpoint_id, event_id LIMIT $2)",
                 )
                 .bind(Ts(before))
                 .bind(PURGE_BATCH)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_error)?;
-                sqlx::query(
+                .map_err(db_error)?
+                .rows_affected();
+                let deliveries = sqlx::query(
                     "DELETE FROM webhook_deliveries WHERE (tenant_id, endpoint_id, event_id) IN ( \
                      SELECT tenant_id, endpoint_id, event_id FROM webhook_deliveries \
-                     WHERE status <> 'pending' AND created_at < $1 LIMIT $2)",
+                     WHERE status <> 'pending' AND created_at < $1 \
+                     ORDER BY tenant_id, endpoint_id, event_id LIMIT $2)",
                 )
                 .bind(Ts(before))
                 .bind(PURGE_BATCH)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_error)?;
-                sqlx::query(
+                .map_err(db_error)?
+                .rows_affected();
+                let events = sqlx::query(
                     "DELETE FROM outbox_events WHERE (tenant_id, id) IN ( \
                      SELECT ev.tenant_id, ev.id FROM outbox_events ev WHERE ev.occurred_at < $1 \
                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
@@ -622,10 +626,12 @@ impl WebhookStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?
-                .rows_affected()
+                .rows_affected();
+                (attempts.max(deliveries), events)
             });
-            purged += removed;
-            if removed < PURGE_BATCH as u64 {
+            purged += removed.1;
+            // A full batch of anything may have left more behind (events wait for their deliveries).
+            if removed.0.max(removed.1) < PURGE_BATCH as u64 {
                 return Ok(purged);
             }
         }
