@@ -440,3 +440,27 @@ user-add-submit = Add user
 user-password = First password
 settings-slug = Company code
 settings-slug-help = People whose email has accounts with several companies type it when they log in.
+
+# Payment methods (Stripe)
+profile-payments = Payment methods
+payments-loading = Loading payment methods from Stripe…
+payments-none = No payment methods yet.
+payments-method = Method
+payments-expires = Expires
+payments-default = Default
+payments-make-default = Make default
+payments-remove = Remove
+payments-remove-confirm = Remove this payment method from the customer in Stripe?
+payments-add = Add a card
+payments-not-configured = Payments are not set up for this company: an admin connects Stripe first (clientele stripe configure, or PATCH /api/v1/settings/stripe).
+payments-unavailable = Stripe cannot be reached right now ({ $reason }). Try again in a moment.
+card-title = Add a card
+card-back = Back to
+card-save = Save card
+card-failed = The card could not be saved. Check the details and try again.
+card-stripe-missing = Stripe's card form could not be loaded: check the connection and reload the page.
+card-privacy = The card goes straight to Stripe; Clientele keeps only its brand and last four digits, as Stripe shows them.
+notice-card-added = Card saved.
+notice-card-not-added = The card was not saved: Stripe did not confirm it.
+notice-card-default = Default payment method changed.
+notice-card-removed = Payment method removed.

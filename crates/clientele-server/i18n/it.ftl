@@ -440,3 +440,27 @@ user-add-submit = Aggiungi utente
 user-password = Prima password
 settings-slug = Codice azienda
 settings-slug-help = Chi ha account presso più aziende con la stessa email lo scrive all'accesso.
+
+# Metodi di pagamento (Stripe)
+profile-payments = Metodi di pagamento
+payments-loading = Caricamento dei metodi di pagamento da Stripe…
+payments-none = Ancora nessun metodo di pagamento.
+payments-method = Metodo
+payments-expires = Scadenza
+payments-default = Predefinito
+payments-make-default = Rendi predefinito
+payments-remove = Rimuovi
+payments-remove-confirm = Rimuovere questo metodo di pagamento dal cliente in Stripe?
+payments-add = Aggiungi una carta
+payments-not-configured = I pagamenti non sono configurati per questa azienda: un amministratore collega prima Stripe (clientele stripe configure, o PATCH /api/v1/settings/stripe).
+payments-unavailable = Stripe non è raggiungibile in questo momento ({ $reason }). Riprova tra poco.
+card-title = Aggiungi una carta
+card-back = Torna a
+card-save = Salva la carta
+card-failed = Non è stato possibile salvare la carta. Controlla i dati e riprova.
+card-stripe-missing = Non è stato possibile caricare il modulo carta di Stripe: controlla la connessione e ricarica la pagina.
+card-privacy = La carta va direttamente a Stripe; Clientele conserva solo il circuito e le ultime quattro cifre, come le mostra Stripe.
+notice-card-added = Carta salvata.
+notice-card-not-added = La carta non è stata salvata: Stripe non l'ha confermata.
+notice-card-default = Metodo di pagamento predefinito cambiato.
+notice-card-removed = Metodo di pagamento rimosso.

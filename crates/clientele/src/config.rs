@@ -156,6 +156,10 @@ max_retries = 2
 # How long a customer's list of payment methods read from Stripe is reused (a change made here,
 # or told by Stripe's webhook, forgets it at once). At most 1m.
 list_cache = "5s"
+# Where the console's card form loads Stripe.js from. Stripe asks that it always be loaded from
+# its own host (never bundled or copied); the card form's page allows that origin in its
+# Content-Security-Policy. Tests point it at a local fake.
+js_url = "https://js.stripe.com/v3/"
 
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
@@ -386,6 +390,8 @@ pub struct StripeConfig {
     /// How long a customer's list is reused.
     #[serde(with = "humantime_serde_compat")]
     pub list_cache: Duration,
+    /// Where browsers load Stripe.js from.
+    pub js_url: String,
 }
 
 impl Default for StripeConfig {
@@ -398,6 +404,7 @@ impl Default for StripeConfig {
             timeout: client.timeout,
             max_retries: client.max_retries,
             list_cache: Duration::from_secs(5),
+            js_url: clientele_core::payments::STRIPE_JS_URL.to_owned(),
         }
     }
 }

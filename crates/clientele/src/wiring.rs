@@ -83,11 +83,16 @@ fn stripe(config: &crate::config::StripeConfig) -> anyhow::Result<clientele_core
     let api =
         clientele_integrations::stripe::HttpStripeApi::new(options).map_err(|e| anyhow!("stripe.api_base: {e}"))?;
     let secret_key = config.secret_key.as_ref().map(|s| String::from_utf8_lossy(s.expose()).trim().to_owned());
+    let js = reqwest::Url::parse(&config.js_url).map_err(|e| anyhow!("stripe.js_url: {e}"))?;
+    if !matches!(js.scheme(), "https" | "http") || js.host_str().is_none() {
+        anyhow::bail!("stripe.js_url: {} is not an http(s) URL", config.js_url);
+    }
     Ok(clientele_core::payments::StripeSettings {
         api: Some(Arc::new(api)),
         platform_secret_key: secret_key.filter(|k| !k.is_empty()),
         platform_publishable_key: config.publishable_key.clone().filter(|k| !k.trim().is_empty()),
         list_cache: config.list_cache,
+        js_url: js.to_string(),
     })
 }
 

@@ -43,7 +43,13 @@ pub struct StripeSettings {
     /// How long a customer's list of payment methods read from Stripe is reused (at most a
     /// minute; a change made here, or told by a webhook, forgets it at once).
     pub list_cache: Duration,
+    /// Where the console's card form loads Stripe.js from: Stripe's own host (PCI DSS asks for
+    /// it to be loaded from there, never bundled); tests point it at a local fake.
+    pub js_url: String,
 }
+
+/// Where Stripe.js is served.
+pub const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
 
 impl Default for StripeSettings {
     fn default() -> Self {
@@ -52,6 +58,7 @@ impl Default for StripeSettings {
             platform_secret_key: None,
             platform_publishable_key: None,
             list_cache: Duration::from_secs(5),
+            js_url: STRIPE_JS_URL.to_owned(),
         }
     }
 }
@@ -63,6 +70,7 @@ impl std::fmt::Debug for StripeSettings {
             .field("platform_secret_key", &self.platform_secret_key.as_ref().map(|_| "[redacted]"))
             .field("platform_publishable_key", &self.platform_publishable_key)
             .field("list_cache", &self.list_cache)
+            .field("js_url", &self.js_url)
             .finish()
     }
 }

@@ -123,6 +123,24 @@ impl App {
         .await
     }
 
+    /// The customer's payment methods read from Stripe now, not from the last few seconds'
+    /// list: for the page a browser returns to once Stripe.js has added one (Stripe's webhook
+    /// telling the same may not have arrived yet).
+    pub async fn fresh_payment_methods(&self, actor: &Actor, customer_id: CustomerId) -> Result<Vec<PaymentMethodView>> {
+        self.payment_attempt(actor, Access::View, customer_id, None, async |app, grant| {
+            app.payment_customer(&grant, customer_id).await?;
+            let call = app.stripe_call(grant.tenant_id).await?;
+            app.payments.forget_list(grant.tenant_id, customer_id);
+            app.read_payment_methods(&call, grant.tenant_id, customer_id).await
+        })
+        .await
+    }
+
+    /// Where browsers load Stripe.js from (the console's card form).
+    pub fn stripe_js_url(&self) -> &str {
+        &self.payments.settings.js_url
+    }
+
     /// Detaches one of the customer's payment methods from it in Stripe. A method of anyone
     /// else is `404`.
     pub async fn remove_payment_method(&self, actor: &Actor, customer_id: CustomerId, method: &StripeId) -> Result<()> {

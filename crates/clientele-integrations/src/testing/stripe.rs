@@ -8,7 +8,10 @@
 //!
 //! It also plays the browser and the dashboard: [`FakeStripe::confirm_setup`] is Stripe.js
 //! confirming a SetupIntent with a card (only its brand, last four digits and expiry stay, as in
-//! Stripe), and each change answers the events Stripe would send, ready to sign
+//! Stripe). For a real browser it serves a fake Stripe.js at `/v3/` (the part the console uses:
+//! a payment element whose card fields live in a frame of the fake's origin, and
+//! `confirmSetup`), which confirms through `POST /v1/setup_intents/{id}/confirm` with the
+//! publishable key, as Stripe.js does. Each change answers the events Stripe would send, ready to sign
 //! ([`FakeStripe::sign`]) and post to a webhook endpoint. Tests script failures
 //! ([`FakeFailure`]) and read every request received.
 
@@ -170,6 +173,68 @@ struct Shared {
     counter: AtomicU64,
 }
 
+impl Shared {
+    /// The SetupIntent `id` confirmed with `card` (as Stripe.js does); the intent as it is then,
+    /// and the events Stripe sends.
+    fn confirm(&self, objects: &mut Objects, id: &str, card: &FakeCard) -> (Value, Vec<FakeEvent>) {
+        let intent = objects.setup_intents[id].clone();
+        let created = next_created(objects);
+        let digits: String = card.number.chars().filter(char::is_ascii_digit).collect();
+        if digits == FakeCard::declined().number {
+            let mut failed = intent;
+            failed["status"] = json!("requires_payment_method");
+            failed["last_setup_error"] = json!({"type": "card_error", "code": "card_declined",
+                "decline_code": "generic_decline", "message": "Your card was declined."});
+            objects.setup_intents.insert(id.to_owned(), failed.clone());
+            let event = self.event(objects, "setup_intent.setup_failed", failed.clone(), None);
+            return (failed, vec![event]);
+        }
+        let brand = match digits.as_bytes().first() {
+            Some(b'4') => "visa",
+            Some(b'5') => "mastercard",
+            Some(b'3') => "amex",
+            _ => "unknown",
+        };
+        let pm_id = format!("pm_fake{}", self.counter.fetch_add(1, Ordering::SeqCst) + 1);
+        let method = json!({
+            "id": pm_id, "object": "payment_method", "type": "card", "created": created, "livemode": false,
+            "customer": intent["customer"], "billing_details": {"name": null, "email": null},
+            "card": {"brand": brand, "last4": &digits[digits.len().saturating_sub(4)..], "exp_month": card.exp_month,
+                     "exp_year": card.exp_year, "country": "US", "funding": "credit", "wallet": null,
+                     "checks": {"cvc_check": "pass", "address_line1_check": null, "address_postal_code_check": null},
+                     "fingerprint": format!("fp{}", digits.len())},
+            "metadata": {},
+        });
+        objects.payment_methods.insert(pm_id.clone(), method.clone());
+        let mut succeeded = intent;
+        succeeded["status"] = json!("succeeded");
+        succeeded["payment_method"] = json!(pm_id);
+        objects.setup_intents.insert(id.to_owned(), succeeded.clone());
+        let events = vec![
+            self.event(objects, "setup_intent.succeeded", succeeded.clone(), None),
+            self.event(objects, "payment_method.attached", method, None),
+        ];
+        (succeeded, events)
+    }
+
+    fn event(&self, objects: &mut Objects, event_type: &str, object: Value, previous: Option<Value>) -> FakeEvent {
+        let id = format!("evt_fake{}", self.counter.fetch_add(1, Ordering::SeqCst) + 1);
+        let mut data = json!({"object": object});
+        if let Some(previous) = previous {
+            data["previous_attributes"] = previous;
+        }
+        let mut event = json!({
+            "id": id, "object": "event", "api_version": STRIPE_API_VERSION, "created": next_created(objects),
+            "livemode": false, "pending_webhooks": 1, "request": {"id": null, "idempotency_key": null},
+            "type": event_type, "data": data,
+        });
+        if let Some(account) = &self.account {
+            event["account"] = json!(account);
+        }
+        FakeEvent { id, event_type: event_type.to_owned(), payload: event.to_string() }
+    }
+}
+
 /// A fake Stripe on `127.0.0.1`, serving until dropped.
 pub struct FakeStripe {
     /// The API's root, to configure a client with.
@@ -228,6 +293,11 @@ impl FakeStripe {
         Self { base_url: format!("http://{address}/"), shared, _shutdown: shutdown }
     }
 
+    /// Where its Stripe.js is served (the console's `stripe.js_url`).
+    pub fn js_url(&self) -> String {
+        format!("{}v3/", self.base_url)
+    }
+
     /// Answers the next requests with these failures, one each, in order.
     pub fn fail_next(&self, failures: impl IntoIterator<Item = FakeFailure>) {
         self.shared.failures.lock().unwrap().extend(failures);
@@ -258,47 +328,13 @@ impl FakeStripe {
     /// instead). Answers the events Stripe sends.
     pub fn confirm_setup(&self, client_secret: &str, card: &FakeCard) -> Vec<FakeEvent> {
         let mut objects = self.shared.objects.lock().unwrap();
-        let (id, intent) = objects
+        let id = objects
             .setup_intents
             .iter()
             .find(|(_, i)| i["client_secret"] == client_secret)
-            .map(|(id, i)| (id.clone(), i.clone()))
+            .map(|(id, _)| id.clone())
             .expect("a SetupIntent with this client secret");
-        let created = next_created(&mut objects);
-        let digits: String = card.number.chars().filter(char::is_ascii_digit).collect();
-        if digits == FakeCard::declined().number {
-            let mut failed = intent;
-            failed["status"] = json!("requires_payment_method");
-            failed["last_setup_error"] = json!({"type": "card_error", "code": "card_declined",
-                "decline_code": "generic_decline", "message": "Your card was declined."});
-            objects.setup_intents.insert(id, failed.clone());
-            return vec![self.event(&mut objects, "setup_intent.setup_failed", failed, None)];
-        }
-        let brand = match digits.as_bytes().first() {
-            Some(b'4') => "visa",
-            Some(b'5') => "mastercard",
-            Some(b'3') => "amex",
-            _ => "unknown",
-        };
-        let pm_id = format!("pm_fake{}", self.shared.counter.fetch_add(1, Ordering::SeqCst) + 1);
-        let method = json!({
-            "id": pm_id, "object": "payment_method", "type": "card", "created": created, "livemode": false,
-            "customer": intent["customer"], "billing_details": {"name": null, "email": null},
-            "card": {"brand": brand, "last4": &digits[digits.len().saturating_sub(4)..], "exp_month": card.exp_month,
-                     "exp_year": card.exp_year, "country": "US", "funding": "credit", "wallet": null,
-                     "checks": {"cvc_check": "pass", "address_line1_check": null, "address_postal_code_check": null},
-                     "fingerprint": format!("fp{}", digits.len())},
-            "metadata": {},
-        });
-        objects.payment_methods.insert(pm_id.clone(), method.clone());
-        let mut succeeded = intent;
-        succeeded["status"] = json!("succeeded");
-        succeeded["payment_method"] = json!(pm_id);
-        objects.setup_intents.insert(id, succeeded.clone());
-        vec![
-            self.event(&mut objects, "setup_intent.succeeded", succeeded, None),
-            self.event(&mut objects, "payment_method.attached", method, None),
-        ]
+        self.shared.confirm(&mut objects, &id, card).1
     }
 
     /// A payment method detached in Stripe's dashboard; the event.
@@ -341,20 +377,7 @@ impl FakeStripe {
     }
 
     fn event(&self, objects: &mut Objects, event_type: &str, object: Value, previous: Option<Value>) -> FakeEvent {
-        let id = format!("evt_fake{}", self.shared.counter.fetch_add(1, Ordering::SeqCst) + 1);
-        let mut data = json!({"object": object});
-        if let Some(previous) = previous {
-            data["previous_attributes"] = previous;
-        }
-        let mut event = json!({
-            "id": id, "object": "event", "api_version": STRIPE_API_VERSION, "created": next_created(objects),
-            "livemode": false, "pending_webhooks": 1, "request": {"id": null, "idempotency_key": null},
-            "type": event_type, "data": data,
-        });
-        if let Some(account) = &self.shared.account {
-            event["account"] = json!(account);
-        }
-        FakeEvent { id, event_type: event_type.to_owned(), payload: event.to_string() }
+        self.shared.event(objects, event_type, object, previous)
     }
 
     /// The `Stripe-Signature` header of `payload` signed now with each of `secrets`.
@@ -423,6 +446,9 @@ async fn handle(
     if shared.silent.load(Ordering::SeqCst) {
         return std::future::pending().await;
     }
+    if let Some(response) = browser(&shared, &method, &request, header("authorization").as_deref()) {
+        return response;
+    }
     if header("authorization").as_deref() != Some(&format!("Bearer {}", shared.secret_key)) {
         let message = "Invalid API Key provided: sk_test_****";
         return error(401, json!({"type": "invalid_request_error", "message": message}), None);
@@ -469,6 +495,67 @@ async fn handle(
         Ok((status, body)) => (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response(),
         Err(response) => response,
     }
+}
+
+/// Fake Stripe.js, for the console's card form in a real browser.
+const STRIPE_JS: &str = include_str!("stripe_js/stripe.js");
+/// The frame the card is typed into, served from the fake's origin as Stripe's is from its own.
+const ELEMENTS_HTML: &str = include_str!("stripe_js/elements.html");
+
+/// What Stripe.js asks of Stripe from the browser: the script, the card's frame, and a
+/// SetupIntent's confirmation with the publishable key and the intent's client secret (the
+/// card's number is in that request, between the browser and Stripe only). `None` for the
+/// server-side API.
+fn browser(shared: &Shared, method: &Method, request: &FakeRequest, authorization: Option<&str>) -> Option<Response> {
+    let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+    let asset = |content_type: &'static str, body: &'static str| {
+        ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    let id = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["v3"] | ["v3", ""]) => return Some(asset("text/javascript; charset=utf-8", STRIPE_JS)),
+        ("GET", ["v3", "elements.html"]) => return Some(asset("text/html; charset=utf-8", ELEMENTS_HTML)),
+        ("POST", ["v1", "setup_intents", id, "confirm"]) if authorization.is_some_and(|a| a.starts_with("Bearer pk_")) => {
+            *id
+        }
+        _ => return None,
+    };
+    if authorization != Some(&format!("Bearer {PUBLISHABLE_KEY}")) {
+        let message = "Invalid API Key provided: pk_test_****";
+        return Some(error(401, json!({"type": "invalid_request_error", "message": message}), None));
+    }
+    if request.stripe_account != shared.account {
+        let message = "The provided key does not have access to the account named in Stripe-Account";
+        return Some(error(403, json!({"type": "invalid_request_error", "code": "account_invalid", "message": message}), None));
+    }
+    let mut objects = shared.objects.lock().unwrap();
+    let Some(intent) = objects.setup_intents.get(id) else { return Some(missing("setup_intent", id)) };
+    if request.field("client_secret").is_none_or(|secret| intent["client_secret"] != secret) {
+        let message = "The client_secret provided does not match the client_secret associated with the SetupIntent.";
+        return Some(invalid(message, Some("setup_intent_authentication_failure"), Some("client_secret")));
+    }
+    if intent["status"] == "succeeded" {
+        let message = "You cannot confirm this SetupIntent because it has already succeeded.";
+        return Some(invalid(message, Some("setup_intent_unexpected_state"), None));
+    }
+    let field = |name: &str| request.field(&format!("payment_method_data[card][{name}]")).unwrap_or_default();
+    let number: String = field("number").chars().filter(|c| !c.is_whitespace()).collect();
+    let card = match (field("exp_month").parse::<u8>(), field("exp_year").parse::<u16>()) {
+        (Ok(exp_month @ 1..=12), Ok(exp_year)) if (12..=19).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit()) => {
+            FakeCard { number, exp_month, exp_year, cvc: field("cvc").to_owned() }
+        }
+        _ => {
+            let error = json!({"type": "card_error", "code": "incorrect_number", "param": "payment_method_data[card][number]",
+                "message": "Your card number is incorrect."});
+            return Some(self::error(402, error, None));
+        }
+    };
+    let (intent, _events) = shared.confirm(&mut objects, id, &card);
+    if intent["status"] == "succeeded" {
+        return Some(axum::Json(intent).into_response());
+    }
+    let mut declined = intent["last_setup_error"].clone();
+    declined["setup_intent"] = intent;
+    Some(error(402, declined, None))
 }
 
 fn metadata(request: &FakeRequest) -> Value {

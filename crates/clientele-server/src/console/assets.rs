@@ -1,5 +1,5 @@
 //! The console's static files, embedded in the binary (no CDN; it works offline): htmx 2.0.11
-//! with its licence, our one script and one style sheet. Each is served under a name with its
+//! with its licence, our scripts (the card form's apart) and one style sheet. Each is served under a name with its
 //! content's hash, so browsers may keep it for a year and still never run a stale one.
 
 use std::sync::LazyLock;
@@ -15,7 +15,7 @@ struct Asset {
     bytes: &'static [u8],
 }
 
-const FILES: [Asset; 5] = [
+const FILES: [Asset; 6] = [
     Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
@@ -30,6 +30,11 @@ const FILES: [Asset; 5] = [
         name: "console.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../static/console.js"),
+    },
+    Asset {
+        name: "payments.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../static/payments.js"),
     },
     Asset {
         name: "console.css",

@@ -394,6 +394,7 @@ struct ProfilePage {
     can_note: bool,
     can_order: bool,
     can_upload: bool,
+    can_pay: bool,
     admin: bool,
     note_error: String,
     upload: UploadForm,
@@ -466,6 +467,10 @@ fn notice_of(tr: Tr, saved: &str) -> String {
         "restored" => tr.t("notice-restored").to_owned(),
         "blacklisted" => tr.t("notice-blacklisted").to_owned(),
         "lifted" => tr.t("notice-lifted").to_owned(),
+        "card-added" => tr.t("notice-card-added").to_owned(),
+        "card-not-added" => tr.t("notice-card-not-added").to_owned(),
+        "card-default" => tr.t("notice-card-default").to_owned(),
+        "card-removed" => tr.t("notice-card-removed").to_owned(),
         _ => String::new(),
     }
 }
@@ -536,6 +541,7 @@ async fn profile_page(
         can_note: c.can(Capability::AddNote),
         can_order: c.can(Capability::ManageOrders) && !view.deleted,
         can_upload: app.may_upload_documents(&c.actor) && !view.deleted,
+        can_pay: c.can(Capability::ManagePaymentMethods),
         admin: c.can(Capability::ManageBlacklist),
         note_error: extra.note_error,
         upload,

@@ -9,8 +9,8 @@
 //!
 //! A folder of concerns: [`session`] (log in, cookies, CSRF, the [`session::Console`]
 //! extractor), [`i18n`], [`errors`] (the domain error as a page), [`shell`] (what frames every
-//! page), [`assets`], and a module per area: [`home`], [`customers`], [`orders`], [`driver`],
-//! [`imports`], [`admin`].
+//! page), [`assets`], and a module per area: [`home`], [`customers`], [`payments`], [`orders`],
+//! [`driver`], [`imports`], [`admin`].
 
 use axum::Router;
 use axum::extract::Request;
@@ -31,6 +31,7 @@ pub mod home;
 pub mod i18n;
 pub mod imports;
 pub mod orders;
+pub mod payments;
 pub mod session;
 pub mod shell;
 
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/language", post(session::set_language))
         .merge(customers::routes())
+        .merge(payments::routes())
         .merge(orders::routes())
         .merge(driver::routes())
         .merge(imports::routes())
@@ -62,8 +64,12 @@ async fn page_headers(request: Request, next: Next) -> Response {
     let locale = session::locale_of(request.headers());
     let response = next.run(request).await;
     let mut response = errors::render(response, i18n::Tr::new(locale));
+    let policy = match response.extensions().get::<payments::ExtraOrigins>() {
+        Some(extra) => extra.policy(),
+        None => HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

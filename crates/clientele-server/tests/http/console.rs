@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 use crate::harness::TestApp;
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser without a cookie jar: cookies are sent by hand, redirects not followed.
 fn browser() -> reqwest::Client {
@@ -17,21 +17,21 @@ fn browser() -> reqwest::Client {
 }
 
 /// A console page: status, headers, HTML.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub html: String,
 }
 
 impl Page {
     /// The CSRF token of the page's first form.
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let rest = self.html.split("name=\"_csrf\" value=\"").nth(1).expect("a form with a CSRF token");
         rest.split('"').next().unwrap().to_owned()
     }
 
     /// The value of cookie `name` set by the response, with its attributes.
-    fn set_cookie(&self, name: &str) -> Option<String> {
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(SET_COOKIE)
             .iter()
@@ -40,12 +40,12 @@ impl Page {
             .map(str::to_owned)
     }
 
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 }
 
-async fn get(app: &TestApp, path: &str, cookie: &str) -> Page {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: &str) -> Page {
     let response = browser()
         .get(format!("{}{path}", app.base))
         .header("cookie", cookie)
@@ -57,7 +57,7 @@ async fn get(app: &TestApp, path: &str, cookie: &str) -> Page {
     Page { status, headers, html: response.text().await.unwrap() }
 }
 
-async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Page {
+pub(crate) async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Page {
     let body = serde_urlencoded::to_string(form).unwrap();
     let mut request = browser()
         .post(format!("{}{path}", app.base))
@@ -73,12 +73,12 @@ async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)], ex
 }
 
 /// The cookie pair (`name=value`) of a `Set-Cookie` value.
-fn pair(set_cookie: &str) -> String {
+pub(crate) fn pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
 /// Logs in through the log-in form; the session cookie's pair.
-async fn log_in(app: &TestApp, email: &str, password: &str, tenant: Option<&str>, headers: &[(&str, &str)]) -> Page {
+pub(crate) async fn log_in(app: &TestApp, email: &str, password: &str, tenant: Option<&str>, headers: &[(&str, &str)]) -> Page {
     let form = get(app, "/login", "").await;
     let login_cookie = pair(&form.set_cookie("clientele_login").unwrap());
     let csrf = form.csrf();
@@ -89,7 +89,7 @@ async fn log_in(app: &TestApp, email: &str, password: &str, tenant: Option<&str>
     post(app, "/login", &login_cookie, &fields, headers).await
 }
 
-async fn user(app: &TestApp, tenant: TenantId, email: &str, role: &str) {
+pub(crate) async fn user(app: &TestApp, tenant: TenantId, email: &str, role: &str) {
     let new = NewUser {
         tenant_id: tenant,
         email: email.into(),
@@ -100,7 +100,7 @@ async fn user(app: &TestApp, tenant: TenantId, email: &str, role: &str) {
     app.app.create_user(new).await.unwrap();
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 

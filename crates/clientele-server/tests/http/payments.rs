@@ -61,12 +61,14 @@ fn options(fake: &FakeStripe) -> impl FnOnce(&mut clientele_core::AppConfig) {
         retry_delay: Duration::from_millis(5),
     })
     .unwrap();
+    let js_url = fake.js_url();
     move |config| {
         config.stripe = StripeSettings {
             api: Some(Arc::new(client)),
             platform_secret_key: Some(SECRET_KEY.into()),
             platform_publishable_key: Some(PUBLISHABLE_KEY.into()),
             list_cache: Duration::from_secs(5),
+            js_url,
         }
     }
 }
@@ -709,5 +711,106 @@ mod no_card_number_security_code_or_secret_key_is_kept_logged_or_answered {
         if let Some(app) = TestApp::postgres_with(options(&fake)).await {
             scan_everything(&app, &fake, &logs).await;
         }
+    }
+}
+
+/// The value of the first `name="…"` attribute in `html`.
+fn attribute(html: &str, name: &str) -> String {
+    let rest = html.split(&format!("{name}=\"")).nth(1).unwrap_or_else(|| panic!("no {name} in {html}"));
+    rest.split('"').next().unwrap().to_owned()
+}
+
+/// The payment method ids listed in a console section, in order.
+fn listed(html: &str) -> Vec<String> {
+    html.split("data-payment-method=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+}
+
+stripe_test! {
+    async fn the_console_adds_cards_with_stripe_elements_then_lists_makes_default_and_removes_them(app: &TestApp, fake: &FakeStripe) {
+        use crate::console::{PASSWORD, Page, get, log_in, pair, post, unique, user};
+        let desk = desk(app, own_key()).await;
+        let email = unique("op");
+        user(app, desk.tenant, &email, "operator").await;
+        let session = pair(&log_in(app, &email, PASSWORD, None, &[]).await.set_cookie("clientele_session").unwrap());
+        let policy = |page: &Page| page.headers["content-security-policy"].to_str().unwrap().to_owned();
+        let stripe = fake.base_url.trim_end_matches('/').to_owned();
+        let profile_path = format!("/customers/{}", desk.customer);
+        let section_path = format!("{profile_path}/payment-methods");
+
+        // The profile loads the section after it is shown, and admits nothing of Stripe's.
+        let profile = get(app, &profile_path, &session).await;
+        assert!(profile.html.contains(&format!("hx-get=\"{section_path}\"")), "{}", profile.html);
+        assert!(!policy(&profile).contains(&stripe));
+        let section = get(app, &section_path, &session).await;
+        assert!(section.html.contains("No payment methods yet."), "{}", section.html);
+
+        // The card form: Stripe.js from Stripe's origin, which this page's policy alone admits.
+        let mut added = Vec::new();
+        for card in [FakeCard::visa(), FakeCard::mastercard()] {
+            let form = get(app, &format!("{section_path}/new"), &session).await;
+            assert_eq!(form.status, 200, "{}", form.html);
+            let csp = policy(&form);
+            assert!(csp.contains(&format!("script-src 'self' {stripe}")), "{csp}");
+            assert!(csp.contains(&format!("frame-src 'self' {stripe}")) && !csp.contains("unsafe-inline"), "{csp}");
+            assert!(form.html.contains(&format!("<script src=\"{}\"></script>", fake.js_url())), "{}", form.html);
+            assert_eq!(attribute(&form.html, "data-publishable-key"), PUBLISHABLE_KEY);
+            // Stripe.js confirms with Stripe (the number never comes here); the browser returns.
+            let events = fake.confirm_setup(&attribute(&form.html, "data-client-secret"), &card);
+            let intent: Value = serde_json::from_str(&events[0].payload).unwrap();
+            let returned = format!(
+                "{section_path}/added?setup_intent={}&redirect_status=succeeded",
+                intent["data"]["object"]["id"].as_str().unwrap()
+            );
+            let back = get(app, &returned, &session).await;
+            assert_eq!((back.status.as_u16(), back.location()), (303, format!("{profile_path}?saved=card-added#payment-methods").as_str()));
+            // Read afresh on return, though the list was read a moment ago (and no webhook came).
+            let section = get(app, &section_path, &session).await;
+            added = listed(&section.html);
+            assert_eq!(added.len(), if card == FakeCard::visa() { 1 } else { 2 }, "{}", section.html);
+        }
+        let section = get(app, &section_path, &session).await;
+        assert!(section.html.contains("Visa •••• 4242") && section.html.contains("12/2034"), "{}", section.html);
+        assert!(section.html.contains("Mastercard •••• 4444") && section.html.contains("03/2031"), "{}", section.html);
+
+        // The newest (Mastercard) is listed first; make the Visa the default, then remove the Mastercard.
+        let (mastercard, visa) = (added[0].clone(), added[1].clone());
+        let csrf = section.csrf();
+        let refused = post(app, &format!("{section_path}/{visa}/default"), &session, &[], &[]).await;
+        assert_eq!(refused.status, 403, "no CSRF token, no change");
+        let made = post(app, &format!("{section_path}/{visa}/default"), &session, &[("_csrf", &csrf)], &[]).await;
+        assert_eq!(made.location(), format!("{profile_path}?saved=card-default#payment-methods"));
+        let listed_api = app.get(&methods(&desk), &desk.operator).await.expect(200);
+        let default: Vec<&Value> = listed_api.body["items"].as_array().unwrap().iter().filter(|m| m["default"] == true).collect();
+        assert_eq!(default[0]["id"], json!(visa));
+        let gone = post(app, &format!("{section_path}/{mastercard}/remove"), &session, &[("_csrf", &csrf)], &[]).await;
+        assert_eq!(gone.location(), format!("{profile_path}?saved=card-removed#payment-methods"));
+        let section = get(app, &section_path, &session).await;
+        assert_eq!(listed(&section.html), [visa.clone()]);
+        assert!(section.html.contains("Default"));
+        let notice = get(app, &format!("{profile_path}?saved=card-removed"), &session).await;
+        assert!(notice.html.contains("Payment method removed."));
+
+        // A driver reaches none of it (refused, audited as through the API).
+        let driver = unique("driver");
+        user(app, desk.tenant, &driver, "driver").await;
+        let driver = pair(&log_in(app, &driver, PASSWORD, None, &[]).await.set_cookie("clientele_session").unwrap());
+        assert_eq!(get(app, &section_path, &driver).await.status, 403);
+        assert_eq!(get(app, &format!("{section_path}/new"), &driver).await.status, 403);
+        let viewed = app.get("/api/v1/audit?action=payment_methods.viewed", &desk.admin).await.expect(200);
+        let denied = viewed.body["items"].as_array().unwrap().iter().filter(|e| e["outcome"] == "denied").count();
+        assert_eq!(denied, 1, "{}", viewed.body);
+
+        // A company without Stripe sees why, in words, on the section and the form.
+        let other = app.tenant().await;
+        let email = unique("op");
+        user(app, other, &email, "operator").await;
+        let elsewhere = pair(&log_in(app, &email, PASSWORD, None, &[]).await.set_cookie("clientele_session").unwrap());
+        let admin = app.user(other, "admin").await;
+        let customer = app.client(&admin, "Anna", "Bianchi").await;
+        let section = get(app, &format!("/customers/{customer}/payment-methods"), &elsewhere).await;
+        assert!(section.html.contains("Payments are not set up for this company"), "{}", section.html);
+        let form = get(app, &format!("/customers/{customer}/payment-methods/new"), &elsewhere).await;
+        assert!(form.html.contains("Payments are not set up") && !form.html.contains("data-stripe-form"));
+        assert!(!policy(&form).contains(&stripe));
     }
 }
