@@ -126,7 +126,11 @@ impl App {
     /// The customer's payment methods read from Stripe now, not from the last few seconds'
     /// list: for the page a browser returns to once Stripe.js has added one (Stripe's webhook
     /// telling the same may not have arrived yet).
-    pub async fn fresh_payment_methods(&self, actor: &Actor, customer_id: CustomerId) -> Result<Vec<PaymentMethodView>> {
+    pub async fn fresh_payment_methods(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+    ) -> Result<Vec<PaymentMethodView>> {
         self.payment_attempt(actor, Access::View, customer_id, None, async |app, grant| {
             app.payment_customer(&grant, customer_id).await?;
             let call = app.stripe_call(grant.tenant_id).await?;

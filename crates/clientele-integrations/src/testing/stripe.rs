@@ -514,7 +514,9 @@ fn browser(shared: &Shared, method: &Method, request: &FakeRequest, authorizatio
     let id = match (method.as_str(), segments.as_slice()) {
         ("GET", ["v3"] | ["v3", ""]) => return Some(asset("text/javascript; charset=utf-8", STRIPE_JS)),
         ("GET", ["v3", "elements.html"]) => return Some(asset("text/html; charset=utf-8", ELEMENTS_HTML)),
-        ("POST", ["v1", "setup_intents", id, "confirm"]) if authorization.is_some_and(|a| a.starts_with("Bearer pk_")) => {
+        ("POST", ["v1", "setup_intents", id, "confirm"])
+            if authorization.is_some_and(|a| a.starts_with("Bearer pk_")) =>
+        {
             *id
         }
         _ => return None,
@@ -525,7 +527,11 @@ fn browser(shared: &Shared, method: &Method, request: &FakeRequest, authorizatio
     }
     if request.stripe_account != shared.account {
         let message = "The provided key does not have access to the account named in Stripe-Account";
-        return Some(error(403, json!({"type": "invalid_request_error", "code": "account_invalid", "message": message}), None));
+        return Some(error(
+            403,
+            json!({"type": "invalid_request_error", "code": "account_invalid", "message": message}),
+            None,
+        ));
     }
     let mut objects = shared.objects.lock().unwrap();
     let Some(intent) = objects.setup_intents.get(id) else { return Some(missing("setup_intent", id)) };
@@ -540,7 +546,9 @@ fn browser(shared: &Shared, method: &Method, request: &FakeRequest, authorizatio
     let field = |name: &str| request.field(&format!("payment_method_data[card][{name}]")).unwrap_or_default();
     let number: String = field("number").chars().filter(|c| !c.is_whitespace()).collect();
     let card = match (field("exp_month").parse::<u8>(), field("exp_year").parse::<u16>()) {
-        (Ok(exp_month @ 1..=12), Ok(exp_year)) if (12..=19).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit()) => {
+        (Ok(exp_month @ 1..=12), Ok(exp_year))
+            if (12..=19).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             FakeCard { number, exp_month, exp_year, cvc: field("cvc").to_owned() }
         }
         _ => {

@@ -16,9 +16,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use clientele_core::customers::view::CustomerRead;
 use clientele_core::error::{Error, ErrorCode};
 use clientele_core::ids::CustomerId;
-use clientele_core::customers::view::CustomerRead;
 use clientele_core::payments::record::{PaymentMethodView, StripeId};
 use serde::Deserialize;
 

@@ -57,7 +57,13 @@ pub(crate) async fn get(app: &TestApp, path: &str, cookie: &str) -> Page {
     Page { status, headers, html: response.text().await.unwrap() }
 }
 
-pub(crate) async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Page {
+pub(crate) async fn post(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Page {
     let body = serde_urlencoded::to_string(form).unwrap();
     let mut request = browser()
         .post(format!("{}{path}", app.base))
@@ -78,7 +84,13 @@ pub(crate) fn pair(set_cookie: &str) -> String {
 }
 
 /// Logs in through the log-in form; the session cookie's pair.
-pub(crate) async fn log_in(app: &TestApp, email: &str, password: &str, tenant: Option<&str>, headers: &[(&str, &str)]) -> Page {
+pub(crate) async fn log_in(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    tenant: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Page {
     let form = get(app, "/login", "").await;
     let login_cookie = pair(&form.set_cookie("clientele_login").unwrap());
     let csrf = form.csrf();

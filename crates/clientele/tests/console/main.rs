@@ -1,6 +1,7 @@
 //! The operator console in a real browser: headless Chromium (Debian's `chromium` package)
 //! driven by playwright-core (`e2e/`, installed with `npm ci`), against a real
-//! `clientele serve --demo` on SQLite, and the smoke path on PostgreSQL. The script is
+//! `clientele serve --demo` on SQLite (with a local fake of Stripe and its Stripe.js, for the
+//! card form), and the smoke path on PostgreSQL. The script is
 //! `e2e/console.test.mjs`; its screenshots land in a folder this test prints.
 //!
 //! Without Chromium, Node.js or `e2e/node_modules` the browser tests cannot run: they fail when
@@ -11,6 +12,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use clientele_integrations::testing::stripe::{FakeStripe, PUBLISHABLE_KEY, SECRET_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_clientele");
 
@@ -55,6 +58,8 @@ fn browser_ready() -> bool {
 struct Server {
     child: Child,
     base: String,
+    /// The demo tenant's id.
+    tenant: String,
     _lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
 }
 
@@ -76,7 +81,14 @@ impl Server {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
-        Self { child, base, _lines: lines }
+        // `Created the demo tenant "…": <id>` (or `Using …`) follows.
+        let tenant = loop {
+            let line = lines.next().expect("serve exited before naming the demo tenant").unwrap();
+            if line.contains(" the demo tenant ") {
+                break line.rsplit(' ').next().unwrap().to_owned();
+            }
+        };
+        Self { child, base, tenant, _lines: lines }
     }
 }
 
@@ -88,7 +100,7 @@ impl Drop for Server {
 }
 
 /// Runs the browser script against `base`; its screenshots go to `shots`.
-fn run_script(base: &str, shots: &Path, smoke: bool, platform_admin: &str) {
+fn run_script(base: &str, shots: &Path, smoke: bool, platform_admin: &str, stripe: bool) {
     let started = std::time::Instant::now();
     let output = Command::new("node")
         .current_dir(e2e_dir())
@@ -97,6 +109,7 @@ fn run_script(base: &str, shots: &Path, smoke: bool, platform_admin: &str) {
         .env("SCREENSHOTS", shots)
         .env("SMOKE", if smoke { "1" } else { "0" })
         .env("PLATFORM_ADMIN", platform_admin)
+        .env("STRIPE", if stripe { "1" } else { "0" })
         .env("CHROMIUM", chromium())
         .output()
         .unwrap();
@@ -143,8 +156,24 @@ fn every_page_works_for_every_role_in_chromium_on_sqlite() {
     // The platform admin is made first; `serve --demo` then migrates nothing new and adds the demo.
     Command::new(BIN).current_dir(dir.path()).env("CLIENTELE_DATABASE_URL", &url).arg("migrate").output().unwrap();
     let admin = platform_admin(dir.path(), &url);
-    let server = Server::start(dir.path(), &url, &[]);
-    run_script(&server.base, &screenshots("sqlite"), false, &admin);
+    // A local fake of Stripe, with its fake Stripe.js, serving while the browser runs.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let stripe = runtime.block_on(FakeStripe::start());
+    let env = [("CLIENTELE_STRIPE__API_BASE", stripe.base_url.clone()), ("CLIENTELE_STRIPE__JS_URL", stripe.js_url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start(dir.path(), &url, &env);
+    // The demo company takes cards on its own Stripe account, as an admin would set it up.
+    let configured = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("CLIENTELE_DATABASE_URL", &url)
+        .args(["stripe", "configure", "--tenant", &server.tenant, "--mode", "own-key"])
+        .args(["--secret-key", SECRET_KEY, "--publishable-key", PUBLISHABLE_KEY])
+        .output()
+        .unwrap();
+    assert!(configured.status.success(), "{}", String::from_utf8_lossy(&configured.stderr));
+    run_script(&server.base, &screenshots("sqlite"), false, &admin, true);
+    drop(server);
+    drop(stripe);
 }
 
 #[test]
@@ -162,7 +191,7 @@ fn the_console_smoke_path_works_in_chromium_on_postgres() {
         ("CLIENTELE_DOCUMENTS__MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
     ];
     let server = Server::start(dir.path(), db.url(), &keys);
-    run_script(&server.base, &screenshots("postgres"), true, &admin);
+    run_script(&server.base, &screenshots("postgres"), true, &admin, false);
     drop(server);
     drop(db);
 }
