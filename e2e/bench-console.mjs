@@ -6,7 +6,8 @@
 // Environment: EMAIL and PASSWORD of an operator (default: the demo's), TENANT (the company's
 // slug, when the email has accounts at several), SEARCHES (default 200), PROFILES (default 100),
 // ORDER_ENTRY=0 to skip the order entry (a data set without orders, such as `clientele bench
-// search`'s), REPORT (default ../BENCHMARKS.md), LABEL (the data set's name for the report).
+// search`'s), REPORT (default ../BENCHMARKS.md), LABEL (the data set's name for the report),
+// MARKER (the report's section, default `console`; `console-1m` for the million).
 //
 // 1. Order entry: from the empty customers page to a confirmed order for a returning customer
 //    (one with a past order) found by four letters of the surname: every key and click counted,
@@ -32,6 +33,8 @@ const PROFILES = Number(process.env.PROFILES || 100);
 const ORDER_ENTRY = process.env.ORDER_ENTRY !== '0';
 const REPORT = process.env.REPORT || path.join(here, '..', 'BENCHMARKS.md');
 const LABEL = process.env.LABEL || 'the demo data set';
+// The report's section: `<!-- bench:MARKER -->` (one per data set).
+const MARKER = process.env.MARKER || 'console';
 const SERVER = process.env.SERVER || 'clientele serve --demo';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!BASE) {
@@ -183,7 +186,7 @@ const chromiumVersion = (() => {
   try { return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).trim(); } catch { return 'chromium'; }
 })();
 const section = [
-  '<!-- bench:console -->',
+  `<!-- bench:${MARKER} -->`,
   `## Console, in the browser: ${LABEL}`,
   '',
   `Measured by \`e2e/bench-console.mjs\` on ${os.cpus().length} cores (${os.cpus()[0].model}), ${chromiumVersion} headless,`,
@@ -193,16 +196,16 @@ const section = [
   '| what | figure | figure |',
   '|---|---|---|',
   ...rows.map((r) => `| ${r.join(' | ')} |`),
-  '<!-- /bench:console -->',
+  `<!-- /bench:${MARKER} -->`,
 ].filter((line, i, all) => line !== '' || all[i - 1] !== '').join('\n');
 console.log(section);
 
 if (existsSync(REPORT)) {
   const text = readFileSync(REPORT, 'utf8');
-  const start = text.indexOf('<!-- bench:console -->');
-  const end = text.indexOf('<!-- /bench:console -->');
+  const start = text.indexOf(`<!-- bench:${MARKER} -->`);
+  const end = text.indexOf(`<!-- /bench:${MARKER} -->`);
   const updated = start >= 0 && end > start
-    ? text.slice(0, start) + section + text.slice(end + '<!-- /bench:console -->'.length)
+    ? text.slice(0, start) + section + text.slice(end + `<!-- /bench:${MARKER} -->`.length)
     : `${text.trimEnd()}\n\n${section}\n`;
   writeFileSync(REPORT, updated);
   console.error(`written to ${REPORT}`);

@@ -246,8 +246,11 @@ impl DocumentStore for SqlStore {
         limit: u32,
     ) -> Result<Vec<Document>> {
         let records = with_reader!(self, |pool| {
-            let mut sql =
-                QueryBuilder::new(concat!("SELECT ", document_columns!(), " FROM documents WHERE key_id <> "));
+            let mut sql = QueryBuilder::new(concat!(
+                "/* all tenants */ SELECT ",
+                document_columns!(),
+                " FROM documents WHERE key_id <> "
+            ));
             sql.push_bind(key_id);
             if let Some((tenant, id)) = after {
                 sql.push(" AND (tenant_id > ")

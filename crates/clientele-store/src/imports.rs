@@ -419,7 +419,7 @@ impl ImportStore for SqlStore {
         let (tenant, id) = only.map_or((None, None), |(t, j)| (Some(t.as_uuid()), Some(j)));
         let claimed = in_transaction!(self, |tx| {
             sqlx::query_as::<_, ImportRecord>(concat!(
-                "UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
+                "/* all tenants */ UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
                  started_at = COALESCE(started_at, $2), attempts = attempts + 1, \
                  stalled_attempts = CASE WHEN claimed_row = next_row THEN stalled_attempts + 1 ELSE 0 END, \
                  claimed_row = next_row \
@@ -446,7 +446,7 @@ impl ImportStore for SqlStore {
     async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
         let abandoned = in_transaction!(self, |tx| {
             sqlx::query(
-                "DELETE FROM import_files WHERE (tenant_id, job_id) IN \
+                "/* all tenants */ DELETE FROM import_files WHERE (tenant_id, job_id) IN \
                  (SELECT tenant_id, id FROM import_jobs WHERE status = 'receiving' AND created_at < $1)",
             )
             .bind(Ts(before))
@@ -454,7 +454,7 @@ impl ImportStore for SqlStore {
             .await
             .map_err(db_error)?;
             sqlx::query(
-                "UPDATE import_jobs SET status = 'failed', failure = 'the upload never completed', finished_at = $2 \
+                "/* all tenants */ UPDATE import_jobs SET status = 'failed', failure = 'the upload never completed', finished_at = $2 \
                  WHERE status = 'receiving' AND created_at < $1",
             )
             .bind(Ts(before))

@@ -151,7 +151,7 @@ impl PaymentStore for SqlStore {
     async fn sealed_payment_settings(&self) -> Result<Vec<PaymentSettings>> {
         let records = with_reader!(self, |pool| {
             sqlx::query_as::<_, SettingsRecord>(concat!(
-                "SELECT ",
+                "/* all tenants */ SELECT ",
                 settings_columns!(),
                 " FROM stripe_settings WHERE secret_key IS NOT NULL OR webhook_secret IS NOT NULL ORDER BY tenant_id"
             ))
@@ -163,10 +163,12 @@ impl PaymentStore for SqlStore {
 
     async fn tenant_by_stripe_account(&self, account: &str) -> Result<Option<TenantId>> {
         let found = with_reader!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>("SELECT tenant_id FROM stripe_settings WHERE connect_account_id = $1")
-                .bind(account)
-                .fetch_optional(pool)
-                .await
+            sqlx::query_scalar::<_, Uuid>(
+                "/* all tenants */ SELECT tenant_id FROM stripe_settings WHERE connect_account_id = $1",
+            )
+            .bind(account)
+            .fetch_optional(pool)
+            .await
         });
         Ok(found.map_err(db_error)?.map(TenantId::from_uuid))
     }

@@ -265,8 +265,11 @@ impl SqlStore {
         let mut count = 0_usize;
         loop {
             let batch: Vec<SearchRecord> = with_reader!(self, |pool| {
-                let mut sql =
-                    QueryBuilder::new(concat!("SELECT search_rowid, ", customer_columns!(), " FROM customers"));
+                let mut sql = QueryBuilder::new(concat!(
+                    "/* all tenants */ SELECT search_rowid, ",
+                    customer_columns!(),
+                    " FROM customers"
+                ));
                 if let Some((tenant, id)) = after {
                     sql.push(" WHERE tenant_id > ")
                         .push_bind(tenant)

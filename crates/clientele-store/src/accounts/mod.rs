@@ -272,7 +272,7 @@ impl AccountStore for SqlStore {
     async fn find_users_by_email(&self, email: &Email, limit: u32) -> Result<Vec<User>> {
         let records = with_reader!(self, |pool| {
             sqlx::query_as::<_, UserRecord>(concat!(
-                "SELECT ",
+                "/* all tenants */ SELECT ",
                 user_columns!(),
                 " FROM users WHERE email = $1 ORDER BY created_at, id LIMIT $2"
             ))

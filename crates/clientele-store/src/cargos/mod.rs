@@ -157,7 +157,7 @@ impl CargosStore for SqlStore {
     async fn settings_with_credentials(&self) -> Result<Vec<CargosSettings>> {
         let records = with_reader!(self, |pool| {
             sqlx::query_as::<_, SettingsRecord>(concat!(
-                "SELECT ",
+                "/* all tenants */ SELECT ",
                 settings_columns!(),
                 " FROM cargos_settings WHERE credentials IS NOT NULL ORDER BY tenant_id"
             ))
@@ -261,7 +261,7 @@ impl CargosStore for SqlStore {
         // The conditions stand in the outer WHERE too: when two workers race for a check on
         // PostgreSQL, the second re-checks them on the row the first changed, and skips it.
         let sql = format!(
-            "UPDATE cargos_submissions SET status = 'running', worker = $2, lease_until = $3, attempts = attempts + 1 \
+            "/* all tenants */ UPDATE cargos_submissions SET status = 'running', worker = $2, lease_until = $3, attempts = attempts + 1 \
              WHERE {CLAIMABLE} AND (tenant_id, id) = (SELECT tenant_id, id FROM cargos_submissions \
              WHERE {CLAIMABLE} ORDER BY created_at LIMIT 1) RETURNING {}",
             submission_columns!()
@@ -281,7 +281,7 @@ impl CargosStore for SqlStore {
     async fn fail_abandoned_sends(&self, now: Timestamp, failure: &SubmissionFailure) -> Result<u64> {
         let failed = in_transaction!(self, |tx| {
             sqlx::query(
-                "UPDATE cargos_submissions SET status = 'failed', failure_code = $2, failure = $3, finished_at = $1, \
+                "/* all tenants */ UPDATE cargos_submissions SET status = 'failed', failure_code = $2, failure = $3, finished_at = $1, \
                  worker = NULL, lease_until = NULL WHERE action = 'send' AND status = 'running' AND lease_until < $1",
             )
             .bind(Ts(now))

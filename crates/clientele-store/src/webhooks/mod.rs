@@ -316,7 +316,7 @@ impl WebhookStore for SqlStore {
         // one writer: the claim is atomic as it is.
         let lock = if self.is_sqlite() { "" } else { " FOR UPDATE OF c SKIP LOCKED" };
         let claim = format!(
-            "UPDATE webhook_deliveries SET worker = $1, lease_until = $3 \
+            "/* all tenants */ UPDATE webhook_deliveries SET worker = $1, lease_until = $3 \
              WHERE (tenant_id, endpoint_id, event_id) IN ( \
                  SELECT c.tenant_id, c.endpoint_id, c.event_id FROM webhook_deliveries c \
                  JOIN webhook_endpoints e ON e.tenant_id = c.tenant_id AND e.id = c.endpoint_id AND e.enabled \
@@ -565,15 +565,18 @@ impl WebhookStore for SqlStore {
     async fn outbox_status(&self, now: Timestamp) -> Result<OutboxStatus> {
         let day_ago = Ts(now.sub(std::time::Duration::from_secs(24 * 3600)));
         let status = with_reader!(self, |pool| {
-            let events: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events").fetch_one(pool).await.map_err(db_error)?;
-            let (pending, oldest): (i64, Option<Ts>) =
-                sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'")
-                    .fetch_one(pool)
-                    .await
-                    .map_err(db_error)?;
+            let events: i64 = sqlx::query_scalar("/* all tenants */ SELECT COUNT(*) FROM outbox_events")
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)?;
+            let (pending, oldest): (i64, Option<Ts>) = sqlx::query_as(
+                "/* all tenants */ SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'",
+            )
+            .fetch_one(pool)
+            .await
+            .map_err(db_error)?;
             let failed: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed' AND finished_at > $1",
+                "/* all tenants */ SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed' AND finished_at > $1",
             )
             .bind(day_ago)
             .fetch_one(pool)
@@ -591,7 +594,7 @@ impl WebhookStore for SqlStore {
                 // Ended deliveries of old events go first (their attempts with them: the same
                 // batch, in the same order), then the old events no delivery waits for.
                 let attempts = sqlx::query(
-                    "DELETE FROM webhook_attempts WHERE (tenant_id, endpoint_id, event_id) IN ( \
+                    "/* all tenants */ DELETE FROM webhook_attempts WHERE (tenant_id, endpoint_id, event_id) IN ( \
                      SELECT tenant_id, endpoint_id, event_id FROM webhook_deliveries \
                      WHERE status <> 'pending' AND created_at < $1 \
                      ORDER BY tenant_id, endpoint_id, event_id LIMIT $2)",
@@ -603,7 +606,7 @@ impl WebhookStore for SqlStore {
                 .map_err(db_error)?
                 .rows_affected();
                 let deliveries = sqlx::query(
-                    "DELETE FROM webhook_deliveries WHERE (tenant_id, endpoint_id, event_id) IN ( \
+                    "/* all tenants */ DELETE FROM webhook_deliveries WHERE (tenant_id, endpoint_id, event_id) IN ( \
                      SELECT tenant_id, endpoint_id, event_id FROM webhook_deliveries \
                      WHERE status <> 'pending' AND created_at < $1 \
                      ORDER BY tenant_id, endpoint_id, event_id LIMIT $2)",
@@ -615,7 +618,7 @@ impl WebhookStore for SqlStore {
                 .map_err(db_error)?
                 .rows_affected();
                 let events = sqlx::query(
-                    "DELETE FROM outbox_events WHERE (tenant_id, id) IN ( \
+                    "/* all tenants */ DELETE FROM outbox_events WHERE (tenant_id, id) IN ( \
                      SELECT ev.tenant_id, ev.id FROM outbox_events ev WHERE ev.occurred_at < $1 \
                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
                          WHERE d.tenant_id = ev.tenant_id AND d.event_id = ev.id) \
@@ -640,7 +643,7 @@ impl WebhookStore for SqlStore {
     async fn sealed_webhook_secrets(&self) -> Result<Vec<(TenantId, WebhookId, String, Option<String>)>> {
         let rows = with_reader!(self, |pool| {
             sqlx::query_as::<_, (Uuid, Uuid, String, Option<String>)>(
-                "SELECT tenant_id, id, secret, previous_secret FROM webhook_endpoints ORDER BY tenant_id, id",
+                "/* all tenants */ SELECT tenant_id, id, secret, previous_secret FROM webhook_endpoints ORDER BY tenant_id, id",
             )
             .fetch_all(pool)
             .await

@@ -75,3 +75,21 @@ mod search;
 fn the_postgresql_half_runs_or_is_reported_skipped() {
     clientele_store::testing::postgres_half_runs_or_is_reported_skipped("conformance");
 }
+
+/// The tables the statement check (`testing::statements`) treats as distributed by tenant are
+/// every table with a `tenant_id` column but the undistributed ones: a new table cannot escape it.
+#[tokio::test]
+async fn the_tables_checked_for_tenant_scoped_statements_are_every_table_with_a_tenant_id() {
+    use clientele_store::testing::statements::{TENANT_TABLES, UNDISTRIBUTED};
+    let Some(db) = clientele_store::testing::TestDatabase::postgres().await else { return };
+    let mut found = db
+        .texts(
+            "SELECT table_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
+        )
+        .await;
+    found.retain(|t| !UNDISTRIBUTED.contains(&t.as_str()));
+    let mut listed: Vec<String> = TENANT_TABLES.iter().map(|t| (*t).to_owned()).collect();
+    listed.sort();
+    assert_eq!(found, listed);
+}

@@ -11,6 +11,8 @@ use clientele_core::store::Store;
 
 use crate::{SqlStore, StoreOptions};
 
+pub mod statements;
+
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "CLIENTELE_TEST_POSTGRES_URL";
 
@@ -52,6 +54,7 @@ impl std::fmt::Debug for TestDatabase {
 impl TestDatabase {
     /// A new SQLite database in a temporary directory.
     pub async fn sqlite() -> Self {
+        statements::watch();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temporary directory: {e}"));
         let url = format!("sqlite://{}", dir.path().join("clientele.db").display());
         let store = open(&url).await;
@@ -60,6 +63,7 @@ impl TestDatabase {
 
     /// A new PostgreSQL database, or `None` (with a message) when no test server is configured.
     pub async fn postgres() -> Option<Self> {
+        statements::watch();
         // Skipped without a word: `postgres_half_runs_or_is_reported_skipped` says it once.
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else { return None };
         let name = format!("clientele_test_{}", uuid::Uuid::new_v4().simple());
@@ -96,7 +100,7 @@ impl TestDatabase {
 
     /// Runs one SQL statement; the database's refusal as text.
     pub async fn try_execute(&self, statement: &str) -> Result<(), String> {
-        let sql = sqlx::AssertSqlSafe(statement.to_owned());
+        let sql = sqlx::AssertSqlSafe(format!("{} {statement}", statements::TEST_STATEMENT));
         let done = match &self.store.db {
             crate::db::Db::Sqlite { write, .. } => sqlx::query(sql).execute(write).await.map(|_| ()),
             crate::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
@@ -118,7 +122,7 @@ impl TestDatabase {
 
     /// A query's one text column, every row (for tests that look at what was stored).
     pub async fn texts(&self, query: &str) -> Vec<String> {
-        let sql = sqlx::AssertSqlSafe(query.to_owned());
+        let sql = sqlx::AssertSqlSafe(format!("{} {query}", statements::TEST_STATEMENT));
         crate::db::with_reader!(self.store, |pool| { sqlx::query_scalar(sql).fetch_all(pool).await })
             .unwrap_or_else(|e| panic!("{query}: {e}"))
     }
