@@ -123,6 +123,7 @@ metrics_test! {
     metrics_ask_for_the_token_and_label_requests_by_route_template(token_only) => token_and_route_templates;
     searches_and_imports_move_their_metrics(token_only) => searches_and_imports;
     the_outbox_and_the_pools_are_measured(token_only) => outbox_and_pools;
+    webhook_delivery_attempts_are_counted_by_outcome(token_only) => delivery_attempts;
     metrics_on_their_own_listen_address_are_not_on_the_public_port(own_listener) => own_listen_address;
     metrics_on_their_own_listen_address_still_ask_for_a_token_when_one_is_set(own_listener_and_token) => own_listen_address_with_token;
 }
@@ -237,4 +238,30 @@ async fn own_listen_address_with_token(app: &TestApp) {
     assert_eq!(scrape_at(base, None).await.0, 401);
     assert_eq!(scrape_at(base, Some("wrong")).await.0, 401);
     assert_eq!(scrape_at(base, Some(TOKEN)).await.0, 200);
+}
+
+async fn delivery_attempts(app: &TestApp) {
+    let receiver = crate::receiver::Receiver::start().await;
+    let tenant = app.tenant().await;
+    let admin = app.user(tenant, "admin").await;
+    for path in ["/ok", "/fail"] {
+        let body = json!({"url": receiver.url(path), "events": ["customer.created"]});
+        app.post("/api/v1/webhooks", &admin, body).await.expect(201);
+    }
+    app.client(&admin, "Anna", "Bianchi").await;
+    receiver.wait("/ok", |r| !r.is_empty()).await;
+    receiver.wait("/fail", |r| !r.is_empty()).await;
+    // The attempt is counted once its answer is in: wait for it (progress is the metric moving).
+    let outcome = |text: &str, outcome: &str| {
+        sample(text, &format!("clientele_webhook_delivery_attempts_total{{outcome=\"{outcome}\"}}")).unwrap_or(0.0)
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let text = scrape(app).await;
+        if outcome(&text, "succeeded") >= 1.0 && outcome(&text, "retrying") + outcome(&text, "failed") >= 1.0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "attempts not counted: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
