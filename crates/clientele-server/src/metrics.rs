@@ -263,7 +263,13 @@ pub(crate) async fn record_request(
     let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    metrics.observe_request(method.as_str(), route, response.status().as_u16(), started.elapsed());
+    // A client may send any method name: only the standard ones become labels, so that made-up
+    // methods cannot grow the series without bound.
+    let method = match method.as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known,
+        _ => "other",
+    };
+    metrics.observe_request(method, route, response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -144,6 +144,8 @@ async fn token_and_route_templates(app: &TestApp) {
     app.get(&format!("/api/v1/customers/{}", uuid::Uuid::now_v7()), &admin).await.expect(404);
     app.get("/api/v1/customers?q=Quercioli", &admin).await.expect(200);
     app.call(Method::GET, "/no/such/path/4242", None, None).await.expect(404);
+    let made_up = Method::from_bytes(b"FROBNICATE4242").unwrap();
+    app.call(made_up, "/api/v1/customers", Some(&admin), None).await;
 
     let text = scrape(app).await;
     let series = |method: &str, route: &str, status: u16| {
@@ -155,11 +157,12 @@ async fn token_and_route_templates(app: &TestApp) {
     assert_eq!(sample(&text, &series("GET", "/api/v1/customers/{id}", 404)), Some(1.0), "{text}");
     assert_eq!(sample(&text, &series("POST", "/api/v1/customers", 201)), Some(1.0), "{text}");
     assert_eq!(sample(&text, &series("GET", "unmatched", 404)), Some(1.0), "{text}");
+    assert!(text.contains("method=\"other\""), "made-up methods are `other`: {text}");
     let bucket = "clientele_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/customers/{id}\",status=\"200\",le=\"+Inf\"}";
     assert_eq!(sample(&text, bucket), Some(2.0), "a histogram, with buckets: {text}");
     assert!(text.contains("# TYPE clientele_http_request_duration_seconds histogram"), "{text}");
     // Never a raw path, an id, a query or a name.
-    for raw in [id.to_string(), "Quercioli".into(), "4242".into(), tenant.to_string()] {
+    for raw in [id.to_string(), "Quercioli".into(), "4242".into(), tenant.to_string(), "FROBNICATE".into()] {
         assert!(!text.contains(&raw), "{raw} leaked into the metrics");
     }
 }
