@@ -59,6 +59,9 @@ pub struct AppConfig {
     /// Stripe: its client and the platform's keys; without a client, payment methods answer
     /// `503 stripe_unavailable`.
     pub stripe: StripeSettings,
+    /// Where the services' measurements go (search tiers, import rows, webhook attempts); by
+    /// default nowhere.
+    pub telemetry: Arc<dyn crate::telemetry::Telemetry>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -80,6 +83,7 @@ impl std::fmt::Debug for AppConfig {
             .field("webhooks", &self.webhooks)
             .field("cargos_api", &self.cargos_api)
             .field("stripe", &self.stripe)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -103,6 +107,7 @@ impl Default for AppConfig {
             webhooks: WebhookSettings::default(),
             cargos_api: None,
             stripe: StripeSettings::default(),
+            telemetry: Arc::new(crate::telemetry::NoTelemetry),
         }
     }
 }
@@ -151,6 +156,7 @@ pub struct App {
     pub(crate) webhooks: WebhookSettings,
     pub(crate) cargos: CargosState,
     pub(crate) payments: PaymentsState,
+    pub(crate) telemetry: Arc<dyn crate::telemetry::Telemetry>,
 }
 
 impl std::fmt::Debug for App {
@@ -196,12 +202,18 @@ impl App {
             webhooks,
             cargos,
             payments: PaymentsState::new(config.stripe),
+            telemetry: config.telemetry,
         })
     }
 
     /// The store the services run on.
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// Where the services' measurements go.
+    pub fn telemetry(&self) -> &Arc<dyn crate::telemetry::Telemetry> {
+        &self.telemetry
     }
 }
 

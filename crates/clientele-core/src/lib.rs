@@ -14,7 +14,7 @@
 //!   resource's `*Store` trait, of which [`store::Store`] is the sum.
 //!
 //! The kernel every resource shares is flat beside the folders: [`ids`], [`error`] (one table
-//! of error codes), [`time`], [`values`], [`countries`], [`text`], [`paging`] and [`json`]. [`app`] holds the
+//! of error codes), [`time`], [`values`], [`countries`], [`text`], [`paging`], [`json`] and [`telemetry`]. [`app`] holds the
 //! [`App`] itself and its configuration.
 //!
 //! The rule: a module never imports from a module that imports it back (a test checks the
@@ -45,6 +45,7 @@ pub mod payments;
 pub mod reports;
 pub mod search;
 pub mod store;
+pub mod telemetry;
 pub mod text;
 pub mod time;
 pub mod values;

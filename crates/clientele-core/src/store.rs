@@ -45,4 +45,21 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<()>;
+    /// The connection pools' use now, one entry per pool (for metrics). None by default.
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        Vec::new()
+    }
+}
+
+/// One connection pool's use at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Which pool: `main` (PostgreSQL), `read` or `write` (SQLite).
+    pub pool: &'static str,
+    /// Connections open (idle or in use).
+    pub size: u32,
+    /// Connections open and idle.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
 }

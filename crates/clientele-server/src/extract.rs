@@ -175,7 +175,27 @@ impl FromRequestParts<AppState> for CurrentUser {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(|| Error::unauthenticated("send a bearer token: Authorization: Bearer <token>"))?;
-        Ok(Self(state.app.authenticate(token, origin(parts)).await?))
+        let actor = state.app.authenticate(token, origin(parts)).await?;
+        record_actor(&actor);
+        Ok(Self(actor))
+    }
+}
+
+/// Records who is acting on the request's span (see `request_span`), so that every line logged
+/// from here on carries the tenant and user ids: ids only, never a name or an email.
+pub(crate) fn record_actor(actor: &Actor) {
+    let span = tracing::Span::current();
+    match *actor.principal() {
+        Principal::Member(member) => {
+            span.record("tenant_id", tracing::field::display(member.tenant_id));
+            span.record("user_id", tracing::field::display(member.user_id));
+        }
+        Principal::PlatformAdmin(id) => {
+            span.record("user_id", tracing::field::display(id));
+        }
+        Principal::CommandLine(tenant) | Principal::Integration(tenant, _) => {
+            span.record("tenant_id", tracing::field::display(tenant));
+        }
     }
 }
 

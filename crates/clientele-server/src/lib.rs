@@ -1,8 +1,9 @@
 //! Clientele's HTTP server: the JSON API under `/api/v1`, its OpenAPI document at
 //! `/api/openapi.json` (generated from the router itself) with a docs page at `/api/docs`, and
-//! the `/healthz` and `/readyz` probes.
+//! the `/healthz` and `/readyz` probes, and `/metrics` (see [`metrics`]).
 //!
-//! [`serve`] is the one entry point: the binary and the tests both call it with a bound listener.
+//! [`serve`] is the one entry point: the binary and the tests both call it with a bound listener
+//! ([`serve_metrics`] serves `/metrics` on a listen address of its own, when configured).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,9 +17,10 @@ use clientele_core::{App, Error, ErrorCode};
 use clientele_runtime::cargos::CargosWake;
 use clientele_runtime::imports::ImportWake;
 use tokio::net::TcpListener;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -27,11 +29,13 @@ use utoipa_swagger_ui::SwaggerUi;
 mod connections;
 pub mod console;
 mod extract;
+pub mod metrics;
 mod passwords;
 mod problem;
 mod routes;
 pub mod timings;
 
+pub use metrics::{Metrics, MetricsOptions};
 pub use passwords::BlockingPasswordPool;
 pub use problem::{ApiError, Problem};
 
@@ -61,6 +65,12 @@ pub struct AppState {
     /// Line counts of the files of imports started from the console here: their progress bars'
     /// estimate of the rows to come.
     pub import_lines: Arc<std::sync::Mutex<std::collections::HashMap<clientele_core::ids::ImportJobId, u64>>>,
+    /// This server's metrics: the App's own when it reports to [`Metrics`] (its
+    /// `AppConfig::telemetry`), else new ones (without the services' search, import and
+    /// webhook figures).
+    pub metrics: Metrics,
+    /// Who may read `/metrics`.
+    pub metrics_options: MetricsOptions,
 }
 
 /// The default lifetime of a console session: a working day and then some.
@@ -69,7 +79,10 @@ pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 impl AppState {
     /// State over `app`, served with the default [`HttpOptions`].
     pub fn new(app: App) -> Self {
+        let metrics = Metrics::of(&app).unwrap_or_default();
         Self {
+            metrics,
+            metrics_options: MetricsOptions::default(),
             app: Arc::new(app),
             import_wake: ImportWake::default(),
             cargos_wake: CargosWake::default(),
@@ -83,6 +96,11 @@ impl AppState {
     /// The same state, served with `http`.
     pub fn with_http(self, http: HttpOptions) -> Self {
         Self { http, ..self }
+    }
+
+    /// The same state, with `/metrics` readable as `options` say.
+    pub fn with_metrics_options(self, options: MetricsOptions) -> Self {
+        Self { metrics_options: options, ..self }
     }
 
     /// The same state with console sessions lasting `lifetime`.
@@ -174,24 +192,65 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, _) = api().split_for_parts();
     let behind_tls = state.http.behind_tls;
+    let metrics = state.metrics.clone();
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
         .merge(console::routes())
+        .route("/metrics", axum::routing::get(metrics::public_metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(deadline))
         .layer(axum::middleware::from_fn(move |request, next| security_headers(behind_tls, request, next)))
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::record_request))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::map_request(drop_unfit_request_id))
         .with_state(state)
+}
+
+/// The span every request is handled in, so that every line logged meanwhile says which request
+/// it belongs to: the request id, the method, the route template and the path (never the query
+/// string, which may hold a search for a person's name), and, once the request is authenticated,
+/// the tenant and user ids ([`extract`] records them).
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str());
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %request.method(),
+        route,
+        path = request.uri().path(),
+        tenant_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
+}
+
+/// `/metrics` alone, for a listen address of its own (the token still applies when set).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics::own_metrics))
+        .fallback(not_found)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves [`metrics_router`] on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

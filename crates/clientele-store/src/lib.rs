@@ -295,6 +295,22 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
         db::with_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(db_error))
     }
+
+    fn pool_stats(&self) -> Vec<clientele_core::store::PoolStats> {
+        fn stats<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> clientele_core::store::PoolStats {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            clientele_core::store::PoolStats {
+                pool: name,
+                size: pool.size(),
+                idle,
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match &self.db {
+            Db::Sqlite { read, write } => vec![stats("read", read), stats("write", write)],
+            Db::Postgres(pool) => vec![stats("main", pool)],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use clientele_core::imports::job::ImportMode;
 use clientele_core::time::Timestamp;
 use clientele_core::webhooks::record::DeliveryStatus;
 
-use crate::config::{Config, DatabaseUrl, Overrides};
+use crate::config::{Config, DatabaseUrl, LogFormat, LogOverrides, Overrides};
 
 /// Clientele: customer management for vehicle-rental companies.
 #[derive(Debug, Parser)]
@@ -38,6 +38,10 @@ pub enum Command {
         /// Create (once) a demo tenant with users and a few thousand customers, and print how to log in.
         #[arg(long)]
         demo: bool,
+        /// Log format: text (for people) or json (one object per line, for log collectors)
+        /// [default: text; env: CLIENTELE_LOG__FORMAT; config: log.format].
+        #[arg(long, value_name = "FORMAT", value_parser = log_format)]
+        log_format: Option<LogFormat>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -438,13 +442,17 @@ pub enum ConfigCommand {
 impl Cli {
     /// The configuration for this invocation.
     pub fn load_config(&self) -> anyhow::Result<Config> {
-        let listen = match &self.command {
-            Command::Serve { listen, .. } => *listen,
-            _ => None,
+        let (listen, log_format) = match &self.command {
+            Command::Serve { listen, log_format, .. } => (*listen, *log_format),
+            _ => (None, None),
         };
         Config::load(
             self.config.as_deref(),
-            &Overrides { database_url: self.database_url.as_deref().map(DatabaseUrl::from), listen },
+            &Overrides {
+                database_url: self.database_url.as_deref().map(DatabaseUrl::from),
+                listen,
+                log: log_format.map(|format| LogOverrides { format }),
+            },
         )
     }
 }
@@ -455,6 +463,14 @@ pub struct Columns(pub Vec<usize>);
 
 fn columns(text: &str) -> Result<Columns, String> {
     clientele_core::exports::columns::parse_columns(Some(text)).map(Columns).map_err(|e| e.to_string())
+}
+
+fn log_format(text: &str) -> Result<LogFormat, String> {
+    match text {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("must be text or json".to_owned()),
+    }
 }
 
 fn import_mode(text: &str) -> Result<ImportMode, String> {

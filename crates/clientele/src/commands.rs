@@ -177,29 +177,68 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    say!("Listening on http://{address} (console: http://{address}/, API docs: http://{address}/api/docs)");
+    let json = config.log.format == crate::config::LogFormat::Json;
+    // With JSON logs, what serve says goes out as log lines too, so that every line is JSON.
+    let tell = |text: String| {
+        if json {
+            tracing::info!("{text}");
+        } else {
+            say!("{text}");
+        }
+    };
+    let metrics_listener = match config.metrics.listen {
+        Some(at) => {
+            let listener =
+                tokio::net::TcpListener::bind(at).await.with_context(|| format!("cannot listen on {at} (metrics)"))?;
+            Some(listener)
+        }
+        None => None,
+    };
+    if json {
+        tracing::info!(%address, "listening");
+    } else {
+        say!("Listening on http://{address} (console: http://{address}/, API docs: http://{address}/api/docs)");
+    }
+    if let Some(listener) = &metrics_listener {
+        let at = listener.local_addr()?;
+        tell(format!("Serving /metrics on http://{at}/metrics"));
+    }
     if let Some(demo) = demo {
-        print_demo_login(&demo, address);
+        demo_login(&demo, address).into_iter().for_each(&tell);
         if config.blacklist.key.is_none() {
-            say!("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.");
+            tell("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.".into());
         }
     }
-    let state = AppState::new(app).with_http(config.http.options()).with_session_lifetime(config.auth.session_ttl);
+    let state = AppState::new(app)
+        .with_http(config.http.options())
+        .with_session_lifetime(config.auth.session_ttl)
+        .with_metrics_options(config.metrics.options());
+    if let Some(listener) = metrics_listener {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(error) = clientele_server::serve_metrics(listener, state, std::future::pending()).await {
+                tracing::error!(%error, "serving /metrics");
+            }
+        });
+    }
     clientele_server::serve(listener, state, shutdown_signal()).await.context("serving HTTP")
 }
 
-fn print_demo_login(demo: &demo::Demo, address: std::net::SocketAddr) {
+/// How to log in to the demo, line by line.
+fn demo_login(demo: &demo::Demo, address: std::net::SocketAddr) -> Vec<String> {
     let verb = if demo.created { "Created" } else { "Using" };
-    say!("{verb} the demo tenant \"{}\": {}", demo::TENANT_NAME, demo.tenant_id);
     let users: Vec<String> = demo::USERS.iter().map(|(email, role)| format!("{email} ({role})")).collect();
-    say!("Users, all with password \"{}\": {}", demo::PASSWORD, users.join(", "));
-    say!("Get a token:");
-    say!(
-        "  curl -s http://{address}/api/v1/auth/token -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{}\",\"password\":\"{}\",\"tenant\":\"{}\"}}'",
-        demo::USERS[0].0,
-        demo::PASSWORD,
-        demo.tenant_id
-    );
+    vec![
+        format!("{verb} the demo tenant \"{}\": {}", demo::TENANT_NAME, demo.tenant_id),
+        format!("Users, all with password \"{}\": {}", demo::PASSWORD, users.join(", ")),
+        "Get a token:".to_owned(),
+        format!(
+            "  curl -s http://{address}/api/v1/auth/token -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{}\",\"password\":\"{}\",\"tenant\":\"{}\"}}'",
+            demo::USERS[0].0,
+            demo::PASSWORD,
+            demo.tenant_id
+        ),
+    ]
 }
 
 /// `import`: runs the job here (or watches another process run it), shows a progress bar on a

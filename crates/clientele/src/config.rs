@@ -165,8 +165,20 @@ js_url = "https://js.stripe.com/v3/"
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
 level = "info"
-# "text" for people, "json" for log collectors.
+# "text" for people, "json" for log collectors: one JSON object per line, each line logged while
+# a request is handled carrying its request_id and, once authenticated, its tenant_id and user_id.
+# Environment: CLIENTELE_LOG__FORMAT. Flag: serve --log-format.
 format = "text"
+
+[metrics]
+# /metrics (Prometheus text format) is off, answering 404, unless one of these is set.
+# A listen address of its own (e.g. "127.0.0.1:9090"): /metrics is served there, and not on the
+# public port. Environment: CLIENTELE_METRICS__LISTEN.
+# listen = "127.0.0.1:9090"
+# A bearer token that scrapers send (Authorization: Bearer <token>); with no listen address,
+# /metrics is served on the public port to whoever sends it. Environment:
+# CLIENTELE_METRICS__TOKEN.
+# token = "..."
 "#;
 
 /// The whole configuration.
@@ -197,6 +209,29 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// `/metrics`: off unless a token or a listen address of its own is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A listen address of its own for `/metrics` (then not served on the public port).
+    pub listen: Option<SocketAddr>,
+    /// The bearer token scrapers send; required wherever `/metrics` is served when set.
+    pub token: Option<Secret>,
+}
+
+impl MetricsConfig {
+    /// The server's options.
+    pub fn options(&self) -> clientele_server::MetricsOptions {
+        let token = self.token.as_ref().map(|t| String::from_utf8_lossy(t.expose()).trim().to_owned());
+        clientele_server::MetricsOptions {
+            token: token.filter(|t| !t.is_empty()),
+            separate_listener: self.listen.is_some(),
+        }
+    }
 }
 
 /// How connections are served.
@@ -517,6 +552,7 @@ impl Default for Config {
             cargos: CargosConfig::default(),
             stripe: StripeConfig::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -557,6 +593,16 @@ pub struct Overrides {
     /// `serve --listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    /// `serve --log-format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogOverrides>,
+}
+
+/// The `log` values given as flags.
+#[derive(Debug, Serialize)]
+pub struct LogOverrides {
+    /// `serve --log-format`.
+    pub format: LogFormat,
 }
 
 impl Config {
@@ -660,6 +706,8 @@ mod tests {
         config.auth.token_secret = Some(Secret("super-secret-value".into()));
         config.blacklist.key = Some(Secret("another-secret-value".into()));
         config.stripe.secret_key = Some(Secret("sk_live_platform_secret".into()));
+        config.metrics.token = Some(Secret("metrics-scrape-token".into()));
+        assert!(!format!("{config:?}").contains("metrics-scrape-token"));
         assert!(!format!("{config:?}").contains("super-secret-value"));
         assert!(!format!("{config:?}").contains("another-secret-value"));
         assert!(!format!("{config:?}").contains("sk_live_platform_secret"));

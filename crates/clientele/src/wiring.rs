@@ -62,6 +62,8 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
                 .map_err(|e| anyhow!("cargos.base_url: {e}"))?,
         )),
         stripe: stripe(&config.stripe)?,
+        // The server reads these back from the App (`AppState::new`) for `/metrics`.
+        telemetry: Arc::new(clientele_server::Metrics::new()),
     };
     if !config.imports.crash_test_pause.is_zero() {
         tracing::warn!(

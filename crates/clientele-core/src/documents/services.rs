@@ -121,6 +121,12 @@ impl Attempt<'_> {
 }
 
 impl App {
+    /// Whether the document store works (for readiness): `None` when documents are not
+    /// configured on this server, else the outcome of a probe write, read and delete.
+    pub async fn probe_document_store(&self) -> Option<Result<()>> {
+        Some(self.documents.vault.as_ref()?.probe().await)
+    }
+
     /// The vault, or `503 documents_unavailable` when no master key is configured.
     fn vault(&self) -> Result<&Vault> {
         self.documents.vault.as_ref().ok_or_else(|| {

@@ -176,6 +176,25 @@ impl Vault {
         Ok(Some(SealedFile { key_id: self.current.id.clone(), wrapped_key, ..sealed.clone() }))
     }
 
+    /// Checks the object store works, for readiness: writes a tiny probe object of its own
+    /// name (under `readyz/`, apart from every document), reads it back and deletes it. A
+    /// store that is unreachable, refuses writes, or has lost its directory fails here
+    /// before an upload does.
+    pub async fn probe(&self) -> Result<()> {
+        let path = Path::from(format!("readyz/{}", uuid::Uuid::new_v4().simple()));
+        let failed = |step: &str, e: object_store::Error| Error::internal(format!("object store: {step} a probe: {e}"));
+        self.objects.put(&path, PutPayload::from_static(b"ok")).await.map_err(|e| failed("writing", e))?;
+        let read = match self.objects.get(&path).await {
+            Ok(object) => object.bytes().await.map_err(|e| failed("reading", e)),
+            Err(e) => Err(failed("reading", e)),
+        };
+        let deleted = self.objects.delete(&path).await.map_err(|e| failed("deleting", e));
+        match read? {
+            bytes if bytes.as_ref() == b"ok" => deleted,
+            _ => Err(Error::internal("object store: a probe read back differently")),
+        }
+    }
+
     /// Removes a stored object (after a failed write); a missing one is not an error.
     pub async fn remove(&self, sealed: &SealedFile) -> Result<()> {
         match self.objects.delete(&Path::from(sealed.object_key.as_str())).await {

@@ -161,6 +161,7 @@ impl App {
             match self.store().commit_import_batch(&batch).await {
                 Ok(true) => {
                     run.job = batch.job;
+                    self.telemetry.import_rows_processed(fresh.len() as u64);
                     break;
                 }
                 Ok(false) => return Ok(false),

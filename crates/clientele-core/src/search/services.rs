@@ -50,8 +50,12 @@ impl App {
         mut query: CustomerQuery,
         cursor: Option<&str>,
     ) -> Result<(Vec<Customer>, Option<String>)> {
+        let started = std::time::Instant::now();
         // A query with nothing searchable in it (only symbols or emoji) finds nobody.
-        let Some(mut terms) = SearchTerms::parse(q) else { return Ok((Vec::new(), None)) };
+        let Some(mut terms) = SearchTerms::parse(q) else {
+            self.telemetry.search_answered("none", started.elapsed());
+            return Ok((Vec::new(), None));
+        };
         let fingerprint = terms.fingerprint(&query.filters_key());
         let (start, after) = match cursor {
             Some(cursor) => decode_search_cursor(cursor, fingerprint)?,
@@ -66,6 +70,8 @@ impl App {
         let limit = query.limit as usize;
         let tiers = terms.tiers();
         let mut found: Vec<(Tier, i64)> = Vec::new();
+        // The deepest tier asked: the one that answered (filled) the page, for the metrics.
+        let mut deepest = start;
         // Where the tier-by-tier search starts.
         let (mut next_tier, mut next_after) = (start, after);
         if is_selective(&terms) && start <= Tier::Substring {
@@ -77,6 +83,7 @@ impl App {
             query.limit = u32::try_from(SINGLE_PASS_CAP + 1).unwrap_or(u32::MAX);
             let matches = self.store().search_matches(tenant, &terms, Tier::Substring, false, &query, None).await?;
             if matches.len() <= SINGLE_PASS_CAP {
+                deepest = Tier::Substring;
                 let mut all: Vec<(Tier, i64)> =
                     matches.iter().filter_map(|m| Some((classify(&terms, &m.text)?, m.rowid))).collect();
                 all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -93,6 +100,7 @@ impl App {
                 query.limit = u32::try_from(limit + 1 - found.len()).unwrap_or(1);
                 let after = if tier == next_tier { next_after } else { None };
                 let matches = self.store().search_matches(tenant, &terms, tier, true, &query, after).await?;
+                deepest = deepest.max(tier);
                 found.extend(matches.into_iter().map(|m| (tier, m.rowid)));
                 if found.len() > limit {
                     break;
@@ -108,6 +116,7 @@ impl App {
         // Only the page's customers are read in full, in one query.
         let rowids: Vec<i64> = found.iter().map(|(_, rowid)| *rowid).collect();
         let customers = self.store().customers_by_search_rowid(tenant, &rowids).await?;
+        self.telemetry.search_answered(deepest.name(), started.elapsed());
         Ok((customers, next))
     }
 }

@@ -166,6 +166,16 @@ impl Tier {
     pub fn from_number(n: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|t| *t as u8 == n)
     }
+
+    /// The tier's name, as metrics label it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Exact => "exact",
+            Tier::Prefix => "prefix",
+            Tier::Substring => "substring",
+            Tier::Typo => "typo",
+        }
+    }
 }
 
 /// One word of the query (three letters or more), with its typo corrections once known.

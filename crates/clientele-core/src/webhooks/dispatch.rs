@@ -90,6 +90,11 @@ impl App {
             let wait = jittered(self.webhooks.retries[(attempt_no - 1) as usize]);
             NextStep::RetryAt(now.add(wait))
         };
+        self.telemetry.delivery_attempted(match next {
+            NextStep::Succeeded => "succeeded",
+            NextStep::RetryAt(_) => "retrying",
+            NextStep::Failed => "failed",
+        });
         let audit = match &health {
             EndpointHealth::Disabled(reason) => {
                 // The dispatcher acts for the tenant, as the command line does.

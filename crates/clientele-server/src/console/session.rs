@@ -181,6 +181,7 @@ impl FromRequestParts<AppState> for Console {
             Err(Error::Unauthenticated { .. }) => return Err(to_login(parts)),
             Err(other) => return Err(PageError(other).into_response()),
         };
+        crate::extract::record_actor(&actor);
         let locale = session.locale.as_deref().and_then(Locale::parse).unwrap_or_else(|| locale_of(&parts.headers));
         let (email, tenant) = match *actor.principal() {
             Principal::Member(member) => {

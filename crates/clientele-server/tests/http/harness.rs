@@ -8,7 +8,7 @@ use clientele_core::App;
 use clientele_core::accounts::passwords::{PasswordJob, PasswordOutcome, PasswordWork};
 use clientele_core::accounts::services::{NewUser, TokenSubject};
 use clientele_core::ids::{CustomerId, TenantId, UserId};
-use clientele_server::AppState;
+use clientele_server::{AppState, MetricsOptions};
 use clientele_store::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -63,6 +63,8 @@ pub struct TestApp {
     pub documents_dir: std::path::PathBuf,
     /// The database URL (a twin server opens the same database).
     pub database_url: String,
+    /// Where `/metrics` is served on a listen address of its own, when the test asked for one.
+    pub metrics_base: Option<String>,
     // Dropped last: the database and the files outlive the server. A twin has no database of
     // its own: it runs on another server's.
     _files: tempfile::TempDir,
@@ -150,7 +152,23 @@ impl TestApp {
     pub async fn sqlite_with_http(http: clientele_server::HttpOptions) -> Self {
         let db = TestDatabase::sqlite().await;
         let (store, url) = (db.store(), db.url().to_owned());
-        Self::serve(store, url, Some(db), http, |_| {}).await
+        Self::serve(store, url, Some(db), http, MetricsOptions::default(), |_| {}).await
+    }
+
+    /// A server on a new SQLite database whose `/metrics` is readable as `options` say (with
+    /// `separate_listener`, served on a port of its own: [`TestApp::metrics_base`]).
+    pub async fn sqlite_with_metrics(options: MetricsOptions) -> Self {
+        Self::start_with_metrics(TestDatabase::sqlite().await, options).await
+    }
+
+    /// The same on PostgreSQL (when configured).
+    pub async fn postgres_with_metrics(options: MetricsOptions) -> Option<Self> {
+        Some(Self::start_with_metrics(TestDatabase::postgres().await?, options).await)
+    }
+
+    async fn start_with_metrics(db: TestDatabase, options: MetricsOptions) -> Self {
+        let (store, url) = (db.store(), db.url().to_owned());
+        Self::serve(store, url, Some(db), clientele_server::HttpOptions::default(), options, |_| {}).await
     }
 
     async fn start(db: TestDatabase) -> Self {
@@ -169,7 +187,8 @@ impl TestApp {
 
     async fn start_with(db: TestDatabase, tweak: impl FnOnce(&mut clientele_core::AppConfig)) -> Self {
         let (store, url) = (db.store(), db.url().to_owned());
-        Self::serve(store, url, Some(db), clientele_server::HttpOptions::default(), tweak).await
+        let http = clientele_server::HttpOptions::default();
+        Self::serve(store, url, Some(db), http, MetricsOptions::default(), tweak).await
     }
 
     /// A second server on this server's database, over a store of its own opened with
@@ -177,7 +196,7 @@ impl TestApp {
     pub async fn twin(&self, options: clientele_store::StoreOptions) -> Self {
         let store = clientele_store::SqlStore::connect(&self.database_url, &options).await.unwrap();
         let http = clientele_server::HttpOptions::default();
-        Self::serve(Arc::new(store), self.database_url.clone(), None, http, |_| {}).await
+        Self::serve(Arc::new(store), self.database_url.clone(), None, http, MetricsOptions::default(), |_| {}).await
     }
 
     async fn serve(
@@ -185,6 +204,7 @@ impl TestApp {
         database_url: String,
         db: Option<TestDatabase>,
         http: clientele_server::HttpOptions,
+        metrics: MetricsOptions,
         tweak: impl FnOnce(&mut clientele_core::AppConfig),
     ) -> Self {
         let files = tempfile::tempdir().unwrap();
@@ -204,16 +224,27 @@ impl TestApp {
             max_document_bytes: MAX_DOCUMENT_BYTES,
             max_import_bytes: MAX_IMPORT_BYTES,
             webhooks: test_webhooks(true),
+            telemetry: Arc::new(clientele_server::Metrics::new()),
             ..clientele_core::AppConfig::default()
         };
         let mut config = config;
         tweak(&mut config);
         let app = App::new(store, config).await.unwrap();
-        let state = AppState::new(app).with_http(http);
+        let separate = metrics.separate_listener;
+        let state = AppState::new(app).with_http(http).with_metrics_options(metrics);
         let app = state.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_base = if separate {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            // Stops with the test's runtime.
+            tokio::spawn(clientele_server::serve_metrics(listener, state.clone(), std::future::pending()));
+            Some(base)
+        } else {
+            None
+        };
         tokio::spawn(clientele_server::serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -227,6 +258,7 @@ impl TestApp {
             shutdown: Some(shutdown),
             documents_dir,
             database_url,
+            metrics_base,
             _files: files,
             _db: db,
         }

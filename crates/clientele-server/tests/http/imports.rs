@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::harness::{MAX_IMPORT_BYTES, Session, TestApp};
 
 /// Posts `body` as an import with `query`, and waits for the job to finish; returns it.
-async fn import(app: &TestApp, session: &Session, query: &str, body: Vec<u8>) -> Value {
+pub(crate) async fn import(app: &TestApp, session: &Session, query: &str, body: Vec<u8>) -> Value {
     let request = app
         .request(Method::POST, &format!("/api/v1/imports?{query}"), session)
         .header("content-type", "text/csv")

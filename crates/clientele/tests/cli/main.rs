@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
+mod logs;
 mod outbox;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clientele");
