@@ -177,7 +177,9 @@ impl TestDatabase {
                 crate::db::Db::Postgres(_) => format!("SELECT t::text FROM (SELECT {columns} FROM {table}) t"),
             };
             let dumped: Vec<String> = crate::db::with_reader!(self.store, |pool| {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{} {sql}", statements::TEST_STATEMENT)))
+                    .fetch_all(pool)
+                    .await
             })
             .unwrap_or_else(|e| panic!("dumping {table}: {e}"));
             rows.extend(dumped.into_iter().map(|row| format!("{table}: {row}")));

@@ -432,12 +432,16 @@ fn documents_survive_a_master_key_rotation_and_audit_verify_finds_tampering() {
     // Someone with the database file edits an entry: verify names it and fails.
     runtime.block_on(async {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let refused = sqlx::query("UPDATE audit_log SET actor_role = 'operator' WHERE seq = 2").execute(&pool).await;
+        let refused =
+            sqlx::query("/* test */ UPDATE audit_log SET actor_role = 'operator' WHERE seq = 2").execute(&pool).await;
         assert!(refused.is_err(), "the database guards the log");
         for guard in ["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"] {
             sqlx::query(guard).execute(&pool).await.unwrap();
         }
-        sqlx::query("UPDATE audit_log SET actor_role = 'operator' WHERE seq = 2").execute(&pool).await.unwrap();
+        sqlx::query("/* test */ UPDATE audit_log SET actor_role = 'operator' WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     });
     let broken = clientele(dir.path(), &url, &["audit", "verify"]);
