@@ -358,16 +358,26 @@ macro_rules! insert_customer_rows {
         words.sort();
         words.dedup();
         let mut new_words = Vec::new();
+        // Each word is looked up by the whole key (its own entry is variant = word), one index
+        // probe each: `variant IN (…)` alone would read every word sharing a short variant
+        // (thousands, at a million customers) only to filter them out.
+        let known_sql = if sqlite {
+            "SELECT s.word FROM json_each($2) AS v JOIN search_vocabulary s \
+             ON s.tenant_id = $1 AND s.variant = v.value AND s.word = v.value"
+        } else {
+            "SELECT s.word FROM jsonb_array_elements_text($2::jsonb) AS v(w) JOIN search_vocabulary s \
+             ON s.tenant_id = $1 AND s.variant = v.w AND s.word = v.w"
+        };
         for chunk in words.chunks(ROWS_PER_STATEMENT * 2) {
-            let mut sql = QueryBuilder::new("SELECT word FROM search_vocabulary WHERE tenant_id = ");
-            sql.push_bind(tenant_id).push(" AND variant = word AND variant IN (");
-            let mut list = sql.separated(", ");
-            for word in chunk {
-                list.push_bind((*word).clone());
-            }
-            sql.push(")");
-            let known: std::collections::HashSet<String> =
-                sql.build_query_scalar::<String>().fetch_all(&mut *$tx).await.map_err(db_error)?.into_iter().collect();
+            let list = serde_json::to_string(chunk).map_err(Error::internal)?;
+            let known: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(known_sql)
+                .bind(tenant_id)
+                .bind(list)
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .collect();
             new_words.extend(chunk.iter().filter(|w| !known.contains(w.as_str())).map(|w| (*w).clone()));
         }
         let variants: Vec<(String, &String)> = new_words
