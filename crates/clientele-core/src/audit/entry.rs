@@ -316,6 +316,13 @@ impl AuditEntry {
         self
     }
 
+    /// The same entry, refused (or stopped) for `reason`.
+    pub fn denied(mut self, reason: impl Into<String>) -> Self {
+        self.outcome = Outcome::Denied;
+        self.reason = Some(reason.into());
+        self
+    }
+
     /// The same entry with a reason.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
