@@ -64,6 +64,63 @@ async fn document_entries(app: &TestApp, tenant: TenantId) -> Vec<clientele_core
 }
 
 http_test! {
+    async fn requests_refused_before_their_service_are_logged_but_unauthenticated_ones_are_not(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let operator = app.user(tenant, "operator").await;
+        let driver = app.user(tenant, "driver").await;
+        let customer = app.client(&operator, "Maria", "Verdi").await;
+        let document = app.upload(&operator, customer, "passport", &[], PDF).await.expect(201).body;
+        let id = document["id"].as_str().unwrap().to_owned();
+        let before = document_entries(app, tenant).await.len();
+        let tagged = |session: &Session, method: Method, path: &str, n: usize| {
+            app.request(method, path, session).header("user-agent", format!("probe/{n}"))
+        };
+        let (doc, bad) = (format!("/api/v1/documents/{id}"), "/api/v1/documents/not-a-uuid".to_owned());
+        let list = format!("/api/v1/customers/{customer}/documents");
+        // (request, status, code, action, endpoint, the customer named, who)
+        let cases: Vec<(reqwest::RequestBuilder, u16, &str, &str, &str, Option<CustomerId>, &Session)> = vec![
+            (tagged(&operator, Method::PATCH, &bad, 0).json(&json!({"number": "X"})), 400, "invalid_path_parameter", "document.updated", "PATCH /api/v1/documents/{id}", None, &operator),
+            (tagged(&operator, Method::PATCH, &doc, 1).header("if-match", "\"two\"").json(&json!({"number": "X"})), 400, "invalid_header", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::PATCH, &doc, 2).header("content-type", "application/json").body("{\"number\": "), 400, "malformed_json", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::PATCH, &doc, 3).header("content-type", "text/plain").body("number=X"), 415, "unsupported_media_type", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::DELETE, &doc, 4).header("if-match", "W/\"x\""), 400, "invalid_header", "document.deleted", "DELETE /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::DELETE, &bad, 5), 400, "invalid_path_parameter", "document.deleted", "DELETE /api/v1/documents/{id}", None, &operator),
+            (tagged(&driver, Method::GET, "/api/v1/documents/not-a-uuid/file", 6), 400, "invalid_path_parameter", "document.downloaded", "GET /api/v1/documents/{id}/file", None, &driver),
+            (tagged(&operator, Method::GET, &format!("{list}?include_deleted=maybe"), 7), 400, "invalid_query", "document.viewed", "GET /api/v1/customers/{id}/documents", Some(customer), &operator),
+            (tagged(&driver, Method::GET, &format!("{list}?secret=1"), 8), 400, "invalid_query", "document.viewed", "GET /api/v1/customers/{id}/documents", Some(customer), &driver),
+            (tagged(&operator, Method::GET, "/api/v1/customers/42/documents", 9), 400, "invalid_path_parameter", "document.viewed", "GET /api/v1/customers/{id}/documents", None, &operator),
+            (tagged(&operator, Method::POST, "/api/v1/customers/42/documents", 10).header("content-type", "multipart/form-data; boundary=X").body("--X--\r\n"), 400, "invalid_path_parameter", "document.uploaded", "POST /api/v1/customers/{id}/documents", None, &operator),
+        ];
+        let count = cases.len();
+        for (request, status, code, ..) in &cases {
+            app.send(request.try_clone().unwrap()).await.problem(*status, code);
+        }
+        // Nobody signed in, or a token that is not one: answered, not logged.
+        let anonymous = app.client_get(&format!("{bad}/file")).await;
+        assert_eq!(anonymous.status().as_u16(), 401);
+        let forged = Session { token: "not-a-token".into(), user_id: None };
+        app.send(tagged(&forged, Method::PATCH, &bad, 99).json(&json!({}))).await.problem(401, "unauthenticated");
+
+        let entries = document_entries(app, tenant).await;
+        let logged = &entries[before..];
+        assert_eq!(logged.len(), count, "one entry per refused request: {logged:#?}");
+        for (n, (entry, (_, _, code, action, endpoint, named, who))) in logged.iter().zip(&cases).enumerate() {
+            assert_eq!(entry.outcome.as_str(), "denied", "case {n}");
+            assert_eq!(entry.action, *action, "case {n}");
+            assert_eq!(entry.actor_id, Some(who.user_id.unwrap().as_uuid()), "case {n}");
+            let role = if std::ptr::eq(*who, &driver) { "driver" } else { "operator" };
+            assert_eq!(entry.actor_role, role, "case {n}");
+            assert_eq!(entry.ip.as_deref(), Some("127.0.0.1"), "case {n}");
+            assert_eq!(entry.user_agent.as_deref(), Some(format!("probe/{n}").as_str()), "case {n}");
+            assert_eq!(entry.changes, Some(json!({"endpoint": endpoint})), "case {n}");
+            assert!(entry.reason.as_deref().unwrap_or_default().starts_with(code), "case {n}: {:?}", entry.reason);
+            assert_eq!(entry.customer_id, *named, "case {n}");
+        }
+        // The document is untouched.
+        let (status, bytes, _) = download(app, &operator, &id).await;
+        assert_eq!((status, bytes.as_slice()), (200, PDF));
+    }
+
     async fn files_round_trip_encrypted_and_checked(app: &TestApp) {
         let tenant = app.tenant().await;
         let operator = app.user(tenant, "operator").await;
