@@ -41,6 +41,11 @@ pub struct AppConfig {
     pub vault: Option<crate::documents::vault::Vault>,
     /// The largest document file accepted, in bytes.
     pub max_document_bytes: u64,
+    /// How old an object of the document store without a document row must be before the
+    /// sweep removes it (an upload writes its object before its row).
+    pub document_orphan_grace: Duration,
+    /// How often `serve` sweeps the document store of orphans; zero: never.
+    pub document_sweep_every: Duration,
     /// The largest import file accepted, in bytes.
     pub max_import_bytes: u64,
     /// How long an import worker's lease on a job lasts: the worker renews it while it works,
@@ -73,6 +78,8 @@ impl std::fmt::Debug for AppConfig {
             .field("data_protection_contact", &self.data_protection_contact)
             .field("vault", &self.vault)
             .field("max_document_bytes", &self.max_document_bytes)
+            .field("document_orphan_grace", &self.document_orphan_grace)
+            .field("document_sweep_every", &self.document_sweep_every)
             .field("max_import_bytes", &self.max_import_bytes)
             .field("import_lease", &self.import_lease)
             .field("import_workers", &self.import_workers)
@@ -96,6 +103,8 @@ impl Default for AppConfig {
             data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
             vault: None,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            document_orphan_grace: crate::documents::sweep::DEFAULT_ORPHAN_GRACE,
+            document_sweep_every: crate::documents::sweep::DEFAULT_ORPHAN_GRACE,
             max_import_bytes: crate::imports::job::DEFAULT_MAX_IMPORT_BYTES,
             import_lease: crate::imports::job::DEFAULT_LEASE,
             import_workers: 2,
@@ -124,6 +133,8 @@ pub(crate) struct ImportSettings {
 pub(crate) struct DocumentSettings {
     pub vault: Option<crate::documents::vault::Vault>,
     pub max_bytes: u64,
+    pub orphan_grace: Duration,
+    pub sweep_every: Duration,
 }
 
 /// The placeholder contact until one is configured.
@@ -172,7 +183,12 @@ impl App {
             entry_months: config.global_entry_months.max(1),
             contact: config.data_protection_contact,
         };
-        let documents = DocumentSettings { vault: config.vault, max_bytes: config.max_document_bytes.max(1) };
+        let documents = DocumentSettings {
+            vault: config.vault,
+            max_bytes: config.max_document_bytes.max(1),
+            orphan_grace: config.document_orphan_grace,
+            sweep_every: config.document_sweep_every,
+        };
         let imports = ImportSettings {
             max_bytes: config.max_import_bytes.max(1),
             lease: config.import_lease.max(Duration::from_secs(1)),

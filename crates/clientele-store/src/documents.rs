@@ -239,6 +239,28 @@ impl DocumentStore for SqlStore {
         Ok(held)
     }
 
+    async fn document_objects_held(
+        &self,
+        tenant: TenantId,
+        object_keys: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut held = std::collections::HashSet::new();
+        for chunk in object_keys.chunks(500) {
+            let rows = with_reader!(self, |pool| {
+                let mut sql = QueryBuilder::new("SELECT object_key FROM documents WHERE tenant_id = ");
+                sql.push_bind(tenant.as_uuid()).push(" AND object_key IN (");
+                let mut list = sql.separated(", ");
+                for key in chunk {
+                    list.push_bind(key.as_str());
+                }
+                sql.push(")");
+                sql.build_query_scalar::<String>().fetch_all(pool).await
+            });
+            held.extend(rows.map_err(db_error)?);
+        }
+        Ok(held)
+    }
+
     async fn documents_to_rewrap(
         &self,
         key_id: &str,

@@ -70,6 +70,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             say!("{rewrapped}");
             Ok(())
         }
+        Command::Documents(DocumentsCommand::Sweep { grace }) => {
+            let app = app(&config).await?;
+            if !app.stores_documents() {
+                return Err(anyhow!("documents are not configured here (documents.master_key): nothing to sweep"));
+            }
+            let grace = grace.unwrap_or(config.documents.orphan_grace);
+            let report = app.sweep_orphaned_documents(grace).await.map_err(explain)?;
+            eprintln!(
+                "looked at {} files of {} tenants: removed {} that no document points at, kept {} such files younger                  than {}",
+                report.objects,
+                report.tenants,
+                report.removed,
+                report.young,
+                humantime::format_duration(grace)
+            );
+            say!("{}", report.removed);
+            Ok(())
+        }
         Command::Webhooks(command) => webhooks(&config, command).await,
         Command::Outbox(OutboxCommand::Status) => {
             let app = app(&config).await?;

@@ -93,6 +93,11 @@ store = "clientele-documents"
 previous_master_keys = []
 # Largest document file accepted, in MiB.
 max_file_mib = 20
+# An upload writes its file before its row, so a crash between the two leaves a file no document
+# points at. `serve` sweeps them every `sweep_every` ("0s": never; `clientele documents sweep`
+# runs one sweep), removing those older than `orphan_grace`, which must be longer than any upload.
+orphan_grace = "1h"
+sweep_every = "1h"
 
 [imports]
 # Largest import file accepted, in MiB (uploads over it are refused as they stream in).
@@ -414,6 +419,12 @@ pub struct DocumentsConfig {
     pub previous_master_keys: Vec<Secret>,
     /// Largest file, in MiB.
     pub max_file_mib: u64,
+    /// How old a file no document points at must be before a sweep removes it.
+    #[serde(with = "humantime_serde_compat")]
+    pub orphan_grace: Duration,
+    /// How often `serve` sweeps the store of such files; zero: never.
+    #[serde(with = "humantime_serde_compat")]
+    pub sweep_every: Duration,
 }
 
 impl Default for DocumentsConfig {
@@ -423,6 +434,8 @@ impl Default for DocumentsConfig {
             master_key: None,
             previous_master_keys: Vec::new(),
             max_file_mib: 20,
+            orphan_grace: clientele_core::documents::sweep::DEFAULT_ORPHAN_GRACE,
+            sweep_every: clientele_core::documents::sweep::DEFAULT_ORPHAN_GRACE,
         }
     }
 }

@@ -52,6 +52,8 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
         data_protection_contact: config.blacklist.data_protection_contact.clone(),
         vault: vault(&config.documents)?,
         max_document_bytes: config.documents.max_file_mib.saturating_mul(1024 * 1024),
+        document_orphan_grace: config.documents.orphan_grace,
+        document_sweep_every: config.documents.sweep_every,
         max_import_bytes: config.imports.max_file_mib.saturating_mul(1024 * 1024),
         import_lease: config.imports.lease,
         import_workers: config.imports.workers,

@@ -52,6 +52,8 @@ pub enum AuditAction {
     DocumentUpdated,
     /// A document was soft-deleted.
     DocumentDeleted,
+    /// The sweep removed objects of the document store that no document pointed at.
+    DocumentOrphansRemoved,
     /// The tenant's required documents changed.
     RequiredDocumentsChanged,
     /// Customers were exported as CSV.
@@ -141,6 +143,7 @@ impl AuditAction {
             Self::DocumentDownloaded => "document.downloaded",
             Self::DocumentUpdated => "document.updated",
             Self::DocumentDeleted => "document.deleted",
+            Self::DocumentOrphansRemoved => "document.orphans_removed",
             Self::RequiredDocumentsChanged => "settings.required_documents_changed",
             Self::CustomersExported => "customers.exported",
             Self::PersonalDataExported => "customer.personal_data_exported",

@@ -63,7 +63,60 @@ async fn document_entries(app: &TestApp, tenant: TenantId) -> Vec<clientele_core
     entries
 }
 
+/// Sets a stored file's modification time `ago` in the past.
+fn age(path: &Path, ago: std::time::Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - ago).unwrap();
+}
+
 http_test! {
+    async fn the_sweep_removes_old_files_without_a_document_and_keeps_young_and_referenced_ones(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let customer = app.client(&admin, "Maria", "Verdi").await;
+        let kept = app.upload(&admin, customer, "passport", &[], PDF).await.expect(201).body;
+        let deleted = app.upload(&admin, customer, "id_card", &[], PDF).await.expect(201).body;
+        app.delete(&format!("/api/v1/documents/{}", deleted["id"].as_str().unwrap()), &admin).await.expect(204);
+        let hour = std::time::Duration::from_secs(3600);
+        // Referenced files, old: kept (a deleted document keeps its file too).
+        let (kept_file, deleted_file) = (object_of(app, &kept), object_of(app, &deleted));
+        age(&kept_file, 3 * hour);
+        age(&deleted_file, 3 * hour);
+        // Files left by uploads that crashed between file and row: one old, one young.
+        let folder = kept_file.parent().unwrap().to_owned();
+        let (old_orphan, young_orphan) = (folder.join(uuid::Uuid::now_v7().to_string()), folder.join(uuid::Uuid::now_v7().to_string()));
+        std::fs::write(&old_orphan, b"CLD1 sealed bytes of a crashed upload").unwrap();
+        std::fs::write(&young_orphan, b"CLD1 an upload under way").unwrap();
+        age(&old_orphan, 2 * hour);
+        // Another tenant's old orphan goes too, logged in that tenant's log.
+        let other = app.tenant().await;
+        let other_folder = app.documents_dir.join(format!("tenants/{other}/documents"));
+        std::fs::create_dir_all(&other_folder).unwrap();
+        let other_orphan = other_folder.join(uuid::Uuid::now_v7().to_string());
+        std::fs::write(&other_orphan, b"CLD1 x").unwrap();
+        age(&other_orphan, 2 * hour);
+
+        let report = app.app.sweep_orphaned_documents(hour).await.unwrap();
+        assert_eq!((report.tenants, report.objects, report.removed, report.young), (2, 5, 2, 1), "{report:?}");
+        assert!(!old_orphan.exists() && !other_orphan.exists(), "old orphans are removed");
+        assert!(young_orphan.exists(), "a young orphan (an upload under way) is kept");
+        assert!(kept_file.exists() && deleted_file.exists(), "referenced files are kept");
+        let (status, bytes, _) = download(app, &admin, kept["id"].as_str().unwrap()).await;
+        assert_eq!((status, bytes.as_slice()), (200, PDF));
+        let entries = document_entries(app, tenant).await;
+        let swept = entries.iter().find(|e| e.action == "document.orphans_removed").expect("the sweep is audited");
+        assert_eq!(swept.changes, Some(json!({"removed": 1, "kept_young": 1, "grace_seconds": 3600})));
+        assert_eq!(swept.actor_role, "cli");
+        assert!(document_entries(app, other).await.iter().any(|e| e.action == "document.orphans_removed"));
+
+        // Once its grace has passed, the young one goes too; a second sweep finds nothing else.
+        age(&young_orphan, 2 * hour);
+        let again = app.app.sweep_orphaned_documents(hour).await.unwrap();
+        assert_eq!((again.removed, again.young), (1, 0));
+        assert!(!young_orphan.exists() && kept_file.exists() && deleted_file.exists());
+        assert_eq!(app.app.sweep_orphaned_documents(hour).await.unwrap().removed, 0);
+    }
+
     async fn requests_refused_before_their_service_are_logged_but_unauthenticated_ones_are_not(app: &TestApp) {
         let tenant = app.tenant().await;
         let operator = app.user(tenant, "operator").await;
