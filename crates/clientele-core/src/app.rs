@@ -37,6 +37,9 @@ pub struct AppConfig {
     pub global_entry_months: u32,
     /// Where people turn with data-protection requests; shown with every blacklist refusal.
     pub data_protection_contact: String,
+    /// The key that links audit entries (HMAC-SHA-256), to verify the chains with; the store
+    /// that appends entries is given the same key. Without it, only unkeyed entries verify.
+    pub audit_chain_key: Option<crate::audit::chain::ChainKey>,
     /// Encrypted document storage; without it, documents are unavailable.
     pub vault: Option<crate::documents::vault::Vault>,
     /// The largest document file accepted, in bytes.
@@ -76,6 +79,7 @@ impl std::fmt::Debug for AppConfig {
             .field("blacklist_key", &self.blacklist_key.as_ref().map(|_| "[redacted]"))
             .field("global_entry_months", &self.global_entry_months)
             .field("data_protection_contact", &self.data_protection_contact)
+            .field("audit_chain_key", &self.audit_chain_key)
             .field("vault", &self.vault)
             .field("max_document_bytes", &self.max_document_bytes)
             .field("document_orphan_grace", &self.document_orphan_grace)
@@ -101,6 +105,7 @@ impl Default for AppConfig {
             blacklist_key: None,
             global_entry_months: 36,
             data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
+            audit_chain_key: None,
             vault: None,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             document_orphan_grace: crate::documents::sweep::DEFAULT_ORPHAN_GRACE,
@@ -158,6 +163,7 @@ pub struct App {
     pub(crate) logins: Arc<LoginThrottle>,
     pub(crate) blacklist: BlacklistSettings,
     pub(crate) documents: DocumentSettings,
+    pub(crate) audit_chain_key: Option<crate::audit::chain::ChainKey>,
     pub(crate) imports: ImportSettings,
     pub(crate) webhooks: WebhookSettings,
     pub(crate) cargos: CargosState,
@@ -208,6 +214,7 @@ impl App {
             logins: Arc::new(LoginThrottle::new(config.login_limits)),
             blacklist,
             documents,
+            audit_chain_key: config.audit_chain_key,
             imports,
             webhooks,
             cargos,

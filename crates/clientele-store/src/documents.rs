@@ -98,7 +98,7 @@ impl DocumentStore for SqlStore {
             if changed.rows_affected() == 0 {
                 return Err(Error::NotFound("tenant"));
             }
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -135,7 +135,7 @@ impl DocumentStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -206,7 +206,7 @@ impl DocumentStore for SqlStore {
                     expected_version
                 ));
             }
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }

@@ -190,7 +190,15 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check every tenant's audit chain; names the first altered or missing entry and exits 1.
-    Verify,
+    Verify {
+        /// Also check each chain against the heads `clientele audit heads` exported earlier
+        /// into this file: a chain cut short or rewritten since is named.
+        #[arg(long)]
+        heads: Option<PathBuf>,
+    },
+    /// Print each tenant's chain head (tenant, last sequence number, last hash) as JSON, to keep
+    /// outside the database for `audit verify --heads`.
+    Heads,
 }
 
 /// `documents ...`

@@ -162,6 +162,15 @@ max_retries = 2
 # or told by Stripe's webhook, forgets it at once). At most 1m.
 list_cache = "5s"
 
+[audit]
+# Key of the audit log's chain (HMAC-SHA-256; at least 32 bytes), never stored in the database:
+# without it, someone able to write to the database cannot rewrite entries and recompute the
+# chain after them. Entries written before it was set stay linked by plain SHA-256 and still
+# verify. Unset on SQLite, a key is made on first use and kept beside the database
+# (<database>.keys); unset on PostgreSQL, new entries are linked by plain SHA-256.
+# Environment: CLIENTELE_AUDIT__CHAIN_KEY.
+# chain_key = "..."
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -198,6 +207,16 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The key that links the audit chain (HMAC-SHA-256).
+    pub chain_key: Option<Secret>,
 }
 
 /// How connections are served.
@@ -523,6 +542,7 @@ impl Default for Config {
             cargos: CargosConfig::default(),
             stripe: StripeConfig::default(),
             log: LogConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

@@ -204,9 +204,14 @@ impl Outcome {
 pub struct AuditEntry {
     /// The entry's place in its tenant's log: 1, 2, 3, ... without gaps (0 until written).
     pub seq: i64,
-    /// SHA-256 (hex) of this entry and the previous entry's hash: altering or removing an entry
-    /// breaks the chain from there on (`clientele audit verify`). Absent until written.
+    /// HMAC-SHA-256 (hex; plain SHA-256 for entries from before the chain was keyed) of this
+    /// entry and the previous entry's hash: altering or removing an entry breaks the chain from
+    /// there on (`clientele audit verify`). Absent until written.
     pub hash: Option<String>,
+    /// The id of the key that links this entry into the chain (HMAC-SHA-256), or none for an
+    /// entry linked by plain SHA-256 (written before the chain was keyed). Set when written.
+    #[serde(skip)]
+    pub chain_key: Option<String>,
     /// The entry's id (time-ordered).
     pub id: AuditId,
     /// The tenant whose data was concerned.
@@ -258,6 +263,7 @@ impl AuditEntry {
         Self {
             seq: 0,
             hash: None,
+            chain_key: None,
             id: AuditId::new(),
             tenant_id,
             at: Timestamp::now(),
@@ -294,6 +300,7 @@ impl AuditEntry {
         Self {
             seq: 0,
             hash: None,
+            chain_key: None,
             id: AuditId::new(),
             tenant_id,
             at: Timestamp::now(),
