@@ -131,7 +131,8 @@ http_test! {
         let (doc, bad) = (format!("/api/v1/documents/{id}"), "/api/v1/documents/not-a-uuid".to_owned());
         let list = format!("/api/v1/customers/{customer}/documents");
         // (request, status, code, action, endpoint, the customer named, who)
-        let cases: Vec<(reqwest::RequestBuilder, u16, &str, &str, &str, Option<CustomerId>, &Session)> = vec![
+        type Case<'a> = (reqwest::RequestBuilder, u16, &'a str, &'a str, &'a str, Option<CustomerId>, &'a Session);
+        let cases: Vec<Case> = vec![
             (tagged(&operator, Method::PATCH, &bad, 0).json(&json!({"number": "X"})), 400, "invalid_path_parameter", "document.updated", "PATCH /api/v1/documents/{id}", None, &operator),
             (tagged(&operator, Method::PATCH, &doc, 1).header("if-match", "\"two\"").json(&json!({"number": "X"})), 400, "invalid_header", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
             (tagged(&operator, Method::PATCH, &doc, 2).header("content-type", "application/json").body("{\"number\": "), 400, "malformed_json", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
