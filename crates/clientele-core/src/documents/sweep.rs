@@ -13,12 +13,9 @@ use crate::accounts::auth::Actor;
 use crate::app::App;
 use crate::audit::entry::{AuditAction, AuditEntry};
 use crate::error::Result;
-use crate::ids::TenantId;
 use crate::time::Timestamp;
 
-/// The grace period of the sweep unless configured: far longer than any upload takes between
-/// writing its object and its row.
-pub const DEFAULT_ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+pub use crate::documents::vault::DEFAULT_ORPHAN_GRACE;
 
 /// How many objects are checked against the database at once.
 const CHECK_BATCH: usize = 500;
@@ -103,9 +100,4 @@ impl App {
     pub fn stores_documents(&self) -> bool {
         self.documents.vault.is_some()
     }
-}
-
-/// Where a tenant id sits in an object key: `tenants/{tenant}/documents/{document}`.
-pub(crate) fn tenant_of_prefix(prefix: &str) -> Option<TenantId> {
-    prefix.trim_end_matches('/').rsplit('/').next()?.parse().ok()
 }

@@ -184,11 +184,7 @@ impl Vault {
             .list_with_delimiter(Some(&Path::from("tenants")))
             .await
             .map_err(|e| Error::internal(format!("object store: listing tenants: {e}")))?;
-        Ok(listed
-            .common_prefixes
-            .iter()
-            .filter_map(|p| crate::documents::sweep::tenant_of_prefix(p.as_ref()))
-            .collect())
+        Ok(listed.common_prefixes.iter().filter_map(|p| tenant_of_prefix(p.as_ref())).collect())
     }
 
     /// Every document object of `tenant`, with when it was last written.
@@ -225,6 +221,16 @@ impl Vault {
             Err(e) => Err(Error::internal(format!("object store: deleting {}: {e}", sealed.object_key))),
         }
     }
+}
+
+/// How old a file no document points at must be before the sweep removes it, unless configured
+/// (see [`crate::documents::sweep`]): far longer than any upload takes between writing its
+/// object and its row.
+pub const DEFAULT_ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Where a tenant id sits in an object key: `tenants/{tenant}/documents/{document}`.
+fn tenant_of_prefix(prefix: &str) -> Option<TenantId> {
+    prefix.trim_end_matches('/').rsplit('/').next()?.parse().ok()
 }
 
 /// An object of the document store, as listed.
