@@ -37,10 +37,18 @@ pub struct AppConfig {
     pub global_entry_months: u32,
     /// Where people turn with data-protection requests; shown with every blacklist refusal.
     pub data_protection_contact: String,
+    /// The key that links audit entries (HMAC-SHA-256), to verify the chains with; the store
+    /// that appends entries is given the same key. Without it, only unkeyed entries verify.
+    pub audit_chain_key: Option<crate::audit::chain::ChainKey>,
     /// Encrypted document storage; without it, documents are unavailable.
     pub vault: Option<crate::documents::vault::Vault>,
     /// The largest document file accepted, in bytes.
     pub max_document_bytes: u64,
+    /// How old an object of the document store without a document row must be before the
+    /// sweep removes it (an upload writes its object before its row).
+    pub document_orphan_grace: Duration,
+    /// How often `serve` sweeps the document store of orphans; zero: never.
+    pub document_sweep_every: Duration,
     /// The largest import file accepted, in bytes.
     pub max_import_bytes: u64,
     /// How long an import worker's lease on a job lasts: the worker renews it while it works,
@@ -74,8 +82,11 @@ impl std::fmt::Debug for AppConfig {
             .field("blacklist_key", &self.blacklist_key.as_ref().map(|_| "[redacted]"))
             .field("global_entry_months", &self.global_entry_months)
             .field("data_protection_contact", &self.data_protection_contact)
+            .field("audit_chain_key", &self.audit_chain_key)
             .field("vault", &self.vault)
             .field("max_document_bytes", &self.max_document_bytes)
+            .field("document_orphan_grace", &self.document_orphan_grace)
+            .field("document_sweep_every", &self.document_sweep_every)
             .field("max_import_bytes", &self.max_import_bytes)
             .field("import_lease", &self.import_lease)
             .field("import_workers", &self.import_workers)
@@ -98,8 +109,11 @@ impl Default for AppConfig {
             blacklist_key: None,
             global_entry_months: 36,
             data_protection_contact: DEFAULT_DATA_PROTECTION_CONTACT.to_owned(),
+            audit_chain_key: None,
             vault: None,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            document_orphan_grace: crate::documents::vault::DEFAULT_ORPHAN_GRACE,
+            document_sweep_every: crate::documents::vault::DEFAULT_ORPHAN_GRACE,
             max_import_bytes: crate::imports::job::DEFAULT_MAX_IMPORT_BYTES,
             import_lease: crate::imports::job::DEFAULT_LEASE,
             import_workers: 2,
@@ -129,6 +143,8 @@ pub(crate) struct ImportSettings {
 pub(crate) struct DocumentSettings {
     pub vault: Option<crate::documents::vault::Vault>,
     pub max_bytes: u64,
+    pub orphan_grace: Duration,
+    pub sweep_every: Duration,
 }
 
 /// The placeholder contact until one is configured.
@@ -152,6 +168,7 @@ pub struct App {
     pub(crate) logins: Arc<LoginThrottle>,
     pub(crate) blacklist: BlacklistSettings,
     pub(crate) documents: DocumentSettings,
+    pub(crate) audit_chain_key: Option<crate::audit::chain::ChainKey>,
     pub(crate) imports: ImportSettings,
     pub(crate) webhooks: WebhookSettings,
     pub(crate) cargos: CargosState,
@@ -178,7 +195,12 @@ impl App {
             entry_months: config.global_entry_months.max(1),
             contact: config.data_protection_contact,
         };
-        let documents = DocumentSettings { vault: config.vault, max_bytes: config.max_document_bytes.max(1) };
+        let documents = DocumentSettings {
+            vault: config.vault,
+            max_bytes: config.max_document_bytes.max(1),
+            orphan_grace: config.document_orphan_grace,
+            sweep_every: config.document_sweep_every,
+        };
         let imports = ImportSettings {
             max_bytes: config.max_import_bytes.max(1),
             lease: config.import_lease.max(Duration::from_secs(1)),
@@ -198,6 +220,7 @@ impl App {
             logins: Arc::new(LoginThrottle::new(config.login_limits)),
             blacklist,
             documents,
+            audit_chain_key: config.audit_chain_key,
             imports,
             webhooks,
             cargos,

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clientele_core::ids::{ImportJobId, TenantId};
-use clientele_core::imports::job::{BATCH_ROWS, CHUNK_BYTES, Claim, ImportJob};
+use clientele_core::imports::job::{BATCH_ROWS, BatchEnd, CHUNK_BYTES, Claim, ImportJob};
 use clientele_core::imports::reader::{LineReader, sniff};
 use clientele_core::{App, Error, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -221,8 +221,10 @@ async fn run(app: &App, mut job: ImportJob, worker: Uuid, progress: ReadProgress
         if lines.is_empty() {
             break;
         }
-        if !app.import_lines(&mut run, lines).await? {
-            return Ok(Ran::TakenOver);
+        match app.import_lines(&mut run, lines).await? {
+            BatchEnd::Committed => {}
+            BatchEnd::Stopped => return Ok(Ran::Ended),
+            BatchEnd::TakenOver => return Ok(Ran::TakenOver),
         }
     }
     ended(app.finish_import_run(run).await?)

@@ -273,6 +273,8 @@ pub async fn serve(
     }
     // And the checks (and sends) queued when orders become active.
     workers.spawn(clientele_runtime::cargos::run_worker(state.app.clone(), state.cargos_wake.clone(), stopped.clone()));
+    // And the sweep of document files that no document points at (after a crash mid-upload).
+    workers.spawn(clientele_runtime::documents::run_sweeper(state.app.clone(), stopped.clone()));
     let http = state.http.clone();
     let served = connections::serve_connections(listener, router(state), &http, shutdown).await;
     // A job under way is left to finish for a moment; then it stops between two statements

@@ -98,7 +98,7 @@ impl DocumentStore for SqlStore {
             if changed.rows_affected() == 0 {
                 return Err(Error::NotFound("tenant"));
             }
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -135,7 +135,7 @@ impl DocumentStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -206,7 +206,7 @@ impl DocumentStore for SqlStore {
                     expected_version
                 ));
             }
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -235,6 +235,28 @@ impl DocumentStore for SqlStore {
                     held.push((CustomerId::from_uuid(customer), kind, expires));
                 }
             }
+        }
+        Ok(held)
+    }
+
+    async fn document_objects_held(
+        &self,
+        tenant: TenantId,
+        object_keys: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut held = std::collections::HashSet::new();
+        for chunk in object_keys.chunks(500) {
+            let rows = with_reader!(self, |pool| {
+                let mut sql = QueryBuilder::new("SELECT object_key FROM documents WHERE tenant_id = ");
+                sql.push_bind(tenant.as_uuid()).push(" AND object_key IN (");
+                let mut list = sql.separated(", ");
+                for key in chunk {
+                    list.push_bind(key.as_str());
+                }
+                sql.push(")");
+                sql.build_query_scalar::<String>().fetch_all(pool).await
+            });
+            held.extend(rows.map_err(db_error)?);
         }
         Ok(held)
     }

@@ -237,7 +237,7 @@ impl ImportStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -335,7 +335,7 @@ impl ImportStore for SqlStore {
                 .collect();
             let mut audit: Vec<AuditEntry> = created.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
             if !created.is_empty() {
-                insert_customer_rows!(tx, sqlite, tenant, &created);
+                insert_customer_rows!(self, tx, sqlite, tenant, &created);
             }
             if !batch.hold_open.is_zero() {
                 tokio::time::sleep(batch.hold_open).await;
@@ -345,15 +345,15 @@ impl ImportStore for SqlStore {
             let mut updated: Vec<&(Customer, i64, CustomerWrite)> = batch.updated.iter().collect();
             updated.sort_by_key(|(c, expected, _)| (c.id, *expected));
             for (customer, expected, write) in updated {
-                update_customer_row!(tx, sqlite, customer, *expected, write);
+                update_customer_row!(self, tx, sqlite, customer, *expected, write);
                 audit.extend(write.audit.iter().cloned());
             }
-            write_events!(tx, &[], &batch.recorded.global_matches);
+            write_events!(self, tx, &[], &batch.recorded.global_matches);
             audit.extend(batch.recorded.audit.iter().cloned());
             insert_import_errors!(tx, tenant, job.id.as_uuid(), &batch.errors);
             // Last, the audit entries: the tenant's chain head is the lock every writer of the
             // tenant takes, held for as short a time as can be.
-            append_audit!(tx, &audit);
+            append_audit!(self, tx, &audit);
         });
         Ok(true)
     }
@@ -369,7 +369,7 @@ impl ImportStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(true)
     }

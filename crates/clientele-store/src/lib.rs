@@ -92,6 +92,8 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct SqlStore {
     db: Db,
+    /// The key that links audit entries (HMAC-SHA-256); without one, plain SHA-256.
+    chain_key: Option<std::sync::Arc<clientele_core::audit::chain::ChainKey>>,
 }
 
 /// Only the backend: the pools' options hold the database's credentials.
@@ -142,7 +144,12 @@ impl SqlStore {
                 Db::Postgres(pool)
             }
         };
-        Ok(Self { db })
+        Ok(Self { db, chain_key: None })
+    }
+
+    /// The same store, linking the audit entries it appends with `key` (HMAC-SHA-256).
+    pub fn with_chain_key(self, key: Option<clientele_core::audit::chain::ChainKey>) -> Self {
+        Self { chain_key: key.map(std::sync::Arc::new), ..self }
     }
 
     /// Applies pending migrations. Safe to run from several processes at once.

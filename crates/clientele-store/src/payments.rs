@@ -131,7 +131,7 @@ impl PaymentStore for SqlStore {
                     db_error(error)
                 }
             })?;
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -143,7 +143,7 @@ impl PaymentStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -213,7 +213,7 @@ impl PaymentStore for SqlStore {
             .map_err(db_error)?
             .rows_affected();
             if inserted == 1 {
-                append_audit!(tx, audit);
+                append_audit!(self, tx, audit);
             }
             let sql = format!("SELECT {LINK_COLUMNS} FROM stripe_customers WHERE tenant_id = $1 AND customer_id = $2");
             sqlx::query_as::<_, LinkRecord>(sqlx::AssertSqlSafe(sql))
@@ -285,7 +285,7 @@ impl PaymentStore for SqlStore {
                             .await
                             .map_err(db_error)?;
                     }
-                    append_audit!(tx, audit);
+                    append_audit!(self, tx, audit);
                     EventOutcome::Processed
                 }
             }

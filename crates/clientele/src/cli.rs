@@ -194,7 +194,15 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check every tenant's audit chain; names the first altered or missing entry and exits 1.
-    Verify,
+    Verify {
+        /// Also check each chain against the heads `clientele audit heads` exported earlier
+        /// into this file: a chain cut short or rewritten since is named.
+        #[arg(long)]
+        heads: Option<PathBuf>,
+    },
+    /// Print each tenant's chain head (tenant, last sequence number, last hash) as JSON, to keep
+    /// outside the database for `audit verify --heads`.
+    Heads,
 }
 
 /// `documents ...`
@@ -204,6 +212,15 @@ pub enum DocumentsCommand {
     /// master_key and moving the old one to previous_master_keys, running this, then removing
     /// the old key. Servers may keep running: they open files wrapped by either key.
     RotateKey,
+    /// Remove the files of the document store that no document points at (left by a crash
+    /// between an upload's file and its row) and that are older than the grace period; prints
+    /// the number removed. `serve` also does this every documents.sweep_every.
+    Sweep {
+        /// Keep files younger than this (default: documents.orphan_grace), so uploads under way
+        /// are safe.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        grace: Option<Duration>,
+    },
 }
 
 /// `webhooks ...`

@@ -47,9 +47,23 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Cargos(command) => cargos(&config, command).await,
         Command::Stripe(command) => stripe(&config, command).await,
         Command::Import(args) => import(&config, args).await,
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Heads) => {
             let app = app(&config).await?;
-            match app.verify_audit().await.map_err(explain)? {
+            let heads = app.export_audit_heads().await.map_err(explain)?;
+            say!("{}", serde_json::to_string_pretty(&heads)?);
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { heads }) => {
+            let exported: Vec<clientele_core::audit::chain::ExportedHead> = match heads {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not an audit heads export", path.display()))?
+                }
+                None => Vec::new(),
+            };
+            let app = app(&config).await?;
+            match app.verify_audit_against(&exported).await.map_err(explain)? {
                 Ok(checked) => {
                     say!("audit log intact: {checked} entries checked");
                     Ok(())
@@ -68,6 +82,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                  tenants' Ca.R.G.O.S. credentials and {stripe} tenants' Stripe keys, with the current master key"
             );
             say!("{rewrapped}");
+            Ok(())
+        }
+        Command::Documents(DocumentsCommand::Sweep { grace }) => {
+            let app = app(&config).await?;
+            if !app.stores_documents() {
+                return Err(anyhow!("documents are not configured here (documents.master_key): nothing to sweep"));
+            }
+            let grace = grace.unwrap_or(config.documents.orphan_grace);
+            let report = app.sweep_orphaned_documents(grace).await.map_err(explain)?;
+            eprintln!(
+                "looked at {} files of {} tenants: removed {} that no document points at, kept {} such files younger                  than {}",
+                report.objects,
+                report.tenants,
+                report.removed,
+                report.young,
+                humantime::format_duration(grace)
+            );
+            say!("{}", report.removed);
             Ok(())
         }
         Command::Webhooks(command) => webhooks(&config, command).await,

@@ -93,6 +93,11 @@ store = "clientele-documents"
 previous_master_keys = []
 # Largest document file accepted, in MiB.
 max_file_mib = 20
+# An upload writes its file before its row, so a crash between the two leaves a file no document
+# points at. `serve` sweeps them every `sweep_every` ("0s": never; `clientele documents sweep`
+# runs one sweep), removing those older than `orphan_grace`, which must be longer than any upload.
+orphan_grace = "1h"
+sweep_every = "1h"
 
 [imports]
 # Largest import file accepted, in MiB (uploads over it are refused as they stream in).
@@ -161,6 +166,15 @@ list_cache = "5s"
 # Content-Security-Policy. Tests point it at a local fake.
 js_url = "https://js.stripe.com/v3/"
 
+[audit]
+# Key of the audit log's chain (HMAC-SHA-256; at least 32 bytes), never stored in the database:
+# without it, someone able to write to the database cannot rewrite entries and recompute the
+# chain after them. Entries written before it was set stay linked by plain SHA-256 and still
+# verify. Unset on SQLite, a key is made on first use and kept beside the database
+# (<database>.keys); unset on PostgreSQL, new entries are linked by plain SHA-256.
+# Environment: CLIENTELE_AUDIT__CHAIN_KEY.
+# chain_key = "..."
+
 [log]
 # Log filter, in tracing's EnvFilter syntax (e.g. "info,clientele_server=debug").
 # RUST_LOG, when set, wins.
@@ -211,6 +225,16 @@ pub struct Config {
     pub log: LogConfig,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The key that links the audit chain (HMAC-SHA-256).
+    pub chain_key: Option<Secret>,
 }
 
 /// `/metrics`: off unless a token or a listen address of its own is set.
@@ -456,6 +480,12 @@ pub struct DocumentsConfig {
     pub previous_master_keys: Vec<Secret>,
     /// Largest file, in MiB.
     pub max_file_mib: u64,
+    /// How old a file no document points at must be before a sweep removes it.
+    #[serde(with = "humantime_serde_compat")]
+    pub orphan_grace: Duration,
+    /// How often `serve` sweeps the store of such files; zero: never.
+    #[serde(with = "humantime_serde_compat")]
+    pub sweep_every: Duration,
 }
 
 impl Default for DocumentsConfig {
@@ -465,6 +495,8 @@ impl Default for DocumentsConfig {
             master_key: None,
             previous_master_keys: Vec::new(),
             max_file_mib: 20,
+            orphan_grace: clientele_core::documents::sweep::DEFAULT_ORPHAN_GRACE,
+            sweep_every: clientele_core::documents::sweep::DEFAULT_ORPHAN_GRACE,
         }
     }
 }
@@ -553,6 +585,7 @@ impl Default for Config {
             stripe: StripeConfig::default(),
             log: LogConfig::default(),
             metrics: MetricsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

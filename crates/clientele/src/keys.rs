@@ -17,12 +17,14 @@ use crate::config::{Config, Secret};
 /// The names of the keys in the file, as in the configuration.
 const BLACKLIST_KEY: &str = "blacklist.key";
 const MASTER_KEY: &str = "documents.master_key";
+const CHAIN_KEY: &str = "audit.chain_key";
 
 /// `config` with the keys it lacks taken from (or first written to) the key file beside its
 /// SQLite database. Unchanged when every key is configured or the database is not SQLite.
 pub(crate) fn complete(config: &Config) -> anyhow::Result<Config> {
     let mut config = config.clone();
-    let missing = config.blacklist.key.is_none() || config.documents.master_key.is_none();
+    let missing =
+        config.blacklist.key.is_none() || config.documents.master_key.is_none() || config.audit.chain_key.is_none();
     let Some(database) = sqlite_path(config.database_url.as_str()).filter(|_| missing) else {
         return Ok(config);
     };
@@ -35,6 +37,9 @@ pub(crate) fn complete(config: &Config) -> anyhow::Result<Config> {
     }
     if config.documents.master_key.is_none() {
         config.documents.master_key = Some(Secret::from(keys.master));
+    }
+    if config.audit.chain_key.is_none() {
+        config.audit.chain_key = Some(Secret::from(keys.chain));
     }
     Ok(config)
 }
@@ -50,6 +55,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 struct Keys {
     blacklist: String,
     master: String,
+    chain: String,
 }
 
 /// Reads the key file, or makes it: atomically, so that two processes starting together on a
@@ -58,7 +64,19 @@ fn load_or_create(path: &Path) -> anyhow::Result<Keys> {
     if !path.exists() {
         create(path)?;
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading the key file {}", path.display()))?;
+    let read = || std::fs::read_to_string(path).with_context(|| format!("reading the key file {}", path.display()));
+    let mut text = read()?;
+    // A key file from before the audit chain was keyed gains that key (the first line wins,
+    // should two processes add one at once).
+    if !text.lines().any(|line| line.split_once('=').is_some_and(|(key, _)| key.trim() == CHAIN_KEY)) {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("adding {CHAIN_KEY} to the key file {}", path.display()))?;
+        std::io::Write::write_all(&mut file, format!("{CHAIN_KEY} = \"{}\"\n", random_key()?).as_bytes())
+            .with_context(|| format!("adding {CHAIN_KEY} to the key file {}", path.display()))?;
+        text = read()?;
+    }
     let value = |name: &str| {
         text.lines()
             .filter_map(|line| line.split_once('='))
@@ -67,23 +85,28 @@ fn load_or_create(path: &Path) -> anyhow::Result<Keys> {
             .filter(|value| !value.is_empty())
             .ok_or_else(|| anyhow!("the key file {} has no {name}: restore it from a backup", path.display()))
     };
-    let keys = Keys { blacklist: value(BLACKLIST_KEY)?, master: value(MASTER_KEY)? };
+    let keys = Keys { blacklist: value(BLACKLIST_KEY)?, master: value(MASTER_KEY)?, chain: value(CHAIN_KEY)? };
     tracing::info!(path = %path.display(), "using the keys kept beside the database");
     Ok(keys)
 }
 
+/// A new key: 32 random bytes, base64.
+fn random_key() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness for a new key: {e}"))?;
+    Ok(STANDARD.encode(bytes))
+}
+
 fn create(path: &Path) -> anyhow::Result<()> {
-    let random = || -> anyhow::Result<String> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness for a new key: {e}"))?;
-        Ok(STANDARD.encode(bytes))
-    };
+    let random = random_key;
     let text = format!(
         "# Keys of the Clientele database beside this file, made on its first use because none were\n\
          # configured. Keep this file with the database, back them up together, and never share it:\n\
          # without it, stored documents cannot be read and global blacklist entries no longer match.\n\
-         # In production, set blacklist.key and documents.master_key in the configuration instead.\n\
-         {BLACKLIST_KEY} = \"{}\"\n{MASTER_KEY} = \"{}\"\n",
+         # In production, set blacklist.key, documents.master_key and audit.chain_key in the\n\
+         # configuration instead.\n\
+         {BLACKLIST_KEY} = \"{}\"\n{MASTER_KEY} = \"{}\"\n{CHAIN_KEY} = \"{}\"\n",
+        random()?,
         random()?,
         random()?
     );

@@ -23,7 +23,10 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout,
     };
-    let store = SqlStore::connect(config.database_url.as_str(), &options).await.map_err(explain)?;
+    let store = SqlStore::connect(config.database_url.as_str(), &options)
+        .await
+        .map_err(explain)?
+        .with_chain_key(chain_key(config)?);
     store.migrate().await.map_err(explain)?;
     Ok(store)
 }
@@ -50,8 +53,11 @@ pub(crate) async fn configured_app(config: &Config) -> anyhow::Result<App> {
         blacklist_key: config.blacklist.key.as_ref().map(|s| s.expose().to_vec()),
         global_entry_months: config.blacklist.global_entry_months,
         data_protection_contact: config.blacklist.data_protection_contact.clone(),
+        audit_chain_key: chain_key(config)?,
         vault: vault(&config.documents)?,
         max_document_bytes: config.documents.max_file_mib.saturating_mul(1024 * 1024),
+        document_orphan_grace: config.documents.orphan_grace,
+        document_sweep_every: config.documents.sweep_every,
         max_import_bytes: config.imports.max_file_mib.saturating_mul(1024 * 1024),
         import_lease: config.imports.lease,
         import_workers: config.imports.workers,
@@ -112,6 +118,12 @@ fn webhooks(config: &crate::config::WebhooksConfig) -> anyhow::Result<clientele_
         secret_overlap: config.secret_overlap,
         concurrency: config.concurrency,
     })
+}
+
+/// The audit chain's key, if configured.
+fn chain_key(config: &Config) -> anyhow::Result<Option<clientele_core::audit::chain::ChainKey>> {
+    let key = config.audit.chain_key.as_ref().map(|k| clientele_core::audit::chain::ChainKey::new(k.expose()));
+    key.transpose().map_err(|e| anyhow!("audit.chain_key: {e}"))
 }
 
 /// The document vault over the configured object store, if a master key is configured.

@@ -52,6 +52,8 @@ pub enum AuditAction {
     DocumentUpdated,
     /// A document was soft-deleted.
     DocumentDeleted,
+    /// The sweep removed objects of the document store that no document pointed at.
+    DocumentOrphansRemoved,
     /// The tenant's required documents changed.
     RequiredDocumentsChanged,
     /// Customers were exported as CSV.
@@ -141,6 +143,7 @@ impl AuditAction {
             Self::DocumentDownloaded => "document.downloaded",
             Self::DocumentUpdated => "document.updated",
             Self::DocumentDeleted => "document.deleted",
+            Self::DocumentOrphansRemoved => "document.orphans_removed",
             Self::RequiredDocumentsChanged => "settings.required_documents_changed",
             Self::CustomersExported => "customers.exported",
             Self::PersonalDataExported => "customer.personal_data_exported",
@@ -201,9 +204,14 @@ impl Outcome {
 pub struct AuditEntry {
     /// The entry's place in its tenant's log: 1, 2, 3, ... without gaps (0 until written).
     pub seq: i64,
-    /// SHA-256 (hex) of this entry and the previous entry's hash: altering or removing an entry
-    /// breaks the chain from there on (`clientele audit verify`). Absent until written.
+    /// HMAC-SHA-256 (hex; plain SHA-256 for entries from before the chain was keyed) of this
+    /// entry and the previous entry's hash: altering or removing an entry breaks the chain from
+    /// there on (`clientele audit verify`). Absent until written.
     pub hash: Option<String>,
+    /// The id of the key that links this entry into the chain (HMAC-SHA-256), or none for an
+    /// entry linked by plain SHA-256 (written before the chain was keyed). Set when written.
+    #[serde(skip)]
+    pub chain_key: Option<String>,
     /// The entry's id (time-ordered).
     pub id: AuditId,
     /// The tenant whose data was concerned.
@@ -255,6 +263,7 @@ impl AuditEntry {
         Self {
             seq: 0,
             hash: None,
+            chain_key: None,
             id: AuditId::new(),
             tenant_id,
             at: Timestamp::now(),
@@ -291,6 +300,7 @@ impl AuditEntry {
         Self {
             seq: 0,
             hash: None,
+            chain_key: None,
             id: AuditId::new(),
             tenant_id,
             at: Timestamp::now(),
@@ -313,6 +323,13 @@ impl AuditEntry {
     /// The same entry with what changed.
     pub fn with_changes(mut self, changes: Value) -> Self {
         self.changes = Some(changes);
+        self
+    }
+
+    /// The same entry, refused (or stopped) for `reason`.
+    pub fn denied(mut self, reason: impl Into<String>) -> Self {
+        self.outcome = Outcome::Denied;
+        self.reason = Some(reason.into());
         self
     }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::accounts::access::Capability;
 use crate::accounts::auth::{Actor, Principal};
 use crate::app::App;
-use crate::audit::chain::ChainBreak;
+use crate::audit::chain::{ChainBreak, ChainCursor, ExportedHead, verify_page};
 use crate::audit::entry::AuditEntry;
 use crate::audit::store::AuditQuery;
 use crate::error::{Error, Result};
@@ -124,29 +124,72 @@ impl App {
     /// Checks every tenant's audit chain (`clientele audit verify`): the first break, or the
     /// number of entries checked.
     pub async fn verify_audit(&self) -> Result<std::result::Result<u64, ChainBreak>> {
+        self.verify_audit_against(&[]).await
+    }
+
+    /// Each tenant's chain head as it is now, to keep outside the database (`clientele audit
+    /// heads`) and check the chains against later ([`App::verify_audit_against`]).
+    pub async fn export_audit_heads(&self) -> Result<Vec<ExportedHead>> {
+        Ok(self
+            .store()
+            .audit_heads()
+            .await?
+            .into_iter()
+            .filter_map(|head| head.hash.map(|hash| ExportedHead { tenant_id: head.tenant_id, seq: head.seq, hash }))
+            .filter(|head| head.seq > 0)
+            .collect())
+    }
+
+    /// Checks every tenant's audit chain, and that each chain still holds the head `exported`
+    /// earlier names at its place, unchanged: an attacker with database access but without the
+    /// chain key can remove the end of a chain (and move its recorded head back) unseen by the
+    /// chain itself, but not past a head kept elsewhere. The first break, or the number of
+    /// entries checked.
+    pub async fn verify_audit_against(
+        &self,
+        exported: &[ExportedHead],
+    ) -> Result<std::result::Result<u64, ChainBreak>> {
+        let key = self.audit_chain_key.as_ref();
         let mut checked = 0u64;
-        for head in self.store().audit_heads().await? {
+        let heads = self.store().audit_heads().await?;
+        // A tenant whose whole chain is gone has no head to check: it was truncated to nothing.
+        if let Some(gone) = exported.iter().find(|e| e.seq > 0 && !heads.iter().any(|h| h.tenant_id == e.tenant_id)) {
+            return Ok(Err(ChainBreak::Truncated { tenant_id: gone.tenant_id, seq: 1, exported: gone.seq }));
+        }
+        for head in heads {
             let tenant_id = head.tenant_id;
             if head.unchained > 0 {
                 return Ok(Err(ChainBreak::Unchained { tenant_id, count: head.unchained }));
             }
-            let mut expected = (0i64, crate::audit::chain::CHAIN_START);
+            let mark = exported.iter().find(|e| e.tenant_id == tenant_id);
+            let mut cursor = ChainCursor::default();
             loop {
-                let page = self.store().audit_chain(tenant_id, expected.0, 1_000).await?;
-                if let Err(broken) = crate::audit::chain::verify_page(tenant_id, &mut expected, &page) {
+                let page = self.store().audit_chain(tenant_id, cursor.seq, 1_000).await?;
+                let before = cursor.seq;
+                if let Err(broken) = verify_page(tenant_id, &mut cursor, &page, key) {
                     return Ok(Err(broken));
+                }
+                // The exported head's entry, if it was in this page: the same hash as then.
+                if let Some(mark) = mark.filter(|m| m.seq > before && m.seq <= cursor.seq) {
+                    let at = page.iter().find(|e| e.seq == mark.seq).and_then(|e| e.hash.as_deref());
+                    if at != Some(mark.hash.as_str()) {
+                        return Ok(Err(ChainBreak::Rewritten { tenant_id, seq: mark.seq }));
+                    }
                 }
                 checked += page.len() as u64;
                 if page.len() < 1_000 {
                     break;
                 }
             }
-            if expected.0 < head.seq {
-                return Ok(Err(ChainBreak::Missing { tenant_id, seq: expected.0 + 1 }));
+            if cursor.seq < head.seq {
+                return Ok(Err(ChainBreak::Missing { tenant_id, seq: cursor.seq + 1 }));
             }
-            let last_hash = hex::encode(expected.1);
-            if expected.0 > head.seq || (expected.0 > 0 && head.hash.as_deref() != Some(last_hash.as_str())) {
-                return Ok(Err(ChainBreak::HeadMismatch { tenant_id, seq: expected.0 }));
+            let last_hash = hex::encode(cursor.hash);
+            if cursor.seq > head.seq || (cursor.seq > 0 && head.hash.as_deref() != Some(last_hash.as_str())) {
+                return Ok(Err(ChainBreak::HeadMismatch { tenant_id, seq: cursor.seq }));
+            }
+            if let Some(mark) = mark.filter(|m| m.seq > cursor.seq) {
+                return Ok(Err(ChainBreak::Truncated { tenant_id, seq: cursor.seq + 1, exported: mark.seq }));
             }
         }
         Ok(Ok(checked))

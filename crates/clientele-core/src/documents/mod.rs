@@ -5,4 +5,5 @@ pub mod record;
 pub mod requirements;
 pub mod services;
 pub mod store;
+pub mod sweep;
 pub mod vault;

@@ -47,15 +47,31 @@ pub struct Download {
 
 /// What a document request is for: decides who may, and what the audit entry says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub enum DocumentAccess {
+    /// Uploading a customer's document.
     Upload,
+    /// Listing a customer's documents.
     View,
+    /// Downloading a document's file.
     Download,
+    /// Changing a document's metadata.
     Change,
+    /// Deleting a document.
     Delete,
 }
 
-impl Access {
+/// What a document request that could not be read was aimed at, as far as it was read: the
+/// customer of the `/customers/{id}/documents` routes or the document of `/documents/{id}`
+/// (`None` when the path's id itself was what could not be read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentTarget {
+    /// A customer's documents.
+    Customer(Option<CustomerId>),
+    /// One document.
+    Document(Option<DocumentId>),
+}
+
+impl DocumentAccess {
     fn action(self) -> AuditAction {
         match self {
             Self::Upload => AuditAction::DocumentUploaded,
@@ -90,7 +106,7 @@ impl Access {
 struct Attempt<'a> {
     actor: &'a Actor,
     tenant: TenantId,
-    access: Access,
+    access: DocumentAccess,
     object_type: &'static str,
     object_id: Uuid,
     customer: Option<CustomerId>,
@@ -139,7 +155,7 @@ impl App {
 
     /// Whether `actor`'s role may upload documents (checked again, and logged, by the upload).
     pub fn may_upload_documents(&self, actor: &Actor) -> bool {
-        document_grant(actor, Access::Upload).is_ok()
+        document_grant(actor, DocumentAccess::Upload).is_ok()
     }
 
     /// The largest file accepted, in bytes.
@@ -175,9 +191,56 @@ impl App {
         }
     }
 
+    /// Refuses a document request whose path, query, headers or body could not be read (a
+    /// malformed id, `If-Match` or JSON, say), by a signed-in tenant user: the attempt is
+    /// logged like any refusal, naming the `endpoint` (`METHOD /route`), and `error` is
+    /// returned to answer it with. Requests nobody signed in to are not logged (they never
+    /// reach a tenant's data, and the log is the tenant's); nor are a platform admin's, which
+    /// have no tenant. Failing to write the entry answers with that failure instead.
+    pub async fn refuse_document_request(
+        &self,
+        actor: &Actor,
+        access: DocumentAccess,
+        target: DocumentTarget,
+        endpoint: &str,
+        error: Error,
+    ) -> Error {
+        let Ok(tenant) = tenant_of(actor) else { return error };
+        let (object_type, object_id, customer) = match (access, target) {
+            // An upload names the document it would have made, as an allowed one does.
+            (DocumentAccess::Upload, DocumentTarget::Customer(customer)) => {
+                ("document", DocumentId::new().as_uuid(), customer)
+            }
+            (_, DocumentTarget::Customer(customer)) => {
+                ("customer", customer.map_or(Uuid::nil(), |c| c.as_uuid()), customer)
+            }
+            (_, DocumentTarget::Document(document)) => {
+                ("document", document.map_or(Uuid::nil(), |d| d.as_uuid()), None)
+            }
+        };
+        let mut attempt = Attempt { actor, tenant, access, object_type, object_id, customer };
+        if let DocumentTarget::Document(Some(id)) = target {
+            match self.store().get_document(tenant, id).await {
+                Ok(document) => attempt.customer = document.map(|d| d.customer_id),
+                Err(failure) => return failure,
+            }
+        }
+        let endpoint: String = endpoint.chars().filter(|c| !c.is_control()).take(200).collect();
+        let entry = self.denial(&attempt, &error).with_changes(serde_json::json!({ "endpoint": endpoint }));
+        match self.store().record(&[entry], &[]).await {
+            Ok(()) => error,
+            Err(failure) => failure,
+        }
+    }
+
     /// Writes the refusal (or failure) of `attempt`. Failing to write it fails the request, as
     /// for an allowed access: an access the log cannot record does not happen silently.
     async fn deny(&self, attempt: &Attempt<'_>, error: &Error) -> Result<()> {
+        self.store().record(&[self.denial(attempt, error)], &[]).await
+    }
+
+    /// The audit entry of `attempt` refused with `error`.
+    fn denial(&self, attempt: &Attempt<'_>, error: &Error) -> AuditEntry {
         let reason = match error {
             Error::Invalid(fields) => {
                 let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
@@ -187,7 +250,7 @@ impl App {
             Error::Internal(_) => "failed: internal error".to_owned(),
             other => format!("{}: {other}", other.code().as_str()),
         };
-        self.store().record(&[attempt.entry(Outcome::Denied, clean_reason(&reason))], &[]).await
+        attempt.entry(Outcome::Denied, clean_reason(&reason))
     }
 
     /// Uploads a document for a customer (admins and operators).
@@ -198,7 +261,7 @@ impl App {
         let mut attempt = Attempt {
             actor,
             tenant,
-            access: Access::Upload,
+            access: DocumentAccess::Upload,
             object_type: "document",
             object_id: document_id.as_uuid(),
             customer: Some(customer_id),
@@ -272,7 +335,7 @@ impl App {
         let mut attempt = Attempt {
             actor,
             tenant,
-            access: Access::View,
+            access: DocumentAccess::View,
             object_type: "customer",
             object_id: customer_id.as_uuid(),
             customer: Some(customer_id),
@@ -293,7 +356,7 @@ impl App {
         let mut attempt = Attempt {
             actor,
             tenant,
-            access: Access::Download,
+            access: DocumentAccess::Download,
             object_type: "document",
             object_id: id.as_uuid(),
             customer: None,
@@ -319,7 +382,7 @@ impl App {
         let mut attempt = Attempt {
             actor,
             tenant,
-            access: Access::Change,
+            access: DocumentAccess::Change,
             object_type: "document",
             object_id: id.as_uuid(),
             customer: None,
@@ -370,7 +433,7 @@ impl App {
         let mut attempt = Attempt {
             actor,
             tenant,
-            access: Access::Delete,
+            access: DocumentAccess::Delete,
             object_type: "document",
             object_id: id.as_uuid(),
             customer: None,
@@ -464,7 +527,7 @@ fn tenant_of(actor: &Actor) -> Result<TenantId> {
 }
 
 /// The grant for a document request, or `403` naming what the role may not do.
-fn document_grant(actor: &Actor, access: Access) -> Result<Grant> {
+fn document_grant(actor: &Actor, access: DocumentAccess) -> Result<Grant> {
     let grant = actor.require(Capability::ReadCustomers)?;
     if access.allows(grant.role) {
         Ok(grant)

@@ -47,4 +47,11 @@ pub trait DocumentStore: Send + Sync {
     ) -> Result<Vec<Document>>;
     /// Replaces a document's wrapped file key, if it is still wrapped by `old_key_id`.
     async fn set_document_key(&self, document: &Document, old_key_id: &str, sealed: &SealedFile) -> Result<bool>;
+    /// Which of `object_keys` a document row of `tenant` points at (deleted documents
+    /// included: they keep their files).
+    async fn document_objects_held(
+        &self,
+        tenant: TenantId,
+        object_keys: &[String],
+    ) -> Result<std::collections::HashSet<String>>;
 }

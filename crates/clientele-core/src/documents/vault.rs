@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::documents::record::SealedFile;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ids::TenantId;
+use crate::time::Timestamp;
 
 /// The format tag at the start of every stored object.
 const MAGIC: &[u8; 4] = b"CLD1";
@@ -192,6 +193,40 @@ impl Vault {
         match read? {
             bytes if bytes.as_ref() == b"ok" => deleted,
             _ => Err(Error::internal("object store: a probe read back differently")),
+    /// The tenants with a folder of objects in the store (`tenants/{tenant}/`).
+    pub async fn tenants_with_objects(&self) -> Result<Vec<TenantId>> {
+        let listed = self
+            .objects
+            .list_with_delimiter(Some(&Path::from("tenants")))
+            .await
+            .map_err(|e| Error::internal(format!("object store: listing tenants: {e}")))?;
+        Ok(listed.common_prefixes.iter().filter_map(|p| tenant_of_prefix(p.as_ref())).collect())
+    }
+
+    /// Every document object of `tenant`, with when it was last written.
+    pub async fn tenant_objects(&self, tenant: TenantId) -> Result<Vec<StoredObject>> {
+        let prefix = format!("tenants/{tenant}/documents");
+        let listed = self
+            .objects
+            .list_with_delimiter(Some(&Path::from(prefix.as_str())))
+            .await
+            .map_err(|e| Error::internal(format!("object store: listing {prefix}: {e}")))?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .map(|meta| StoredObject {
+                key: meta.location.to_string(),
+                // An instant out of range is taken as now: young, so kept.
+                modified: Timestamp::from_unix_seconds(meta.last_modified.timestamp()).unwrap_or_else(Timestamp::now),
+            })
+            .collect())
+    }
+
+    /// Removes the object at `key`; a missing one is not an error.
+    pub async fn remove_object(&self, key: &str) -> Result<()> {
+        match self.objects.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::internal(format!("object store: deleting {key}: {e}"))),
         }
     }
 
@@ -202,6 +237,25 @@ impl Vault {
             Err(e) => Err(Error::internal(format!("object store: deleting {}: {e}", sealed.object_key))),
         }
     }
+}
+
+/// How old a file no document points at must be before the sweep removes it, unless configured
+/// (see [`crate::documents::sweep`]): far longer than any upload takes between writing its
+/// object and its row.
+pub const DEFAULT_ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Where a tenant id sits in an object key: `tenants/{tenant}/documents/{document}`.
+fn tenant_of_prefix(prefix: &str) -> Option<TenantId> {
+    prefix.trim_end_matches('/').rsplit('/').next()?.parse().ok()
+}
+
+/// An object of the document store, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its key (`tenants/{tenant}/documents/{document}`).
+    pub key: String,
+    /// When it was last written.
+    pub modified: Timestamp,
 }
 
 /// A small secret sealed directly with a master key (see [`Vault::seal_secret`]).

@@ -184,6 +184,19 @@ pub enum Claim {
     Run(ImportJob),
 }
 
+/// How one batch of a running job ended ([`App::import_lines`](crate::App::import_lines)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchEnd {
+    /// The batch was committed (or had nothing new): read on.
+    Committed,
+    /// The job's creator may no longer import (removed, disabled, or no longer an admin): the
+    /// job failed with the reason, and nothing of the batch was written.
+    Stopped,
+    /// Another worker took the job over: nothing of the batch was written, and this worker
+    /// must stop.
+    TakenOver,
+}
+
 /// What undoing an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportUndo {

@@ -24,8 +24,8 @@ use crate::customers::store::CustomerWrite;
 use crate::error::{Error, ErrorCode, FieldCode, FieldError, Result};
 use crate::ids::{CustomerId, TenantId, UserId};
 use crate::imports::job::{
-    Claim, ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus, MAX_STALLED_ATTEMPTS, customer_id_for_row,
-    row_of,
+    BatchEnd, Claim, ImportJob, ImportLease, ImportMode, ImportRowError, ImportStatus, MAX_STALLED_ATTEMPTS,
+    customer_id_for_row, row_of,
 };
 use crate::imports::mapping::Mapping;
 use crate::imports::reader::{Format, Line};
@@ -138,9 +138,14 @@ impl App {
 
     /// Validates one batch of a running job's lines (of at most [`BATCH_ROWS`](crate::imports::job::BATCH_ROWS); lines done
     /// before a restart are skipped) and commits it with the job's progress, in one
-    /// transaction that first checks the job is still this worker's. False when another
-    /// worker took the job over: nothing of the batch was written, and this worker must stop.
-    pub async fn import_lines(&self, run: &mut ImportRun, lines: Vec<Line>) -> Result<bool> {
+    /// transaction that first checks the job is still this worker's.
+    ///
+    /// A job runs with its creator's rights, so before each batch the creator is read again:
+    /// one who was removed, disabled or is no longer an admin stops the job, failed with the
+    /// reason and audited, before anything more of it is written ([`BatchEnd::Stopped`]).
+    /// [`BatchEnd::TakenOver`] when another worker took the job over: nothing of the batch
+    /// was written, and this worker must stop.
+    pub async fn import_lines(&self, run: &mut ImportRun, lines: Vec<Line>) -> Result<BatchEnd> {
         let mut fresh = Vec::with_capacity(lines.len());
         for line in lines {
             if line.row > run.job.next_row {
@@ -152,7 +157,10 @@ impl App {
             }
         }
         if fresh.is_empty() {
-            return Ok(true);
+            return Ok(BatchEnd::Committed);
+        }
+        if let Some(why) = self.import_creator_refused(&run.job).await? {
+            return self.stop_import_run(run, &why).await;
         }
         let before = run.job.next_row - run.first_row;
         let mut conflicts = 0;
@@ -164,7 +172,7 @@ impl App {
                     self.telemetry.import_rows_processed(fresh.len() as u64);
                     break;
                 }
-                Ok(false) => return Ok(false),
+                Ok(false) => return Ok(BatchEnd::TakenOver),
                 // Another writer changed a customer of the batch, or took one of its
                 // external_refs, since the batch was checked: check it again, against what is
                 // there now (the row that collides is then refused on its own).
@@ -183,7 +191,51 @@ impl App {
         if !run.job.dry_run && [2_000, 20_000, 200_000].iter().any(|mark| before < *mark && after >= *mark) {
             self.store().refresh_customer_statistics().await?;
         }
-        Ok(true)
+        Ok(BatchEnd::Committed)
+    }
+
+    /// Why the creator of `job` may no longer run it, if so: the job acts with the rights of a
+    /// tenant admin in the creator's name, which only a present, enabled admin may lend it.
+    /// (Revoking the creator's tokens does not stop it: a job is not a token, and disabling
+    /// the user, which stops it, also revokes them.) Jobs of the command line have no creator
+    /// to check.
+    async fn import_creator_refused(&self, job: &ImportJob) -> Result<Option<String>> {
+        let Principal::Member(member) = *self.import_actor(job).principal() else { return Ok(None) };
+        let why = match self.store().get_user(job.tenant_id, member.user_id).await? {
+            None => format!("stopped: the user who started the import ({}) no longer exists", member.user_id),
+            Some(user) if user.disabled => {
+                format!("stopped: the user who started the import ({}) was disabled", user.email.as_str())
+            }
+            Some(user) if !Capability::BulkExport.allows(user.role) => format!(
+                "stopped: the user who started the import ({}) is now {} and may no longer import",
+                user.email.as_str(),
+                user.role.as_str()
+            ),
+            Some(_) => return Ok(None),
+        };
+        Ok(Some(why))
+    }
+
+    /// Fails a running job because its creator may no longer import: what earlier batches
+    /// committed stays (the job can be undone), nothing more is written, and the stop is
+    /// audited with its reason in the same write that ends the job.
+    async fn stop_import_run(&self, run: &mut ImportRun, why: &str) -> Result<BatchEnd> {
+        let job = &mut run.job;
+        job.status = ImportStatus::Failed;
+        job.failure = Some(why.to_owned());
+        job.finished_at = Some(Timestamp::now());
+        let entry = AuditEntry::new(&run.actor, job.tenant_id, AuditAction::ImportFinished, "import", job.id, None)
+            .with_changes(serde_json::json!({
+                "status": "failed", "rows": job.rows_read, "created": job.created, "updated": job.updated,
+                "unchanged": job.unchanged, "failed": job.failed, "dry_run": job.dry_run,
+            }))
+            .denied(why);
+        tracing::warn!(job = %job.id, tenant = %job.tenant_id, reason = why, "import job stopped");
+        Ok(if self.store().end_import_job(job, Some(&self.import_lease(run.worker)), &[entry]).await? {
+            BatchEnd::Stopped
+        } else {
+            BatchEnd::TakenOver
+        })
     }
 
     /// Ends a run whose every line was imported: the job succeeds, its file is dropped, and

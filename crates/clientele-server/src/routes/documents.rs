@@ -6,9 +6,10 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clientele_core::accounts::auth::Actor;
 use clientele_core::documents::record::Document;
 use clientele_core::documents::requirements::{RequiredDocumentsInput, RequiredDocumentsView};
-use clientele_core::documents::services::Upload;
+use clientele_core::documents::services::{DocumentAccess, DocumentTarget, Upload};
 use clientele_core::ids::{CustomerId, DocumentId};
 use clientele_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,24 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(download))
         .routes(routes!(update, delete))
         .routes(routes!(get_required, set_required))
+}
+
+/// A document request by a signed-in tenant user whose id, query, headers or body could not
+/// be read: refused like any other document request, and so logged (the service writes the
+/// entry, naming `endpoint`). Requests refused before anyone is known to be signed in
+/// (no or a bad token) are answered without a log entry, as on every other route.
+struct Refusal<'a> {
+    state: &'a AppState,
+    actor: &'a Actor,
+    access: DocumentAccess,
+    endpoint: &'static str,
+}
+
+impl Refusal<'_> {
+    async fn refuse(&self, target: DocumentTarget, error: ApiError) -> ApiError {
+        let ApiError(error) = error;
+        ApiError(self.state.app.refuse_document_request(self.actor, self.access, target, self.endpoint, error).await)
+    }
 }
 
 /// The most form fields besides the file, and the longest one accepted.
@@ -97,9 +116,19 @@ pub struct UploadForm {
 async fn upload(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<CustomerId>,
+    id: Result<Id<CustomerId>, ApiError>,
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
+    let refusal = Refusal {
+        state: &state,
+        actor: &actor,
+        access: DocumentAccess::Upload,
+        endpoint: "POST /api/v1/customers/{id}/documents",
+    };
+    let id = match id {
+        Ok(Id(id)) => id,
+        Err(error) => return Err(refusal.refuse(DocumentTarget::Customer(None), error).await),
+    };
     let max = state.app.max_document_bytes();
     // Someone who may not upload is refused (and logged) without the body being read.
     let upload = if state.app.may_upload_documents(&actor) {
@@ -205,13 +234,28 @@ fn malformed(error: MultipartError) -> Error {
 async fn list(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<CustomerId>,
-    Query(params): Query<ListParams>,
+    id: Result<Id<CustomerId>, ApiError>,
+    params: Result<Query<ListParams>, ApiError>,
 ) -> Result<axum::Json<DocumentList>, ApiError> {
-    let include_deleted = match params.include_deleted.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(Error::invalid_query("include_deleted", "must be true or false").into()),
+    let refusal = Refusal {
+        state: &state,
+        actor: &actor,
+        access: DocumentAccess::View,
+        endpoint: "GET /api/v1/customers/{id}/documents",
+    };
+    let id = match id {
+        Ok(Id(id)) => id,
+        Err(error) => return Err(refusal.refuse(DocumentTarget::Customer(None), error).await),
+    };
+    let include_deleted = match params.map(|Query(params)| params.include_deleted) {
+        Ok(None) => false,
+        Ok(Some(value)) if value == "false" => false,
+        Ok(Some(value)) if value == "true" => true,
+        Ok(Some(_)) => {
+            let error = Error::invalid_query("include_deleted", "must be true or false").into();
+            return Err(refusal.refuse(DocumentTarget::Customer(Some(id)), error).await);
+        }
+        Err(error) => return Err(refusal.refuse(DocumentTarget::Customer(Some(id)), error).await),
     };
     Ok(axum::Json(DocumentList { items: state.app.documents(&actor, id, include_deleted).await? }))
 }
@@ -234,8 +278,18 @@ async fn list(
 async fn download(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<DocumentId>,
+    id: Result<Id<DocumentId>, ApiError>,
 ) -> Result<Response, ApiError> {
+    let refusal = Refusal {
+        state: &state,
+        actor: &actor,
+        access: DocumentAccess::Download,
+        endpoint: "GET /api/v1/documents/{id}/file",
+    };
+    let id = match id {
+        Ok(Id(id)) => id,
+        Err(error) => return Err(refusal.refuse(DocumentTarget::Document(None), error).await),
+    };
     let download = state.app.download_document(&actor, id).await?;
     let file = &download.document.file;
     let name = file.name.clone().unwrap_or_else(|| format!("{}", download.document.id));
@@ -278,10 +332,23 @@ async fn download(
 async fn update(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<DocumentId>,
-    IfMatch(version): IfMatch,
-    Json(patch): Json<serde_json::Value>,
+    id: Result<Id<DocumentId>, ApiError>,
+    version: Result<IfMatch, ApiError>,
+    patch: Result<Json<serde_json::Value>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let refusal = Refusal {
+        state: &state,
+        actor: &actor,
+        access: DocumentAccess::Change,
+        endpoint: "PATCH /api/v1/documents/{id}",
+    };
+    let (id, version, patch) = match (id, version, patch) {
+        (Ok(Id(id)), Ok(IfMatch(version)), Ok(Json(patch))) => (id, version, patch),
+        (Err(error), ..) => return Err(refusal.refuse(DocumentTarget::Document(None), error).await),
+        (Ok(Id(id)), Err(error), _) | (Ok(Id(id)), _, Err(error)) => {
+            return Err(refusal.refuse(DocumentTarget::Document(Some(id)), error).await);
+        }
+    };
     let document = state.app.update_document(&actor, id, &patch, version).await?;
     Ok((etag(document.version), axum::Json(document)))
 }
@@ -306,9 +373,20 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     TenantMember(actor): TenantMember,
-    Id(id): Id<DocumentId>,
-    IfMatch(version): IfMatch,
+    id: Result<Id<DocumentId>, ApiError>,
+    version: Result<IfMatch, ApiError>,
 ) -> Result<StatusCode, ApiError> {
+    let refusal = Refusal {
+        state: &state,
+        actor: &actor,
+        access: DocumentAccess::Delete,
+        endpoint: "DELETE /api/v1/documents/{id}",
+    };
+    let (id, version) = match (id, version) {
+        (Ok(Id(id)), Ok(IfMatch(version))) => (id, version),
+        (Err(error), _) => return Err(refusal.refuse(DocumentTarget::Document(None), error).await),
+        (Ok(Id(id)), Err(error)) => return Err(refusal.refuse(DocumentTarget::Document(Some(id)), error).await),
+    };
     state.app.delete_document(&actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -63,7 +63,118 @@ async fn document_entries(app: &TestApp, tenant: TenantId) -> Vec<clientele_core
     entries
 }
 
+/// Sets a stored file's modification time `ago` in the past.
+fn age(path: &Path, ago: std::time::Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - ago).unwrap();
+}
+
 http_test! {
+    async fn the_sweep_removes_old_files_without_a_document_and_keeps_young_and_referenced_ones(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let admin = app.user(tenant, "admin").await;
+        let customer = app.client(&admin, "Maria", "Verdi").await;
+        let kept = app.upload(&admin, customer, "passport", &[], PDF).await.expect(201).body;
+        let deleted = app.upload(&admin, customer, "id_card", &[], PDF).await.expect(201).body;
+        app.delete(&format!("/api/v1/documents/{}", deleted["id"].as_str().unwrap()), &admin).await.expect(204);
+        let hour = std::time::Duration::from_secs(3600);
+        // Referenced files, old: kept (a deleted document keeps its file too).
+        let (kept_file, deleted_file) = (object_of(app, &kept), object_of(app, &deleted));
+        age(&kept_file, 3 * hour);
+        age(&deleted_file, 3 * hour);
+        // Files left by uploads that crashed between file and row: one old, one young.
+        let folder = kept_file.parent().unwrap().to_owned();
+        let (old_orphan, young_orphan) = (folder.join(uuid::Uuid::now_v7().to_string()), folder.join(uuid::Uuid::now_v7().to_string()));
+        std::fs::write(&old_orphan, b"CLD1 sealed bytes of a crashed upload").unwrap();
+        std::fs::write(&young_orphan, b"CLD1 an upload under way").unwrap();
+        age(&old_orphan, 2 * hour);
+        // Another tenant's old orphan goes too, logged in that tenant's log.
+        let other = app.tenant().await;
+        let other_folder = app.documents_dir.join(format!("tenants/{other}/documents"));
+        std::fs::create_dir_all(&other_folder).unwrap();
+        let other_orphan = other_folder.join(uuid::Uuid::now_v7().to_string());
+        std::fs::write(&other_orphan, b"CLD1 x").unwrap();
+        age(&other_orphan, 2 * hour);
+
+        let report = app.app.sweep_orphaned_documents(hour).await.unwrap();
+        assert_eq!((report.tenants, report.objects, report.removed, report.young), (2, 5, 2, 1), "{report:?}");
+        assert!(!old_orphan.exists() && !other_orphan.exists(), "old orphans are removed");
+        assert!(young_orphan.exists(), "a young orphan (an upload under way) is kept");
+        assert!(kept_file.exists() && deleted_file.exists(), "referenced files are kept");
+        let (status, bytes, _) = download(app, &admin, kept["id"].as_str().unwrap()).await;
+        assert_eq!((status, bytes.as_slice()), (200, PDF));
+        let entries = document_entries(app, tenant).await;
+        let swept = entries.iter().find(|e| e.action == "document.orphans_removed").expect("the sweep is audited");
+        assert_eq!(swept.changes, Some(json!({"removed": 1, "kept_young": 1, "grace_seconds": 3600})));
+        assert_eq!(swept.actor_role, "cli");
+        assert!(document_entries(app, other).await.iter().any(|e| e.action == "document.orphans_removed"));
+
+        // Once its grace has passed, the young one goes too; a second sweep finds nothing else.
+        age(&young_orphan, 2 * hour);
+        let again = app.app.sweep_orphaned_documents(hour).await.unwrap();
+        assert_eq!((again.removed, again.young), (1, 0));
+        assert!(!young_orphan.exists() && kept_file.exists() && deleted_file.exists());
+        assert_eq!(app.app.sweep_orphaned_documents(hour).await.unwrap().removed, 0);
+    }
+
+    async fn requests_refused_before_their_service_are_logged_but_unauthenticated_ones_are_not(app: &TestApp) {
+        let tenant = app.tenant().await;
+        let operator = app.user(tenant, "operator").await;
+        let driver = app.user(tenant, "driver").await;
+        let customer = app.client(&operator, "Maria", "Verdi").await;
+        let document = app.upload(&operator, customer, "passport", &[], PDF).await.expect(201).body;
+        let id = document["id"].as_str().unwrap().to_owned();
+        let before = document_entries(app, tenant).await.len();
+        let tagged = |session: &Session, method: Method, path: &str, n: usize| {
+            app.request(method, path, session).header("user-agent", format!("probe/{n}"))
+        };
+        let (doc, bad) = (format!("/api/v1/documents/{id}"), "/api/v1/documents/not-a-uuid".to_owned());
+        let list = format!("/api/v1/customers/{customer}/documents");
+        // (request, status, code, action, endpoint, the customer named, who)
+        type Case<'a> = (reqwest::RequestBuilder, u16, &'a str, &'a str, &'a str, Option<CustomerId>, &'a Session);
+        let cases: Vec<Case> = vec![
+            (tagged(&operator, Method::PATCH, &bad, 0).json(&json!({"number": "X"})), 400, "invalid_path_parameter", "document.updated", "PATCH /api/v1/documents/{id}", None, &operator),
+            (tagged(&operator, Method::PATCH, &doc, 1).header("if-match", "\"two\"").json(&json!({"number": "X"})), 400, "invalid_header", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::PATCH, &doc, 2).header("content-type", "application/json").body("{\"number\": "), 400, "malformed_json", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::PATCH, &doc, 3).header("content-type", "text/plain").body("number=X"), 415, "unsupported_media_type", "document.updated", "PATCH /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::DELETE, &doc, 4).header("if-match", "W/\"x\""), 400, "invalid_header", "document.deleted", "DELETE /api/v1/documents/{id}", Some(customer), &operator),
+            (tagged(&operator, Method::DELETE, &bad, 5), 400, "invalid_path_parameter", "document.deleted", "DELETE /api/v1/documents/{id}", None, &operator),
+            (tagged(&driver, Method::GET, "/api/v1/documents/not-a-uuid/file", 6), 400, "invalid_path_parameter", "document.downloaded", "GET /api/v1/documents/{id}/file", None, &driver),
+            (tagged(&operator, Method::GET, &format!("{list}?include_deleted=maybe"), 7), 400, "invalid_query", "document.viewed", "GET /api/v1/customers/{id}/documents", Some(customer), &operator),
+            (tagged(&driver, Method::GET, &format!("{list}?secret=1"), 8), 400, "invalid_query", "document.viewed", "GET /api/v1/customers/{id}/documents", Some(customer), &driver),
+            (tagged(&operator, Method::GET, "/api/v1/customers/42/documents", 9), 400, "invalid_path_parameter", "document.viewed", "GET /api/v1/customers/{id}/documents", None, &operator),
+            (tagged(&operator, Method::POST, "/api/v1/customers/42/documents", 10).header("content-type", "multipart/form-data; boundary=X").body("--X--\r\n"), 400, "invalid_path_parameter", "document.uploaded", "POST /api/v1/customers/{id}/documents", None, &operator),
+        ];
+        let count = cases.len();
+        for (request, status, code, ..) in &cases {
+            app.send(request.try_clone().unwrap()).await.problem(*status, code);
+        }
+        // Nobody signed in, or a token that is not one: answered, not logged.
+        let anonymous = app.client_get(&format!("{bad}/file")).await;
+        assert_eq!(anonymous.status().as_u16(), 401);
+        let forged = Session { token: "not-a-token".into(), user_id: None };
+        app.send(tagged(&forged, Method::PATCH, &bad, 99).json(&json!({}))).await.problem(401, "unauthenticated");
+
+        let entries = document_entries(app, tenant).await;
+        let logged = &entries[before..];
+        assert_eq!(logged.len(), count, "one entry per refused request: {logged:#?}");
+        for (n, (entry, (_, _, code, action, endpoint, named, who))) in logged.iter().zip(&cases).enumerate() {
+            assert_eq!(entry.outcome.as_str(), "denied", "case {n}");
+            assert_eq!(entry.action, *action, "case {n}");
+            assert_eq!(entry.actor_id, Some(who.user_id.unwrap().as_uuid()), "case {n}");
+            let role = if std::ptr::eq(*who, &driver) { "driver" } else { "operator" };
+            assert_eq!(entry.actor_role, role, "case {n}");
+            assert_eq!(entry.ip.as_deref(), Some("127.0.0.1"), "case {n}");
+            assert_eq!(entry.user_agent.as_deref(), Some(format!("probe/{n}").as_str()), "case {n}");
+            assert_eq!(entry.changes, Some(json!({"endpoint": endpoint})), "case {n}");
+            assert!(entry.reason.as_deref().unwrap_or_default().starts_with(code), "case {n}: {:?}", entry.reason);
+            assert_eq!(entry.customer_id, *named, "case {n}");
+        }
+        // The document is untouched.
+        let (status, bytes, _) = download(app, &operator, &id).await;
+        assert_eq!((status, bytes.as_slice()), (200, PDF));
+    }
+
     async fn files_round_trip_encrypted_and_checked(app: &TestApp) {
         let tenant = app.tenant().await;
         let operator = app.user(tenant, "operator").await;

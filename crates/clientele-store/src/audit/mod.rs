@@ -2,7 +2,7 @@
 //! order for `clientele audit verify`.
 
 use async_trait::async_trait;
-use clientele_core::audit::chain::{CHAIN_START, chain_hash};
+use clientele_core::audit::chain::{CHAIN_START, ChainKey, chain_hash};
 use clientele_core::audit::entry::AuditEntry;
 use clientele_core::audit::store::{AuditHead, AuditQuery, AuditStore};
 use clientele_core::blacklist::record::GlobalMatch;
@@ -47,26 +47,33 @@ pub(crate) fn hash_text(hash: &[u8; 32]) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Numbers and hashes `entries` after the chain head `(seq, hash)`, as records to insert.
-pub(crate) fn chain_records(entries: &[&AuditEntry], head: (i64, [u8; 32])) -> (Vec<AuditRecord>, (i64, [u8; 32])) {
+/// Numbers and hashes `entries` after the chain head `(seq, hash)`, as records to insert,
+/// linked with `key` (plain SHA-256 without one).
+pub(crate) fn chain_records(
+    entries: &[&AuditEntry],
+    head: (i64, [u8; 32]),
+    key: Option<&ChainKey>,
+) -> (Vec<AuditRecord>, (i64, [u8; 32])) {
     let (mut seq, mut previous) = head;
     let records = entries
         .iter()
         .map(|entry| {
             seq += 1;
-            previous = chain_hash(&previous, seq, entry);
+            previous = chain_hash(&previous, seq, entry, key);
             let mut record = AuditRecord::from(*entry);
             record.seq = Some(seq);
             record.hash = Some(hash_text(&previous));
+            record.chain_key = key.map(|k| k.id().to_owned());
             record
         })
         .collect();
     (records, (seq, previous))
 }
 
-/// Appends audit entries inside the transaction `$tx`, each tenant's at the end of its chain.
+/// Appends audit entries inside the transaction `$tx`, each tenant's at the end of its chain,
+/// linked with `$store`'s chain key.
 macro_rules! append_audit {
-    ($tx:ident, $entries:expr) => {{
+    ($store:expr, $tx:ident, $entries:expr) => {{
         let entries: &[clientele_core::audit::entry::AuditEntry] = $entries;
         let mut tenants: Vec<clientele_core::ids::TenantId> = Vec::new();
         for entry in entries {
@@ -85,7 +92,11 @@ macro_rules! append_audit {
                 .map_err($crate::db::db_error)?;
             let own: Vec<&clientele_core::audit::entry::AuditEntry> =
                 entries.iter().filter(|e| e.tenant_id == tenant).collect();
-            let (records, head) = $crate::audit::chain_records(&own, (seq, $crate::audit::parse_hash(&hash)?));
+            let (records, head) = $crate::audit::chain_records(
+                &own,
+                (seq, $crate::audit::parse_hash(&hash)?),
+                $store.chain_key.as_deref(),
+            );
             for chunk in records.chunks($crate::audit::AUDIT_ROWS_PER_STATEMENT) {
                 let mut sql = sqlx::QueryBuilder::new(concat!(
                     "INSERT INTO audit_log (",
@@ -155,16 +166,19 @@ impl SqlStore {
                         .map(AuditEntry::try_from)
                         .collect::<Result<_>>()?;
                     let refs: Vec<&AuditEntry> = entries.iter().collect();
-                    let (records, head) = chain_records(&refs, (seq, parse_hash(&hash)?));
+                    let (records, head) = chain_records(&refs, (seq, parse_hash(&hash)?), self.chain_key.as_deref());
                     for record in &records {
-                        sqlx::query("UPDATE audit_log SET seq = $3, hash = $4 WHERE tenant_id = $1 AND id = $2")
-                            .bind(record.tenant_id)
-                            .bind(record.id)
-                            .bind(record.seq)
-                            .bind(&record.hash)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_error)?;
+                        sqlx::query(
+                            "UPDATE audit_log SET seq = $3, hash = $4, chain_key = $5 WHERE tenant_id = $1 AND id = $2",
+                        )
+                        .bind(record.tenant_id)
+                        .bind(record.id)
+                        .bind(record.seq)
+                        .bind(&record.hash)
+                        .bind(&record.chain_key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
                     }
                     sqlx::query(ADVANCE_HEAD)
                         .bind(tenant)
@@ -245,7 +259,7 @@ impl AuditStore for SqlStore {
             return Ok(());
         }
         in_transaction!(self, |tx| {
-            write_events!(tx, audit, matches);
+            write_events!(self, tx, audit, matches);
         });
         Ok(())
     }

@@ -14,7 +14,7 @@ use crate::db::{Ts, corrupt};
 macro_rules! audit_columns {
     () => {
         "tenant_id, id, at, actor_id, actor_role, action, object_type, object_id, customer_id, outcome, reason, \
-         changes, ip, user_agent, request_id, seq, hash"
+         changes, ip, user_agent, request_id, seq, hash, chain_key"
     };
 }
 
@@ -37,6 +37,7 @@ pub(crate) struct AuditRecord {
     pub request_id: Option<String>,
     pub seq: Option<i64>,
     pub hash: Option<String>,
+    pub chain_key: Option<String>,
 }
 
 impl From<&AuditEntry> for AuditRecord {
@@ -59,6 +60,7 @@ impl From<&AuditEntry> for AuditRecord {
             request_id: e.request_id.clone(),
             seq: Some(e.seq),
             hash: e.hash.clone(),
+            chain_key: e.chain_key.clone(),
         }
     }
 }
@@ -74,6 +76,7 @@ impl TryFrom<AuditRecord> for AuditEntry {
         Ok(AuditEntry {
             seq: r.seq.unwrap_or(0),
             hash: r.hash,
+            chain_key: r.chain_key,
             id: AuditId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
             at: r.at.0,
@@ -94,7 +97,7 @@ impl TryFrom<AuditRecord> for AuditEntry {
     }
 }
 
-/// Pushes the 15 fields of an [`AuditRecord`] into a `push_values` tuple, in column order.
+/// Pushes the 18 fields of an [`AuditRecord`] into a `push_values` tuple, in column order.
 macro_rules! push_audit_values {
     ($b:ident, $r:expr) => {{
         $b.push_bind($r.tenant_id);
@@ -114,6 +117,7 @@ macro_rules! push_audit_values {
         $b.push_bind(&$r.request_id);
         $b.push_bind($r.seq);
         $b.push_bind(&$r.hash);
+        $b.push_bind(&$r.chain_key);
     }};
 }
 

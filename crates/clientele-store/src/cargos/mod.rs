@@ -50,7 +50,7 @@ impl CargosStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(agency_write_error)?;
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -110,7 +110,7 @@ impl CargosStore for SqlStore {
             if updated != 1 {
                 return Err(stale_write!(tx, "cargos_agencies", "agency", r.tenant_id, r.id, expected_version));
             }
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -149,7 +149,7 @@ impl CargosStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -174,7 +174,7 @@ impl CargosStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(submission_write_error)?;
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -206,7 +206,7 @@ impl CargosStore for SqlStore {
             .map_err(submission_write_error)?
             .rows_affected();
             if updated == 1 {
-                append_audit!(tx, audit);
+                append_audit!(self, tx, audit);
             }
             updated == 1
         });

@@ -74,9 +74,9 @@ impl SqlStore {
         }
         let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
-            insert_customer_rows!(tx, sqlite, tenant, batch);
+            insert_customer_rows!(self, tx, sqlite, tenant, batch);
             let audit: Vec<AuditEntry> = batch.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
-            append_audit!(tx, &audit);
+            append_audit!(self, tx, &audit);
         });
         Ok(())
     }
@@ -112,8 +112,8 @@ impl CustomerStore for SqlStore {
     async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()> {
         let sqlite = self.is_sqlite();
         in_transaction!(self, |tx| {
-            update_customer_row!(tx, sqlite, customer, expected_version, write);
-            append_audit!(tx, &write.audit);
+            update_customer_row!(self, tx, sqlite, customer, expected_version, write);
+            append_audit!(self, tx, &write.audit);
         });
         Ok(())
     }
@@ -188,7 +188,7 @@ impl CustomerStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }

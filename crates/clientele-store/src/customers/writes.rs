@@ -117,7 +117,7 @@ macro_rules! push_customer_filters {
 /// the lock all of the tenant's writers take, held for as short a time as can be. A macro so
 /// that it expands once per backend's transaction type.
 macro_rules! write_side_effects {
-    ($tx:ident, $tenant:expr, $write:expr) => {{
+    ($store:expr, $tx:ident, $tenant:expr, $write:expr) => {{
         let tenant: Uuid = $tenant;
         let write: &CustomerWrite = $write;
         let now = Ts(clientele_core::time::Timestamp::now());
@@ -205,7 +205,7 @@ macro_rules! write_side_effects {
                 }
             }
         }
-        write_events!($tx, &[], &write.global_matches);
+        write_events!($store, $tx, &[], &write.global_matches);
     }};
 }
 
@@ -215,7 +215,7 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// Writes audit entries and global matches inside the transaction `$tx`.
 macro_rules! write_events {
-    ($tx:ident, $audit:expr, $matches:expr) => {{
+    ($store:expr, $tx:ident, $audit:expr, $matches:expr) => {{
         for found in $matches {
             sqlx::query($crate::customers::writes::INSERT_GLOBAL_MATCH)
                 .bind(found.entry_id.as_uuid())
@@ -235,7 +235,7 @@ macro_rules! write_events {
                 .await
                 .map_err($crate::db::db_error)?;
         }
-        $crate::audit::append_audit!($tx, $audit);
+        $crate::audit::append_audit!($store, $tx, $audit);
     }};
 }
 
@@ -290,7 +290,7 @@ pub(crate) const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_
 /// their writes carry but the audit entries, which the caller appends. Refuses a batch that
 /// mixes tenants.
 macro_rules! insert_customer_rows {
-    ($tx:ident, $sqlite:expr, $tenant:expr, $batch:expr) => {{
+    ($store:expr, $tx:ident, $sqlite:expr, $tenant:expr, $batch:expr) => {{
         let (sqlite, tenant, batch): (bool, TenantId, &[(&Customer, &CustomerWrite)]) = ($sqlite, $tenant, $batch);
         if batch.iter().any(|(c, w)| c.tenant_id != tenant || w.audit.iter().any(|a| a.tenant_id != tenant)) {
             return Err(Error::internal("a customer batch must belong to one tenant"));
@@ -395,7 +395,7 @@ macro_rules! insert_customer_rows {
         for (_, write) in
             batch.iter().filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
         {
-            write_side_effects!($tx, tenant_id, write);
+            write_side_effects!($store, $tx, tenant_id, write);
         }
     }};
 }
@@ -404,7 +404,7 @@ macro_rules! insert_customer_rows {
 /// (a version conflict or `not_found` otherwise), reindexes it, and writes what `$write` carries
 /// but its audit entries, which the caller appends.
 macro_rules! update_customer_row {
-    ($tx:ident, $sqlite:expr, $customer:expr, $expected:expr, $write:expr) => {{
+    ($store:expr, $tx:ident, $sqlite:expr, $customer:expr, $expected:expr, $write:expr) => {{
         let (sqlite, customer, expected_version, write): (bool, &Customer, i64, &CustomerWrite) =
             ($sqlite, $customer, $expected, $write);
         let record = CustomerRecord::from(customer);
@@ -420,7 +420,7 @@ macro_rules! update_customer_row {
             return Err(stale_write!($tx, "customers", "customer", record.tenant_id, record.id, expected_version));
         };
         index_customer!($tx, sqlite, record.tenant_id, rowid, &doc);
-        write_side_effects!($tx, record.tenant_id, write);
+        write_side_effects!($store, $tx, record.tenant_id, write);
     }};
 }
 

@@ -43,7 +43,7 @@ impl OrderStore for SqlStore {
         let record = OrderRecord::from(order);
         in_transaction!(self, |tx| {
             bind_order!(sqlx::query(INSERT_ORDER), record).execute(&mut *tx).await.map_err(db_error)?;
-            write_events!(tx, audit, matches);
+            write_events!(self, tx, audit, matches);
         });
         Ok(())
     }
@@ -89,7 +89,7 @@ impl OrderStore for SqlStore {
                     .await
                     .map_err(submission_write_error)?;
             }
-            write_events!(tx, audit, matches);
+            write_events!(self, tx, audit, matches);
         });
         Ok(())
     }

@@ -187,7 +187,7 @@ impl WebhookStore for SqlStore {
             .await
             .map_err(db_error)?;
             write_subscriptions!(tx, endpoint);
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
         });
         Ok(())
     }
@@ -270,7 +270,7 @@ impl WebhookStore for SqlStore {
                 ));
             }
             write_subscriptions!(tx, endpoint);
-            append_audit!(tx, audit);
+            append_audit!(self, tx, audit);
         });
         Ok(())
     }
@@ -299,7 +299,7 @@ impl WebhookStore for SqlStore {
             if deleted == 0 {
                 return Ok(false);
             }
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
             true
         });
         Ok(deleted)
@@ -408,7 +408,7 @@ impl WebhookStore for SqlStore {
                 }
                 insert_attempt!(tx, attempt);
                 record_health!(tx, tenant, endpoint, health, attempt.at);
-                append_audit!(tx, audit);
+                append_audit!(self, tx, audit);
             }
             recorded
         });
@@ -513,7 +513,7 @@ impl WebhookStore for SqlStore {
             if replayed == 0 {
                 return Ok(false);
             }
-            append_audit!(tx, std::slice::from_ref(audit));
+            append_audit!(self, tx, std::slice::from_ref(audit));
             true
         });
         Ok(replayed)

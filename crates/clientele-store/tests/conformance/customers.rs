@@ -108,6 +108,7 @@ conformance! {
             &hex_hash(entries[1].hash.as_deref().unwrap()),
             2,
             &entry,
+            None,
         );
         assert_eq!(entries[0].hash.as_deref(), Some(hex(&hash).as_str()));
         assert_eq!(clientele_core::audit::entry::AuditEntry { seq: 0, hash: None, ..entries[0].clone() }, entry);

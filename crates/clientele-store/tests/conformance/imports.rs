@@ -12,7 +12,7 @@ use clientele_core::audit::store::AuditQuery;
 use clientele_core::customers::record::Customer;
 use clientele_core::customers::store::{CustomerQuery, CustomerWrite};
 use clientele_core::ids::ImportJobId;
-use clientele_core::imports::job::{Claim, ImportJob, ImportLease, ImportMode, ImportStatus, NewImport};
+use clientele_core::imports::job::{BatchEnd, Claim, ImportJob, ImportLease, ImportMode, ImportStatus, NewImport};
 use clientele_core::imports::reader::{LineReader, sniff};
 use clientele_core::imports::store::ImportBatch;
 use clientele_core::store::Store;
@@ -68,6 +68,57 @@ async fn audit_count(store: &dyn Store, tenant: &Tenant) -> usize {
 }
 
 app_conformance! {
+    async fn an_import_stops_at_its_next_batch_once_its_creator_is_disabled_or_no_longer_an_admin(app: &App) {
+        use clientele_core::accounts::auth::Origin;
+        use clientele_core::accounts::services::{NewUser, TokenSubject};
+        use clientele_core::accounts::user::Role;
+        let store = app.store();
+        let t = tenant(store, "T").await;
+        let file: String = std::iter::once("first_name,last_name\n".to_owned())
+            .chain((0..6).map(|i| format!("Anna,Rossi{i}\n")))
+            .collect();
+        let format = sniff(file.as_bytes()).unwrap();
+        for (case, stop) in ["disabled", "demoted"].into_iter().enumerate() {
+            let email = format!("admin{case}@example.com");
+            let new = NewUser { tenant_id: t.id, email: email.clone(), role: "admin".into(), password: "correct horse battery".into(), partner_id: None };
+            let user = app.create_user(new).await.unwrap();
+            let token = app.issue_token(&TokenSubject::User(t.id, email.clone()), Duration::from_secs(600)).await.unwrap();
+            let actor = app.authenticate(&token.access_token, Origin::default()).await.unwrap();
+            let mut job = app.begin_import(&actor, NewImport::default()).await.unwrap();
+            app.add_import_chunk(&job, 0, file.as_bytes()).await.unwrap();
+            app.finish_import_upload(&mut job, file.len() as i64).await.unwrap();
+            let worker = Uuid::new_v4();
+            let Claim::Run(claimed) = app.claim_import(worker, Some((t.id, job.id))).await.unwrap() else {
+                panic!("the job is claimable");
+            };
+            let mut reader = LineReader::open(Cursor::new(file.clone().into_bytes()), format).unwrap();
+            let headers = reader.headers().to_vec();
+            let mut run = app.start_import_run(claimed, worker, format, headers).await.unwrap().unwrap();
+            assert_eq!(app.import_lines(&mut run, reader.next_lines(3)).await.unwrap(), BatchEnd::Committed);
+            let before = customer_count(store, &t).await;
+            match stop {
+                "disabled" => app.set_user_disabled(t.id, user.id, true).await.unwrap(),
+                _ => assert!(store.set_user_role(t.id, user.id, Role::Operator).await.unwrap()),
+            }
+            assert_eq!(app.import_lines(&mut run, reader.next_lines(3)).await.unwrap(), BatchEnd::Stopped, "{stop}");
+            assert_eq!(customer_count(store, &t).await, before, "{stop}: nothing after the check is written");
+            let ended = store.get_import_job(t.id, job.id).await.unwrap().unwrap();
+            assert_eq!((ended.status, ended.rows_read, ended.created), (ImportStatus::Failed, 3, 3), "{stop}");
+            let failure = ended.failure.unwrap_or_default();
+            let expected = if stop == "disabled" { "was disabled" } else { "is now operator and may no longer import" };
+            assert!(failure.contains(&email) && failure.contains(expected), "{stop}: {failure}");
+            let query = AuditQuery { action: Some("import.finished".into()), limit: 50, ..AuditQuery::default() };
+            let entries = store.list_audit(t.id, &query).await.unwrap();
+            let entry = entries.iter().find(|e| e.object_id == Uuid::from(job.id)).expect("the stop is audited");
+            assert_eq!(entry.outcome, clientele_core::audit::entry::Outcome::Denied);
+            assert_eq!(entry.reason.as_deref(), Some(failure.as_str()));
+            assert_eq!(entry.actor_id, Some(Uuid::from(user.id)));
+            // Claimed again (after a restart, say), the failed job does not run.
+            assert!(matches!(app.claim_import(Uuid::new_v4(), Some((t.id, job.id))).await.unwrap(), Claim::Nothing));
+        }
+        assert_eq!(customer_count(store, &t).await, 6);
+    }
+
     async fn a_worker_that_lost_its_job_writes_nothing_of_its_batch(app: &App) {
         let store = app.store();
         let t = tenant(store, "T").await;
@@ -193,10 +244,10 @@ app_conformance! {
             if attempt < 8 {
                 // Done before: skipped. Then one row more, and the worker dies.
                 let lines = reader.next_lines(attempt as usize + 1);
-                assert!(app.import_lines(&mut run, lines).await.unwrap());
+                assert_eq!(app.import_lines(&mut run, lines).await.unwrap(), BatchEnd::Committed);
                 continue;
             }
-            assert!(app.import_lines(&mut run, reader.next_lines(100)).await.unwrap());
+            assert_eq!(app.import_lines(&mut run, reader.next_lines(100)).await.unwrap(), BatchEnd::Committed);
             assert!(app.finish_import_run(run).await.unwrap());
         }
         let done = store.get_import_job(t.id, job.id).await.unwrap().unwrap();
