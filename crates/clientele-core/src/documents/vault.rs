@@ -193,6 +193,9 @@ impl Vault {
         match read? {
             bytes if bytes.as_ref() == b"ok" => deleted,
             _ => Err(Error::internal("object store: a probe read back differently")),
+        }
+    }
+
     /// The tenants with a folder of objects in the store (`tenants/{tenant}/`).
     pub async fn tenants_with_objects(&self) -> Result<Vec<TenantId>> {
         let listed = self
