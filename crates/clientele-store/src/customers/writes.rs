@@ -362,7 +362,9 @@ macro_rules! insert_customer_rows {
         // probe each: `variant IN (…)` alone would read every word sharing a short variant
         // (thousands, at a million customers) only to filter them out.
         let known_sql = if sqlite {
-            "SELECT s.word FROM json_each($2) AS v JOIN search_vocabulary s \
+            // CROSS JOIN keeps the list outside: SQLite would otherwise walk the tenant's whole
+            // vocabulary once per word of the list.
+            "SELECT s.word FROM json_each($2) AS v CROSS JOIN search_vocabulary s \
              ON s.tenant_id = $1 AND s.variant = v.value AND s.word = v.value"
         } else {
             "SELECT s.word FROM jsonb_array_elements_text($2::jsonb) AS v(w) JOIN search_vocabulary s \
