@@ -453,7 +453,7 @@ async fn profile(
 }
 
 /// A path id that is not a UUID is a customer that does not exist.
-fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, PageError> {
+pub(crate) fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, PageError> {
     text.parse().map_err(|_| PageError(Error::NotFound("customer")))
 }
 

@@ -23,6 +23,7 @@ use clientele_core::payments::record::{PaymentMethodView, StripeId};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::console::customers::parse_id;
 use crate::console::errors::PageError;
 use crate::console::i18n::Tr;
 use crate::console::session::{Console, ConsoleForm, render};
@@ -223,10 +224,6 @@ async fn remove(
     let (customer, method) = ids(&id, &pm)?;
     state.app.remove_payment_method(&c.actor, customer, &method).await?;
     Ok(Redirect::to(&format!("/customers/{customer}?saved=card-removed#payment-methods")).into_response())
-}
-
-fn parse_id(text: &str) -> Result<CustomerId, PageError> {
-    text.parse().map_err(|_| PageError(Error::NotFound("customer")))
 }
 
 fn ids(customer: &str, method: &str) -> Result<(CustomerId, StripeId), PageError> {

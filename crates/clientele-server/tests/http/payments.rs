@@ -786,7 +786,7 @@ stripe_test! {
         let gone = post(app, &format!("{section_path}/{mastercard}/remove"), &session, &[("_csrf", &csrf)], &[]).await;
         assert_eq!(gone.location(), format!("{profile_path}?saved=card-removed#payment-methods"));
         let section = get(app, &section_path, &session).await;
-        assert_eq!(listed(&section.html), [visa.clone()]);
+        assert_eq!(listed(&section.html), vec![visa]);
         assert!(section.html.contains("Default"));
         let notice = get(app, &format!("{profile_path}?saved=card-removed"), &session).await;
         assert!(notice.html.contains("Payment method removed."));
