@@ -185,7 +185,68 @@ fn api() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = api().into_openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    complete_document(&mut doc);
     doc
+}
+
+/// Schemas of the narrow views a reader may get instead of the full one: closed, so that a full
+/// response never also matches them (`oneOf` means exactly one).
+const NARROW_VIEWS: [&str; 2] = ["CustomerContact", "DriverOrder"];
+/// Pages that may hold either view: an empty page is both, so `anyOf`.
+const EITHER_PAGES: [&str; 1] = ["CustomerPage"];
+
+/// What every operation may answer besides what its own annotation lists, written once here:
+/// `400` (a malformed id, query, header or body, refused before the service), `401` when it
+/// needs a token, `413` and `415` when it takes a body, and `503` (the database busy past its
+/// wait, or a service behind it unavailable; `Retry-After` says when to try again). And the
+/// narrow views closed, the pages of either view `anyOf`.
+fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AdditionalProperties, AnyOf, Schema};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+        RefOr::T(ResponseBuilder::new().description(description).content("application/problem+json", content).build())
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let body = operation.request_body.is_some();
+            let responses = &mut operation.responses.responses;
+            let mut add = |code: &str, description: &str| {
+                responses.entry(code.to_owned()).or_insert_with(|| problem(description));
+            };
+            add("400", "A malformed path id, query parameter, header or body (`invalid_query`, `invalid_json`, ...)");
+            if secured {
+                add("401", "No bearer token, or one that is invalid, expired or revoked");
+            }
+            if body {
+                add("413", "The body is larger than this operation accepts");
+                add("415", "The body's content type is not one this operation reads");
+            }
+            add(
+                "503",
+                "The database stayed busy past its wait (`database_busy`) or a service behind this one is \
+                 unavailable; see `Retry-After`",
+            );
+        }
+    }
+    let Some(components) = doc.components.as_mut() else { return };
+    for name in NARROW_VIEWS {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
+    for name in EITHER_PAGES {
+        if let Some(RefOr::T(schema)) = components.schemas.get_mut(name)
+            && let Schema::OneOf(one_of) = schema
+        {
+            let mut any_of = AnyOf::new();
+            any_of.items = std::mem::take(&mut one_of.items);
+            any_of.description = one_of.description.take();
+            *schema = Schema::AnyOf(any_of);
+        }
+    }
 }
 
 /// The whole application: API, docs, probes, and the middleware every request goes through.

@@ -22,3 +22,54 @@ http_test! {
         assert_eq!(script.status(), 200);
     }
 }
+
+/// The document is exact where a client relies on it: every operation lists what it may answer
+/// (400 for what is refused before its service, 401 when it needs a token, 413 and 415 when it
+/// takes a body, 503 when the database stays busy), each as problem+json; and a reader's narrow
+/// view is closed, so that a full response matches one branch of a `oneOf`, not both.
+#[test]
+fn every_operation_lists_its_refusals_and_narrow_views_match_only_narrow_responses() {
+    let document = serde_json::to_value(clientele_server::openapi()).unwrap();
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            operations += 1;
+            let responses = operation["responses"].as_object().unwrap();
+            let mut expected = vec!["400", "503"];
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                expected.push("401");
+            }
+            if operation.get("requestBody").is_some() {
+                expected.extend(["413", "415"]);
+            }
+            for code in expected {
+                let response = responses.get(code).unwrap_or_else(|| panic!("{method} {path} lists no {code}"));
+                assert!(response["content"].get("application/problem+json").is_some(), "{method} {path} {code}");
+            }
+        }
+    }
+    assert!(operations > 60, "{operations} operations");
+    let schemas = &document["components"]["schemas"];
+    for (view, narrow) in [("CustomerRead", "CustomerContact"), ("OrderRead", "DriverOrder")] {
+        assert_eq!(schemas[narrow]["additionalProperties"], false, "{narrow} is closed");
+        let branches: Vec<&str> =
+            schemas[view]["oneOf"].as_array().unwrap().iter().map(|b| b["$ref"].as_str().unwrap()).collect();
+        let full = branches.iter().find(|b| !b.ends_with(narrow)).unwrap().rsplit('/').next().unwrap();
+        // The full view requires a field the narrow one has not: a full response carries it, so
+        // it fails the closed narrow schema, and a narrow response lacks it, so it fails the full.
+        let narrow_fields: Vec<&String> = schemas[narrow]["properties"].as_object().unwrap().keys().collect();
+        let required: Vec<&str> = schemas[full]["allOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|part| part["required"].as_array())
+            .flatten()
+            .filter_map(|r| r.as_str())
+            .collect();
+        assert!(required.iter().any(|r| !narrow_fields.iter().any(|n| n == r)), "{view}: {full} requires {required:?}");
+    }
+    assert!(schemas["CustomerPage"].get("anyOf").is_some(), "an empty page is either view's");
+}
