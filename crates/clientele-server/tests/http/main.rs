@@ -49,6 +49,7 @@ mod orders;
 mod payments;
 mod receiver;
 mod roles;
+mod scale_out;
 mod webhooks;
 
 #[test]
