@@ -3,7 +3,6 @@
 //! reaches. (Webhooks with two servers: `webhooks::two_servers_on_one_database_…`.)
 
 use crate::console::{PASSWORD, get, log_in, pair, post, unique, user};
-use crate::harness::TestApp;
 use crate::imports::import;
 
 http_test! {
