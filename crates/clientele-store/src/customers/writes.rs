@@ -367,8 +367,10 @@ macro_rules! insert_customer_rows {
             "SELECT s.word FROM json_each($2) AS v CROSS JOIN search_vocabulary s \
              ON s.tenant_id = $1 AND s.variant = v.value AND s.word = v.value"
         } else {
-            "SELECT s.word FROM jsonb_array_elements_text($2::jsonb) AS v(w) JOIN search_vocabulary s \
-             ON s.tenant_id = $1 AND s.variant = v.w AND s.word = v.w"
+            // A LATERAL probe with LIMIT cannot become a hash join over the tenant's whole
+            // vocabulary, which a plan made while the table was small (or cached from then) picks.
+            "SELECT s.word FROM jsonb_array_elements_text($2::jsonb) AS v(w) CROSS JOIN LATERAL ( \
+             SELECT word FROM search_vocabulary WHERE tenant_id = $1 AND variant = v.w AND word = v.w LIMIT 1) s"
         };
         for chunk in words.chunks(ROWS_PER_STATEMENT * 2) {
             let list = serde_json::to_string(chunk).map_err(Error::internal)?;
