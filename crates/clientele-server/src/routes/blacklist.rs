@@ -41,7 +41,7 @@ pub struct GlobalListParams {
     #[param(value_type = Option<bool>)]
     pub include_lifted: Option<String>,
     /// Page size, 1 to 200.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

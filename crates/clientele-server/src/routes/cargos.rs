@@ -50,7 +50,7 @@ pub struct PlaceParams {
     #[param(value_type = Option<PlaceKindView>)]
     pub kind: Option<String>,
     /// At most this many, 1 to 50 (default 20).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 50)]
     pub limit: Option<String>,
 }
 
@@ -90,7 +90,7 @@ pub struct SubmissionParams {
     #[param(value_type = Option<uuid::Uuid>)]
     pub order_id: Option<String>,
     /// Page size, 1 to 200.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -71,7 +71,7 @@ pub struct ImportOptions {
 #[into_params(parameter_in = Query)]
 pub struct ImportListParams {
     /// Page size, 1 to 200; default 50.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

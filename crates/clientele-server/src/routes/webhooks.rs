@@ -53,7 +53,7 @@ pub struct DeliveryPage {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1 to 200; default 50.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -67,7 +67,7 @@ pub struct DeliveryParams {
     /// `pending`, `succeeded` or `failed`.
     pub status: Option<String>,
     /// Page size, 1 to 200; default 50.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -73,3 +73,24 @@ fn every_operation_lists_its_refusals_and_narrow_views_match_only_narrow_respons
     }
     assert!(schemas["CustomerPage"].get("anyOf").is_some(), "an empty page is either view's");
 }
+
+/// Every `limit` parameter says its bounds (1 to 200, or to 50 for the place search).
+#[test]
+fn every_limit_parameter_is_bounded() {
+    let document = serde_json::to_value(clientele_server::openapi()).unwrap();
+    let mut limits = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] != "limit" {
+                    continue;
+                }
+                limits += 1;
+                let schema = &parameter["schema"];
+                assert_eq!(schema["minimum"], 1, "{method} {path}: {schema}");
+                assert!(schema["maximum"] == 200 || schema["maximum"] == 50, "{method} {path}: {schema}");
+            }
+        }
+    }
+    assert!(limits >= 9, "{limits} limit parameters");
+}
