@@ -115,12 +115,7 @@ impl App {
     /// A customer's payment methods, read from Stripe (reused for a few seconds), default
     /// marked. A customer without a Stripe customer has none, and Stripe is not asked.
     pub async fn payment_methods(&self, actor: &Actor, customer_id: CustomerId) -> Result<Vec<PaymentMethodView>> {
-        self.payment_attempt(actor, Access::View, customer_id, None, async |app, grant| {
-            app.payment_customer(&grant, customer_id).await?;
-            let call = app.stripe_call(grant.tenant_id).await?;
-            app.read_payment_methods(&call, grant.tenant_id, customer_id).await
-        })
-        .await
+        self.list_payment_methods(actor, customer_id, false).await
     }
 
     /// The customer's payment methods read from Stripe now, not from the last few seconds'
@@ -131,10 +126,22 @@ impl App {
         actor: &Actor,
         customer_id: CustomerId,
     ) -> Result<Vec<PaymentMethodView>> {
+        self.list_payment_methods(actor, customer_id, true).await
+    }
+
+    /// The customer's list (audited as a view), read from Stripe afresh when `fresh`.
+    async fn list_payment_methods(
+        &self,
+        actor: &Actor,
+        customer_id: CustomerId,
+        fresh: bool,
+    ) -> Result<Vec<PaymentMethodView>> {
         self.payment_attempt(actor, Access::View, customer_id, None, async |app, grant| {
             app.payment_customer(&grant, customer_id).await?;
             let call = app.stripe_call(grant.tenant_id).await?;
-            app.payments.forget_list(grant.tenant_id, customer_id);
+            if fresh {
+                app.payments.forget_list(grant.tenant_id, customer_id);
+            }
             app.read_payment_methods(&call, grant.tenant_id, customer_id).await
         })
         .await
