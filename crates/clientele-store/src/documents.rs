@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::audit::append_audit;
 use crate::customers::writes::stale_write;
-use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::db::{Scope, Ts, db_error, in_transaction, with_reader};
 
 macro_rules! document_columns {
     () => {
@@ -88,7 +88,7 @@ impl DocumentStore for SqlStore {
         required: &RequiredDocuments,
         audit: &AuditEntry,
     ) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, tenant, |tx| {
             let changed = sqlx::query("UPDATE tenants SET required_documents = $2 WHERE id = $1")
                 .bind(tenant.as_uuid())
                 .bind(required.to_stored())
@@ -104,7 +104,7 @@ impl DocumentStore for SqlStore {
     }
 
     async fn insert_document(&self, d: &Document, audit: &AuditEntry) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, d.tenant_id, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO documents (",
                 document_columns!(),
@@ -141,7 +141,7 @@ impl DocumentStore for SqlStore {
     }
 
     async fn get_document(&self, tenant: TenantId, id: DocumentId) -> Result<Option<Document>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, DocumentRecord>(concat!(
                 "SELECT ",
                 document_columns!(),
@@ -149,7 +149,7 @@ impl DocumentStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(Document::try_from).transpose()
@@ -161,7 +161,7 @@ impl DocumentStore for SqlStore {
         customer: CustomerId,
         include_deleted: bool,
     ) -> Result<Vec<Document>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", document_columns!(), " FROM documents WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid()).push(" AND customer_id = ").push_bind(customer.as_uuid());
@@ -169,13 +169,13 @@ impl DocumentStore for SqlStore {
                 sql.push(" AND deleted_at IS NULL");
             }
             sql.push(" ORDER BY id DESC LIMIT 1000");
-            sql.build_query_as::<DocumentRecord>().fetch_all(pool).await
+            sql.build_query_as::<DocumentRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(Document::try_from).collect()
     }
 
     async fn update_document(&self, d: &Document, expected_version: i64, audit: &AuditEntry) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, d.tenant_id, |tx| {
             let updated = sqlx::query(
                 "UPDATE documents SET kind = $3, number = $4, issuing_country = $5, issuing_place = $6, \
                  issued_on = $7, expires_on = $8, updated_at = $9, version = $10, deleted_at = $11 \
@@ -218,7 +218,7 @@ impl DocumentStore for SqlStore {
     ) -> Result<Vec<(CustomerId, DocumentKind, Option<Date>)>> {
         let mut held = Vec::new();
         for chunk in customers.chunks(500) {
-            let rows = with_reader!(self, |pool| {
+            let rows = with_reader!(self, tenant, |conn| {
                 let mut sql =
                     QueryBuilder::new("SELECT customer_id, kind, expires_on FROM documents WHERE tenant_id = ");
                 sql.push_bind(tenant.as_uuid()).push(" AND deleted_at IS NULL AND customer_id IN (");
@@ -227,7 +227,7 @@ impl DocumentStore for SqlStore {
                     list.push_bind(customer.as_uuid());
                 }
                 sql.push(")");
-                sql.build_query_as::<(Uuid, String, Option<Date>)>().fetch_all(pool).await
+                sql.build_query_as::<(Uuid, String, Option<Date>)>().fetch_all(conn).await
             });
             for (customer, kind, expires) in rows.map_err(db_error)? {
                 // Unknown kinds cannot be stored (CHECK constraint); skip rather than fail a list.
@@ -246,7 +246,7 @@ impl DocumentStore for SqlStore {
     ) -> Result<std::collections::HashSet<String>> {
         let mut held = std::collections::HashSet::new();
         for chunk in object_keys.chunks(500) {
-            let rows = with_reader!(self, |pool| {
+            let rows = with_reader!(self, tenant, |conn| {
                 let mut sql = QueryBuilder::new("SELECT object_key FROM documents WHERE tenant_id = ");
                 sql.push_bind(tenant.as_uuid()).push(" AND object_key IN (");
                 let mut list = sql.separated(", ");
@@ -254,7 +254,7 @@ impl DocumentStore for SqlStore {
                     list.push_bind(key.as_str());
                 }
                 sql.push(")");
-                sql.build_query_scalar::<String>().fetch_all(pool).await
+                sql.build_query_scalar::<String>().fetch_all(conn).await
             });
             held.extend(rows.map_err(db_error)?);
         }
@@ -267,7 +267,7 @@ impl DocumentStore for SqlStore {
         after: Option<(TenantId, DocumentId)>,
         limit: u32,
     ) -> Result<Vec<Document>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, Scope::AllTenants, |conn| {
             let mut sql = QueryBuilder::new(concat!(
                 "/* all tenants */ SELECT ",
                 document_columns!(),
@@ -284,13 +284,13 @@ impl DocumentStore for SqlStore {
                     .push("))");
             }
             sql.push(" ORDER BY tenant_id, id LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<DocumentRecord>().fetch_all(pool).await
+            sql.build_query_as::<DocumentRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(Document::try_from).collect()
     }
 
     async fn set_document_key(&self, d: &Document, old_key_id: &str, sealed: &SealedFile) -> Result<bool> {
-        let updated = in_transaction!(self, |tx| {
+        let updated = in_transaction!(self, d.tenant_id, |tx| {
             sqlx::query(
                 "UPDATE documents SET key_id = $3, wrapped_key = $4 WHERE tenant_id = $1 AND id = $2 AND key_id = $5",
             )

@@ -24,7 +24,7 @@ use crate::customers::writes::{
     LIFT_BLACKLIST_ENTRY, ROWS_PER_STATEMENT, UPDATE_CUSTOMER, customer_write_error, existing_ids,
     insert_customer_rows, stale_write, update_customer_row, write_events, write_side_effects,
 };
-use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::db::{Scope, Ts, db_error, in_transaction, with_reader};
 use crate::search::index_customer;
 
 // What the customer-writing macros name.
@@ -200,7 +200,7 @@ impl StoredProblem {
 #[async_trait]
 impl ImportStore for SqlStore {
     async fn insert_import_job(&self, job: &ImportJob, audit: &AuditEntry) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, job.tenant_id, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO import_jobs (",
                 import_columns!(),
@@ -243,7 +243,7 @@ impl ImportStore for SqlStore {
     }
 
     async fn add_import_chunk(&self, tenant: TenantId, job: ImportJobId, chunk: i64, bytes: &[u8]) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, tenant, |tx| {
             sqlx::query("INSERT INTO import_files (tenant_id, job_id, chunk, bytes) VALUES ($1, $2, $3, $4)")
                 .bind(tenant.as_uuid())
                 .bind(job.as_uuid())
@@ -257,26 +257,26 @@ impl ImportStore for SqlStore {
     }
 
     async fn import_file_chunk(&self, tenant: TenantId, job: ImportJobId, chunk: i64) -> Result<Option<Vec<u8>>> {
-        let piece = with_reader!(self, |pool| {
+        let piece = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, Vec<u8>>(
                 "SELECT bytes FROM import_files WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3",
             )
             .bind(tenant.as_uuid())
             .bind(job.as_uuid())
             .bind(chunk)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         piece.map_err(db_error)
     }
 
     async fn save_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>) -> Result<bool> {
-        let saved = in_transaction!(self, |tx| save_job!(tx, job, lease));
+        let saved = in_transaction!(self, job.tenant_id, |tx| save_job!(tx, job, lease));
         Ok(saved)
     }
 
     async fn claim_import_undo(&self, tenant: TenantId, job: ImportJobId, undo: &ImportUndo) -> Result<bool> {
-        let claimed = in_transaction!(self, |tx| {
+        let claimed = in_transaction!(self, tenant, |tx| {
             sqlx::query(
                 "UPDATE import_jobs SET undo = $3 \
                  WHERE tenant_id = $1 AND id = $2 AND undo IS NULL AND status = 'succeeded' AND dry_run = $4",
@@ -294,7 +294,7 @@ impl ImportStore for SqlStore {
     }
 
     async fn renew_import_lease(&self, tenant: TenantId, job: ImportJobId, lease: &ImportLease) -> Result<bool> {
-        let renewed = in_transaction!(self, |tx| {
+        let renewed = in_transaction!(self, tenant, |tx| {
             sqlx::query(
                 "UPDATE import_jobs SET lease_until = CASE WHEN lease_until > $4 THEN lease_until ELSE $4 END \
                  WHERE tenant_id = $1 AND id = $2 AND worker = $3 \
@@ -316,7 +316,7 @@ impl ImportStore for SqlStore {
         let job = &batch.job;
         let tenant = job.tenant_id;
         let sqlite = self.is_sqlite();
-        in_transaction!(self, |tx| {
+        in_transaction!(self, tenant, |tx| {
             // First the fence: the job's progress, saved only while this worker holds it. On
             // PostgreSQL this also locks the job's row until the commit, so no other worker can
             // claim the job in the middle of the batch.
@@ -359,7 +359,7 @@ impl ImportStore for SqlStore {
     }
 
     async fn end_import_job(&self, job: &ImportJob, lease: Option<&ImportLease>, audit: &[AuditEntry]) -> Result<bool> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, job.tenant_id, |tx| {
             if !save_job!(tx, job, lease) {
                 return Ok(false);
             }
@@ -375,7 +375,7 @@ impl ImportStore for SqlStore {
     }
 
     async fn get_import_job(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "SELECT ",
                 import_columns!(),
@@ -383,7 +383,7 @@ impl ImportStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(ImportJob::try_from).transpose()
@@ -395,7 +395,7 @@ impl ImportStore for SqlStore {
         after: Option<ImportJobId>,
         limit: u32,
     ) -> Result<Vec<ImportJob>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", import_columns!(), " FROM import_jobs WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
@@ -403,7 +403,7 @@ impl ImportStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<ImportRecord>().fetch_all(pool).await
+            sql.build_query_as::<ImportRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(ImportJob::try_from).collect()
     }
@@ -417,7 +417,7 @@ impl ImportStore for SqlStore {
         // The conditions stand in the outer WHERE too: when two workers race for a job on
         // PostgreSQL, the second one re-checks them on the row the first one changed, and skips it.
         let (tenant, id) = only.map_or((None, None), |(t, j)| (Some(t.as_uuid()), Some(j)));
-        let claimed = in_transaction!(self, |tx| {
+        let claimed = in_transaction!(self, only.map_or(Scope::AllTenants, |(t, _)| Scope::Tenant(t)), |tx| {
             sqlx::query_as::<_, ImportRecord>(concat!(
                 "/* all tenants */ UPDATE import_jobs SET status = 'running', worker = $1, lease_until = $3, \
                  started_at = COALESCE(started_at, $2), attempts = attempts + 1, \
@@ -444,7 +444,7 @@ impl ImportStore for SqlStore {
     }
 
     async fn abandon_stale_uploads(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
-        let abandoned = in_transaction!(self, |tx| {
+        let abandoned = in_transaction!(self, Scope::AllTenants, |tx| {
             sqlx::query(
                 "/* all tenants */ DELETE FROM import_files WHERE (tenant_id, job_id) IN \
                  (SELECT tenant_id, id FROM import_jobs WHERE status = 'receiving' AND created_at < $1)",
@@ -468,7 +468,7 @@ impl ImportStore for SqlStore {
     }
 
     async fn set_import_headers(&self, tenant: TenantId, job: ImportJobId, headers: &[String]) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, tenant, |tx| {
             sqlx::query("UPDATE import_jobs SET headers = $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
                 .bind(job.as_uuid())
@@ -481,11 +481,11 @@ impl ImportStore for SqlStore {
     }
 
     async fn import_headers(&self, tenant: TenantId, job: ImportJobId) -> Result<Vec<String>> {
-        let headers = with_reader!(self, |pool| {
+        let headers = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, Option<String>>("SELECT headers FROM import_jobs WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_uuid())
                 .bind(job.as_uuid())
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         Ok(headers.map_err(db_error)?.flatten().and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default())
@@ -498,7 +498,7 @@ impl ImportStore for SqlStore {
         after_row: i64,
         limit: u32,
     ) -> Result<Vec<ImportRowError>> {
-        let rows = with_reader!(self, |pool| {
+        let rows = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, (i64, String, String)>(
                 "SELECT row_no, cells, errors FROM import_errors WHERE tenant_id = $1 AND job_id = $2 AND row_no > $3 \
                  ORDER BY row_no LIMIT $4",
@@ -507,7 +507,7 @@ impl ImportStore for SqlStore {
             .bind(job.as_uuid())
             .bind(after_row)
             .bind(i64::from(limit.max(1)))
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         Ok(rows

@@ -94,6 +94,9 @@ pub struct SqlStore {
     db: Db,
     /// The key that links audit entries (HMAC-SHA-256); without one, plain SHA-256.
     chain_key: Option<std::sync::Arc<clientele_core::audit::chain::ChainKey>>,
+    /// PostgreSQL: whether transactions switch to [`db::SERVICE_ROLE`] (the connecting role would
+    /// pass row-level security by, and may become it). Known once the database is migrated.
+    as_service: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Only the backend: the pools' options hold the database's credentials.
@@ -144,7 +147,9 @@ impl SqlStore {
                 Db::Postgres(pool)
             }
         };
-        Ok(Self { db, chain_key: None })
+        let store = Self { db, chain_key: None, as_service: Default::default() };
+        store.check_row_security().await?;
+        Ok(store)
     }
 
     /// The same store, linking the audit entries it appends with `key` (HMAC-SHA-256).
@@ -159,6 +164,7 @@ impl SqlStore {
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
         result.map_err(|e| Error::internal(format!("migrating the database: {e}")))?;
+        self.check_row_security().await?;
         self.chain_unchained_audit().await?;
         self.ensure_search_index().await
     }
@@ -172,14 +178,14 @@ impl SqlStore {
             COALESCE(company_name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(secondary_phone, '') || ' ' || \
             COALESCE(tax_code, '') || ' ' || COALESCE(license_number, ''))";
         let words: Vec<String> = query.split_whitespace().map(|w| format!("%{}%", w.to_lowercase())).collect();
-        let found = db::with_reader!(self, |pool| {
+        let found = db::with_reader!(self, tenant, |conn| {
             let mut sql = sqlx::QueryBuilder::new("SELECT id FROM customers WHERE tenant_id = ");
             sql.push_bind(tenant.as_uuid()).push(" AND deleted_at IS NULL");
             for word in &words {
                 sql.push(format!(" AND {haystack} LIKE ")).push_bind(word.as_str());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
-            sql.build_query_scalar::<Uuid>().fetch_all(pool).await
+            sql.build_query_scalar::<Uuid>().fetch_all(conn).await
         });
         Ok(found.map_err(db_error)?.len())
     }
@@ -199,7 +205,8 @@ impl SqlStore {
         );
         match &self.db {
             Db::Postgres(pool) => {
-                let mut conn = pool.acquire().await.map_err(failed)?;
+                // As the owner: the service's own role may not create tables.
+                let mut conn = pool.begin_with(self.pg_begin(db::Scope::Owner)).await.map_err(failed)?;
                 sqlx::query("DROP TABLE IF EXISTS bench_import_raw").execute(&mut *conn).await.map_err(failed)?;
                 sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *conn).await.map_err(failed)?;
                 let delimiter = char::from(delimiter);
@@ -215,7 +222,9 @@ impl SqlStore {
                     }
                     sink.send(&buffer[..n]).await.map_err(failed)?;
                 }
-                sink.finish().await.map_err(failed)
+                let loaded = sink.finish().await.map_err(failed)?;
+                conn.commit().await.map_err(failed)?;
+                Ok(loaded)
             }
             Db::Sqlite { write, .. } => {
                 let mut tx = write.begin_with(db::SQLITE_BEGIN_WRITE).await.map_err(failed)?;
@@ -257,11 +266,10 @@ impl SqlStore {
     /// calling early in and after a bulk load into empty tables: until then PostgreSQL keeps
     /// planning for empty tables, foreign-key checks included, and loads slow down several-fold.
     pub async fn refresh_statistics(&self) -> Result<()> {
-        let result = match &self.db {
-            Db::Sqlite { write, .. } => sqlx::query("PRAGMA optimize").execute(write).await.map(drop),
-            Db::Postgres(pool) => sqlx::query("ANALYZE").execute(pool).await.map(drop),
-        };
-        result.map_err(db_error)
+        match &self.db {
+            Db::Sqlite { write, .. } => sqlx::query("PRAGMA optimize").execute(write).await.map(drop).map_err(db_error),
+            Db::Postgres(_) => db::as_owner(self, "ANALYZE").await,
+        }
     }
 
     /// Closes every connection.
@@ -300,7 +308,11 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        db::with_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(db_error))
+        db::with_reader!(self, db::Scope::Platform, |conn| sqlx::query("SELECT 1")
+            .execute(conn)
+            .await
+            .map(|_| ())
+            .map_err(db_error))
     }
 
     fn pool_stats(&self) -> Vec<clientele_core::store::PoolStats> {

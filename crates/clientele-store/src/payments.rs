@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::SqlStore;
 use crate::audit::append_audit;
-use crate::db::{Ts, corrupt, db_error, in_transaction, is_unique_violation, with_reader};
+use crate::db::{Scope, Ts, corrupt, db_error, in_transaction, is_unique_violation, with_reader};
 
 /// The columns of `stripe_settings`, in the order of [`SettingsRecord`].
 macro_rules! settings_columns {
@@ -89,14 +89,14 @@ const LINK_COLUMNS: &str = "tenant_id, customer_id, stripe_customer_id, created_
 #[async_trait]
 impl PaymentStore for SqlStore {
     async fn payment_settings(&self, tenant: TenantId) -> Result<Option<PaymentSettings>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, SettingsRecord>(concat!(
                 "SELECT ",
                 settings_columns!(),
                 " FROM stripe_settings WHERE tenant_id = $1"
             ))
             .bind(tenant.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(PaymentSettings::try_from).transpose()
@@ -104,7 +104,7 @@ impl PaymentStore for SqlStore {
 
     async fn put_payment_settings(&self, settings: &PaymentSettings, audit: &[AuditEntry]) -> Result<()> {
         let r = SettingsRecord::from(settings);
-        in_transaction!(self, |tx| {
+        in_transaction!(self, settings.tenant_id, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO stripe_settings (",
                 settings_columns!(),
@@ -137,7 +137,7 @@ impl PaymentStore for SqlStore {
     }
 
     async fn delete_payment_settings(&self, tenant: TenantId, audit: &[AuditEntry]) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, tenant, |tx| {
             sqlx::query("DELETE FROM stripe_settings WHERE tenant_id = $1")
                 .bind(tenant.as_uuid())
                 .execute(&mut *tx)
@@ -149,25 +149,25 @@ impl PaymentStore for SqlStore {
     }
 
     async fn sealed_payment_settings(&self) -> Result<Vec<PaymentSettings>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, Scope::AllTenants, |conn| {
             sqlx::query_as::<_, SettingsRecord>(concat!(
                 "/* all tenants */ SELECT ",
                 settings_columns!(),
                 " FROM stripe_settings WHERE secret_key IS NOT NULL OR webhook_secret IS NOT NULL ORDER BY tenant_id"
             ))
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         records.map_err(db_error)?.into_iter().map(PaymentSettings::try_from).collect()
     }
 
     async fn tenant_by_stripe_account(&self, account: &str) -> Result<Option<TenantId>> {
-        let found = with_reader!(self, |pool| {
+        let found = with_reader!(self, Scope::AllTenants, |conn| {
             sqlx::query_scalar::<_, Uuid>(
                 "/* all tenants */ SELECT tenant_id FROM stripe_settings WHERE connect_account_id = $1",
             )
             .bind(account)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         Ok(found.map_err(db_error)?.map(TenantId::from_uuid))
@@ -175,11 +175,11 @@ impl PaymentStore for SqlStore {
 
     async fn stripe_link(&self, tenant: TenantId, customer: CustomerId) -> Result<Option<StripeLink>> {
         let sql = format!("SELECT {LINK_COLUMNS} FROM stripe_customers WHERE tenant_id = $1 AND customer_id = $2");
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, LinkRecord>(sqlx::AssertSqlSafe(sql))
                 .bind(tenant.as_uuid())
                 .bind(customer.as_uuid())
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         Ok(record.map_err(db_error)?.map(StripeLink::from))
@@ -188,18 +188,18 @@ impl PaymentStore for SqlStore {
     async fn stripe_link_by_stripe_id(&self, tenant: TenantId, stripe_customer_id: &str) -> Result<Option<StripeLink>> {
         let sql =
             format!("SELECT {LINK_COLUMNS} FROM stripe_customers WHERE tenant_id = $1 AND stripe_customer_id = $2");
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, LinkRecord>(sqlx::AssertSqlSafe(sql))
                 .bind(tenant.as_uuid())
                 .bind(stripe_customer_id)
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         Ok(record.map_err(db_error)?.map(StripeLink::from))
     }
 
     async fn insert_stripe_link(&self, link: &StripeLink, audit: &[AuditEntry]) -> Result<StripeLink> {
-        let kept = in_transaction!(self, |tx| {
+        let kept = in_transaction!(self, link.tenant_id, |tx| {
             let inserted = sqlx::query(
                 "INSERT INTO stripe_customers (tenant_id, customer_id, stripe_customer_id, created_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, customer_id) DO NOTHING",
@@ -232,7 +232,7 @@ impl PaymentStore for SqlStore {
         audit: &[AuditEntry],
         unlink: Option<CustomerId>,
     ) -> Result<EventOutcome> {
-        let outcome = in_transaction!(self, |tx| {
+        let outcome = in_transaction!(self, event.tenant_id, |tx| {
             let inserted = sqlx::query(
                 "INSERT INTO stripe_events (tenant_id, event_id, event_type, object_id, created, received_at, outcome) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, event_id) DO NOTHING",

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::customers::records::{CustomerRecord, customer_columns};
 use crate::customers::writes::push_customer_filters;
-use crate::db::{Db, db_error, in_transaction, with_reader};
+use crate::db::{Db, Scope, db_error, in_transaction, with_reader};
 
 /// Bumped whenever folding or the document changes: `migrate` then re-indexes every customer.
 const SEARCH_INDEX_VERSION: &str = "1";
@@ -184,7 +184,7 @@ impl SqlStore {
             Tier::Exact => format!("={first}"),
             _ => format!("^{first}"),
         };
-        let rows = with_reader!(self, |pool| {
+        let rows = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(
                 "SELECT c.search_rowid, c.search_text FROM customer_search_prefixes p CROSS JOIN customers c \
                  WHERE c.tenant_id = p.tenant_id AND c.search_rowid = p.search_rowid AND p.tenant_id = ",
@@ -206,16 +206,16 @@ impl SqlStore {
                 sql.push(" AND p.search_rowid < ").push_bind(after);
             }
             sql.push(" ORDER BY p.search_rowid DESC LIMIT ").push_bind(i64::from(query.limit));
-            sql.build_query_as::<(i64, String)>().fetch_all(pool).await
+            sql.build_query_as::<(i64, String)>().fetch_all(conn).await
         });
         Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
     }
 
     async fn tenant_number(&self, tenant: TenantId) -> Result<i64> {
-        let number = with_reader!(self, |pool| {
+        let number = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, Option<i64>>("SELECT number FROM tenants WHERE id = $1")
                 .bind(tenant.as_uuid())
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         number.map_err(db_error)?.flatten().ok_or(Error::NotFound("tenant"))
@@ -250,10 +250,10 @@ impl SqlStore {
     }
 
     async fn search_index_version(&self) -> Result<Option<Vec<u8>>> {
-        let version = with_reader!(self, |pool| {
+        let version = with_reader!(self, Scope::Platform, |conn| {
             sqlx::query_scalar("SELECT value FROM platform_settings WHERE key = $1")
                 .bind(SEARCH_INDEX_KEY)
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         version.map_err(db_error)
@@ -264,7 +264,7 @@ impl SqlStore {
         let mut after: Option<(Uuid, Uuid)> = None;
         let mut count = 0_usize;
         loop {
-            let batch: Vec<SearchRecord> = with_reader!(self, |pool| {
+            let batch: Vec<SearchRecord> = with_reader!(self, Scope::AllTenants, |conn| {
                 let mut sql = QueryBuilder::new(concat!(
                     "/* all tenants */ SELECT search_rowid, ",
                     customer_columns!(),
@@ -280,13 +280,13 @@ impl SqlStore {
                         .push(")");
                 }
                 sql.push(" ORDER BY tenant_id, id LIMIT 1000");
-                sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+                sql.build_query_as::<SearchRecord>().fetch_all(conn).await
             })
             .map_err(db_error)?;
             let Some(last) = batch.last() else { break };
             after = Some((last.customer.tenant_id, last.customer.id));
             count += batch.len();
-            in_transaction!(self, |tx| {
+            in_transaction!(self, Scope::AllTenants, |tx| {
                 for record in &batch {
                     let customer = Customer::try_from(record.customer.clone())?;
                     let doc = SearchDocument::of(&customer.data);
@@ -301,7 +301,7 @@ impl SqlStore {
                 }
             });
         }
-        in_transaction!(self, |tx| {
+        in_transaction!(self, Scope::Platform, |tx| {
             sqlx::query(
                 "INSERT INTO platform_settings (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -404,7 +404,10 @@ impl SearchStore for SqlStore {
                 sql.push(order).push_bind(i64::from(query.limit));
                 // Never a cached generic plan: planned without the patterns, PostgreSQL tends to
                 // walk the whole tenant in rowid order instead of asking the trigram index.
-                sql.build_query_as().persistent(false).fetch_all(pool).await
+                let mut tx = pool.begin_with(self.pg_begin(Scope::Tenant(tenant))).await.map_err(db_error)?;
+                let rows = sql.build_query_as().persistent(false).fetch_all(&mut *tx).await;
+                tx.commit().await.map_err(db_error)?;
+                rows
             }
         };
         Ok(rows.map_err(db_error)?.into_iter().map(|(rowid, text)| SearchMatch { rowid, text }).collect())
@@ -415,7 +418,7 @@ impl SearchStore for SqlStore {
         if rowids.is_empty() {
             return Ok(Vec::new());
         }
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!(
                 "SELECT search_rowid, ",
                 customer_columns!(),
@@ -427,7 +430,7 @@ impl SearchStore for SqlStore {
                 list.push_bind(*rowid);
             }
             sql.push(")");
-            sql.build_query_as::<SearchRecord>().fetch_all(pool).await
+            sql.build_query_as::<SearchRecord>().fetch_all(conn).await
         });
         let mut by_rowid: std::collections::HashMap<i64, CustomerRecord> =
             records.map_err(db_error)?.into_iter().map(|r| (r.search_rowid, r.customer)).collect();
@@ -439,7 +442,7 @@ impl SearchStore for SqlStore {
         if variants.is_empty() {
             return Ok(Vec::new());
         }
-        let words = with_reader!(self, |pool| {
+        let words = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new("SELECT DISTINCT word FROM search_vocabulary WHERE tenant_id = ");
             sql.push_bind(tenant.as_uuid()).push(" AND variant IN (");
             let mut list = sql.separated(", ");
@@ -448,7 +451,7 @@ impl SearchStore for SqlStore {
             }
             sql.push(") ORDER BY word LIMIT 200");
             // The list's length varies with the word: not worth a cached statement per length.
-            sql.build_query_scalar::<String>().persistent(false).fetch_all(pool).await
+            sql.build_query_scalar::<String>().persistent(false).fetch_all(conn).await
         });
         words.map_err(db_error)
     }

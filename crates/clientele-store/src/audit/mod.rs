@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::SqlStore;
 use crate::audit::records::{AuditRecord, audit_columns};
 use crate::customers::writes::write_events;
-use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::db::{Scope, Ts, db_error, in_transaction, with_reader};
 
 pub(crate) mod records;
 
@@ -126,23 +126,23 @@ impl SqlStore {
     /// when the database is first opened after the migration that added the chain. Never again:
     /// an unchained entry found later was slipped in, and `audit verify` reports it.
     pub(crate) async fn chain_unchained_audit(&self) -> Result<()> {
-        let done = with_reader!(self, |pool| {
+        let done = with_reader!(self, Scope::Platform, |conn| {
             sqlx::query_scalar::<_, Vec<u8>>("SELECT value FROM platform_settings WHERE key = $1")
                 .bind(CHAINED_KEY)
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         if done.map_err(db_error)?.is_some() {
             return Ok(());
         }
-        let tenants = with_reader!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>("SELECT id FROM tenants ORDER BY id").fetch_all(pool).await
+        let tenants = with_reader!(self, Scope::Platform, |conn| {
+            sqlx::query_scalar::<_, Uuid>("SELECT id FROM tenants ORDER BY id").fetch_all(conn).await
         });
         for tenant in tenants.map_err(db_error)? {
             // In id order through the primary key, a page per transaction.
             let mut after = Uuid::nil();
             loop {
-                let (read, last) = in_transaction!(self, |tx| {
+                let (read, last) = in_transaction!(self, TenantId::from_uuid(tenant), |tx| {
                     let (seq, hash): (i64, String) = sqlx::query_as(CLAIM_HEAD)
                         .bind(tenant)
                         .bind(hash_text(&CHAIN_START))
@@ -195,7 +195,7 @@ impl SqlStore {
                 }
             }
         }
-        in_transaction!(self, |tx| {
+        in_transaction!(self, Scope::Platform, |tx| {
             sqlx::query("INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(CHAINED_KEY)
                 .bind(b"1".as_slice())
@@ -210,21 +210,21 @@ impl SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn count_audit_actions(&self, tenant: TenantId, action: &str, since: Timestamp) -> Result<u64> {
-        let count = with_reader!(self, |pool| {
+        let count = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND at >= $3",
             )
             .bind(tenant.as_uuid())
             .bind(action)
             .bind(Ts(since))
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         });
         Ok(u64::try_from(count.map_err(db_error)?).unwrap_or(0))
     }
 
     async fn list_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
             if let Some(customer) = query.customer_id {
@@ -249,7 +249,7 @@ impl AuditStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
-            sql.build_query_as::<AuditRecord>().fetch_all(pool).await
+            sql.build_query_as::<AuditRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()
     }
@@ -258,21 +258,25 @@ impl AuditStore for SqlStore {
         if audit.is_empty() && matches.is_empty() {
             return Ok(());
         }
-        in_transaction!(self, |tx| {
-            write_events!(self, tx, audit, matches);
-        });
+        in_transaction!(
+            self,
+            Scope::of(audit.iter().map(|a| a.tenant_id).chain(matches.iter().map(|m| m.tenant_id))),
+            |tx| {
+                write_events!(self, tx, audit, matches);
+            }
+        );
         Ok(())
     }
 
     async fn audit_heads(&self) -> Result<Vec<AuditHead>> {
-        let heads = with_reader!(self, |pool| {
+        let heads = with_reader!(self, Scope::AllTenants, |conn| {
             sqlx::query_as::<_, (Uuid, Option<i64>, Option<String>, i64)>(
                 "SELECT t.tenant_id, h.seq, h.hash, \
                  (SELECT count(*) FROM audit_log u WHERE u.tenant_id = t.tenant_id AND u.seq IS NULL) \
                  FROM (SELECT tenant_id FROM audit_chain UNION SELECT tenant_id FROM audit_log) t \
                  LEFT JOIN audit_chain h ON h.tenant_id = t.tenant_id ORDER BY t.tenant_id",
             )
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         Ok(heads
@@ -288,7 +292,7 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_chain(&self, tenant: TenantId, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, AuditRecord>(concat!(
                 "SELECT ",
                 audit_columns!(),
@@ -297,7 +301,7 @@ impl AuditStore for SqlStore {
             .bind(tenant.as_uuid())
             .bind(after_seq)
             .bind(i64::from(limit.max(1)))
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         records.map_err(db_error)?.into_iter().map(AuditEntry::try_from).collect()

@@ -14,14 +14,14 @@ use crate::SqlStore;
 use crate::blacklist::records::{
     BlacklistEntryRecord, GlobalEntryRecord, blacklist_entry_columns, global_entry_columns,
 };
-use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::db::{Scope, Ts, db_error, in_transaction, with_reader};
 
 pub(crate) mod records;
 
 #[async_trait]
 impl BlacklistStore for SqlStore {
     async fn blacklist_history(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<BlacklistEntry>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, BlacklistEntryRecord>(concat!(
                 "SELECT ",
                 blacklist_entry_columns!(),
@@ -29,7 +29,7 @@ impl BlacklistStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(customer.as_uuid())
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         records.map_err(db_error)?.into_iter().map(BlacklistEntry::try_from).collect()
@@ -45,7 +45,7 @@ impl BlacklistStore for SqlStore {
         if hashes.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = with_reader!(self, |pool| {
+        let ids = with_reader!(self, Scope::Platform, |conn| {
             let mut sql = QueryBuilder::new(
                 "SELECT DISTINCT g.id FROM global_blacklist_pseudonyms p JOIN global_blacklist g ON g.id = p.entry_id \
                  WHERE p.hash IN (",
@@ -63,13 +63,13 @@ impl BlacklistStore for SqlStore {
                 .push(" AND g.flagging_customer_id = ")
                 .push_bind(except.1.as_uuid())
                 .push(") ORDER BY g.id");
-            sql.build_query_scalar::<Uuid>().fetch_all(pool).await
+            sql.build_query_scalar::<Uuid>().fetch_all(conn).await
         });
         Ok(ids.map_err(db_error)?.into_iter().map(GlobalEntryId::from_uuid).collect())
     }
 
     async fn list_global_entries(&self, query: &GlobalQuery) -> Result<Vec<GlobalEntry>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, Scope::Platform, |conn| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", global_entry_columns!(), " FROM global_blacklist WHERE 1 = 1"));
             if !query.include_lifted {
@@ -79,27 +79,27 @@ impl BlacklistStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
-            sql.build_query_as::<GlobalEntryRecord>().fetch_all(pool).await
+            sql.build_query_as::<GlobalEntryRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(GlobalEntry::try_from).collect()
     }
 
     async fn get_global_entry(&self, id: GlobalEntryId) -> Result<Option<GlobalEntry>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, Scope::Platform, |conn| {
             sqlx::query_as::<_, GlobalEntryRecord>(concat!(
                 "SELECT ",
                 global_entry_columns!(),
                 " FROM global_blacklist WHERE id = $1"
             ))
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(GlobalEntry::try_from).transpose()
     }
 
     async fn replace_pseudonyms(&self, updates: &[(GlobalEntryId, String, Vec<Pseudonym>)]) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, Scope::Platform, |tx| {
             for (id, key_id, pseudonyms) in updates {
                 let found = sqlx::query("UPDATE global_blacklist SET key_id = $2 WHERE id = $1")
                     .bind((*id).as_uuid())

@@ -19,7 +19,7 @@ use crate::cargos::records::{
     bind_submission, settings_columns, submission_columns, submission_write_error,
 };
 use crate::customers::writes::stale_write;
-use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::db::{Scope, Ts, db_error, in_transaction, with_reader};
 
 pub(crate) mod records;
 
@@ -30,7 +30,7 @@ const CLAIMABLE: &str = "action = 'check' AND (status = 'pending' OR (status = '
 impl CargosStore for SqlStore {
     async fn insert_agency(&self, agency: &RentalAgency, audit: &[AuditEntry]) -> Result<()> {
         let r = AgencyRecord::from(agency);
-        in_transaction!(self, |tx| {
+        in_transaction!(self, agency.tenant_id, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO cargos_agencies (",
                 agency_columns!(),
@@ -56,7 +56,7 @@ impl CargosStore for SqlStore {
     }
 
     async fn get_agency(&self, tenant: TenantId, id: AgencyId) -> Result<Option<RentalAgency>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, AgencyRecord>(concat!(
                 "SELECT ",
                 agency_columns!(),
@@ -64,14 +64,14 @@ impl CargosStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         Ok(record.map_err(db_error)?.map(RentalAgency::from))
     }
 
     async fn list_agencies(&self, tenant: TenantId, include_deleted: bool) -> Result<Vec<RentalAgency>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, AgencyRecord>(concat!(
                 "SELECT ",
                 agency_columns!(),
@@ -79,7 +79,7 @@ impl CargosStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(include_deleted)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         Ok(records.map_err(db_error)?.into_iter().map(RentalAgency::from).collect())
@@ -87,7 +87,7 @@ impl CargosStore for SqlStore {
 
     async fn update_agency(&self, agency: &RentalAgency, expected_version: i64, audit: &[AuditEntry]) -> Result<()> {
         let r = AgencyRecord::from(agency);
-        in_transaction!(self, |tx| {
+        in_transaction!(self, agency.tenant_id, |tx| {
             let updated = sqlx::query(
                 "UPDATE cargos_agencies SET code = $3, name = $4, place_code = $5, address = $6, phone = $7, \
                  updated_at = $8, deleted_at = $9, version = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11",
@@ -116,14 +116,14 @@ impl CargosStore for SqlStore {
     }
 
     async fn cargos_settings(&self, tenant: TenantId) -> Result<Option<CargosSettings>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, SettingsRecord>(concat!(
                 "SELECT ",
                 settings_columns!(),
                 " FROM cargos_settings WHERE tenant_id = $1"
             ))
             .bind(tenant.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(CargosSettings::try_from).transpose()
@@ -131,7 +131,7 @@ impl CargosStore for SqlStore {
 
     async fn put_cargos_settings(&self, settings: &CargosSettings, audit: &[AuditEntry]) -> Result<()> {
         let r = SettingsRecord::from(settings);
-        in_transaction!(self, |tx| {
+        in_transaction!(self, settings.tenant_id, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO cargos_settings (",
                 settings_columns!(),
@@ -155,13 +155,13 @@ impl CargosStore for SqlStore {
     }
 
     async fn settings_with_credentials(&self) -> Result<Vec<CargosSettings>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, Scope::AllTenants, |conn| {
             sqlx::query_as::<_, SettingsRecord>(concat!(
                 "/* all tenants */ SELECT ",
                 settings_columns!(),
                 " FROM cargos_settings WHERE credentials IS NOT NULL ORDER BY tenant_id"
             ))
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         records.map_err(db_error)?.into_iter().map(CargosSettings::try_from).collect()
@@ -169,7 +169,7 @@ impl CargosStore for SqlStore {
 
     async fn insert_submission(&self, submission: &Submission, audit: &[AuditEntry]) -> Result<()> {
         let r = SubmissionRecord::try_from(submission)?;
-        in_transaction!(self, |tx| {
+        in_transaction!(self, submission.tenant_id, |tx| {
             bind_submission!(sqlx::query(INSERT_SUBMISSION), r)
                 .execute(&mut *tx)
                 .await
@@ -181,7 +181,7 @@ impl CargosStore for SqlStore {
 
     async fn finish_submission(&self, submission: &Submission, audit: &[AuditEntry]) -> Result<bool> {
         let r = SubmissionRecord::try_from(submission)?;
-        let finished = in_transaction!(self, |tx| {
+        let finished = in_transaction!(self, submission.tenant_id, |tx| {
             // Fenced by the lease: a worker that lost its claim to another writes nothing.
             let updated = sqlx::query(
                 "UPDATE cargos_submissions SET status = $3, record = $4, record_sha256 = $5, transaction_id = $6, \
@@ -214,7 +214,7 @@ impl CargosStore for SqlStore {
     }
 
     async fn order_submissions(&self, tenant: TenantId, order: OrderId) -> Result<Vec<Submission>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, SubmissionRecord>(concat!(
                 "SELECT ",
                 submission_columns!(),
@@ -222,7 +222,7 @@ impl CargosStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(order.as_uuid())
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         records.map_err(db_error)?.into_iter().map(Submission::try_from).collect()
@@ -235,7 +235,7 @@ impl CargosStore for SqlStore {
         after: Option<SubmissionId>,
         limit: u32,
     ) -> Result<Vec<Submission>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!(
                 "SELECT ",
                 submission_columns!(),
@@ -252,7 +252,7 @@ impl CargosStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<SubmissionRecord>().fetch_all(pool).await
+            sql.build_query_as::<SubmissionRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(Submission::try_from).collect()
     }
@@ -266,7 +266,7 @@ impl CargosStore for SqlStore {
              WHERE {CLAIMABLE} ORDER BY created_at LIMIT 1) RETURNING {}",
             submission_columns!()
         );
-        let claimed = in_transaction!(self, |tx| {
+        let claimed = in_transaction!(self, Scope::AllTenants, |tx| {
             sqlx::query_as::<_, SubmissionRecord>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(Ts(now))
                 .bind(worker)
@@ -279,7 +279,7 @@ impl CargosStore for SqlStore {
     }
 
     async fn fail_abandoned_sends(&self, now: Timestamp, failure: &SubmissionFailure) -> Result<u64> {
-        let failed = in_transaction!(self, |tx| {
+        let failed = in_transaction!(self, Scope::AllTenants, |tx| {
             sqlx::query(
                 "/* all tenants */ UPDATE cargos_submissions SET status = 'failed', failure_code = $2, failure = $3, finished_at = $1, \
                  worker = NULL, lease_until = NULL WHERE action = 'send' AND status = 'running' AND lease_until < $1",
@@ -296,9 +296,9 @@ impl CargosStore for SqlStore {
     }
 
     async fn cargos_tables(&self) -> Result<Option<StoredTables>> {
-        let rows = with_reader!(self, |pool| {
+        let rows = with_reader!(self, Scope::Platform, |conn| {
             sqlx::query_as::<_, (String, String, Ts)>("SELECT name, content, fetched_at FROM cargos_tables")
-                .fetch_all(pool)
+                .fetch_all(conn)
                 .await
         });
         let rows = rows.map_err(db_error)?;
@@ -319,7 +319,7 @@ impl CargosStore for SqlStore {
             ("vehicle_types", &tables.vehicle_types),
             ("document_types", &tables.document_types),
         ];
-        in_transaction!(self, |tx| {
+        in_transaction!(self, Scope::Platform, |tx| {
             for (name, content) in rows {
                 sqlx::query(
                     "INSERT INTO cargos_tables (name, content, fetched_at) VALUES ($1, $2, $3) \

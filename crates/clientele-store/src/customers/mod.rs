@@ -37,7 +37,7 @@ impl SqlStore {
     ) -> Result<Vec<(String, CustomerId)>> {
         let mut found = Vec::new();
         for chunk in keys.chunks(500) {
-            let rows = with_reader!(self, |pool| {
+            let rows = with_reader!(self, tenant, |conn| {
                 let mut sql = QueryBuilder::new(match column {
                     KeyColumn::ExternalRef => "SELECT external_ref, id FROM customers WHERE tenant_id = ",
                     KeyColumn::Email => "SELECT email, id FROM customers WHERE tenant_id = ",
@@ -54,7 +54,7 @@ impl SqlStore {
                     list.push_bind(key.as_str());
                 }
                 sql.push(")");
-                sql.build_query_as::<(String, Uuid)>().fetch_all(pool).await
+                sql.build_query_as::<(String, Uuid)>().fetch_all(conn).await
             });
             found.extend(rows.map_err(db_error)?.into_iter().map(|(key, id)| (key, CustomerId::from_uuid(id))));
         }
@@ -73,7 +73,7 @@ impl SqlStore {
             return Ok(());
         }
         let sqlite = self.is_sqlite();
-        in_transaction!(self, |tx| {
+        in_transaction!(self, tenant, |tx| {
             insert_customer_rows!(self, tx, sqlite, tenant, batch);
             let audit: Vec<AuditEntry> = batch.iter().flat_map(|(_, w)| w.audit.iter().cloned()).collect();
             append_audit!(self, tx, &audit);
@@ -95,7 +95,7 @@ impl CustomerStore for SqlStore {
     }
 
     async fn get_customer(&self, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, CustomerRecord>(concat!(
                 "SELECT ",
                 customer_columns!(),
@@ -103,7 +103,7 @@ impl CustomerStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(Customer::try_from).transpose()
@@ -111,7 +111,7 @@ impl CustomerStore for SqlStore {
 
     async fn update_customer(&self, customer: &Customer, expected_version: i64, write: &CustomerWrite) -> Result<()> {
         let sqlite = self.is_sqlite();
-        in_transaction!(self, |tx| {
+        in_transaction!(self, customer.tenant_id, |tx| {
             update_customer_row!(self, tx, sqlite, customer, expected_version, write);
             append_audit!(self, tx, &write.audit);
         });
@@ -119,17 +119,17 @@ impl CustomerStore for SqlStore {
     }
 
     async fn count_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<u64> {
-        let count = with_reader!(self, |pool| {
+        let count = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new("SELECT COUNT(*) FROM customers WHERE tenant_id = ");
             sql.push_bind(tenant.as_uuid());
             push_customer_filters!(sql, tenant, query, "");
-            sql.build_query_scalar::<i64>().fetch_one(pool).await
+            sql.build_query_scalar::<i64>().fetch_one(conn).await
         });
         Ok(u64::try_from(count.map_err(db_error)?).unwrap_or(0))
     }
 
     async fn list_customers(&self, tenant: TenantId, query: &CustomerQuery) -> Result<Vec<Customer>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql =
                 QueryBuilder::new(concat!("SELECT ", customer_columns!(), " FROM customers WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
@@ -138,7 +138,7 @@ impl CustomerStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
-            sql.build_query_as::<CustomerRecord>().fetch_all(pool).await
+            sql.build_query_as::<CustomerRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(Customer::try_from).collect()
     }
@@ -150,7 +150,7 @@ impl CustomerStore for SqlStore {
         except: CustomerId,
         partner: Option<CustomerId>,
     ) -> Result<Vec<CustomerId>> {
-        let ids = with_reader!(self, |pool| {
+        let ids = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, Uuid>(
                 "SELECT id FROM customers WHERE tenant_id = $1 AND email = $2 AND id <> $3 \
                  AND deleted_at IS NULL AND ($4 IS NULL OR partner_id = $4) ORDER BY id LIMIT 50",
@@ -159,25 +159,25 @@ impl CustomerStore for SqlStore {
             .bind(email.as_str())
             .bind(except.as_uuid())
             .bind(partner.map(|p| p.as_uuid()))
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         Ok(ids.map_err(db_error)?.into_iter().map(CustomerId::from_uuid).collect())
     }
 
     async fn customer_with_external_ref(&self, tenant: TenantId, external_ref: &str) -> Result<Option<CustomerId>> {
-        let id = with_reader!(self, |pool| {
+        let id = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, Uuid>("SELECT id FROM customers WHERE tenant_id = $1 AND external_ref = $2")
                 .bind(tenant.as_uuid())
                 .bind(external_ref)
-                .fetch_optional(pool)
+                .fetch_optional(conn)
                 .await
         });
         Ok(id.map_err(db_error)?.map(CustomerId::from_uuid))
     }
 
     async fn insert_note(&self, note: &NewNote, audit: &AuditEntry) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, note.tenant_id, |tx| {
             sqlx::query(INSERT_NOTE)
                 .bind(note.tenant_id.as_uuid())
                 .bind(note.id.as_uuid())
@@ -194,7 +194,7 @@ impl CustomerStore for SqlStore {
     }
 
     async fn list_notes(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<Note>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, NoteRecord>(
                 "SELECT n.id, n.customer_id, n.author_id, u.email AS author_email, n.body, n.created_at \
                  FROM customer_notes n \
@@ -203,7 +203,7 @@ impl CustomerStore for SqlStore {
             )
             .bind(tenant.as_uuid())
             .bind(customer.as_uuid())
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         Ok(records.map_err(db_error)?.into_iter().map(Note::from).collect())
@@ -217,7 +217,7 @@ impl CustomerStore for SqlStore {
         after: Option<CustomerId>,
         limit: u32,
     ) -> Result<Vec<clientele_core::customers::record::Customer>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!(
                 "SELECT ",
                 crate::customers::records::customer_columns!(),
@@ -232,21 +232,21 @@ impl CustomerStore for SqlStore {
                 sql.push(" AND id > ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<crate::customers::records::CustomerRecord>().fetch_all(pool).await
+            sql.build_query_as::<crate::customers::records::CustomerRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(clientele_core::customers::record::Customer::try_from).collect()
     }
 
     async fn refresh_customer_statistics(&self) -> Result<()> {
         match &self.db {
-            Db::Postgres(pool) => sqlx::query("ANALYZE customers").execute(pool).await.map(drop).map_err(db_error),
+            Db::Postgres(_) => crate::db::as_owner(self, "ANALYZE customers").await,
             // SQLite plans these lookups by its indexes alone.
             Db::Sqlite { .. } => Ok(()),
         }
     }
 
     async fn existing_customers(&self, tenant: TenantId, ids: &[CustomerId]) -> Result<Vec<CustomerId>> {
-        let found = with_reader!(self, |pool| existing_ids!(pool, tenant, ids));
+        let found = with_reader!(self, tenant, |conn| existing_ids!(&mut *conn, tenant, ids));
         Ok(found.into_iter().map(CustomerId::from_uuid).collect())
     }
 

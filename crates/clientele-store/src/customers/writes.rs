@@ -195,12 +195,19 @@ macro_rules! write_side_effects {
                             .execute(&mut *$tx)
                             .await
                             .map_err(db_error)?;
+                        // The badges it caused are in every tenant: this one statement reaches them all.
+                        $crate::db::SwitchScope::switch_scope(&mut *$tx, $crate::db::Scope::AllTenants).await?;
                         sqlx::query(CLEAR_STALE_GLOBAL_BADGES)
                             .bind((*global).as_uuid())
                             .bind(now)
                             .execute(&mut *$tx)
                             .await
                             .map_err(db_error)?;
+                        $crate::db::SwitchScope::switch_scope(
+                            &mut *$tx,
+                            $crate::db::Scope::Tenant(TenantId::from_uuid(tenant)),
+                        )
+                        .await?;
                     }
                 }
             }
@@ -277,7 +284,7 @@ pub(crate) const INSERT_GLOBAL_MATCH: &str = "INSERT INTO global_blacklist_match
 
 /// After entry $1 is lifted: the customers it matched lose the global badge, unless another
 /// active, unexpired entry ($2 = now) matched them too.
-pub(crate) const CLEAR_STALE_GLOBAL_BADGES: &str = "UPDATE customers SET global_match_at = NULL \
+pub(crate) const CLEAR_STALE_GLOBAL_BADGES: &str = "/* all tenants */ UPDATE customers SET global_match_at = NULL \
     WHERE global_match_at IS NOT NULL \
     AND EXISTS (SELECT 1 FROM global_blacklist_matches m WHERE m.entry_id = $1 \
         AND m.tenant_id = customers.tenant_id AND m.customer_id = customers.id) \

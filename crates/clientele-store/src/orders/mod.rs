@@ -41,7 +41,7 @@ const UPDATE_ORDER: &str = "UPDATE orders SET customer_id = $3, second_driver_id
 impl OrderStore for SqlStore {
     async fn insert_order(&self, order: &Order, audit: &[AuditEntry], matches: &[GlobalMatch]) -> Result<()> {
         let record = OrderRecord::from(order);
-        in_transaction!(self, |tx| {
+        in_transaction!(self, order.tenant_id, |tx| {
             bind_order!(sqlx::query(INSERT_ORDER), record).execute(&mut *tx).await.map_err(db_error)?;
             write_events!(self, tx, audit, matches);
         });
@@ -49,7 +49,7 @@ impl OrderStore for SqlStore {
     }
 
     async fn get_order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, OrderRecord>(concat!(
                 "SELECT ",
                 order_columns!(),
@@ -57,7 +57,7 @@ impl OrderStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(Order::try_from).transpose()
@@ -73,7 +73,7 @@ impl OrderStore for SqlStore {
     ) -> Result<()> {
         let record = OrderRecord::from(order);
         let queued = queued.map(SubmissionRecord::try_from).transpose()?;
-        in_transaction!(self, |tx| {
+        in_transaction!(self, order.tenant_id, |tx| {
             let updated = bind_order!(sqlx::query(UPDATE_ORDER), record)
                 .bind(expected_version)
                 .execute(&mut *tx)
@@ -101,7 +101,7 @@ impl OrderStore for SqlStore {
         after: Option<OrderId>,
         limit: u32,
     ) -> Result<Vec<Order>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid())
                 .push(" AND (customer_id = ")
@@ -113,13 +113,13 @@ impl OrderStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<OrderRecord>().fetch_all(pool).await
+            sql.build_query_as::<OrderRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(Order::try_from).collect()
     }
 
     async fn list_orders(&self, tenant: TenantId, query: &OrderQuery) -> Result<Vec<Order>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE tenant_id = "));
             sql.push_bind(tenant.as_uuid());
             if !query.statuses.is_empty() {
@@ -137,14 +137,14 @@ impl OrderStore for SqlStore {
                 sql.push(" AND id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
-            sql.build_query_as::<OrderRecord>().fetch_all(pool).await
+            sql.build_query_as::<OrderRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(Order::try_from).collect()
     }
 
     async fn order_figures(&self, tenant: TenantId, since: Timestamp) -> Result<OrderFigures> {
         // One pass over the window's orders, one over the customers who ordered in it.
-        let counts = with_reader!(self, |pool| {
+        let counts = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, (i64, i64, i64)>(
                 "SELECT COUNT(*), \
                  COALESCE(SUM(CASE WHEN blacklist_at_creation <> 'none' AND override_reason IS NOT NULL THEN 1 ELSE 0 END), 0), \
@@ -153,11 +153,11 @@ impl OrderStore for SqlStore {
             )
             .bind(tenant.as_uuid())
             .bind(Ts(since))
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         });
         let (orders, overridden, awaiting_override) = counts.map_err(db_error)?;
-        let repeat = with_reader!(self, |pool| {
+        let repeat = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, (i64, i64, i64, i64)>(
                 "SELECT \
                  COALESCE(SUM(CASE WHEN c.vip THEN 1 ELSE 0 END), 0), \
@@ -170,16 +170,16 @@ impl OrderStore for SqlStore {
             )
             .bind(tenant.as_uuid())
             .bind(Ts(since))
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         });
         let (vips_ordering, vips_repeat, others_ordering, others_repeat) = repeat.map_err(db_error)?;
-        let vips = with_reader!(self, |pool| {
+        let vips = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND vip AND deleted_at IS NULL",
             )
             .bind(tenant.as_uuid())
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         });
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
@@ -196,7 +196,7 @@ impl OrderStore for SqlStore {
     }
 
     async fn is_assigned_to_driver(&self, tenant: TenantId, driver: UserId, customer: CustomerId) -> Result<bool> {
-        let found = with_reader!(self, |pool| {
+        let found = with_reader!(self, tenant, |conn| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND driver_id = $2 \
                  AND status IN ('confirmed', 'active') AND (customer_id = $3 OR second_driver_id = $3)",
@@ -204,7 +204,7 @@ impl OrderStore for SqlStore {
             .bind(tenant.as_uuid())
             .bind(driver.as_uuid())
             .bind(customer.as_uuid())
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         });
         Ok(found.map_err(db_error)? > 0)

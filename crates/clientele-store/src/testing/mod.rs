@@ -7,8 +7,10 @@
 
 use std::sync::Arc;
 
+use clientele_core::ids::TenantId;
 use clientele_core::store::Store;
 
+use crate::db::Scope;
 use crate::{SqlStore, StoreOptions};
 
 pub mod statements;
@@ -101,11 +103,30 @@ impl TestDatabase {
     /// Runs one SQL statement; the database's refusal as text.
     pub async fn try_execute(&self, statement: &str) -> Result<(), String> {
         let sql = sqlx::AssertSqlSafe(format!("{} {statement}", statements::TEST_STATEMENT));
-        let done = match &self.store.db {
-            crate::db::Db::Sqlite { write, .. } => sqlx::query(sql).execute(write).await.map(|_| ()),
-            crate::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        };
+        let done: crate::Result<()> = async {
+            crate::db::in_transaction!(self.store, Scope::Owner, |tx| {
+                sqlx::query(sql).execute(&mut *tx).await.map_err(crate::db::db_error)?;
+            });
+            Ok(())
+        }
+        .await;
         done.map_err(|e| e.to_string())
+    }
+
+    /// Runs `query` as the service runs its statements, in the scope of `tenant` (or of no
+    /// tenant), and returns its one text column: for tests of the row-level security policies
+    /// (PostgreSQL), with statements that forgot their tenant filter on purpose.
+    pub async fn texts_as_service(&self, tenant: Option<TenantId>, query: &str) -> Result<Vec<String>, String> {
+        let scope = tenant.map_or(Scope::Platform, Scope::Tenant);
+        let sql = sqlx::AssertSqlSafe(format!("{} {query}", statements::TEST_STATEMENT));
+        let rows: crate::Result<Vec<String>> = async {
+            let rows = crate::db::in_transaction!(self.store, scope, |tx| {
+                sqlx::query_scalar(sql).fetch_all(&mut *tx).await.map_err(crate::db::db_error)?
+            });
+            Ok(rows)
+        }
+        .await;
+        rows.map_err(|e| e.to_string())
     }
 
     /// Removes the database's own guard on the audit log, as someone with full access to the
@@ -123,8 +144,12 @@ impl TestDatabase {
     /// A query's one text column, every row (for tests that look at what was stored).
     pub async fn texts(&self, query: &str) -> Vec<String> {
         let sql = sqlx::AssertSqlSafe(format!("{} {query}", statements::TEST_STATEMENT));
-        crate::db::with_reader!(self.store, |pool| { sqlx::query_scalar(sql).fetch_all(pool).await })
-            .unwrap_or_else(|e| panic!("{query}: {e}"))
+        let rows: crate::Result<Vec<String>> = async {
+            Ok(crate::db::with_reader!(self.store, Scope::Owner, |conn| sqlx::query_scalar(sql).fetch_all(conn).await)
+                .map_err(crate::db::db_error)?)
+        }
+        .await;
+        rows.unwrap_or_else(|e| panic!("{query}: {e}"))
     }
 
     /// Everything the database holds, as text someone with a copy of it could read: on SQLite
@@ -176,12 +201,15 @@ impl TestDatabase {
                 // A row cast to text renders bytea as \x.. hex.
                 crate::db::Db::Postgres(_) => format!("SELECT t::text FROM (SELECT {columns} FROM {table}) t"),
             };
-            let dumped: Vec<String> = crate::db::with_reader!(self.store, |pool| {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{} {sql}", statements::TEST_STATEMENT)))
-                    .fetch_all(pool)
-                    .await
-            })
-            .unwrap_or_else(|e| panic!("dumping {table}: {e}"));
+            let sql = sqlx::AssertSqlSafe(format!("{} {sql}", statements::TEST_STATEMENT));
+            let dumped: crate::Result<Vec<String>> = async {
+                Ok(crate::db::with_reader!(self.store, Scope::Owner, |conn| sqlx::query_scalar(sql)
+                    .fetch_all(conn)
+                    .await)
+                .map_err(crate::db::db_error)?)
+            }
+            .await;
+            let dumped = dumped.unwrap_or_else(|e| panic!("dumping {table}: {e}"));
             rows.extend(dumped.into_iter().map(|row| format!("{table}: {row}")));
         }
         rows

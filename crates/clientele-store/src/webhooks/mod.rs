@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::SqlStore;
 use crate::audit::append_audit;
-use crate::db::{Ts, db_error, in_transaction, with_reader};
+use crate::db::{Scope, Ts, db_error, in_transaction, with_reader};
 use crate::webhooks::records::{EndpointRecord, endpoint_columns};
 
 pub(crate) mod records;
@@ -162,7 +162,7 @@ macro_rules! record_health {
 #[async_trait]
 impl WebhookStore for SqlStore {
     async fn insert_webhook(&self, endpoint: &WebhookEndpoint, audit: &AuditEntry) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, endpoint.tenant_id, |tx| {
             sqlx::query(concat!(
                 "INSERT INTO webhook_endpoints (",
                 endpoint_columns!(),
@@ -193,7 +193,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn get_webhook(&self, tenant: TenantId, id: WebhookId) -> Result<Option<WebhookEndpoint>> {
-        let record = with_reader!(self, |pool| {
+        let record = with_reader!(self, tenant, |conn| {
             sqlx::query_as::<_, EndpointRecord>(concat!(
                 "SELECT ",
                 endpoint_columns!(),
@@ -201,7 +201,7 @@ impl WebhookStore for SqlStore {
             ))
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
         });
         record.map_err(db_error)?.map(WebhookEndpoint::try_from).transpose()
@@ -213,7 +213,7 @@ impl WebhookStore for SqlStore {
         after: Option<WebhookId>,
         limit: u32,
     ) -> Result<Vec<WebhookEndpoint>> {
-        let records = with_reader!(self, |pool| {
+        let records = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(concat!(
                 "SELECT ",
                 endpoint_columns!(),
@@ -224,7 +224,7 @@ impl WebhookStore for SqlStore {
                 sql.push(" AND id > ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.max(1)));
-            sql.build_query_as::<EndpointRecord>().fetch_all(pool).await
+            sql.build_query_as::<EndpointRecord>().fetch_all(conn).await
         });
         records.map_err(db_error)?.into_iter().map(WebhookEndpoint::try_from).collect()
     }
@@ -235,7 +235,7 @@ impl WebhookStore for SqlStore {
         expected_version: i64,
         audit: &[AuditEntry],
     ) -> Result<()> {
-        in_transaction!(self, |tx| {
+        in_transaction!(self, endpoint.tenant_id, |tx| {
             let updated = sqlx::query(
                 "UPDATE webhook_endpoints SET url = $3, events = $4, description = $5, enabled = $6, \
                  disabled_reason = $7, secret = $8, previous_secret = $9, previous_until = $10, failing_since = $11, \
@@ -276,7 +276,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn delete_webhook(&self, tenant: TenantId, id: WebhookId, audit: &AuditEntry) -> Result<bool> {
-        let deleted = in_transaction!(self, |tx| {
+        let deleted = in_transaction!(self, tenant, |tx| {
             // Attempts and deliveries first: SQLite's cascades need foreign keys on, and the
             // order is the same either way.
             for table in ["webhook_attempts", "webhook_deliveries", "webhook_subscriptions"] {
@@ -328,7 +328,7 @@ impl WebhookStore for SqlStore {
              AND status = 'pending' AND (lease_until IS NULL OR lease_until < $2 OR worker = $1) \
              RETURNING tenant_id, endpoint_id, event_id"
         );
-        let due = in_transaction!(self, |tx| {
+        let due = in_transaction!(self, Scope::AllTenants, |tx| {
             let claimed: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
                 .bind(worker)
                 .bind(Ts(now))
@@ -373,7 +373,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn finish_attempts(&self, worker: Uuid, finished: &[FinishedAttempt]) -> Result<Vec<bool>> {
-        let recorded = in_transaction!(self, |tx| {
+        let recorded = in_transaction!(self, Scope::AllTenants, |tx| {
             let mut recorded = Vec::with_capacity(finished.len());
             for done in finished {
                 let FinishedAttempt { attempt, next, health, audit } = done;
@@ -423,7 +423,7 @@ impl WebhookStore for SqlStore {
         after: Option<EventId>,
         limit: u32,
     ) -> Result<Vec<Delivery>> {
-        let (deliveries, attempts) = with_reader!(self, |pool| {
+        let (deliveries, attempts) = with_reader!(self, tenant, |conn| {
             let mut sql = QueryBuilder::new(
                 "SELECT d.endpoint_id, d.event_id, ev.event_type, d.status, d.next_attempt_at, d.created_at, d.finished_at \
                  FROM webhook_deliveries d JOIN outbox_events ev ON ev.tenant_id = d.tenant_id AND ev.id = d.event_id \
@@ -437,7 +437,7 @@ impl WebhookStore for SqlStore {
                 sql.push(" AND d.event_id < ").push_bind(after.as_uuid());
             }
             sql.push(" ORDER BY d.event_id DESC LIMIT ").push_bind(i64::from(limit.max(1)));
-            let deliveries = sql.build_query_as::<DeliveryRecord>().fetch_all(pool).await.map_err(db_error)?;
+            let deliveries = sql.build_query_as::<DeliveryRecord>().fetch_all(&mut *conn).await.map_err(db_error)?;
             let mut attempts: Vec<AttemptRow> = Vec::new();
             if !deliveries.is_empty() {
                 let mut sql = QueryBuilder::new(
@@ -451,7 +451,7 @@ impl WebhookStore for SqlStore {
                     ids.push_bind(delivery.event_id);
                 }
                 sql.push(") ORDER BY event_id, attempt");
-                attempts = sql.build_query_as::<AttemptRow>().fetch_all(pool).await.map_err(db_error)?;
+                attempts = sql.build_query_as::<AttemptRow>().fetch_all(&mut *conn).await.map_err(db_error)?;
             }
             (deliveries, attempts)
         });
@@ -495,7 +495,7 @@ impl WebhookStore for SqlStore {
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<bool> {
-        let replayed = in_transaction!(self, |tx| {
+        let replayed = in_transaction!(self, tenant, |tx| {
             // A new round: the retries start over.
             let replayed = sqlx::query(
                 "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $4, \
@@ -522,7 +522,7 @@ impl WebhookStore for SqlStore {
     async fn record_ping(&self, event: &OutboxEvent, endpoint: WebhookId, attempt: &AttemptRecord) -> Result<()> {
         let succeeded = attempt.status_code.is_some_and(|s| (200..300).contains(&s));
         let status = if succeeded { DeliveryStatus::Succeeded } else { DeliveryStatus::Failed };
-        in_transaction!(self, |tx| {
+        in_transaction!(self, event.tenant_id, |tx| {
             let seq: i64 = sqlx::query_scalar(
                 "INSERT INTO outbox_events (tenant_id, id, event_type, schema_version, resource_type, resource_id, \
                  ordering_key, occurred_at, actor_id, actor_role, data) \
@@ -564,22 +564,22 @@ impl WebhookStore for SqlStore {
 
     async fn outbox_status(&self, now: Timestamp) -> Result<OutboxStatus> {
         let day_ago = Ts(now.sub(std::time::Duration::from_secs(24 * 3600)));
-        let status = with_reader!(self, |pool| {
+        let status = with_reader!(self, Scope::AllTenants, |conn| {
             let events: i64 = sqlx::query_scalar("/* all tenants */ SELECT COUNT(*) FROM outbox_events")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(db_error)?;
             let (pending, oldest): (i64, Option<Ts>) = sqlx::query_as(
                 "/* all tenants */ SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'",
             )
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(db_error)?;
             let failed: i64 = sqlx::query_scalar(
                 "/* all tenants */ SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed' AND finished_at > $1",
             )
             .bind(day_ago)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(db_error)?;
             OutboxStatus { events, pending, oldest_pending_at: oldest.map(|t| t.0), failed_last_day: failed }
@@ -590,7 +590,7 @@ impl WebhookStore for SqlStore {
     async fn purge_outbox(&self, before: Timestamp) -> Result<u64> {
         let mut purged = 0;
         loop {
-            let removed = in_transaction!(self, |tx| {
+            let removed = in_transaction!(self, Scope::AllTenants, |tx| {
                 // Ended deliveries of old events go first (their attempts with them: the same
                 // batch, in the same order), then the old events no delivery waits for.
                 let attempts = sqlx::query(
@@ -641,11 +641,11 @@ impl WebhookStore for SqlStore {
     }
 
     async fn sealed_webhook_secrets(&self) -> Result<Vec<(TenantId, WebhookId, String, Option<String>)>> {
-        let rows = with_reader!(self, |pool| {
+        let rows = with_reader!(self, Scope::AllTenants, |conn| {
             sqlx::query_as::<_, (Uuid, Uuid, String, Option<String>)>(
                 "/* all tenants */ SELECT tenant_id, id, secret, previous_secret FROM webhook_endpoints ORDER BY tenant_id, id",
             )
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         });
         Ok(rows
@@ -662,7 +662,7 @@ impl WebhookStore for SqlStore {
         old: (&str, Option<&str>),
         new: (&str, Option<&str>),
     ) -> Result<bool> {
-        let changed = in_transaction!(self, |tx| {
+        let changed = in_transaction!(self, tenant, |tx| {
             sqlx::query(
                 "UPDATE webhook_endpoints SET secret = $5, previous_secret = $6 \
                  WHERE tenant_id = $1 AND id = $2 AND secret = $3 AND previous_secret IS NOT DISTINCT FROM $4",

@@ -69,6 +69,7 @@ mod imports;
 mod invariant;
 mod orders;
 mod risk;
+mod row_security;
 mod search;
 
 #[test]
