@@ -113,7 +113,8 @@ error_codes! {
     /// The database was too busy with other writes to take this one in time: retry after
     /// `Retry-After` seconds; nothing was written.
     DatabaseBusy = ("database_busy", 503, "Database busy"),
-    /// Document storage is not configured on this server (no master key).
+    /// Document storage is not configured on this server (no master key), or its store cannot
+    /// take a file now (full, not writable): retry after `Retry-After` seconds; nothing was stored.
     DocumentsUnavailable = ("documents_unavailable", 503, "Documents unavailable"),
     /// Webhooks cannot be made or sent on this server (no outbound transport, or no master key
     /// to seal their secrets with).

@@ -226,8 +226,8 @@ fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
             }
             add(
                 "503",
-                "The database stayed busy past its wait (`database_busy`) or a service behind this one is \
-                 unavailable; see `Retry-After`",
+                "The database stayed busy past its wait (`database_busy`) or cannot be reached \
+                 (`service_unavailable`), or a service behind this one is unavailable; see `Retry-After`",
             );
         }
     }

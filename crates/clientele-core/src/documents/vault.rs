@@ -122,7 +122,7 @@ impl Vault {
         self.objects
             .put(&Path::from(object_key.as_str()), PutPayload::from(object))
             .await
-            .map_err(|e| Error::internal(format!("object store: writing {object_key}: {e}")))?;
+            .map_err(|e| unwritable(&object_key, &e))?;
         Ok(Sealed {
             file: SealedFile { object_key, key_id: self.current.id.clone(), wrapped_key },
             sha256: hex::encode(Sha256::digest(plaintext)),
@@ -353,10 +353,68 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     Ok(bytes)
 }
 
+/// A file the document store would not take, as the client is told it: `503
+/// documents_unavailable` with what went wrong in words (the store is full, not writable, or
+/// failed), never the server's paths; the whole error goes to the log. Nothing was stored, and
+/// no document row is written without its file.
+fn unwritable(object_key: &str, error: &object_store::Error) -> Error {
+    tracing::error!(object_key, %error, "the document store refused a file");
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut kind = None;
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            kind = Some(io.kind());
+            break;
+        }
+        source = e.source();
+    }
+    let what = match kind {
+        Some(std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => "the document store is full",
+        Some(std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem) => {
+            "the document store is not writable"
+        }
+        _ if matches!(
+            error,
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+        ) =>
+        {
+            "the document store refused the file (permission denied)"
+        }
+        _ => "the document store could not write the file",
+    };
+    Error::retry_later(
+        ErrorCode::DocumentsUnavailable,
+        format!("{what}; nothing was stored, try again later"),
+        std::time::Duration::from_secs(60),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use object_store::memory::InMemory;
+
+    /// A store that is full, or not writable, tells the client so in words, as a 503 to retry.
+    #[test]
+    fn a_file_the_store_refuses_is_described_without_its_path() {
+        let io = |kind: std::io::ErrorKind| object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::new(kind, "/srv/clientele/documents/tenants/x: failed")),
+        };
+        let cases = [
+            (std::io::ErrorKind::StorageFull, "the document store is full"),
+            (std::io::ErrorKind::ReadOnlyFilesystem, "the document store is not writable"),
+            (std::io::ErrorKind::PermissionDenied, "the document store is not writable"),
+            (std::io::ErrorKind::NotADirectory, "the document store could not write the file"),
+        ];
+        for (kind, said) in cases {
+            let error = unwritable("tenants/x", &io(kind));
+            assert_eq!(error.code(), ErrorCode::DocumentsUnavailable);
+            let message = error.to_string();
+            assert!(message.starts_with(said), "{kind:?}: {message}");
+            assert!(!message.contains("/srv"), "{message}");
+        }
+    }
 
     fn vault_with(objects: Arc<dyn ObjectStore>, key: u8) -> Vault {
         let Ok(master) = MasterKey::new(&[key; 32]) else { panic!("a 32-byte key") };

@@ -199,6 +199,13 @@ impl TestApp {
         Self::serve(Arc::new(store), self.database_url.clone(), None, http, MetricsOptions::default(), |_| {}).await
     }
 
+    /// A second server on this server's database reached at `url` instead (through a proxy, say).
+    pub async fn twin_at(&self, url: &str, options: clientele_store::StoreOptions) -> Self {
+        let store = clientele_store::SqlStore::connect(url, &options).await.unwrap();
+        let http = clientele_server::HttpOptions::default();
+        Self::serve(Arc::new(store), url.to_owned(), None, http, MetricsOptions::default(), |_| {}).await
+    }
+
     async fn serve(
         store: Arc<dyn clientele_core::store::Store>,
         database_url: String,

@@ -39,6 +39,7 @@ mod console;
 mod customers;
 mod documents;
 mod exports;
+mod faults;
 mod harness;
 mod headers;
 mod imports;
