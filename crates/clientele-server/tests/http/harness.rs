@@ -65,6 +65,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Where `/metrics` is served on a listen address of its own, when the test asked for one.
     pub metrics_base: Option<String>,
+    /// What the server serves from: [`TestApp::router`] answers in-process from the same state.
+    state: AppState,
     // Dropped last: the database and the files outlive the server. A twin has no database of
     // its own: it runs on another server's.
     _files: tempfile::TempDir,
@@ -240,6 +242,7 @@ impl TestApp {
         let separate = metrics.separate_listener;
         let state = AppState::new(app).with_http(http).with_metrics_options(metrics);
         let app = state.app.clone();
+        let router_state = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -266,9 +269,17 @@ impl TestApp {
             documents_dir,
             database_url,
             metrics_base,
+            state: router_state,
             _files: files,
             _db: db,
         }
+    }
+
+    /// The server's router, to answer requests in-process (`tower::ServiceExt::oneshot`), without
+    /// a connection: what the served one runs, minus the connection layer (no `ConnectInfo`
+    /// unless the request carries it). For tests whose requests are too many for loopback TCP.
+    pub fn router(&self) -> axum::Router {
+        clientele_server::router(self.state.clone())
     }
 
     /// The test's database (not a twin's).

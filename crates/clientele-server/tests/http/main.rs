@@ -44,6 +44,7 @@ mod harness;
 mod headers;
 mod imports;
 mod isolation;
+mod isolation_random;
 mod observability;
 mod openapi;
 mod orders;
