@@ -264,7 +264,13 @@ pub(crate) fn db_error(error: sqlx::Error) -> Error {
 /// committed: a transaction whose connection broke is rolled back by the server.
 fn is_unreachable(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // A protocol error is what a connection accepted and closed at once gives (a proxy or a
+        // pooler in front of a database that is down): the connection is not used again.
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
             // Class 08 (connection exception); 57P01-57P03: shut down or starting up.
             db.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))

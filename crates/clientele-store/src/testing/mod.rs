@@ -145,8 +145,8 @@ impl TestDatabase {
     pub async fn texts(&self, query: &str) -> Vec<String> {
         let sql = sqlx::AssertSqlSafe(format!("{} {query}", statements::TEST_STATEMENT));
         let rows: crate::Result<Vec<String>> = async {
-            Ok(crate::db::with_reader!(self.store, Scope::Owner, |conn| sqlx::query_scalar(sql).fetch_all(conn).await)
-                .map_err(crate::db::db_error)?)
+            crate::db::with_reader!(self.store, Scope::Owner, |conn| sqlx::query_scalar(sql).fetch_all(conn).await)
+                .map_err(crate::db::db_error)
         }
         .await;
         rows.unwrap_or_else(|e| panic!("{query}: {e}"))
@@ -203,10 +203,8 @@ impl TestDatabase {
             };
             let sql = sqlx::AssertSqlSafe(format!("{} {sql}", statements::TEST_STATEMENT));
             let dumped: crate::Result<Vec<String>> = async {
-                Ok(crate::db::with_reader!(self.store, Scope::Owner, |conn| sqlx::query_scalar(sql)
-                    .fetch_all(conn)
-                    .await)
-                .map_err(crate::db::db_error)?)
+                crate::db::with_reader!(self.store, Scope::Owner, |conn| sqlx::query_scalar(sql).fetch_all(conn).await)
+                    .map_err(crate::db::db_error)
             }
             .await;
             let dumped = dumped.unwrap_or_else(|e| panic!("dumping {table}: {e}"));

@@ -628,16 +628,18 @@ async fn in_batch_transaction(url: &str) -> bool {
     }
 }
 
-/// An upsert of 10,000 rows (2,000 of them updates of existing customers, a tenth of them
-/// invalid) whose server is killed eight times, every other time while a batch's transaction is
-/// open (held open by the crash-test pause) and otherwise at a random moment, each time after
+/// An upsert of 30,000 rows (2,000 of them updates of existing customers, a tenth of them
+/// invalid) whose server is killed (SIGKILL) at 20 points, every other time while a batch's
+/// transaction is open (held open by the crash-test pause) and otherwise at a random moment (the
+/// seed is printed; `CLIENTELE_KILL_SEED` replays one), each time after
 /// its attempt committed a batch, with a short lease: the job still succeeds, with exact counts, every valid row applied exactly once
 /// (each update makes version 2, never 3), every refused row reported once, and the audit log
 /// holding one entry per change.
 fn import_survives_repeated_kills(dir: &Path, url: &str) {
+    const KILLS: usize = 20;
     let url = url.to_owned();
     let (tenant, token) = tenant_with_admin(dir, &url, "Crashy");
-    let (existing, rows) = (2_000, 10_000);
+    let (existing, rows) = (2_000, 30_000);
     let seed: String = std::iter::once("external_ref,first_name,last_name,email\n".to_owned())
         .chain((0..existing).map(|i| format!("R{i},Mario,Rossi{i},m{i}@example.com\n")))
         .collect();
@@ -656,10 +658,14 @@ fn import_survives_repeated_kills(dir: &Path, url: &str) {
     let env = [("CLIENTELE_IMPORTS__LEASE", "1s"), ("CLIENTELE_IMPORTS__CRASH_TEST_PAUSE", "250ms")];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let jobs = Jobs { client: reqwest::Client::new(), token };
-    let mut random = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = std::env::var("CLIENTELE_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
+    eprintln!("kill points from CLIENTELE_KILL_SEED={seed}");
+    let mut random = seed | 1;
     let mut location = None;
     let mut attempts = 0;
-    for kill in 0..8 {
+    for kill in 0..KILLS {
         let server = Server::start_with(dir, &url, &[], &env);
         runtime.block_on(async {
             let job = match &location {
@@ -698,7 +704,7 @@ fn import_survives_repeated_kills(dir: &Path, url: &str) {
     assert_eq!(done["updated"], updated, "{done}");
     assert_eq!(done["unchanged"], 0, "{done}");
     assert_eq!(done["failed"], refused, "{done}");
-    assert!(done["attempts"].as_i64().unwrap() >= 9, "{done}");
+    assert!(done["attempts"].as_i64().unwrap() > KILLS as i64, "{done}");
     let errors = runtime.block_on(async {
         let reply = jobs
             .client
