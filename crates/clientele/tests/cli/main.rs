@@ -628,18 +628,18 @@ async fn in_batch_transaction(url: &str) -> bool {
     }
 }
 
-/// An upsert of 30,000 rows (2,000 of them updates of existing customers, a tenth of them
-/// invalid) whose server is killed (SIGKILL) at 20 points, every other time while a batch's
+/// An upsert of 10,000 rows (2,000 of them updates of existing customers, a tenth of them
+/// invalid) whose server is killed (SIGKILL) at eight points, every other time while a batch's
 /// transaction is open (held open by the crash-test pause) and otherwise at a random moment (the
 /// seed is printed; `CLIENTELE_KILL_SEED` replays one), each time after
 /// its attempt committed a batch, with a short lease: the job still succeeds, with exact counts, every valid row applied exactly once
 /// (each update makes version 2, never 3), every refused row reported once, and the audit log
 /// holding one entry per change.
 fn import_survives_repeated_kills(dir: &Path, url: &str) {
-    const KILLS: usize = 20;
+    const KILLS: usize = 8;
     let url = url.to_owned();
     let (tenant, token) = tenant_with_admin(dir, &url, "Crashy");
-    let (existing, rows) = (2_000, 30_000);
+    let (existing, rows) = (2_000, 10_000);
     let seed: String = std::iter::once("external_ref,first_name,last_name,email\n".to_owned())
         .chain((0..existing).map(|i| format!("R{i},Mario,Rossi{i},m{i}@example.com\n")))
         .collect();
