@@ -196,10 +196,13 @@ const NARROW_VIEWS: [&str; 2] = ["CustomerContact", "DriverOrder"];
 const EITHER_PAGES: [&str; 1] = ["CustomerPage"];
 
 /// What every operation may answer besides what its own annotation lists, written once here:
-/// `400` (a malformed id, query, header or body, refused before the service), `401` when it
-/// needs a token, `413` and `415` when it takes a body, and `503` (the database busy past its
-/// wait, or a service behind it unavailable; `Retry-After` says when to try again). And the
-/// narrow views closed, the pages of either view `anyOf`.
+/// `400` (a malformed id, query, header or body, refused before the service), `401` and `403`
+/// when it needs a token (every secured operation refuses some role: platform admins see no
+/// tenant's data, tenant users none of the platform's), `404` when its path names a resource,
+/// `413`, `415` and `422` when it takes a body (a body of the wrong shape is `422
+/// validation_failed`), and `503` (the database busy past its wait, or a service behind it
+/// unavailable; `Retry-After` says when to try again). And the narrow views closed, the pages
+/// of either view `anyOf`.
 fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::{AdditionalProperties, AnyOf, Schema};
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -207,7 +210,8 @@ fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
         let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
         RefOr::T(ResponseBuilder::new().description(description).content("application/problem+json", content).build())
     };
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let names_a_resource = path.contains('{');
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in operations.into_iter().flatten() {
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -219,10 +223,15 @@ fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
             add("400", "A malformed path id, query parameter, header or body (`invalid_query`, `invalid_json`, ...)");
             if secured {
                 add("401", "No bearer token, or one that is invalid, expired or revoked");
+                add("403", "The token's role may not do this (`forbidden`; see the roles table)");
+            }
+            if names_a_resource {
+                add("404", "No such resource, or one the token may not see (`not_found`)");
             }
             if body {
                 add("413", "The body is larger than this operation accepts");
                 add("415", "The body's content type is not one this operation reads");
+                add("422", "The body does not hold what this operation takes (`validation_failed`, naming each field)");
             }
             add(
                 "503",

@@ -30,6 +30,8 @@ pub struct BoundedRecords {
     end: usize,
     eof: bool,
     done: bool,
+    /// Whether anything was read from the source yet.
+    began: bool,
 }
 
 impl std::fmt::Debug for BoundedRecords {
@@ -42,7 +44,28 @@ impl BoundedRecords {
     /// Records of `source`, cells separated by `delimiter`, quoted with `"`.
     pub fn new(source: Box<dyn Read + Send>, delimiter: u8) -> Self {
         let core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-        Self { core, source, input: vec![0; 256 * 1024], start: 0, end: 0, eof: false, done: false }
+        Self { core, source, input: vec![0; 256 * 1024], start: 0, end: 0, eof: false, done: false, began: false }
+    }
+
+    /// Reads the next piece of the source into the (consumed) buffer. The first piece is read
+    /// until it holds 4 bytes (or the source ends): csv-core skips a UTF-8 byte-order mark only
+    /// when the first bytes it is given hold the whole mark (fewer leave it in the first header),
+    /// and takes the empty rest of a first piece that is the mark alone for the end of the file
+    /// (no record at all). A source may hand out any few bytes at a time (a network stream, a
+    /// decoder).
+    fn fill(&mut self) -> std::io::Result<()> {
+        let first = !self.began;
+        self.began = true;
+        self.start = 0;
+        self.end = 0;
+        loop {
+            let read = self.source.read(&mut self.input[self.end..])?;
+            self.end += read;
+            self.eof = read == 0;
+            if self.eof || !first || self.end > 3 {
+                return Ok(());
+            }
+        }
     }
 
     fn read_one(&mut self) -> std::io::Result<Option<Bounded>> {
@@ -54,9 +77,7 @@ impl BoundedRecords {
         let mut overflowed = false;
         loop {
             if self.start == self.end && !self.eof {
-                self.start = 0;
-                self.end = self.source.read(&mut self.input)?;
-                self.eof = self.end == 0;
+                self.fill()?;
             }
             let input = &self.input[self.start..self.end];
             let (result, read, wrote, ended) =
@@ -143,6 +164,40 @@ mod tests {
         assert_eq!(fields(&got[1]), ["1", "x\ny"]);
         assert_eq!(fields(&got[2]), ["say \"hi\"", "2"]);
         assert_eq!(fields(&got[3]), ["last", "row"]);
+    }
+
+    /// A source that hands out at most `.1` bytes per read.
+    struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let end = out.len().min(self.1);
+            self.0.read(&mut out[..end])
+        }
+    }
+
+    /// Found by the `csv_import` fuzz target: a file's records depended on how it was read when it
+    /// began with a byte-order mark. A first read of fewer than its 3 bytes left the mark in the
+    /// first header; a first read of exactly the mark made the file read as empty.
+    #[test]
+    fn the_byte_order_mark_is_skipped_however_the_file_arrives() {
+        let file = b"\xEF\xBB\xBFfirst_name,last_name\nAnna,Rossi\n".to_vec();
+        let whole = read(file.clone());
+        assert_eq!(fields(&whole[0]), ["first_name", "last_name"]);
+        for chunk in 1..=5 {
+            let source = Trickle(std::io::Cursor::new(file.clone()), chunk);
+            let trickled: Vec<Bounded> = BoundedRecords::new(Box::new(source), b',').map(|r| r.unwrap()).collect();
+            assert_eq!(trickled, whole, "read {chunk} bytes at a time");
+        }
+        // Files no longer than a mark still read.
+        for (short, expected) in
+            [(&b"a"[..], vec![vec!["a"]]), (b"\xEF\xBB\xBF", vec![]), (b"\xEF\xBB\xBFa", vec![vec!["a"]])]
+        {
+            let source = Trickle(std::io::Cursor::new(short.to_vec()), 1);
+            let got: Vec<Vec<String>> =
+                BoundedRecords::new(Box::new(source), b',').map(|r| fields(&r.unwrap())).collect();
+            assert_eq!(got, expected, "{short:?}");
+        }
     }
 
     #[test]

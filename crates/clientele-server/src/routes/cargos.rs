@@ -293,6 +293,7 @@ async fn delete_agency(
 #[utoipa::path(
     get,
     path = "/cargos/settings",
+    operation_id = "get_cargos_settings",
     tag = "cargos",
     security(("bearer" = [])),
     responses(
@@ -316,6 +317,7 @@ async fn get_settings(
 #[utoipa::path(
     patch,
     path = "/cargos/settings",
+    operation_id = "update_cargos_settings",
     tag = "cargos",
     request_body = CargosSettingsPatch,
     security(("bearer" = [])),

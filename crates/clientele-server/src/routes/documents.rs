@@ -222,6 +222,7 @@ fn malformed(error: MultipartError) -> Error {
 #[utoipa::path(
     get,
     path = "/customers/{id}/documents",
+    operation_id = "list_documents",
     tag = "documents",
     params(("id" = Uuid, Path, description = "Customer id"), ListParams),
     security(("bearer" = [])),
@@ -314,6 +315,7 @@ async fn download(
 #[utoipa::path(
     patch,
     path = "/documents/{id}",
+    operation_id = "update_document",
     tag = "documents",
     params(
         ("id" = Uuid, Path, description = "Document id"),
@@ -357,6 +359,7 @@ async fn update(
 #[utoipa::path(
     delete,
     path = "/documents/{id}",
+    operation_id = "delete_document",
     tag = "documents",
     params(
         ("id" = Uuid, Path, description = "Document id"),

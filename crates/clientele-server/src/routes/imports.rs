@@ -99,6 +99,7 @@ impl ImportOptions {
 #[utoipa::path(
     post,
     path = "/imports",
+    operation_id = "create_import",
     tag = "imports",
     params(ImportOptions),
     request_body(content = String, content_type = "text/csv"),
@@ -275,6 +276,7 @@ pub(crate) fn form_error(error: axum::extract::multipart::MultipartError) -> Err
 #[utoipa::path(
     get,
     path = "/imports",
+    operation_id = "list_imports",
     tag = "imports",
     params(ImportListParams),
     security(("bearer" = [])),
@@ -296,6 +298,7 @@ async fn list(
 #[utoipa::path(
     get,
     path = "/imports/{id}",
+    operation_id = "get_import",
     tag = "imports",
     params(("id" = Uuid, Path, description = "Import job id")),
     security(("bearer" = [])),

@@ -85,6 +85,7 @@ async fn setup(
 #[utoipa::path(
     get,
     path = "/customers/{id}/payment-methods",
+    operation_id = "list_payment_methods",
     tag = "payments",
     params(("id" = uuid::Uuid, Path, description = "Customer id")),
     security(("bearer" = [])),
@@ -163,6 +164,7 @@ async fn set_default(
 #[utoipa::path(
     get,
     path = "/settings/stripe",
+    operation_id = "get_stripe_settings",
     tag = "payments",
     security(("bearer" = [])),
     responses(
@@ -188,6 +190,7 @@ async fn get_settings(
 #[utoipa::path(
     patch,
     path = "/settings/stripe",
+    operation_id = "update_stripe_settings",
     tag = "payments",
     request_body = PaymentSettingsPatch,
     security(("bearer" = [])),

@@ -90,6 +90,7 @@ pub struct RotateInput {
 #[utoipa::path(
     post,
     path = "/webhooks",
+    operation_id = "create_webhook",
     tag = "webhooks",
     request_body = WebhookInput,
     security(("bearer" = [])),
@@ -114,6 +115,7 @@ async fn create(
 #[utoipa::path(
     get,
     path = "/webhooks",
+    operation_id = "list_webhooks",
     tag = "webhooks",
     params(PageParams),
     security(("bearer" = [])),
@@ -137,6 +139,7 @@ async fn list(
 #[utoipa::path(
     get,
     path = "/webhooks/{id}",
+    operation_id = "get_webhook",
     tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "Endpoint id")),
     security(("bearer" = [])),
@@ -160,6 +163,7 @@ async fn get(
 #[utoipa::path(
     patch,
     path = "/webhooks/{id}",
+    operation_id = "update_webhook",
     tag = "webhooks",
     params(
         ("id" = uuid::Uuid, Path, description = "Endpoint id"),
@@ -189,6 +193,7 @@ async fn update(
 #[utoipa::path(
     delete,
     path = "/webhooks/{id}",
+    operation_id = "delete_webhook",
     tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "Endpoint id")),
     security(("bearer" = [])),

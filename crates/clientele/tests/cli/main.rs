@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 mod logs;
 mod outbox;
+mod schemathesis;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clientele");
 
