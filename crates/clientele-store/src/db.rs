@@ -2,8 +2,9 @@
 //!
 //! Most statements are identical on SQLite and PostgreSQL (sqlx-sqlite binds `$N` by number), so
 //! each store method is written once and run on whichever pool this store has: [`with_reader!`] runs a
-//! block against a read pool, [`in_transaction!`] runs it inside a write transaction and commits. The
-//! block is expanded once per backend, so each expansion is checked against that backend's types.
+//! block on a reading connection, [`in_transaction!`] runs it inside a write transaction and commits,
+//! both in a [`Scope`] (whose rows the block may touch: PostgreSQL's row-level security holds it).
+//! The block is expanded once per backend, so each expansion is checked against that backend's types.
 //! Where the dialects differ, the method matches on [`Db`] itself, in plain sight.
 //!
 //! SQLite gets a single-connection writer pool beside its reader pool: writes queue in the pool
