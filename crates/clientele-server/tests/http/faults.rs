@@ -16,15 +16,17 @@ use crate::harness::{PDF, Reply, TestApp};
 /// A TCP proxy in front of PostgreSQL that can go down: then it cuts every open connection and
 /// closes new ones as it accepts them, as a restarting server does; up again, it forwards.
 struct Proxy {
-    port: u16,
+    /// The database URL, through this proxy.
+    url: String,
     up: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
 }
 
 impl Proxy {
-    async fn start(target: String) -> Self {
+    /// A proxy in front of the database server `database_url` names.
+    async fn start(database_url: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let (target, url) = through(database_url, listener.local_addr().unwrap().port());
         let up = Arc::new(AtomicBool::new(true));
         let (cut, cuts) = watch::channel(0_u64);
         let is_up = up.clone();
@@ -47,7 +49,7 @@ impl Proxy {
                 });
             }
         });
-        Self { port, up, cut }
+        Self { url, up, cut }
     }
 
     fn down(&self) {
@@ -60,14 +62,14 @@ impl Proxy {
     }
 }
 
-/// `url` with its host and port replaced by the proxy's.
+/// The database server's `host:port` in `url`, and `url` reaching it through `port` on loopback.
 fn through(url: &str, port: u16) -> (String, String) {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap();
     let (user, host) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
     let target = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
     let user = user.map(|u| format!("{u}@")).unwrap_or_default();
-    (format!("{scheme}://{user}127.0.0.1:{port}/{path}"), target)
+    (target, format!("{scheme}://{user}127.0.0.1:{port}/{path}"))
 }
 
 fn unavailable(reply: &Reply) {
@@ -85,11 +87,9 @@ async fn a_database_that_goes_away_under_load_is_503_then_recovers_without_a_res
     let tenant = app.tenant().await;
     let admin = app.user(tenant, "admin").await;
     let customer = app.client(&admin, "Paola", "Pini").await;
-    let (url, target) = through(&app.database_url, 0);
-    let proxy = Proxy::start(target).await;
-    let (url, _) = through(&url, proxy.port);
+    let proxy = Proxy::start(&app.database_url).await;
     let options = StoreOptions { max_connections: 4, acquire_timeout: std::time::Duration::from_secs(5) };
-    let server = app.twin_at(&url, options).await;
+    let server = app.twin_at(&proxy.url, options).await;
     let path = format!("/api/v1/customers/{customer}");
     let version = server.get(&path, &admin).await.expect(200).body["version"].clone();
 

@@ -35,9 +35,10 @@ impl SqlStore {
         column: KeyColumn,
         keys: &[String],
     ) -> Result<Vec<(String, CustomerId)>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(500) {
-            let rows = with_reader!(self, tenant, |conn| {
+        // One reader for every chunk: on PostgreSQL each reader is a transaction of its own.
+        let found = with_reader!(self, tenant, |conn| {
+            let mut found = Vec::new();
+            for chunk in keys.chunks(500) {
                 let mut sql = QueryBuilder::new(match column {
                     KeyColumn::ExternalRef => "SELECT external_ref, id FROM customers WHERE tenant_id = ",
                     KeyColumn::Email => "SELECT email, id FROM customers WHERE tenant_id = ",
@@ -54,10 +55,11 @@ impl SqlStore {
                     list.push_bind(key.as_str());
                 }
                 sql.push(")");
-                sql.build_query_as::<(String, Uuid)>().fetch_all(conn).await
-            });
-            found.extend(rows.map_err(db_error)?.into_iter().map(|(key, id)| (key, CustomerId::from_uuid(id))));
-        }
+                let rows = sql.build_query_as::<(String, Uuid)>().fetch_all(&mut *conn).await.map_err(db_error)?;
+                found.extend(rows.into_iter().map(|(key, id)| (key, CustomerId::from_uuid(id))));
+            }
+            found
+        });
         Ok(found)
     }
 
