@@ -117,6 +117,23 @@ pub enum BenchCommand {
         #[arg(long, default_value = "BENCHMARKS.md")]
         output: PathBuf,
     },
+    /// A mixed read/write load (searches, profile reads, creates, updates, orders) over HTTP on a
+    /// server process for a fixed time, beside `GET /healthz` at the same concurrency; fails when
+    /// any request met an error. Default database sqlite://clientele-bench.db.
+    Load {
+        /// How long the load runs, in seconds.
+        #[arg(long, default_value_t = 600)]
+        duration: u64,
+        /// Clients sending at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Customers the new tenant starts with.
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// The report file.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        output: PathBuf,
+    },
     /// Webhook delivery: the lag from a change's commit to its message's arrival at a receiver on
     /// loopback at a steady rate of changes, the delivery rate beside the HTTP client's own, and
     /// what the outbox costs an import. Default database sqlite://clientele-bench.db.

@@ -29,6 +29,16 @@ macro_rules! say {
     }};
 }
 
+/// The database a benchmark uses: the configured one, unless that is the default, which a
+/// benchmark's large data set must never go into.
+fn bench_database(config: &Config) -> String {
+    if config.database_url == Config::default().database_url {
+        "sqlite://clientele-bench.db".to_owned()
+    } else {
+        config.database_url.as_str().to_owned()
+    }
+}
+
 /// Runs one command.
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
@@ -116,29 +126,22 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Search { customers, requests, baseline_samples, output }) => {
-            // The bench loads a large data set: never into the service's own database by default.
-            let database_url = if config.database_url == Config::default().database_url {
-                "sqlite://clientele-bench.db".to_owned()
-            } else {
-                config.database_url.as_str().to_owned()
-            };
+            let database_url = bench_database(&config);
             let options = crate::bench::search::Options { customers, requests, baseline_samples, database_url, output };
             crate::bench::search::run(&options).await
         }
+        Command::Bench(BenchCommand::Load { duration, concurrency, customers, output }) => {
+            let database_url = bench_database(&config);
+            let duration = std::time::Duration::from_secs(duration.max(1));
+            let options = crate::bench::load::Options { duration, concurrency, customers, database_url, output };
+            crate::bench::load::run(&options).await
+        }
         Command::Bench(BenchCommand::Import { rows, output }) => {
-            let database_url = if config.database_url == Config::default().database_url {
-                "sqlite://clientele-bench.db".to_owned()
-            } else {
-                config.database_url.as_str().to_owned()
-            };
+            let database_url = bench_database(&config);
             crate::bench::import::run(&crate::bench::import::Options { rows, database_url, output }).await
         }
         Command::Bench(BenchCommand::Outbox { changes, rate, import_rows, output }) => {
-            let database_url = if config.database_url == Config::default().database_url {
-                "sqlite://clientele-bench.db".to_owned()
-            } else {
-                config.database_url.as_str().to_owned()
-            };
+            let database_url = bench_database(&config);
             let options = crate::bench::outbox::Options { changes, rate, import_rows, database_url, output };
             crate::bench::outbox::run(&options).await
         }

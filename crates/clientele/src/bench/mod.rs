@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 pub mod import;
+pub mod load;
 pub mod outbox;
 pub mod report;
 pub mod search;
