@@ -63,39 +63,74 @@ macro_rules! index_customer {
             .execute(&mut *$tx)
             .await
             .map_err($crate::db::db_error)?;
-        for term in &doc.prefixes {
-            sqlx::query("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) VALUES ($1, $2, $3)")
-                .bind(tenant)
-                .bind(term)
-                .bind(rowid)
-                .execute(&mut *$tx)
-                .await
-                .map_err($crate::db::db_error)?;
+        $crate::search::index_search_terms!($tx, sqlite, tenant, &[(rowid, doc)]);
+    }};
+}
+
+/// Rows per multi-row statement of the search terms (a customer has a few dozen prefixes).
+pub(crate) const TERMS_PER_STATEMENT: usize = 5_000;
+
+/// Writes the prefix terms of customers (`&[(search_rowid, &SearchDocument)]`) of tenant
+/// `$tenant` inside the transaction `$tx`, and the vocabulary neighbourhoods of the words the
+/// tenant has not seen yet: a few multi-row statements however many terms there are (one
+/// statement per term made each update of a customer dozens of round trips, with its row
+/// locked).
+macro_rules! index_search_terms {
+    ($tx:ident, $sqlite:expr, $tenant:expr, $docs:expr) => {{
+        let (sqlite, tenant_id, docs): (bool, uuid::Uuid, &[(i64, &clientele_core::search::terms::SearchDocument)]) =
+            ($sqlite, $tenant, $docs);
+        let prefixes: Vec<(&String, i64)> =
+            docs.iter().flat_map(|(rowid, doc)| doc.prefixes.iter().map(move |term| (term, *rowid))).collect();
+        for chunk in prefixes.chunks($crate::search::TERMS_PER_STATEMENT) {
+            let mut sql =
+                sqlx::QueryBuilder::new("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) ");
+            sql.push_values(chunk, |mut b, (term, rowid)| {
+                b.push_bind(tenant_id).push_bind((*term).clone()).push_bind(*rowid);
+            });
+            sql.build().execute(&mut *$tx).await.map_err($crate::db::db_error)?;
         }
-        for word in &doc.words {
-            // A known word already has its whole neighbourhood.
-            let known: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM search_vocabulary WHERE tenant_id = $1 AND variant = $2 AND word = $2)",
-            )
-            .bind(tenant)
-            .bind(word)
-            .fetch_one(&mut *$tx)
-            .await
-            .map_err($crate::db::db_error)?;
-            if !known {
-                for variant in clientele_core::search::terms::vocabulary_variants(word) {
-                    sqlx::query(
-                        "INSERT INTO search_vocabulary (tenant_id, variant, word) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(tenant)
-                    .bind(&variant)
-                    .bind(word)
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err($crate::db::db_error)?;
-                }
-            }
+        // Vocabulary: the neighbourhoods of words the tenant has not seen yet.
+        let mut words: Vec<&String> = docs.iter().flat_map(|(_, d)| d.words.iter()).collect();
+        words.sort();
+        words.dedup();
+        let mut new_words = Vec::new();
+        // Each word is looked up by the whole key (its own entry is variant = word), one index
+        // probe each: `variant IN (…)` alone would read every word sharing a short variant
+        // (thousands, at a million customers) only to filter them out.
+        let known_sql = if sqlite {
+            // CROSS JOIN keeps the list outside: SQLite would otherwise walk the tenant's whole
+            // vocabulary once per word of the list.
+            "SELECT s.word FROM json_each($2) AS v CROSS JOIN search_vocabulary s \
+             ON s.tenant_id = $1 AND s.variant = v.value AND s.word = v.value"
+        } else {
+            // A LATERAL probe with LIMIT cannot become a hash join over the tenant's whole
+            // vocabulary, which a plan made while the table was small (or cached from then) picks.
+            "SELECT s.word FROM jsonb_array_elements_text($2::jsonb) AS v(w) CROSS JOIN LATERAL ( \
+             SELECT word FROM search_vocabulary WHERE tenant_id = $1 AND variant = v.w AND word = v.w LIMIT 1) s"
+        };
+        for chunk in words.chunks($crate::search::TERMS_PER_STATEMENT / 5) {
+            let list = serde_json::to_string(chunk).map_err(clientele_core::Error::internal)?;
+            let known: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(known_sql)
+                .bind(tenant_id)
+                .bind(list)
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err($crate::db::db_error)?
+                .into_iter()
+                .collect();
+            new_words.extend(chunk.iter().filter(|w| !known.contains(w.as_str())).map(|w| (*w).clone()));
+        }
+        let variants: Vec<(String, &String)> = new_words
+            .iter()
+            .flat_map(|w| clientele_core::search::terms::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
+            .collect();
+        for chunk in variants.chunks($crate::search::TERMS_PER_STATEMENT) {
+            let mut sql = sqlx::QueryBuilder::new("INSERT INTO search_vocabulary (tenant_id, variant, word) ");
+            sql.push_values(chunk, |mut b, (variant, word)| {
+                b.push_bind(tenant_id).push_bind(variant.clone()).push_bind((*word).clone());
+            });
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *$tx).await.map_err($crate::db::db_error)?;
         }
     }};
 }
@@ -458,6 +493,7 @@ impl SearchStore for SqlStore {
 }
 
 pub(crate) use index_customer;
+pub(crate) use index_search_terms;
 
 #[cfg(test)]
 mod tests {

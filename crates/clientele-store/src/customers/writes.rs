@@ -347,62 +347,9 @@ macro_rules! insert_customer_rows {
                 sql.build().execute(&mut *$tx).await.map_err(db_error)?;
             }
         }
-        let prefixes: Vec<(&String, i64)> = batch
-            .iter()
-            .zip(&docs)
-            .flat_map(|((customer, _), doc)| doc.prefixes.iter().map(move |t| (t, customer.id)))
-            .map(|(term, id)| (term, rowids.get(&id.as_uuid()).copied().unwrap_or_default()))
-            .collect();
-        for chunk in prefixes.chunks(ROWS_PER_STATEMENT * 10) {
-            let mut sql = QueryBuilder::new("INSERT INTO customer_search_prefixes (tenant_id, term, search_rowid) ");
-            sql.push_values(chunk, |mut b, (term, rowid)| {
-                b.push_bind(tenant_id).push_bind((*term).clone()).push_bind(*rowid);
-            });
-            sql.build().execute(&mut *$tx).await.map_err(db_error)?;
-        }
-        // Vocabulary: the neighbourhoods of words the tenant has not seen yet.
-        let mut words: Vec<&String> = docs.iter().flat_map(|d| d.words.iter()).collect();
-        words.sort();
-        words.dedup();
-        let mut new_words = Vec::new();
-        // Each word is looked up by the whole key (its own entry is variant = word), one index
-        // probe each: `variant IN (…)` alone would read every word sharing a short variant
-        // (thousands, at a million customers) only to filter them out.
-        let known_sql = if sqlite {
-            // CROSS JOIN keeps the list outside: SQLite would otherwise walk the tenant's whole
-            // vocabulary once per word of the list.
-            "SELECT s.word FROM json_each($2) AS v CROSS JOIN search_vocabulary s \
-             ON s.tenant_id = $1 AND s.variant = v.value AND s.word = v.value"
-        } else {
-            // A LATERAL probe with LIMIT cannot become a hash join over the tenant's whole
-            // vocabulary, which a plan made while the table was small (or cached from then) picks.
-            "SELECT s.word FROM jsonb_array_elements_text($2::jsonb) AS v(w) CROSS JOIN LATERAL ( \
-             SELECT word FROM search_vocabulary WHERE tenant_id = $1 AND variant = v.w AND word = v.w LIMIT 1) s"
-        };
-        for chunk in words.chunks(ROWS_PER_STATEMENT * 2) {
-            let list = serde_json::to_string(chunk).map_err(Error::internal)?;
-            let known: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(known_sql)
-                .bind(tenant_id)
-                .bind(list)
-                .fetch_all(&mut *$tx)
-                .await
-                .map_err(db_error)?
-                .into_iter()
-                .collect();
-            new_words.extend(chunk.iter().filter(|w| !known.contains(w.as_str())).map(|w| (*w).clone()));
-        }
-        let variants: Vec<(String, &String)> = new_words
-            .iter()
-            .flat_map(|w| clientele_core::search::terms::vocabulary_variants(w).into_iter().map(move |v| (v, w)))
-            .collect();
-        for chunk in variants.chunks(ROWS_PER_STATEMENT * 10) {
-            let mut sql = QueryBuilder::new("INSERT INTO search_vocabulary (tenant_id, variant, word) ");
-            sql.push_values(chunk, |mut b, (variant, word)| {
-                b.push_bind(tenant_id).push_bind(variant.clone()).push_bind((*word).clone());
-            });
-            sql.push(" ON CONFLICT DO NOTHING");
-            sql.build().execute(&mut *$tx).await.map_err(db_error)?;
-        }
+        let indexed: Vec<(i64, &SearchDocument)> =
+            batch.iter().zip(&docs).map(|((customer, _), doc)| (rowid_of(customer), doc)).collect();
+        $crate::search::index_search_terms!($tx, sqlite, tenant_id, &indexed);
         for (_, write) in
             batch.iter().filter(|(_, w)| !w.notes.is_empty() || !w.global_matches.is_empty() || !w.blacklist.is_empty())
         {
