@@ -229,6 +229,15 @@ impl App {
         })
     }
 
+    /// The same services over `store`: the same database through connections of its own (the
+    /// import workers' pool, so that a busy API cannot starve an import of connections, nor an
+    /// import the API). Everything held in memory (token key, throttles, caches, tables) is
+    /// shared with this App.
+    #[must_use]
+    pub fn with_store(&self, store: Arc<dyn Store>) -> Self {
+        Self { store, ..self.clone() }
+    }
+
     /// The store the services run on.
     pub fn store(&self) -> &dyn Store {
         &*self.store

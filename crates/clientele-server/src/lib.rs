@@ -52,6 +52,9 @@ pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 pub struct AppState {
     /// The services.
     pub app: Arc<App>,
+    /// The services the import workers run on: [`AppState::app`] unless
+    /// [`AppState::with_import_app`] gave them connections of their own.
+    pub import_app: Arc<App>,
     /// Wakes this process's import workers when an upload queues a job.
     pub import_wake: ImportWake,
     /// How connections are served.
@@ -80,10 +83,12 @@ impl AppState {
     /// State over `app`, served with the default [`HttpOptions`].
     pub fn new(app: App) -> Self {
         let metrics = Metrics::of(&app).unwrap_or_default();
+        let app = Arc::new(app);
         Self {
             metrics,
             metrics_options: MetricsOptions::default(),
-            app: Arc::new(app),
+            import_app: app.clone(),
+            app,
             import_wake: ImportWake::default(),
             cargos_wake: CargosWake::default(),
             http: HttpOptions::default(),
@@ -91,6 +96,13 @@ impl AppState {
             search_timings: Arc::default(),
             import_lines: Arc::default(),
         }
+    }
+
+    /// The same state, with the import workers on `app` (the same services over a pool of
+    /// their own: [`App::with_store`]).
+    #[must_use]
+    pub fn with_import_app(self, app: App) -> Self {
+        Self { import_app: Arc::new(app), ..self }
     }
 
     /// The same state, served with `http`.
@@ -332,9 +344,12 @@ pub async fn serve(
     // Import jobs run beside the requests, in this process and any other on the same database.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..state.app.import_workers() {
-        let worker =
-            clientele_runtime::imports::run_worker(state.app.clone(), state.import_wake.clone(), stopped.clone());
+    for _ in 0..state.import_app.import_workers() {
+        let worker = clientele_runtime::imports::run_worker(
+            state.import_app.clone(),
+            state.import_wake.clone(),
+            stopped.clone(),
+        );
         workers.spawn(worker);
     }
     // So does the outbox's dispatcher, where this process can send webhooks.

@@ -80,11 +80,17 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long to wait for a connection (and, on SQLite, for a lock).
     pub acquire_timeout: Duration,
+    /// What the connections call themselves on PostgreSQL (`application_name`, as
+    /// `pg_stat_activity` shows it): which pool a session belongs to.
+    pub application_name: &'static str,
 }
+
+/// The `application_name` of the service's own connections.
+pub const APPLICATION_NAME: &str = "clientele";
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, acquire_timeout: Duration::from_secs(10) }
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(10), application_name: APPLICATION_NAME }
     }
 }
 
@@ -137,7 +143,8 @@ impl SqlStore {
                 Db::Sqlite { read, write }
             }
             Backend::Postgres => {
-                let connect = PgConnectOptions::from_str(url).map_err(failed)?;
+                let connect =
+                    PgConnectOptions::from_str(url).map_err(failed)?.application_name(options.application_name);
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)

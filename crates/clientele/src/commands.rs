@@ -17,7 +17,7 @@ use crate::cli::{
 };
 use crate::config::{Config, DEFAULT_TOML};
 use crate::demo;
-use crate::wiring::{app, configured_app, open_store};
+use crate::wiring::{app, configured_app, import_app, open_store};
 use clientele_core::time::Timestamp;
 
 /// Prints a line on stdout, ignoring a closed stdout: a server must not die because nobody reads
@@ -244,7 +244,9 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             tell("The global blacklist needs a key: set CLIENTELE_BLACKLIST__KEY (32 bytes or more) to try it.".into());
         }
     }
+    let imports = import_app(&app, config).await?;
     let state = AppState::new(app)
+        .with_import_app(imports)
         .with_http(config.http.options())
         .with_session_lifetime(config.auth.session_ttl)
         .with_metrics_options(config.metrics.options());

@@ -22,6 +22,7 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     let options = StoreOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout,
+        ..StoreOptions::default()
     };
     let store = SqlStore::connect(config.database_url.as_str(), &options)
         .await
@@ -29,6 +30,30 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
         .with_chain_key(chain_key(config)?);
     store.migrate().await.map_err(explain)?;
     Ok(store)
+}
+
+/// The `application_name` of the import workers' connections on PostgreSQL.
+pub const IMPORTS_APPLICATION_NAME: &str = "clientele imports";
+
+/// The services `serve`'s import workers run on. On PostgreSQL they get a pool of their own (two
+/// connections a worker), so that a busy API cannot starve an import of connections, nor an
+/// import the API. On SQLite they share `app`'s store: its single writer connection serialises
+/// every write of the process anyway, and a second one would only contend for the file's lock.
+pub(crate) async fn import_app(app: &App, config: &Config) -> anyhow::Result<App> {
+    if app.store().backend() != "postgres" {
+        return Ok(app.clone());
+    }
+    let workers = u32::try_from(config.imports.workers.clamp(1, 64)).unwrap_or(64);
+    let options = StoreOptions {
+        max_connections: workers * 2,
+        acquire_timeout: config.database.acquire_timeout,
+        application_name: IMPORTS_APPLICATION_NAME,
+    };
+    let store = SqlStore::connect(config.database_url.as_str(), &options)
+        .await
+        .map_err(explain)?
+        .with_chain_key(chain_key(config)?);
+    Ok(app.with_store(Arc::new(store)))
 }
 
 /// The App of `config`, with the keys an embedded database keeps beside it when none are

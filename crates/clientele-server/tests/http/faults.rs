@@ -88,7 +88,11 @@ async fn a_database_that_goes_away_under_load_is_503_then_recovers_without_a_res
     let admin = app.user(tenant, "admin").await;
     let customer = app.client(&admin, "Paola", "Pini").await;
     let proxy = Proxy::start(&app.database_url).await;
-    let options = StoreOptions { max_connections: 4, acquire_timeout: std::time::Duration::from_secs(5) };
+    let options = StoreOptions {
+        max_connections: 4,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        ..StoreOptions::default()
+    };
     let server = app.twin_at(&proxy.url, options).await;
     let path = format!("/api/v1/customers/{customer}");
     let version = server.get(&path, &admin).await.expect(200).body["version"].clone();

@@ -307,7 +307,7 @@ async fn client(world: Arc<World>, index: usize) -> Tally {
                     .http
                     .patch(format!("{}/api/v1/customers/{}", world.base, target.id))
                     .header("if-match", format!("\"{}\"", target.version))
-                    .json(&json!({"email": format!("load.{index}.{serial}@load.example"), "language": if serial % 2 == 0 { "it" } else { "en" }}))
+                    .json(&json!({"email": format!("load.{index}.{serial}@load.example"), "language": if serial.is_multiple_of(2) { "it" } else { "en" }}))
             }
             Op::Order => {
                 let renter = world.ids[rng.below(world.ids.len() as u64) as usize];

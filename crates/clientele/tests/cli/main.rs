@@ -595,6 +595,69 @@ fn an_import_killed_again_and_again_finishes_exactly_on_postgres() {
     drop(db);
 }
 
+/// On PostgreSQL, `serve`'s import workers have connections of their own (`application_name`
+/// `clientele imports`): every batch's transaction (held open by the crash-test pause) is on one
+/// of them, none on the API's, which has a single connection here and keeps answering.
+#[test]
+fn imports_run_on_connections_of_their_own_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(db) = runtime.block_on(clientele_store::testing::TestDatabase::postgres()) else { return };
+    runtime.block_on(db.sql_store().close());
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url().to_owned();
+    let (_, token) = tenant_with_admin(dir.path(), &url, "Pools");
+    // Twenty batches, each held open 200 ms: plenty of chances to see one open.
+    let rows = 10_000;
+    let mut file = String::from("external_ref,first_name,last_name\n");
+    for i in 0..rows {
+        file.push_str(&format!("P{i},Mario,Rossi{i}\n"));
+    }
+    let env = [("CLIENTELE_IMPORTS__CRASH_TEST_PAUSE", "200ms"), ("CLIENTELE_DATABASE__MAX_CONNECTIONS", "1")];
+    let server = Server::start_with(dir.path(), &url, &[], &env);
+    let jobs = Jobs { client: reqwest::Client::new(), token };
+    runtime.block_on(async {
+        let location = jobs.upload(&server, file, "").await;
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let mut batches_seen = 0;
+        let (mut rows_read, mut since) = (-1, std::time::Instant::now());
+        loop {
+            // Sessions inside a transaction for a while: a batch held open by the pause.
+            let holders: Vec<Option<String>> = sqlx::query_scalar(
+                "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() \
+                 AND state = 'idle in transaction' AND state_change < now() - interval '50 milliseconds'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for holder in &holders {
+                assert_eq!(holder.as_deref(), Some("clientele imports"), "a batch on another pool's connection");
+            }
+            batches_seen += usize::from(!holders.is_empty());
+            let listed = jobs.client.get(format!("{}/api/v1/customers?limit=1", server.base)).bearer_auth(&jobs.token);
+            assert_eq!(listed.send().await.unwrap().status(), 200, "the API beside an import");
+            let state = jobs.get(&server, &location).await;
+            if matches!(state["status"].as_str(), Some("succeeded" | "failed")) {
+                assert_eq!(state["status"], "succeeded", "{state}");
+                assert_eq!(state["created"], rows, "{state}");
+                break;
+            }
+            let now_read = state["rows_read"].as_i64().unwrap();
+            if now_read != rows_read {
+                (rows_read, since) = (now_read, std::time::Instant::now());
+            }
+            assert!(
+                since.elapsed() < std::time::Duration::from_secs(60),
+                "the import made no progress for a minute: {state}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(batches_seen > 0, "no batch's transaction was seen open: make the file longer");
+        pool.close().await;
+    });
+    drop(server);
+    drop(db);
+}
+
 /// Whether a batch's transaction is open on the database right now, held open by the crash-test
 /// pause: on PostgreSQL a session idle inside a transaction for a while, which the quick
 /// transactions of claims and heartbeats never are; on SQLite the file's write lock held at two
