@@ -72,9 +72,8 @@ pub(crate) const TERMS_PER_STATEMENT: usize = 5_000;
 
 /// Writes the prefix terms of customers (`&[(search_rowid, &SearchDocument)]`) of tenant
 /// `$tenant` inside the transaction `$tx`, and the vocabulary neighbourhoods of the words the
-/// tenant has not seen yet: a few multi-row statements however many terms there are (one
-/// statement per term made each update of a customer dozens of round trips, with its row
-/// locked).
+/// tenant has not seen yet: a few multi-row statements however many terms there are (a
+/// customer has dozens), for one customer (an update) as for a batch (an insert).
 macro_rules! index_search_terms {
     ($tx:ident, $sqlite:expr, $tenant:expr, $docs:expr) => {{
         let (sqlite, tenant_id, docs): (bool, uuid::Uuid, &[(i64, &clientele_core::search::terms::SearchDocument)]) =
