@@ -90,6 +90,7 @@ impl From<Page<AuditEntry>> for AuditPage {
         (status = 200, body = AuditPage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A platform administrator's `tenant_id` names no tenant", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn audit_log(

@@ -580,6 +580,9 @@ http_test! {
         app.get("/api/v1/audit", &platform).await.problem(400, "invalid_query");
         let theirs = app.get(&format!("/api/v1/audit?tenant_id={tenant}&limit=2"), &platform).await.expect(200);
         assert_eq!(theirs.body["items"].as_array().unwrap().len(), 2);
+        // A tenant that does not exist (an answer the OpenAPI document lists).
+        let nobody = uuid::Uuid::new_v4();
+        app.get(&format!("/api/v1/audit?tenant_id={nobody}"), &platform).await.problem(404, "not_found");
         let other_tenant = app.tenant().await;
         let other_admin = app.user(other_tenant, "admin").await;
         let foreign = app.get(&format!("/api/v1/audit?customer_id={customer}"), &other_admin).await.expect(200);
